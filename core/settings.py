@@ -1,0 +1,47 @@
+"""Settings from the environment (``LORAPORT_*``), read when asked for, never at import."""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LORAPORT_", extra="ignore")
+
+    home: Path = Field(Path("~/.loraport"), description="Workspace directory: database, datasets, cache, runs.")
+    host: str = Field("127.0.0.1", description="Address `loraport serve` binds.")
+    port: int = Field(8000, ge=1, le=65535)
+    token: SecretStr | None = Field(None, description="Required on every request when binding a non-loopback address.")
+    default_model: str = Field("tiny-ltx-2.3", description="Model id used when a command names none.")
+    model_path: Path | None = Field(None, description="Local LTX-2.3 weights (diffusers folder or single file).")
+    text_encoder_path: Path | None = Field(None, description="Local Gemma 3 folder for the single-file checkpoint.")
+    caption_model: str | None = Field(None, description="Vision-language model (local path or hub id) for captions.")
+    llm_model: str = Field("claude-sonnet-4-5", description="Claude model used by the anthropic brain.")
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "LORAPORT_ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "LORAPORT_ANTHROPIC_BASE_URL")
+    )
+    max_upload_mb: int = Field(2048, ge=1, description="Largest single upload accepted, in MiB.")
+    torch_threads: int = Field(1, ge=0, description="torch CPU threads; 0 keeps torch's default.")
+
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_api_base: str = Field("https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_BASE"))
+    discord_public_key: str | None = Field(None, validation_alias=AliasChoices("DISCORD_PUBLIC_KEY"))
+    discord_app_id: str | None = Field(None, validation_alias=AliasChoices("DISCORD_APP_ID"))
+    discord_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("DISCORD_BOT_TOKEN"))
+    discord_api_base: str = Field("https://discord.com/api/v10", validation_alias=AliasChoices("DISCORD_API_BASE"))
+    bot_admins: list[str] = Field(default_factory=list, description="User ids allowed to approve any job.")
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+
+def get_settings(**overrides) -> Settings:
+    """Read settings now. Overrides (e.g. ``home=`` from a ``--home`` flag) win over the environment."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,107 @@
+"""The SQLite store (sqlite-utils) and its forward-only migrations.
+
+Each part owns its tables and is the only writer of them: trainer/ ``jobs`` and ``job_events``; tools/
+``datasets``, ``dataset_files`` and ``artifacts``; agent/ ``threads`` (LangGraph keeps its own checkpoint file).
+A schema change is a new numbered function at the end of ``MIGRATIONS``; it runs once, in one transaction with
+its record in ``_migrations``.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from core.workspace import Workspace
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def m001_jobs(db: sqlite_utils.Database) -> None:
+    db["jobs"].create(
+        {
+            "id": str, "kind": str, "status": str, "config": str, "run_dir": str, "thread_id": str,
+            "recipe": str, "model_id": str, "created_at": str, "started_at": str, "finished_at": str,
+            "step": int, "total": int, "loss": float, "lora_path": str, "error": str, "worker_pid": int,
+            "cancel_requested": int, "resumed_from": str, "parent_job_id": str,
+        },
+        pk="id",
+    )
+    db["jobs"].create_index(["status"])
+
+
+def m002_job_events(db: sqlite_utils.Database) -> None:
+    db["job_events"].create(
+        {"id": int, "job_id": str, "type": str, "step": int, "ts": float, "data": str}, pk="id",
+        foreign_keys=[("job_id", "jobs", "id")],
+    )
+    db["job_events"].create_index(["job_id", "id"])
+
+
+def m003_datasets(db: sqlite_utils.Database) -> None:
+    db["datasets"].create(
+        {"id": str, "name": str, "path": str, "created_at": str, "n_files": int, "trigger_word": str,
+         "recipe": str, "summary": str},
+        pk="id",
+    )
+    db["dataset_files"].create(
+        {"id": str, "dataset_id": str, "name": str, "sha256": str, "kind": str, "width": int, "height": int,
+         "frames": int, "fps": float, "duration_s": float, "has_audio": int, "split": str, "bucket": str,
+         "caption": str, "caption_source": str, "error": str},
+        pk="id", foreign_keys=[("dataset_id", "datasets", "id")],
+    )
+    db["dataset_files"].create_index(["dataset_id"])
+
+
+def m004_artifacts(db: sqlite_utils.Database) -> None:
+    db["artifacts"].create(
+        {"id": str, "kind": str, "path": str, "job_id": str, "thread_id": str, "trigger_word": str,
+         "recipe": str, "created_at": str, "meta": str},
+        pk="id",
+    )
+
+
+def m005_threads(db: sqlite_utils.Database) -> None:
+    db["threads"].create(
+        {"id": str, "title": str, "surface": str, "owner": str, "created_at": str, "updated_at": str}, pk="id"
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_jobs, m002_job_events, m003_datasets, m004_artifacts, m005_threads]
+
+
+def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now."""
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    done = {row["name"] for row in db["_migrations"].rows}
+    applied = []
+    for fn in migrations:
+        if fn.__name__ in done:
+            continue
+        with db.atomic():  # DDL included: a failing migration leaves no half-made table behind
+            fn(db)
+            db["_migrations"].insert({"name": fn.__name__, "applied_at": now_iso()})
+        applied.append(fn.__name__)
+    return applied
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db["_migrations"].count if "_migrations" in db.table_names() else 0
+
+
+def open_db(workspace: Workspace | Path | None = None) -> sqlite_utils.Database:
+    """Open the workspace database, migrated to the current schema. WAL lets the worker and server share it."""
+    if workspace is None:
+        workspace = Workspace.from_settings()
+    path = workspace.db_path if isinstance(workspace, Workspace) else Path(workspace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.conn.execute("PRAGMA busy_timeout = 10000")
+    db.conn.execute("PRAGMA journal_mode = WAL")
+    migrate(db)
+    return db
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,34 @@
+import sqlite_utils
+
+from core.store import MIGRATIONS, migrate, open_db, schema_version
+
+
+def test_migrate_from_blank_creates_every_table(workspace):
+    db = open_db(workspace)
+    assert {"jobs", "job_events", "datasets", "dataset_files", "artifacts", "threads"} <= set(db.table_names())
+    assert schema_version(db) == len(MIGRATIONS)
+
+
+def test_migrate_from_previous_schema_applies_only_the_rest(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    migrate(db, MIGRATIONS[:2])
+    db["jobs"].insert({"id": "j1", "status": "finished"})
+    applied = migrate(db)
+    assert applied == [m.__name__ for m in MIGRATIONS[2:]]
+    assert db["jobs"].get("j1")["status"] == "finished"
+    assert migrate(db) == []
+
+
+def test_failed_migration_rolls_back_with_its_record(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "x.db")
+
+    def m900_broken(db):
+        db.execute("CREATE TABLE half (id TEXT)")
+        raise RuntimeError("boom")
+
+    try:
+        migrate(db, [m900_broken])
+    except RuntimeError:
+        pass
+    assert "m900_broken" not in {r["name"] for r in db["_migrations"].rows}
+    assert "half" not in db.table_names()

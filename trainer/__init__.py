@@ -1,0 +1,1 @@
+"""The training engine. Knows nothing of chat: it imports only from core/."""

@@ -1,0 +1,118 @@
+"""The resolved training config: the one object the trainer reads (STYLE habit 1).
+
+recipe TOML -> tools.plan -> ``TrainConfig`` -> ``runs/<job-id>/config.json`` -> trainer. Defaults follow
+Lightricks' ltx-trainer recipe of record for LTX-2.x (LTX_FACTS.md, "The training recipe of record").
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(Strict):
+    id: str = Field("tiny-ltx-2.3", description="Registry id: tiny-ltx-2.3, ltx-2.3 or ltx-2.")
+    path: Path | None = Field(None, description="Local weights: a diffusers folder or a single-file checkpoint.")
+    text_encoder_path: Path | None = Field(None, description="Gemma 3 folder, needed with a single-file checkpoint.")
+    dtype: Literal["auto", "bf16", "fp32"] = Field("auto", description="Base weights: auto = bf16 on CUDA, fp32 on CPU.")
+    quantize_base: Literal["none", "int8"] = Field("none", description="8-bit base weights for 24-32 GB cards.")
+
+
+class LoraConfig(Strict):
+    rank: int = Field(32, ge=1, le=512, description="LoRA rank: capacity of the adapter.")
+    alpha: float = Field(32, gt=0, description="LoRA alpha; scale = alpha / rank. Alpha = rank is the safe default.")
+    dropout: float = Field(0.0, ge=0, lt=1)
+    target_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGETS),
+                                      description="Linear names inside the attention blocks to adapt.")
+    video_only: bool = Field(True, description="Adapt only video-stream attention (attn1, attn2), not the audio branch.")
+
+
+class OptimConfig(Strict):
+    steps: int = Field(2000, ge=1, le=1_000_000)
+    learning_rate: float = Field(1e-4, gt=0, le=1.0)
+    optimizer: Literal["adamw", "adamw8bit"] = "adamw"
+    weight_decay: float = Field(0.01, ge=0)
+    schedule: Literal["constant", "linear", "cosine"] = "linear"
+    warmup_steps: int = Field(0, ge=0)
+    batch_size: int = Field(1, ge=1, le=64)
+    grad_accum: int = Field(1, ge=1, le=256)
+    max_grad_norm: float = Field(1.0, gt=0)
+    gradient_checkpointing: bool = True
+    mixed_precision: Literal["auto", "bf16", "no"] = Field("auto", description="auto = bf16 autocast on CUDA only.")
+
+
+class Bucket(Strict):
+    width: int = Field(ge=32, multiple_of=32)
+    height: int = Field(ge=32, multiple_of=32)
+    frames: int = Field(ge=1, description="8k+1 frames (1 for images).")
+
+    @model_validator(mode="after")
+    def _frame_rule(self) -> "Bucket":
+        if self.frames % 8 != 1:
+            raise ValueError(f"frames={self.frames} breaks the 8k+1 rule: use {self.frames // 8 * 8 + 1}")
+        return self
+
+
+class DataConfig(Strict):
+    dataset_dir: Path = Field(description="Folder of media with captions (captions.jsonl or sidecar .txt).")
+    trigger_word: str | None = Field(None, description="Prepended to every caption at preprocessing.")
+    buckets: list[Bucket] = Field(default_factory=lambda: [Bucket(width=768, height=512, frames=49)])
+    first_frame_conditioning_p: float = Field(0.5, ge=0, le=1)
+    holdout_fraction: float = Field(0.1, ge=0, lt=1)
+
+
+class TimestepConfig(Strict):
+    """Shifted logit-normal: s = sigmoid(N(mu, 1)), mu linear in tokens, plus a share of uniform samples."""
+
+    mu_at_min_tokens: float = 0.95
+    mu_at_max_tokens: float = 2.05
+    min_tokens: int = 1024
+    max_tokens: int = 4096
+    uniform_fraction: float = Field(0.1, ge=0, le=1)
+
+
+class StrategyConfig(Strict):
+    name: Literal["text-to-video", "ic-lora"] = "text-to-video"
+    reference_suffix: str = Field("_ref", description="IC-LoRA: clip.mp4's reference is clip_ref.mp4 (or a captions column).")
+
+
+class CheckpointConfig(Strict):
+    every: int = Field(250, ge=1)
+    keep: int = Field(3, ge=1)
+
+
+class ValidationConfig(Strict):
+    every: int = Field(250, ge=0, description="0 turns validation sampling off.")
+    prompts: list[str] = Field(default_factory=list)
+    seeds: list[int] = Field(default_factory=lambda: [42])
+    width: int = Field(512, multiple_of=32)
+    height: int = Field(512, multiple_of=32)
+    frames: int = 49
+    inference_steps: int = Field(30, ge=1)
+
+
+class TrainConfig(Strict):
+    recipe: str | None = Field(None, description="Recipe the config was planned from.")
+    seed: int = 42
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    lora: LoraConfig = Field(default_factory=LoraConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    data: DataConfig
+    timesteps: TimestepConfig = Field(default_factory=TimestepConfig)
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    checkpoints: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "TrainConfig":
+        if self.strategy.name == "ic-lora" and not self.lora.video_only:
+            raise ValueError("IC-LoRA trains the video stream only: set lora.video_only = true")
+        if self.optim.warmup_steps >= self.optim.steps:
+            raise ValueError(f"warmup_steps ({self.optim.warmup_steps}) must be below steps ({self.optim.steps})")
+        return self
