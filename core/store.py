@@ -67,7 +67,14 @@ def m005_threads(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_jobs, m002_job_events, m003_datasets, m004_artifacts, m005_threads]
+def m006_jobs_worker_fields(db: sqlite_utils.Database) -> None:
+    """Which process owns a running job (pid + start time survives pid reuse), its device, attempts, result."""
+    for column, kind in (("worker", str), ("device", str), ("attempts", int), ("result", str)):
+        db["jobs"].add_column(column, kind)
+
+
+MIGRATIONS: list[Migration] = [m001_jobs, m002_job_events, m003_datasets, m004_artifacts, m005_threads,
+                               m006_jobs_worker_fields]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> list[str]:
