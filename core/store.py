@@ -73,8 +73,14 @@ def m006_jobs_worker_fields(db: sqlite_utils.Database) -> None:
         db["jobs"].add_column(column, kind)
 
 
+def m007_dataset_caption_status(db: sqlite_utils.Database) -> None:
+    """Captions are previewed before approval (caption_status preview | final); a dataset keeps its import report."""
+    db["dataset_files"].add_column("caption_status", str)
+    db["datasets"].add_column("report", str)
+
+
 MIGRATIONS: list[Migration] = [m001_jobs, m002_job_events, m003_datasets, m004_artifacts, m005_threads,
-                               m006_jobs_worker_fields]
+                               m006_jobs_worker_fields, m007_dataset_caption_status]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> list[str]:
