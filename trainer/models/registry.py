@@ -1,0 +1,146 @@
+"""Model registry: a model id -> its rules (``ModelSpec``) and how to build its parts (``load_components``).
+
+One entry per base model. ``tiny-ltx-2.3`` is the embedded default (random weights, CPU, seconds); ``ltx-2.3`` and
+``ltx-2`` load real weights from local paths only (see ``trainer.models.ltx2``). Wan or HunyuanVideo would add a
+spec here and a loader module beside ``ltx2.py``.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from core.errors import LoraportError
+from trainer.config import Bucket, ModelConfig
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a base model demands of the data and of the forward pass."""
+
+    id: str
+    family: str  # "ltx"
+    version: str  # "2.3" | "2"
+    description: str
+    latent_channels: int
+    vae_spatial_ratio: int  # pixels per latent cell (real LTX: 32; the tiny VAE: 8)
+    vae_temporal_ratio: int  # frames per latent frame after the first (8)
+    default_buckets: tuple[Bucket, ...]
+    # Extra keyword arguments every transformer forward takes for this version (2.3: cross-modality timestep).
+    transformer_forward_kwargs: dict[str, Any] = field(default_factory=dict)
+    frame_rule: tuple[int, int] = (8, 1)  # frames F = 8k + 1 (images: F = 1)
+    size_multiple: int = 32  # width and height multiples of 32
+    max_sequence_length: int = 1024  # Gemma tokens per prompt (left-padded)
+    tiny: bool = False  # random weights: outputs are noise, and the UI says so
+
+    def frames_ok(self, frames: int) -> bool:
+        step, rest = self.frame_rule
+        return frames >= 1 and frames % step == rest
+
+    def latent_shape(self, width: int, height: int, frames: int) -> tuple[int, int, int, int]:
+        """(C, F', H', W') of one clip in this model's latent space: 17x64x64 -> (8, 3, 8, 8) on the tiny VAE."""
+        return (self.latent_channels, (frames - 1) // self.vae_temporal_ratio + 1,
+                height // self.vae_spatial_ratio, width // self.vae_spatial_ratio)
+
+
+@dataclass
+class Components:
+    """The parts of one loaded base model; the same objects serve training, sampling and evaluation."""
+
+    transformer: Any  # LTX2VideoTransformer3DModel
+    vae: Any  # AutoencoderKLLTX2Video
+    text_encoder: Any  # Gemma3ForConditionalGeneration
+    tokenizer: Any  # Gemma tokenizer, left padding
+    connectors: Any  # LTX2TextConnectors
+    scheduler: Any  # FlowMatchEulerDiscreteScheduler
+    spec: ModelSpec
+    audio_vae: Any = None  # AutoencoderKLLTX2Audio (LTX2Pipeline always denoises an audio track too)
+    vocoder: Any = None  # LTX2Vocoder
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.transformer.parameters()).device
+
+
+def _buckets(*triples: tuple[int, int, int]) -> tuple[Bucket, ...]:
+    return tuple(Bucket(width=w, height=h, frames=f) for w, h, f in triples)
+
+
+_LTX23_FORWARD = {"use_cross_timestep": True}  # LTX-2.3: prompt AdaLN modulated by the cross-modality sigma
+_REAL_BUCKETS = _buckets((768, 512, 49), (512, 768, 49), (512, 512, 49), (768, 512, 1))
+
+SPECS: dict[str, ModelSpec] = {
+    "tiny-ltx-2.3": ModelSpec(
+        id="tiny-ltx-2.3", family="ltx", version="2.3", tiny=True,
+        description="LTX-2.3-shaped tiny model with random weights: runs on a CPU in seconds, outputs noise.",
+        latent_channels=8, vae_spatial_ratio=8, vae_temporal_ratio=8,
+        default_buckets=_buckets((64, 64, 17), (96, 64, 17), (64, 96, 17), (64, 64, 1)),
+        transformer_forward_kwargs=dict(_LTX23_FORWARD), max_sequence_length=32,
+    ),
+    "ltx-2.3": ModelSpec(
+        id="ltx-2.3", family="ltx", version="2.3",
+        description="Lightricks LTX-2.3 (22B audio+video, Gemma 3 12B text encoder), from local weights.",
+        latent_channels=128, vae_spatial_ratio=32, vae_temporal_ratio=8, default_buckets=_REAL_BUCKETS,
+        transformer_forward_kwargs=dict(_LTX23_FORWARD),
+    ),
+    "ltx-2": ModelSpec(
+        id="ltx-2", family="ltx", version="2",
+        description="Lightricks LTX-2 (19B audio+video), for comparison runs, from local weights.",
+        latent_channels=128, vae_spatial_ratio=32, vae_temporal_ratio=8, default_buckets=_REAL_BUCKETS,
+        transformer_forward_kwargs={"use_cross_timestep": False},
+    ),
+}
+
+
+def list_model_ids() -> list[str]:
+    return list(SPECS)
+
+
+def get_model_spec(model_id: str) -> ModelSpec:
+    try:
+        return SPECS[model_id]
+    except KeyError:
+        raise LoraportError(f"Unknown model {model_id!r}: choose one of {', '.join(SPECS)}.") from None
+
+
+def resolve_dtype(name: str | torch.dtype | None, device: str | torch.device) -> torch.dtype:
+    """``auto`` = bf16 on CUDA, fp32 elsewhere (CPU bf16 is slow and tiny models gain nothing)."""
+    if isinstance(name, torch.dtype):
+        return name
+    if name in (None, "auto"):
+        return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+    return {"bf16": torch.bfloat16, "fp32": torch.float32}[name]
+
+
+def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
+                    dtype: torch.dtype | None = None) -> Components:
+    """Build or load every part of ``model_cfg.id`` on ``device``; nothing is downloaded.
+
+    ``dtype`` overrides ``model_cfg.dtype``. The tiny model comes from an in-process cache (fresh copies each
+    call, so a caller may wrap or mutate its transformer freely).
+    """
+    spec = get_model_spec(model_cfg.id)
+    dtype = resolve_dtype(dtype if dtype is not None else model_cfg.dtype, device)
+    if spec.tiny:
+        from trainer.models.tiny import build_tiny_parts
+
+        parts = build_tiny_parts()
+    else:
+        from trainer.models.ltx2 import load_ltx2_parts
+
+        parts = load_ltx2_parts(model_cfg, spec, dtype)
+    for module in parts.values():
+        if isinstance(module, torch.nn.Module):
+            _place(module, torch.device(device), dtype)
+    return Components(spec=spec, **parts)
+
+
+def _place(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> None:
+    """Move only when needed: diffusers warns on every ``.to(dtype)``, even a no-op one."""
+    param = next(module.parameters(), None)
+    if param is None:
+        return
+    if param.device != device:
+        module.to(device=device)
+    if param.dtype != dtype:
+        module.to(dtype=dtype)
