@@ -1,0 +1,334 @@
+"""The worker: claims queued jobs one at a time per device and runs them in-process.
+
+A claim is one ``UPDATE ... WHERE status IN ('queued', 'interrupted') ... RETURNING`` statement, so two workers
+never take the same job, and it refuses while another job runs on the same device, so two trainings never share
+a GPU. A worker that dies (crash, OOM kill, ``kill -9``) leaves its job ``running``; the next claim by any worker
+finds that owner dead, marks the job ``interrupted`` and takes it again: training resumes from its latest
+checkpoint (``run_training(..., resume=True)``). SIGTERM / SIGINT stop the job at its next step as
+``interrupted`` too. Cancel is the ``cancel_requested`` flag, read by ``should_stop`` at every step.
+
+Job kinds: ``JOB_RUNNERS`` maps a kind to ``runner(workspace, job, emit, should_stop) -> dict``. Layers above
+trainer/ add theirs with ``register_job_kind`` before starting a worker; a worker only claims kinds it can run.
+"""
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from core.atomic import atomic_write_json
+from core.errors import LoraportError
+from core.events import JobEvent
+from core.store import now_iso, open_db
+from core.workspace import Workspace
+from trainer import jobs as jobstore
+from trainer.config import TrainConfig
+from trainer.jobs import JobRecord
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[dict], None]
+Runner = Callable[[Workspace, JobRecord, Emit, Callable[[], bool]], dict | None]
+# Lifecycle events belong to the worker; a runner reports only progress, checkpoint and sample.
+_LIFECYCLE = ("queued", "started", "finished", "failed", "cancelled")
+MAX_ATTEMPTS = 3  # a job that has killed its worker this often is failed, not retried forever
+
+
+def run_train_job(workspace: Workspace, job: JobRecord, emit: Emit, should_stop: Callable[[], bool]) -> dict:
+    """The ``train`` kind: ``trainer.train.run_training`` on the job's resolved config, resuming if it can."""
+    from trainer.train import run_training  # heavy (torch, diffusers): imported only when a job runs
+
+    config = TrainConfig.model_validate(job.config)
+    result = run_training(config, Path(job.run_dir), emit=emit, should_stop=should_stop, resume=True)
+    data = result.model_dump(mode="json") if hasattr(result, "model_dump") else dict(vars(result))
+    data.pop("losses", None)  # the full curve lives in report.json; the row keeps the summary
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
+
+
+JOB_RUNNERS: dict[str, Runner] = {"train": run_train_job}
+
+
+def register_job_kind(kind: str, runner: Runner) -> None:
+    """Let workers in this process run jobs of ``kind`` (caption, evaluate, ...)."""
+    JOB_RUNNERS[kind] = runner
+
+
+# ---- who owns a running job --------------------------------------------------------------------------------
+
+def _proc_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot: with the pid it names one process, even after reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces; fields after it do not
+    return "" if fields[0] == "Z" else fields[19]  # a zombie has finished: treat it as dead
+
+
+def owner_token(pid: int | None = None) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}|{pid}|{_proc_start(pid)}"
+
+
+def owner_alive(token: str | None) -> bool:
+    if not token:
+        return False
+    host, pid_text, start = token.rsplit("|", 2)
+    if host != socket.gethostname():
+        return True  # another machine shares this workspace: we cannot tell, so we never steal its job
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    if Path("/proc").is_dir():
+        now = _proc_start(pid)
+        return bool(now) and (not start or now == start)
+    return True
+
+
+def reap_dead(db: sqlite_utils.Database) -> list[str]:
+    """Mark ``interrupted`` every running job whose owner process is gone; return their ids."""
+    reaped = []
+    for row in db.execute("SELECT id, worker, attempts FROM jobs WHERE status = 'running'").fetchall():
+        job_id, token, attempts = row
+        if owner_alive(token):
+            continue
+        failed = (attempts or 0) >= MAX_ATTEMPTS
+        with db.conn:
+            cur = db.execute(
+                "UPDATE jobs SET status = ?, worker = NULL, worker_pid = NULL WHERE id = ? AND status = 'running' "
+                "AND worker IS ?", ["failed" if failed else "interrupted", job_id, token],
+            )
+        if not cur.rowcount:
+            continue  # another worker reaped it first
+        job = jobstore.get_job(db, job_id)
+        if failed:
+            jobstore.append_event(db, Path(job.run_dir), JobEvent(
+                job_id=job_id, kind=job.kind, type="failed", step=job.step,
+                message=f"its worker died {attempts} times while running it; not retried again. "
+                        f"`loraport jobs resume {job_id}` tries once more."))
+        else:
+            log.warning("job %s: its worker (%s) died; it will resume from its latest checkpoint", job_id, token)
+        reaped.append(job_id)
+    return reaped
+
+
+def claim(
+    db: sqlite_utils.Database, *, device: str, kinds: list[str] | None = None, job_id: str | None = None
+) -> JobRecord | None:
+    """Atomically take the oldest waiting job (interrupted first), or ``job_id``; None while the device is busy."""
+    kinds = list(JOB_RUNNERS) if kinds is None else kinds
+    if not kinds:
+        return None
+    pick = f"status IN ('queued', 'interrupted') AND kind IN ({', '.join('?' * len(kinds))})"
+    args: list[Any] = list(kinds)
+    if job_id is not None:
+        pick += " AND id = ?"
+        args.append(job_id)
+    with db.conn:  # one statement: SQLite's single writer makes the pick and the update indivisible
+        row = db.execute(
+            "UPDATE jobs SET status = 'running', worker = ?, worker_pid = ?, device = ?, started_at = ?, "
+            "attempts = COALESCE(attempts, 0) + 1 "
+            f"WHERE id = (SELECT id FROM jobs WHERE {pick} ORDER BY status = 'interrupted' DESC, created_at, rowid "
+            "LIMIT 1) AND status IN ('queued', 'interrupted') "
+            "AND NOT EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND device = ?) RETURNING id",
+            [owner_token(), os.getpid(), device, now_iso(), *args, device],
+        ).fetchone()
+    return jobstore.get_job(db, row[0]) if row else None
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest ``checkpoints/step-XXXXXX`` of a run (the name sorts by step), for reporting a resume."""
+    found = sorted(p for p in (Path(run_dir) / "checkpoints").glob("step-*") if not p.name.endswith((".tmp", ".old")))
+    return found[-1] if found else None
+
+
+# ---- running one job ---------------------------------------------------------------------------------------
+
+def execute(
+    db: sqlite_utils.Database, workspace: Workspace, job: JobRecord, *,
+    on_event: Callable[[dict], None] | None = None, stop: threading.Event | None = None,
+) -> JobRecord:
+    """Run a job this process has claimed, and record how it ended."""
+    run_dir = Path(job.run_dir)
+    stopped = {"cancel": False, "shutdown": False}
+
+    def record(event: dict) -> None:
+        data = jobstore.append_event(db, run_dir, {**event, "job_id": job.job_id, "kind": job.kind})
+        if on_event is not None:
+            on_event(data)
+
+    def emit(event: dict) -> None:
+        event = event.model_dump() if isinstance(event, JobEvent) else dict(event)
+        if event.get("type") in _LIFECYCLE:
+            log.debug("job %s: runner sent a %s event; the worker writes those", job.job_id, event["type"])
+            return
+        record(event)
+
+    def should_stop() -> bool:
+        if stop is not None and stop.is_set():
+            stopped["shutdown"] = True
+        elif jobstore.cancel_requested(db, job.job_id):
+            stopped["cancel"] = True
+        return stopped["shutdown"] or stopped["cancel"]
+
+    checkpoint = latest_checkpoint(run_dir)
+    db["jobs"].update(job.job_id, {"resumed_from": str(checkpoint) if checkpoint else None})
+    record({"type": "started", "step": job.step, "total": job.total,
+            "message": f"resuming from {checkpoint.name}" if checkpoint else "starting from scratch",
+            "path": str(checkpoint) if checkpoint else None})
+    try:
+        result = JOB_RUNNERS[job.kind](workspace, job, emit, should_stop) or {}
+    except (KeyboardInterrupt, SystemExit):
+        _set_interrupted(db, job.job_id)
+        raise
+    except Exception as err:  # one job's crash must not take the worker down: record it, go on
+        (run_dir / "error.log").write_text(traceback.format_exc())
+        message = err.message if isinstance(err, LoraportError) else f"{type(err).__name__}: {err}"
+        record({"type": "failed", "message": f"{message} (traceback: {run_dir / 'error.log'})"})
+        return jobstore.get_job(db, job.job_id)
+    return _finish(db, job, result, stopped, record)
+
+
+def _finish(db, job: JobRecord, result: dict, stopped: dict, record: Callable[[dict], None]) -> JobRecord:
+    db["jobs"].update(job.job_id, {"result": json.dumps(result, default=str)})
+    current = jobstore.get_job(db, job.job_id)
+    step = result.get("steps", current.step)
+    if stopped["cancel"]:
+        kept = latest_checkpoint(Path(job.run_dir))
+        record({"type": "cancelled", "step": step, "path": str(kept) if kept else None,
+                "message": f"cancelled at step {step}; checkpoints kept"})
+    elif stopped["shutdown"]:
+        _set_interrupted(db, job.job_id)
+    else:
+        record({"type": "finished", "step": step, "loss": result.get("final_loss"),
+                "path": result.get("lora_path"), "message": "done"})
+    return jobstore.get_job(db, job.job_id)
+
+
+def _set_interrupted(db: sqlite_utils.Database, job_id: str) -> None:
+    with db.conn:
+        db.execute("UPDATE jobs SET status = 'interrupted', worker = NULL, worker_pid = NULL "
+                   "WHERE id = ? AND status = 'running'", [job_id])
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+def run_job(
+    workspace: Workspace, job_id: str, *, on_event: Callable[[dict], None] | None = None,
+    stop: threading.Event | None = None, device: str | None = None, poll_s: float = 0.5,
+) -> JobRecord:
+    """Run one job in this process (the foreground of `loraport train`) and return its final record.
+
+    While another job holds the device it waits; if a worker claims the job first, it follows that worker's
+    events instead, so the caller sees the same stream either way.
+    """
+    db = open_db(workspace)
+    device = device or default_device()
+    job = jobstore.get_job(db, job_id)
+    if job.kind not in JOB_RUNNERS:
+        raise LoraportError(f"this process cannot run {job.kind!r} jobs: start `loraport worker` to run them.")
+    while True:
+        reap_dead(db)
+        mine = claim(db, device=device, job_id=job_id)
+        if mine is not None:
+            return execute(db, workspace, mine, on_event=on_event, stop=stop)
+        job = jobstore.get_job(db, job_id)
+        if job.status == "running" or job.is_terminal:
+            break
+        if stop is not None and stop.wait(poll_s):
+            return job
+        time.sleep(0 if stop is not None else poll_s)
+    last = max((e["id"] for e in jobstore.events(db, job_id)), default=0)
+    for event in jobstore.follow(db, job_id, after_id=last):
+        if on_event is not None:
+            on_event(event)
+    return jobstore.get_job(db, job_id)
+
+
+# ---- the worker loop ---------------------------------------------------------------------------------------
+
+def run_worker(
+    workspace: Workspace, *, once: bool = False, poll_s: float = 0.5, device: str | None = None,
+    stop: threading.Event | None = None, on_event: Callable[[dict], None] | None = None,
+) -> int:
+    """Run waiting jobs one at a time until stopped (with ``once``: until none is waiting); return how many ran."""
+    db = open_db(workspace)
+    device = device or default_device()
+    stop = stop or threading.Event()
+    restore = _stop_on_signals(stop)
+    marker = _register(workspace, device)
+    ran = 0
+    try:
+        while not stop.is_set():
+            reap_dead(db)
+            job = claim(db, device=device)
+            if job is None:
+                if once:
+                    break
+                stop.wait(poll_s)
+                continue
+            log.info("worker %s: running %s job %s", os.getpid(), job.kind, job.job_id)
+            execute(db, workspace, job, on_event=on_event, stop=stop)
+            ran += 1
+    finally:
+        marker.unlink(missing_ok=True)
+        restore()
+    return ran
+
+
+def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
+    """First SIGTERM/SIGINT: stop the job at its next step (it resumes later). A second one: stop now."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, prev in previous.items():
+            signal.signal(sig, prev)
+
+    return restore
+
+
+def _register(workspace: Workspace, device: str) -> Path:
+    """A marker file per live worker, so a surface can tell whether anyone will run a queued job."""
+    marker = workspace.home / "workers" / f"{os.getpid()}.json"
+    atomic_write_json(marker, {"pid": os.getpid(), "token": owner_token(), "device": device, "since": now_iso()})
+    return marker
+
+
+def live_workers(workspace: Workspace) -> list[dict]:
+    """The workers running on this workspace now (markers of dead ones are removed)."""
+    alive = []
+    for marker in sorted((workspace.home / "workers").glob("*.json")):
+        try:
+            info = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            continue
+        if owner_alive(info.get("token")):
+            alive.append(info)
+        else:
+            marker.unlink(missing_ok=True)
+    return alive
