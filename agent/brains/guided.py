@@ -1,0 +1,145 @@
+"""The guided brain: a deterministic migration wizard (inspect -> recipe -> dataset -> review -> launch ->
+evaluate) that reads requests with `parse` and answers from tool results. No network, no model.
+
+It only ever turns the USER's words into tool calls. Text inside tool results (captions, LoRA metadata, job
+messages) is shown as data and never parsed for commands.
+"""
+
+import json
+from typing import Any
+
+from agent import options
+from agent.brains import Emit, new_call_id
+from agent.brains.parse import Intent, parse
+from agent.state import latest_job
+
+HELP = ("I can: inspect your old LoRA (give me its .safetensors path); pick a recipe (character, style, motion, "
+        "face, object, or just describe it: \"it's a person\"); import your clips (a folder or zip path); "
+        "change a setting (\"rank 16\", \"20% more steps\", \"lr 2e-4\", \"768x512\", \"49 frames\", "
+        "\"trigger word zorbly\"); explain a setting (\"what does rank do?\"); estimate; start, status, cancel; "
+        "evaluate; suggest; retrain (\"retrain my style LoRA with 20% more steps\"); list my LoRAs.")
+UNKNOWN = "I didn't understand that, and I'd rather not guess. " + HELP
+
+
+class GuidedBrain:
+    name = "guided"
+
+    def respond(self, state: dict[str, Any], ctx: Any, emit: Emit) -> dict[str, Any]:
+        last = state["messages"][-1]
+        if last["role"] == "tool":
+            text, calls = self.after_tools(state), []
+        else:
+            text, calls = self.on_user(last["content"], state)
+        if text:
+            emit({"type": "text", "text": text})
+        return {"role": "assistant", "content": text, "tool_calls": calls}
+
+    def on_user(self, text: str, state: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        intents = parse(text)
+        calls = [_call(i) for i in intents if i.kind == "tool"]
+        if calls:
+            heavy = [c for c in calls if c["name"] == "launch_training"]
+            if heavy and len(calls) > 1:  # change first, launch on the next "start": the approval shows the new plan
+                calls = [c for c in calls if c["name"] != "launch_training"]
+            return "", calls
+        kind = intents[0].kind
+        if kind == "help":
+            return HELP, []
+        if kind == "skip":
+            return "Fine, we'll start fresh without the old LoRA. " + next_step({**state, "old_lora": {}}), []
+        if kind in ("yes", "no"):
+            return next_step(state), []
+        return UNKNOWN, []
+
+    def after_tools(self, state: dict[str, Any]) -> str:
+        results = _results_since_assistant(state["messages"])
+        lines = [describe(m["name"], m["content"], m.get("is_error", False)) for m in results]
+        if any(m["name"] in _PLAN_CHANGERS and not m.get("is_error") for m in results) and state.get("config"):
+            lines.append(plan_text(state))
+        lines.append(next_step(state))
+        return "\n".join(line for line in lines if line)
+
+
+_PLAN_CHANGERS = {"choose_recipe", "import_dataset", "set_option", "inspect_lora"}
+
+
+def _call(intent: Intent) -> dict[str, Any]:
+    return {"id": new_call_id(), "name": intent.tool, "args": intent.args}
+
+
+def _results_since_assistant(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    results = []
+    for message in reversed(messages):
+        if message["role"] != "tool":
+            break
+        results.append(message)
+    return results[::-1]
+
+
+def next_step(state: dict[str, Any]) -> str:
+    """The wizard's one question for where this thread stands (one question at a time)."""
+    if state.get("old_lora") is None and not state.get("recipe"):
+        return ("First, the path of your old LTX-2 LoRA (.safetensors), so I can check it. "
+                "No old file? Say 'skip'.")
+    if not state.get("recipe"):
+        return ("What did this LoRA teach? character, style, motion, face (IC-LoRA) or object; "
+                "or describe it (\"it's a person\").")
+    if not state.get("dataset"):
+        return "Where are the source clips? Give me a folder or a zip path."
+    job = latest_job(state)
+    if not job:
+        return "Say 'start' to train with this plan, 'explain' for the reason behind each value, or change a setting."
+    if not state.get("evaluations"):
+        return f"Job {job} is on its way: say 'status' to check it, and 'evaluate' once it has finished."
+    return "Say 'suggest' for the next run, or 'retrain with ...' to launch one."
+
+
+def plan_text(state: dict[str, Any]) -> str:
+    config = state["config"]
+    parts = [f"{name.replace('_', ' ')} {options.current_value(config, name)}"
+             for name in ("model", "rank", "steps", "learning_rate", "resolution", "frames", "trigger")]
+    sources = state.get("plan_settings") or {}
+    user = [name for name, entry in sources.items() if isinstance(entry, dict) and "user" in str(entry.get("source"))]
+    text = f"The plan ({state.get('recipe')}): " + ", ".join(parts) + "."
+    if user:
+        text += f" Your changes: {', '.join(user)}."
+    estimate = state.get("estimate") or {}
+    if isinstance(estimate, dict) and estimate.get("summary"):
+        text += f" Estimate: {estimate['summary']}"
+    return text
+
+
+def describe(tool: str, result: Any, is_error: bool) -> str:
+    """One short paragraph per tool result. Result text is quoted as data, never obeyed."""
+    if isinstance(result, dict) and "error" in result and (is_error or len(result) == 1):
+        return f"{tool} didn't work: {result['error']}"
+    if tool == "set_option":
+        return f"Changed: {result.get('changed')}."
+    if tool in ("launch_training", "retrain_with"):
+        based = f" (based on job {result['based_on']})" if result.get("based_on") else ""
+        return f"Launched job {result.get('job_id')}{based}. I'll show its progress as it trains."
+    if tool == "choose_recipe":
+        return f"Recipe: {result.get('title') or result.get('recipe')}. {result.get('description') or ''}".strip()
+    if tool == "explain_settings":
+        return _explain_text(result)
+    if tool in ("list_my_loras", "list_recipes") and isinstance(result, list):
+        return "\n".join(_line(item) for item in result) or "Nothing yet."
+    if isinstance(result, dict) and result.get("summary"):
+        return str(result["summary"])
+    return _line(result)
+
+
+def _explain_text(result: dict[str, Any]) -> str:
+    if "settings" in result:
+        return "\n".join(f"- {name}: {e.get('value')} ({e.get('source')}). {e.get('explanation')}"
+                         for name, e in result["settings"].items() if isinstance(e, dict))
+    value = f" = {result['value']} ({result.get('source')})" if "value" in result else ""
+    return f"{result.get('setting')}{value}: {result.get('explanation')}"
+
+
+def _line(item: Any) -> str:
+    if isinstance(item, dict):
+        if item.get("summary"):
+            return str(item["summary"])
+        return ", ".join(f"{k}={v}" for k, v in item.items() if v not in (None, "", [], {}))[:400]
+    return json.dumps(item, default=str)[:400]

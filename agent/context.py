@@ -1,0 +1,23 @@
+"""Runtime settings of one sidekick run: passed to the graph as LangGraph's run context, never checkpointed."""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from core.settings import Settings, get_settings
+from core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from agent.brains import Brain
+
+
+@dataclass
+class AgentContext:
+    workspace: Workspace
+    thread_id: str
+    brain: "Brain"
+    settings: Settings = field(default_factory=get_settings)
+    # A brain may chain tool calls (inspect, then plan); past this many calls in one user turn it must answer.
+    max_rounds: int = 6
+    # Seconds between polls of trainer.jobs.events while a surface watches a job.
+    job_poll_s: float = 0.5
+    extra: dict[str, Any] = field(default_factory=dict)

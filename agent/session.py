@@ -1,0 +1,178 @@
+"""`Sidekick`: one conversation thread as a stream of typed events. Every surface (web, bots, terminal) uses it.
+
+    kick = Sidekick(workspace, thread_id)
+    for event in kick.send("here is my LoRA /path/old.safetensors"): draw(event)
+    for event in kick.approve(kick.pending_approval().id): draw(event)
+"""
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from langgraph.types import Command
+
+from agent.brains import Brain, make_brain
+from agent.context import AgentContext
+from agent.events import (ApprovalRequest, ErrorEvent, JobEventMsg, TextEvent, ToolEnd, ToolStart, TurnEnd,
+                          parse_event)
+from agent.graph import build_graph, open_checkpointer
+from agent.toolkit import real
+from core.errors import LoraportError, NotFoundError
+from core.settings import Settings, get_settings
+from core.store import now_iso, open_db
+from core.workspace import Workspace
+
+log = logging.getLogger(__name__)
+YES_WORDS = {"y", "yes", "yep", "yeah", "ok", "okay", "approve", "/approve", "go ahead", "do it"}
+NO_WORDS = {"n", "no", "nope", "reject", "/reject", "don't", "cancel"}
+TERMINAL = {"finished", "failed", "cancelled"}
+
+
+class Sidekick:
+    def __init__(self, workspace: Workspace | None = None, thread_id: str | None = None,
+                 brain: Brain | str | None = None, *, settings: Settings | None = None, surface: str = "api"):
+        self.settings = settings or get_settings()
+        self.workspace = workspace or Workspace.from_settings(self.settings)
+        self.thread_id = thread_id or uuid.uuid4().hex[:12]
+        self.brain = brain if brain is not None and not isinstance(brain, str) else make_brain(self.settings, brain)
+        self._saver = open_checkpointer(self.workspace.agent_checkpoint_path)
+        self.graph = build_graph(self._saver)
+        self.context = AgentContext(self.workspace, self.thread_id, self.brain, self.settings)
+        self._config = {"configurable": {"thread_id": self.thread_id}, "recursion_limit": 40}
+        self._surface = surface
+
+    # -- the conversation -----------------------------------------------------------------------------------
+
+    def send(self, text: str, uploads: list[str | Path] | None = None) -> Iterator[Any]:
+        """The user's message; yields events until the sidekick waits for the user again."""
+        pending = self.pending_approval()
+        if pending is not None:
+            word = text.strip().lower().rstrip(".!")
+            if word in YES_WORDS:
+                yield from self.approve(pending.id)
+                return
+            if word in NO_WORDS:
+                yield from self.reject(pending.id)
+                return
+            # Anything else answers "no" to the pending request, then is read as a new message.
+            yield from self._run(Command(resume={"approved": False}), end_turn=False)
+        content = text.strip()
+        if uploads:
+            content += "\n" + "\n".join(f'uploaded: "{Path(p)}"' for p in uploads)
+        self._touch_thread(content)
+        yield from self._run({"messages": [{"role": "user", "content": content}], "rounds": 0})
+
+    def approve(self, approval_id: str) -> Iterator[Any]:
+        """The user's explicit yes to the pending approval request; the heavy tool runs now."""
+        self._check_pending(approval_id)
+        yield from self._run(Command(resume={"approved": True}))
+
+    def reject(self, approval_id: str) -> Iterator[Any]:
+        """The user's no: nothing runs and the brain hears that it was declined."""
+        self._check_pending(approval_id)
+        yield from self._run(Command(resume={"approved": False}))
+
+    def pending_approval(self) -> ApprovalRequest | None:
+        snapshot = self.graph.get_state(self._config)
+        for item in snapshot.interrupts or ():
+            return ApprovalRequest(**item.value)
+        return None
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.graph.get_state(self._config).values or {})
+
+    def history(self) -> list[Any]:
+        """The thread as events (user messages as TextEvent(role='user')), then any pending approval."""
+        events: list[Any] = []
+        for message in self.state().get("messages") or []:
+            if message["role"] == "user":
+                events.append(TextEvent(text=message["content"], role="user"))
+            elif message["role"] == "assistant":
+                if message.get("content"):
+                    events.append(TextEvent(text=message["content"]))
+                events += [ToolStart(tool=c["name"], args=c.get("args") or {}) for c in message.get("tool_calls") or []]
+            else:
+                events.append(ToolEnd(tool=message["name"], result=message["content"], ok=not message.get("is_error")))
+        pending = self.pending_approval()
+        return events + ([pending] if pending else [])
+
+    # -- jobs -------------------------------------------------------------------------------------------------
+
+    def job_ids(self) -> list[str]:
+        return list(self.state().get("job_ids") or [])
+
+    def watch_job(self, job_id: str, *, timeout_s: float | None = None, after_id: int = 0,
+                  poll_s: float | None = None) -> Iterator[JobEventMsg]:
+        """Stream a job's events (trainer.jobs.events) until it ends or ``timeout_s`` passes."""
+        events_fn, db = real("trainer.jobs", "events"), open_db(self.workspace)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            batch = events_fn(db, job_id, after_id=after_id)
+            for row in batch:
+                after_id = max(after_id, int(row.get("id") or after_id))
+                event = _event_dict(row, job_id)
+                yield JobEventMsg(event=event)
+                if event.get("type") in TERMINAL:
+                    return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            if not batch:
+                time.sleep(poll_s if poll_s is not None else self.context.job_poll_s)
+
+    # -- internals --------------------------------------------------------------------------------------------
+
+    def _run(self, graph_input: Any, *, end_turn: bool = True) -> Iterator[Any]:
+        jobs_before = set(self.job_ids())
+        try:
+            for mode, chunk in self.graph.stream(graph_input, self._config, context=self.context,
+                                                 stream_mode=["custom", "updates"]):
+                if mode == "custom":
+                    yield parse_event(chunk)
+        except LoraportError as err:
+            yield ErrorEvent(message=err.message)
+        except Exception as err:  # the conversation survives a bug; the log keeps the trace
+            log.exception("sidekick turn failed")
+            yield ErrorEvent(message=f"Something went wrong on my side ({type(err).__name__}: {err}).")
+        pending = self.pending_approval()
+        if pending is not None:
+            yield pending
+        for job_id in self.job_ids():
+            if job_id not in jobs_before:  # a job launched this turn: show what it has said so far
+                yield from self.watch_job(job_id, timeout_s=0)
+        if end_turn:
+            yield TurnEnd()
+
+    def _check_pending(self, approval_id: str) -> None:
+        pending = self.pending_approval()
+        if pending is None:
+            raise LoraportError("There is nothing waiting for approval in this conversation.")
+        if pending.id != approval_id:
+            raise NotFoundError(f"No pending approval {approval_id!r}; the pending one is {pending.id!r}.")
+
+    def _touch_thread(self, first_message: str) -> None:
+        """The threads table (agent-owned) lists conversations for the surfaces' thread pickers."""
+        table, now = open_db(self.workspace)["threads"], now_iso()
+        if table.count_where("id = ?", [self.thread_id]):
+            table.update(self.thread_id, {"updated_at": now})
+        else:
+            table.insert({"id": self.thread_id, "title": first_message[:80], "surface": self._surface,
+                          "owner": None, "created_at": now, "updated_at": now})
+
+
+def _event_dict(row: dict[str, Any], job_id: str) -> dict[str, Any]:
+    """A jobs.events row as the JobEvent JSON shape (rows may keep the payload in a JSON `data` column)."""
+    event = dict(row)
+    data = event.pop("data", None)
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            data = None
+    if isinstance(data, dict):
+        event = {**event, **data}
+    event.setdefault("job_id", job_id)
+    return event

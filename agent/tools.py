@@ -1,0 +1,264 @@
+"""The sidekick's tools: thin wrappers over tools/ (the same functions the CLI and REST call).
+
+Each wrapper adapts the thread state to the real function and returns JSON plus the state it changes. None of
+them re-implements a tool: a tools/ module that has not landed gives a "not available yet" tool error.
+"""
+
+import json
+from typing import Any
+
+from agent import history, options
+from agent.toolkit import Tool, ToolContext, ToolOutput, ToolUnavailable, jsonable, make_tool, real
+from core.errors import LoraportError
+
+RECIPES_FALLBACK = ("character", "style", "motion", "face", "object")
+
+
+def inspect_lora(ctx: ToolContext, path: str) -> ToolOutput:
+    """Inspect a LoRA .safetensors file: its format, base model, rank, health and whether it is valid on LTX-2.3."""
+    report = jsonable(real("tools.inspect", "inspect_lora")(path))
+    return ToolOutput(report, {"old_lora": report, **_replan(ctx, old_lora=report)})
+
+
+def list_recipes(ctx: ToolContext) -> list:
+    """List the training recipes (character, style, motion, face, object, ...) with what each is for."""
+    return real("tools.recipes", "list_recipes")()
+
+
+def choose_recipe(ctx: ToolContext, name: str) -> ToolOutput:
+    """Choose the recipe for this LoRA by name (e.g. character, style, motion, face, object)."""
+    recipe = real("tools.recipes", "load_recipe")(name.strip().lower())
+    data = jsonable(recipe)
+    result = {"recipe": name.strip().lower(), "title": data.get("title"), "description": data.get("description")}
+    return ToolOutput(result, {"recipe": result["recipe"], **_replan(ctx, recipe=result["recipe"])})
+
+
+def import_dataset(ctx: ToolContext, source: str, name: str | None = None) -> ToolOutput:
+    """Import the user's clips (a folder, a zip or a file path) into the workspace and check them."""
+    report = jsonable(real("tools.dataset", "import_dataset")(source, name=name, recipe=ctx.state.get("recipe")))
+    return ToolOutput(report, {"dataset": report, **_replan(ctx, dataset=report)})
+
+
+def check_dataset(ctx: ToolContext, dataset: str | None = None) -> ToolOutput:
+    """Check the dataset (counts, sizes, frames, captions, duplicates) against the chosen recipe."""
+    ref = dataset or _dataset_ref(ctx.state.get("dataset"))
+    report = jsonable(real("tools.dataset", "check_dataset")(ref, recipe=ctx.state.get("recipe")))
+    return ToolOutput(report, {"dataset": report} if not dataset else {})
+
+
+def caption_preview(ctx: ToolContext, backend: str | None = None, n: int = 3) -> Any:
+    """Caption a few clips as a preview (the trigger word is added at training, not in the captions)."""
+    return real("tools.caption", "caption_preview")(
+        _dataset_ref(ctx.state.get("dataset")), backend=backend, trigger_word=_trigger(ctx), n=n)
+
+
+def caption_all(ctx: ToolContext, backend: str | None = None) -> Any:
+    """Caption every clip of the dataset as a background job (needs the user's approval)."""
+    return real("tools.caption", "caption_all")(_dataset_ref(ctx.state.get("dataset")), backend=backend,
+                                                 trigger_word=_trigger(ctx))
+
+
+def set_option(ctx: ToolContext, changes: dict[str, str]) -> ToolOutput:
+    """Change training settings, e.g. {"rank": "16", "steps": "+20%", "learning_rate": "2e-4", "resolution": "768x512", "frames": "49", "trigger": "zorbly"}."""
+    if not changes:
+        raise LoraportError("Tell me which setting to change, e.g. 'rank 16' or '20% more steps'.")
+    names = {key: _setting_key(key) for key in changes}
+    config = ctx.state.get("config")
+    update = _replan(ctx, overrides={**(ctx.state.get("overrides") or {}), **changes})
+    new_config = update.get("config")
+    if not new_config:  # no plan yet: keep the words; the plan resolves them once recipe and clips are known
+        return ToolOutput({"set": changes, "changed": "saved; applied once a recipe and the clips are chosen"},
+                          {"overrides": changes})
+    # Store what the plan made of each change ("+20%" -> 2400), so a later re-plan does not apply it twice.
+    absolute = {key: options.current_value(new_config, names[key]) if names[key] in options.SHOWN else value
+                for key, value in changes.items()}
+    result = {"set": absolute, "changed": options.describe_diff(options.diff(config, new_config))}
+    return ToolOutput(result, {**update, "overrides": absolute})
+
+
+def explain_settings(ctx: ToolContext, setting: str | None = None) -> Any:
+    """Explain in plain English one setting (e.g. "rank") or, without a name, every setting of the current plan."""
+    settings = ctx.state.get("plan_settings") or {}
+    if setting:
+        key = _setting_key(setting)
+        key = "buckets" if key in ("resolution", "frames") else key
+        if key in settings:  # the plan's own words: value, where it came from, why
+            return {"setting": key, **settings[key]}
+        try:
+            return {"setting": key, "explanation": real("tools.explain", "explain")(key)}
+        except ToolUnavailable:  # the glossary's sentence of what the setting does (tools/ data, not ours)
+            return {"setting": key, "explanation": real("tools.glossary", "SETTINGS")[key].what}
+    if not settings:
+        raise LoraportError("There is no plan yet: choose a recipe and import the clips first.")
+    return {"settings": settings}
+
+
+def estimate(ctx: ToolContext) -> Any:
+    """Estimate the training time and the disk the cache and checkpoints will take, for the current plan."""
+    return real("tools.estimate", "estimate")(_config(ctx))
+
+
+def launch_training(ctx: ToolContext) -> ToolOutput:
+    """Launch training with the current plan on this machine's engine (needs the user's approval)."""
+    ref = jsonable(_launch(_config(ctx), ctx.thread_id))
+    return ToolOutput(ref, {"job_ids": [ref["job_id"]]})
+
+
+def job_status(ctx: ToolContext, job_id: str | None = None) -> Any:
+    """Show a training job's status: step, loss, speed, ETA, and the LoRA file once it has finished."""
+    return real("tools.train", "job_status")(_job_id(ctx, job_id))
+
+
+def cancel_job(ctx: ToolContext, job_id: str | None = None) -> Any:
+    """Cancel a training job; it stops at the next step and keeps its checkpoints (needs approval)."""
+    return real("tools.train", "cancel_job")(_job_id(ctx, job_id))
+
+
+def evaluate(ctx: ToolContext, job_id: str | None = None) -> ToolOutput:
+    """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence."""
+    report = jsonable(real("tools.evaluate", "evaluate")(_job_id(ctx, job_id),
+                                                         _dataset_ref(ctx.state.get("dataset"))))
+    return ToolOutput(report, {"evaluations": [report]})
+
+
+def suggest_adjustments(ctx: ToolContext) -> Any:
+    """Suggest the next run from the latest evaluation (a hypothesis, with the metric that would confirm it)."""
+    evaluations = ctx.state.get("evaluations") or []
+    if not evaluations:
+        raise LoraportError("Nothing evaluated yet: say 'evaluate' once a training run has finished.")
+    report_cls = real("tools.evaluate", "EvalReport")
+    return real("tools.suggest", "suggest")(report_cls.model_validate(evaluations[-1]))
+
+
+def retrain_with(ctx: ToolContext, changes: dict[str, str] | None = None, recipe: str | None = None,
+                 job_id: str | None = None) -> ToolOutput:
+    """Retrain from an earlier run's config with changes, e.g. {"steps": "+20%"} (needs approval)."""
+    base, new_config = history.retrain_config(ctx, changes or {}, recipe=recipe, job_id=job_id)
+    ref = jsonable(_launch(real("trainer.config", "TrainConfig").model_validate(new_config), ctx.thread_id,
+                           parent_job_id=base["id"]))
+    return ToolOutput({**ref, "based_on": base["id"]}, {"job_ids": [ref["job_id"]], "config": new_config})
+
+
+def list_my_loras(ctx: ToolContext, recipe: str | None = None) -> list:
+    """List the LoRAs trained in this workspace (newest first), optionally only one recipe's."""
+    return history.trained_loras(ctx.workspace, recipe=recipe)
+
+
+# -- approval previews: what will happen and what it costs, shown before the user's yes ---------------------
+
+def _launch_preview(ctx: ToolContext) -> str:
+    config = _config(ctx)
+    return f"Train a new LoRA: {_describe_config(config.model_dump(mode='json'))}. {_estimate_text(ctx, config)}"
+
+
+def _retrain_preview(ctx: ToolContext, changes=None, recipe=None, job_id=None) -> str:
+    base, new_config = history.retrain_config(ctx, changes or {}, recipe=recipe, job_id=job_id)
+    changed = options.describe_diff(options.diff(json.loads(base["config"]), new_config))
+    cfg = real("trainer.config", "TrainConfig").model_validate(new_config)
+    return (f"Retrain from job {base['id']} ({base.get('recipe') or 'no recipe'}) with: {changed}. "
+            f"{_describe_config(new_config)}. {_estimate_text(ctx, cfg)}")
+
+
+def _caption_preview(ctx: ToolContext, backend=None) -> str:
+    dataset = ctx.state.get("dataset") or {}
+    count = dataset.get("n_files") or len(dataset.get("files") or []) or "every"
+    return f"Caption {count} clips of dataset {_dataset_ref(dataset)} with the {backend or 'default'} captioner, as a background job; existing captions are kept as a fallback."
+
+
+def _cancel_preview(ctx: ToolContext, job_id=None) -> str:
+    return f"Stop job {_job_id(ctx, job_id)} at its next step; its checkpoints are kept and it can be resumed."
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+def _replan(ctx: ToolContext, **changed: Any) -> dict[str, Any]:
+    """Re-run tools.plan when recipe and dataset are both known; returns the state keys the plan sets."""
+    state = {**ctx.state, **changed}
+    if not (state.get("recipe") and state.get("dataset")):
+        return {}
+    old = state.get("old_lora")
+    old_report = real("tools.inspect", "InspectReport").model_validate(_strip(old)) if old else None
+    plan = real("tools.plan", "plan")(state["recipe"], _dataset_ref(state["dataset"]), old_lora=old_report,
+                                      overrides=dict(state.get("overrides") or {}))
+    data = jsonable(plan)
+    return {"config": data.get("config"), "plan_settings": data.get("settings"), "estimate": data.get("estimate")}
+
+
+def _strip(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "summary"}
+
+
+def _launch(config, thread_id: str, parent_job_id: str | None = None):
+    launch = real("tools.train", "launch")
+    if parent_job_id is not None:
+        try:
+            return launch(config, thread_id=thread_id, parent_job_id=parent_job_id)
+        except TypeError:  # launch() without lineage support: the run still happens, unlinked
+            pass
+    return launch(config, thread_id=thread_id)
+
+
+def _config(ctx: ToolContext):
+    config = ctx.state.get("config")
+    if not config:
+        missing = [w for w, k in (("a recipe", "recipe"), ("the clips", "dataset")) if not ctx.state.get(k)]
+        raise LoraportError(f"There is no training plan yet: I still need {' and '.join(missing) or 'a plan'}.")
+    return real("trainer.config", "TrainConfig").model_validate(config)
+
+
+def _dataset_ref(dataset: dict[str, Any] | None) -> str:
+    if not dataset:
+        raise LoraportError("No dataset yet: give me the folder or zip of your source clips.")
+    return str(dataset.get("id") or dataset.get("path"))
+
+
+def _job_id(ctx: ToolContext, job_id: str | None) -> str:
+    job_id = job_id or (ctx.state.get("job_ids") or [None])[-1]
+    if not job_id:
+        raise LoraportError("No job in this conversation yet: say 'start' once the plan looks right.")
+    return job_id
+
+
+def _trigger(ctx: ToolContext) -> str | None:
+    return (ctx.state.get("overrides") or {}).get("trigger") or options.current_value(
+        ctx.state.get("config"), "trigger")
+
+
+def _setting_key(name: str) -> str:
+    """A user's word for a setting -> the glossary's name ("lr" -> learning_rate); resolution/frames stay."""
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in ("resolution", "size", "frames", "num_frames"):
+        return "frames" if "frame" in key else "resolution"
+    info = real("tools.glossary", "find_setting")(name)
+    if info is None:
+        known = ", ".join(sorted(real("tools.glossary", "SETTINGS")))
+        raise LoraportError(f"I don't know a setting called {name!r}. Settings: {known}, resolution, frames.")
+    return info.name
+
+
+def _describe_config(config: dict[str, Any]) -> str:
+    parts = [f"recipe {config.get('recipe') or '-'}", f"model {options.current_value(config, 'model')}"]
+    parts += [f"{n.replace('_', ' ')} {options.current_value(config, n)}"
+              for n in ("rank", "steps", "learning_rate", "resolution", "frames", "trigger")]
+    return ", ".join(parts)
+
+
+def _estimate_text(ctx: ToolContext, config) -> str:
+    try:
+        est = jsonable(real("tools.estimate", "estimate")(config))
+    except LoraportError as err:
+        return f"No estimate: {err.message}"
+    return f"Estimate: {est.get('summary') or est}"
+
+
+TOOLS: list[Tool] = [
+    make_tool(inspect_lora), make_tool(list_recipes), make_tool(choose_recipe), make_tool(import_dataset),
+    make_tool(check_dataset), make_tool(caption_preview),
+    make_tool(caption_all, needs_approval=True, preview=_caption_preview),
+    make_tool(set_option), make_tool(explain_settings), make_tool(estimate),
+    make_tool(launch_training, needs_approval=True, preview=_launch_preview),
+    make_tool(job_status), make_tool(cancel_job, needs_approval=True, preview=_cancel_preview),
+    make_tool(evaluate), make_tool(suggest_adjustments),
+    make_tool(retrain_with, needs_approval=True, preview=_retrain_preview), make_tool(list_my_loras),
+]
+TOOLS_BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}
