@@ -138,13 +138,14 @@ def get_job(db: sqlite_utils.Database, job_id: str) -> JobRecord:
 
 
 def list_jobs(
-    db: sqlite_utils.Database, status: str | None = None, kind: str | None = None, limit: int = 50
+    db: sqlite_utils.Database, status: str | None = None, kind: str | None = None, limit: int = 50,
+    *, thread_id: str | None = None,
 ) -> list[JobRecord]:
-    """Newest first, optionally one status and/or one kind."""
+    """Newest first, optionally only one status, kind and/or conversation thread."""
     if status is not None and status not in STATUSES:
         raise LoraportError(f"unknown job status {status!r}: use one of {', '.join(STATUSES)}.")
     where, args = [], []
-    for column, value in (("status", status), ("kind", kind)):
+    for column, value in (("status", status), ("kind", kind), ("thread_id", thread_id)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)

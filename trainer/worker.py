@@ -186,7 +186,8 @@ def execute(
 
     checkpoint = latest_checkpoint(run_dir)
     db["jobs"].update(job.job_id, {"resumed_from": str(checkpoint) if checkpoint else None})
-    record({"type": "started", "step": job.step, "total": job.total,
+    resume_step = int(checkpoint.name.split("-")[1]) if checkpoint else 0
+    record({"type": "started", "step": resume_step, "total": job.total,
             "message": f"resuming from {checkpoint.name}" if checkpoint else "starting from scratch",
             "path": str(checkpoint) if checkpoint else None})
     try:
@@ -272,7 +273,7 @@ def run_worker(
     db = open_db(workspace)
     device = device or default_device()
     stop = stop or threading.Event()
-    restore = _stop_on_signals(stop)
+    restore = stop_on_signals(stop)
     marker = _register(workspace, device)
     ran = 0
     try:
@@ -293,7 +294,7 @@ def run_worker(
     return ran
 
 
-def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
+def stop_on_signals(stop: threading.Event) -> Callable[[], None]:
     """First SIGTERM/SIGINT: stop the job at its next step (it resumes later). A second one: stop now."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None

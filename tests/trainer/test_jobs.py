@@ -74,12 +74,13 @@ def test_get_job_with_unknown_id_names_the_list_command(workspace):
 def test_list_jobs_filters_by_status_and_kind_newest_first(workspace):
     db = open_db(workspace)
     first = jobs.enqueue(db, "count", {"steps": 1})
-    second = jobs.enqueue(db, "other", {"steps": 1})
+    second = jobs.enqueue(db, "other", {"steps": 1}, thread_id="t9")
     third = jobs.enqueue(db, "count", {"steps": 1})
     jobs.request_cancel(db, third)
     assert [j.job_id for j in jobs.list_jobs(db)] == [third, second, first]
     assert [j.job_id for j in jobs.list_jobs(db, kind="count")] == [third, first]
     assert [j.job_id for j in jobs.list_jobs(db, status="cancelled")] == [third]
+    assert [j.job_id for j in jobs.list_jobs(db, thread_id="t9")] == [second]
     assert len(jobs.list_jobs(db, limit=1)) == 1
     with pytest.raises(LoraportError, match="unknown job status"):
         jobs.list_jobs(db, status="done")

@@ -1,0 +1,108 @@
+"""`loraport jobs list | show | cancel | resume` and `loraport worker`."""
+
+from typing import Annotated
+
+import typer
+
+from cli.common import JsonFlag, print_json
+from cli.train import report, run_foreground
+from core.workspace import Workspace
+
+JobId = Annotated[str, typer.Argument(help="Job id, as `loraport jobs list` shows it.")]
+
+
+def _list(status: str | None, kind: str | None, limit: int, as_json: bool) -> None:
+    from tools.train import list_jobs
+
+    records = list_jobs(status=status, kind=kind, limit=limit)
+    if as_json:
+        print_json([r.model_dump(mode="json") for r in records])
+        return
+    if not records:
+        typer.echo("no jobs yet: `loraport train --help` shows how to start one.")
+    for r in records:
+        progress = f"{r.step or 0}/{r.total}" if r.total else "-"
+        loss = f"{r.loss:.4f}" if r.loss is not None else "-"
+        typer.echo(f"{r.job_id:34} {r.kind:9} {r.status:11} {progress:>11} loss {loss:>8}  {r.created_at}")
+
+
+def register(app: typer.Typer) -> None:
+    jobs_app = typer.Typer(help="List, inspect, cancel and resume jobs.", no_args_is_help=True)
+    app.add_typer(jobs_app, name="jobs")
+
+    @jobs_app.command("list")
+    def list_(
+        status: Annotated[str | None, typer.Option(help="Only this status: queued, running, finished, ...")] = None,
+        kind: Annotated[str | None, typer.Option(help="Only this kind: train, caption, evaluate, ...")] = None,
+        limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+        json_: JsonFlag = False,
+    ) -> None:
+        """List jobs, newest first."""
+        _list(status, kind, limit, json_)
+
+    @jobs_app.command()
+    def show(
+        job_id: JobId,
+        with_events: Annotated[bool, typer.Option("--events", help="Include the job's events.")] = False,
+        json_: JsonFlag = False,
+    ) -> None:
+        """Show one job: status, progress, loss, LoRA path, error."""
+        from core.store import open_db
+        from tools.train import job_status
+        from trainer.jobs import events
+
+        record = job_status(job_id)
+        found = events(open_db(Workspace.from_settings()), job_id) if with_events else []
+        if json_:
+            print_json({**record.model_dump(mode="json"), **({"events": found} if with_events else {})})
+            return
+        report(record, as_json=False)
+        for e in found:
+            typer.echo(f"  #{e['id']} {e['type']:10} step {e.get('step')} loss {e.get('loss')} "
+                       f"{e.get('message') or ''} {e.get('path') or ''}".rstrip())
+
+    @jobs_app.command()
+    def cancel(job_id: JobId, json_: JsonFlag = False) -> None:
+        """Cancel a job: a queued one at once, a running one at its next step (checkpoints are kept)."""
+        from tools.train import cancel_job
+
+        record = cancel_job(job_id)
+        if json_:
+            print_json(record)
+        elif record.status == "cancelled":
+            typer.echo(f"job {job_id}: cancelled")
+        else:
+            typer.echo(f"job {job_id}: cancel requested; it stops at its next step and keeps its checkpoints")
+
+    @jobs_app.command()
+    def resume(
+        job_id: JobId,
+        detach: Annotated[bool, typer.Option("--detach", help="Only queue it; `loraport worker` runs it.")] = False,
+        json_: JsonFlag = False,
+    ) -> None:
+        """Resume a cancelled, failed or interrupted job from its latest checkpoint."""
+        from tools.train import job_status, resume_job
+
+        ref = resume_job(job_id)
+        if detach:
+            if not ref.worker_running:
+                typer.echo("no worker is running: start one with `loraport worker`.", err=True)
+            report(job_status(job_id), as_json=json_)
+            return
+        run_foreground(Workspace.from_settings(), job_id, as_json=json_)
+
+    @app.command()
+    def worker(
+        once: Annotated[bool, typer.Option("--once", help="Run the jobs waiting now, then exit.")] = False,
+        device: Annotated[str | None, typer.Option(help="Device to run on (default: cuda:0 if present, else cpu).")] = None,
+        poll: Annotated[float, typer.Option(help="Seconds between looks at the queue.")] = 0.5,
+    ) -> None:
+        """Run queued jobs one at a time (resuming interrupted ones); Ctrl+C stops at the next step."""
+        from tools.train import register_job_kinds
+        from trainer.worker import run_worker
+
+        kinds = register_job_kinds()
+        workspace = Workspace.from_settings()
+        typer.echo(f"worker: running {', '.join(kinds)} jobs from {workspace.home}", err=True)
+        ran = run_worker(workspace, once=once, poll_s=poll, device=device)
+        typer.echo(f"worker: ran {ran} job(s)", err=True)

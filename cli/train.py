@@ -1,0 +1,108 @@
+"""`loraport train`: queue a training job and, unless --detach, run it here with a progress bar."""
+
+import sys
+import threading
+from typing import Annotated
+
+import typer
+
+from cli.common import JsonFlag, print_json
+from core.workspace import Workspace
+from trainer.jobs import JobRecord
+
+
+class ProgressBar:
+    """Turns job events into a tqdm bar (step, loss, it/s, ETA) and one line per milestone, on stderr."""
+
+    def __init__(self, job_id: str):
+        self.job_id = job_id
+        self.bar = None
+
+    def __call__(self, event: dict) -> None:
+        from tqdm import tqdm
+
+        kind, step = event["type"], event.get("step")
+        if kind == "progress" and step is not None and event.get("total"):
+            if self.bar is None:  # a resumed job starts its bar at the resume step, so it/s counts this run only
+                self.bar = tqdm(total=event["total"], initial=max(step - 1, 0), unit="step", desc=self.job_id,
+                                dynamic_ncols=True, file=sys.stderr)
+            self.bar.update(step - self.bar.n)
+            if event.get("loss") is not None:
+                self.bar.set_postfix(loss=f"{event['loss']:.4f}", refresh=False)
+        elif kind in ("started", "checkpoint", "sample"):
+            self._say(f"{kind}: {event.get('message') or ''} {event.get('path') or ''}".rstrip())
+
+    def _say(self, text: str) -> None:
+        from tqdm import tqdm
+
+        (self.bar.write if self.bar is not None else tqdm.write)(text, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_foreground(workspace: Workspace, job_id: str, *, as_json: bool) -> None:
+    """Run (or follow) a job here until it ends; Ctrl+C stops it at its next step, resumable later."""
+    from trainer.worker import run_job, stop_on_signals
+
+    stop = threading.Event()
+    restore = stop_on_signals(stop)
+    bar = ProgressBar(job_id)
+    try:
+        record = run_job(workspace, job_id, on_event=bar, stop=stop)
+    finally:
+        bar.close()
+        restore()
+    report(record, as_json=as_json)
+    if record.status != "finished":
+        raise typer.Exit(1)
+
+
+def report(record: JobRecord, *, as_json: bool) -> None:
+    if as_json:
+        print_json(record)
+        return
+    line = f"job {record.job_id}: {record.status}"
+    if record.step is not None and record.total:
+        line += f" at step {record.step}/{record.total}"
+    if record.final_loss is not None:
+        line += f", final loss {record.final_loss:.4f}"
+    typer.echo(line)
+    if record.lora_path:
+        typer.echo(f"LoRA: {record.lora_path}")
+    if record.error:
+        typer.echo(f"error: {record.error}")
+    if record.status in ("interrupted", "cancelled", "failed"):
+        typer.echo(f"`loraport jobs resume {record.job_id}` continues from its latest checkpoint.")
+    elif record.status == "queued":
+        typer.echo(f"run dir: {record.run_dir}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def train(
+        recipe: Annotated[str, typer.Option(help="Recipe name (`loraport recipes`), or `none` for the defaults.")],
+        dataset: Annotated[str, typer.Option(help="Folder of clips, or a dataset id of this workspace.")],
+        model: Annotated[str | None, typer.Option(help="Base model id (default: settings, tiny-ltx-2.3).")] = None,
+        steps: Annotated[int | None, typer.Option(help="Training steps.")] = None,
+        rank: Annotated[int | None, typer.Option(help="LoRA rank (alpha follows it).")] = None,
+        lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+        trigger: Annotated[str | None, typer.Option(help="Trigger word put in front of every caption.")] = None,
+        checkpoint_every: Annotated[int | None, typer.Option(help="Save a resumable checkpoint every N steps.")] = None,
+        detach: Annotated[bool, typer.Option("--detach", help="Only queue it; `loraport worker` runs it.")] = False,
+        json_: JsonFlag = False,
+    ) -> None:
+        """Train a LoRA: queue the job and run it here with a progress bar (or --detach for the worker)."""
+        from tools.train import build_config, job_status, launch
+
+        config = build_config(recipe, dataset, model=model, steps=steps, rank=rank, lr=lr, trigger=trigger,
+                              checkpoint_every=checkpoint_every)
+        ref = launch(config)
+        if detach:
+            if not ref.worker_running:
+                typer.echo("no worker is running: start one with `loraport worker`.", err=True)
+            report(job_status(ref.job_id), as_json=json_)
+            return
+        run_foreground(Workspace.from_settings(), ref.job_id, as_json=json_)
+

@@ -1,0 +1,108 @@
+"""`loraport train`, `loraport jobs ...` and `loraport worker` as a user runs them (through cli.main.main)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+from core.store import open_db
+from core.workspace import Workspace
+from tests.trainer import fake_jobs
+from tests.trainer.clips import make_clip
+from trainer import jobs, worker
+
+
+def _cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_.value.code or 0, out, err
+
+
+@pytest.fixture
+def count_kind(monkeypatch):
+    monkeypatch.setitem(worker.JOB_RUNNERS, "count", fake_jobs.count_runner)
+
+
+@pytest.fixture
+def three_clips(tmp_path) -> Path:
+    folder = tmp_path / "clips"
+    for i, color in enumerate([(200, 40, 40), (40, 200, 40), (40, 40, 200)]):
+        make_clip(folder / f"clip{i}.mp4", frames=17, color=color, pattern="moving")
+        (folder / f"clip{i}.txt").write_text(f"a square moving right, colour {i}")
+    return folder
+
+
+def test_unknown_job_id_is_a_clear_error_with_exit_2(capsys):
+    for command in (["jobs", "show", "train-nope"], ["jobs", "cancel", "train-nope"],
+                    ["jobs", "resume", "train-nope", "--json"]):
+        code, out, err = _cli(capsys, *command)
+        assert code == 2 and out == ""
+        assert err.startswith("error: no job with id 'train-nope'") and "Traceback" not in err
+
+
+def test_jobs_list_show_cancel_resume_with_json(capsys, workspace):
+    db = open_db(workspace)
+    job_id = jobs.enqueue(db, "count", {"steps": 2})
+    code, out, _ = _cli(capsys, "jobs", "list", "--json")
+    assert code == 0 and [r["job_id"] for r in json.loads(out)] == [job_id]
+    code, out, _ = _cli(capsys, "jobs", "cancel", job_id, "--json")
+    assert code == 0 and json.loads(out)["status"] == "cancelled"
+    code, out, _ = _cli(capsys, "jobs", "resume", job_id, "--detach", "--json")
+    assert code == 0 and json.loads(out)["status"] == "queued"
+    code, out, _ = _cli(capsys, "jobs", "show", job_id, "--events", "--json")
+    shown = json.loads(out)
+    assert [e["type"] for e in shown["events"]] == ["queued", "cancelled", "queued"]
+    code, out, _ = _cli(capsys, "jobs", "list", "--status", "finished", "--json")
+    assert json.loads(out) == []
+
+
+def test_worker_once_runs_the_queue_and_resume_runs_in_the_foreground(capsys, workspace, count_kind):
+    db = open_db(workspace)
+    first = jobs.enqueue(db, "count", {"steps": 3})
+    code, _, err = _cli(capsys, "worker", "--once", "--device", "cpu")
+    assert code == 0 and "ran 1 job" in err
+    assert jobs.get_job(db, first).status == "finished"
+    second = jobs.enqueue(db, "count", {"steps": 3})
+    jobs.request_cancel(db, second)
+    code, out, _ = _cli(capsys, "jobs", "resume", second, "--json")
+    assert code == 0 and json.loads(out)["status"] == "finished"
+
+
+def test_home_flag_and_loraport_home_pick_the_workspace(capsys, tmp_path, workspace, count_kind):
+    jobs.enqueue(open_db(workspace), "count", {"steps": 1})
+    other = tmp_path / "other-home"
+    code, out, _ = _cli(capsys, "--home", str(other), "jobs", "list", "--json")
+    assert code == 0 and json.loads(out) == [] and (other / "loraport.db").is_file()
+
+
+def test_train_detach_only_queues_and_says_no_worker_runs(capsys, workspace_home, three_clips):
+    code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "3",
+                          "--detach", "--json")
+    record = json.loads(out)
+    assert code == 0 and record["status"] == "queued" and record["total"] == 3
+    assert record["run_dir"].startswith(str(workspace_home / "runs"))
+    assert "loraport worker" in err
+
+
+def test_train_refuses_a_missing_dataset_with_exit_2(capsys, tmp_path):
+    code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(tmp_path / "missing"), "--json")
+    assert code == 2 and out == "" and "neither a folder nor a dataset id" in err
+
+
+def test_train_json_on_three_clips_finishes_with_a_lora_file(capsys, workspace_home, three_clips):
+    code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "3",
+                          "--rank", "4", "--checkpoint-every", "2", "--trigger", "zxq", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["status"] == "finished" and record["steps"] == 3 and record["final_loss"] is not None
+    assert Path(record["lora_path"]).is_file() and record["lora_path"].startswith(str(workspace_home))
+    from safetensors import safe_open
+
+    with safe_open(record["lora_path"], "pt") as f:
+        assert any(k.startswith("diffusion_model.") and "lora_A" in k for k in f.keys())
+    db = open_db(Workspace(workspace_home))
+    types = [e["type"] for e in jobs.events(db, record["job_id"])]
+    assert types[:2] == ["queued", "started"] and types[-1] == "finished"
+    assert types.count("progress") == 3 and "checkpoint" in types

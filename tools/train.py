@@ -1,0 +1,153 @@
+"""Training tools: build a config, launch it as a job, watch it, cancel or resume it.
+
+The same functions serve the agent, the CLI and the REST API. They queue work; the worker (``loraport worker``,
+started by ``loraport serve``) runs it, so a chat turn never waits for a training run.
+"""
+
+import importlib
+import logging
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from core.errors import LoraportError
+from core.settings import get_settings
+from core.store import open_db
+from core.workspace import Workspace
+from trainer import jobs
+from trainer.config import CheckpointConfig, DataConfig, LoraConfig, ModelConfig, OptimConfig, TrainConfig
+from trainer.jobs import JobRecord
+
+log = logging.getLogger(__name__)
+
+# Modules (above trainer/) that define job kinds: each may expose JOB_KINDS = {"kind": runner}.
+JOB_KIND_MODULES = ("tools.caption", "tools.evaluate", "tools.dataset")
+
+
+class JobRef(BaseModel):
+    job_id: str
+    status: str
+    run_dir: str
+    worker_running: bool = Field(description="Whether a worker is alive to run it; if not, `loraport worker`.")
+
+
+def _workspace() -> Workspace:
+    return Workspace.from_settings()
+
+
+def launch(config: TrainConfig, thread_id: str | None = None) -> JobRef:
+    """Queue a LoRA training run with this resolved config; the worker runs it (costs GPU time: ask first)."""
+    workspace = _workspace()
+    job_id = jobs.enqueue(open_db(workspace), "train", config, thread_id=thread_id, workspace=workspace)
+    return _ref(workspace, job_id)
+
+
+def job_status(job_id: str) -> JobRecord:
+    """Show a job: status, step of total, latest loss, LoRA path when finished, error when failed."""
+    return jobs.get_job(open_db(_workspace()), job_id)
+
+
+def cancel_job(job_id: str) -> JobRecord:
+    """Cancel a job: a queued one at once, a running one at its next step; its checkpoints are kept."""
+    return jobs.request_cancel(open_db(_workspace()), job_id)
+
+
+def resume_job(job_id: str) -> JobRef:
+    """Queue a cancelled, failed or interrupted job again; it continues from its latest checkpoint."""
+    workspace = _workspace()
+    jobs.requeue(open_db(workspace), job_id)
+    return _ref(workspace, job_id)
+
+
+def list_jobs(status: str | None = None, kind: str | None = None, limit: int = 20) -> list[JobRecord]:
+    """List recent jobs, newest first, optionally only one status (queued, running, finished, ...) or kind."""
+    return jobs.list_jobs(open_db(_workspace()), status=status, kind=kind, limit=limit)
+
+
+def _ref(workspace: Workspace, job_id: str) -> JobRef:
+    from trainer.worker import live_workers
+
+    job = jobs.get_job(open_db(workspace), job_id)
+    return JobRef(job_id=job_id, status=job.status, run_dir=job.run_dir, worker_running=bool(live_workers(workspace)))
+
+
+def build_config(
+    recipe: str, dataset: str | Path, *, model: str | None = None, steps: int | None = None,
+    rank: int | None = None, lr: float | None = None, trigger: str | None = None,
+    checkpoint_every: int | None = None,
+) -> TrainConfig:
+    """Resolve a training config from a recipe (or ``none``: the defaults) and the user's overrides."""
+    settings = get_settings()
+    dataset_dir = resolve_dataset(dataset)
+    model_id = model or settings.default_model
+    overrides = {k: v for k, v in {
+        "model.id": model_id, "optim.steps": steps, "lora.rank": rank, "lora.alpha": rank,
+        "optim.learning_rate": lr, "data.trigger_word": trigger, "checkpoints.every": checkpoint_every,
+    }.items() if v is not None}
+    if recipe != "none":
+        return _apply(_planned(recipe, dataset_dir, overrides), overrides)
+    from trainer.models import get_model_spec
+
+    spec = get_model_spec(model_id)
+    first = spec.default_buckets[0]
+    base = TrainConfig(
+        model=ModelConfig(id=model_id, path=settings.model_path, text_encoder_path=settings.text_encoder_path),
+        lora=LoraConfig(), optim=OptimConfig(), checkpoints=CheckpointConfig(),
+        data=DataConfig(dataset_dir=dataset_dir, buckets=list(spec.default_buckets)),
+    )
+    if spec.tiny:  # validation samples at the tiny model's own size: noise, but cheap and the same code path
+        base.validation = base.validation.model_copy(update={
+            "width": first.width, "height": first.height, "frames": first.frames, "inference_steps": 4})
+    return _apply(base, overrides)
+
+
+def _planned(recipe: str, dataset_dir: Path, overrides: dict) -> TrainConfig:
+    try:
+        plan_module = importlib.import_module("tools.plan")
+    except ModuleNotFoundError as err:
+        if err.name != "tools.plan":
+            raise
+        raise LoraportError(f"recipe {recipe!r} cannot be planned: this install has no recipe planner "
+                            "(tools.plan). Use `--recipe none` for the default settings.") from None
+    return plan_module.plan(recipe, dataset_dir, overrides=overrides).config
+
+
+def _apply(config: TrainConfig, overrides: dict) -> TrainConfig:
+    """Set ``section.field`` values on a config and validate the result as a whole (flags win over a recipe)."""
+    data = config.model_dump()
+    for dotted, value in overrides.items():
+        section, name = dotted.split(".")
+        data[section][name] = value
+    try:
+        return TrainConfig.model_validate(data)
+    except ValueError as err:
+        raise LoraportError(f"these settings do not fit together: {err}") from None
+
+
+def resolve_dataset(dataset: str | Path) -> Path:
+    """A folder path, or the id of a dataset imported into the workspace."""
+    path = Path(dataset).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    if "/" not in str(dataset) and not str(dataset).startswith("."):
+        candidate = _workspace().dataset_dir(str(dataset))
+        if candidate.is_dir():
+            return candidate
+    raise LoraportError(f"dataset {str(dataset)!r} is neither a folder nor a dataset id of this workspace: "
+                        "pass a folder of clips, or import one with `loraport dataset import`.")
+
+
+def register_job_kinds() -> list[str]:
+    """Teach this process's worker the job kinds defined above trainer/ (caption, evaluate, ...)."""
+    from trainer.worker import JOB_RUNNERS, register_job_kind
+
+    for name in JOB_KIND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue
+        for kind, runner in getattr(module, "JOB_KINDS", {}).items():
+            register_job_kind(kind, runner)
+    return sorted(JOB_RUNNERS)
