@@ -1,22 +1,66 @@
 """The FastAPI application. Routes adapt tool and agent calls; no business logic lives here."""
 
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from core.errors import LoraportError
 from core.settings import Settings, get_settings
+from core.workspace import Workspace
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, sidekick_factory: Callable | None = None) -> FastAPI:
+    """The app; ``sidekick_factory(workspace, thread_id)`` replaces ``agent.session.Sidekick`` (tests, benches)."""
+    from web.chat_hub import ChatHub
+
     settings = settings or get_settings()
-    app = FastAPI(title="loraport", version="0.1.0")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await app.state.hub.close()
+
+    app = FastAPI(title="loraport", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.hub = ChatHub(Workspace(settings.home).ensure(), sidekick_factory)
+    if settings.token is not None:
+        from web.auth import TokenMiddleware
+
+        app.add_middleware(TokenMiddleware, token=settings.token.get_secret_value())
 
     @app.exception_handler(LoraportError)
     async def _user_error(request: Request, err: LoraportError) -> JSONResponse:
         return JSONResponse({"error": err.message}, status_code=err.status_code)
 
-    from web.routes import health
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, err: HTTPException) -> JSONResponse:
+        message = err.detail if isinstance(err.detail, str) else str(err.detail)
+        if err.status_code == 404:
+            message = f"Nothing at {request.url.path}: the API lives under /api (see /docs)."
+        return JSONResponse({"error": message}, status_code=err.status_code, headers=err.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, err: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        return JSONResponse({"error": f"Bad request: {problems}", "detail": err.errors()}, status_code=422)
+
+    from web.routes import artifacts, chat, health, jobs, studio, threads, uploads
 
     app.include_router(health.router)
+    for module in (uploads, threads, jobs, artifacts, studio, chat):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
     return app

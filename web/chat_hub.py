@@ -1,0 +1,203 @@
+"""Chat rooms: every websocket watching a thread, the agent turns run for it, and its jobs' live events.
+
+Why a hub and not a loop per socket: an agent turn and a training job belong to the thread, not to the tab that
+asked. A turn runs as its own task and broadcasts to every tab on the thread, so a tab that closes mid-stream stops
+nothing, a second tab sees the same events, and a tab that reconnects gets the thread's history (from the agent)
+and its jobs' events so far (from the trainer's store), then the live ones.
+
+Frames sent are the agent's event objects as JSON, plus three of the web surface's own: ``user`` (a message one
+tab sent, so the others show it), ``replay_end`` (history is complete) and ``job_event`` frames carry
+``event_id`` so a tab never draws the same loss point twice.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from core.errors import LoraportError
+from core.workspace import Workspace
+from web import jobfeed
+
+log = logging.getLogger(__name__)
+POLL_S = 0.5  # how often running jobs are read for new events
+QUEUE_MAX = 5000  # frames waiting for one slow tab before it is dropped
+
+
+def to_frame(event: Any) -> dict:
+    """An AgentEvent (pydantic model, dataclass or dict) as a JSON-ready dict."""
+    if hasattr(event, "model_dump"):
+        return event.model_dump(mode="json")
+    if isinstance(event, dict):
+        return dict(event)
+    if hasattr(event, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(event)
+    raise TypeError(f"unexpected agent event {type(event).__name__}")
+
+
+class Conn:
+    """One websocket: frames go through its own queue, so a slow tab never holds up the others."""
+
+    def __init__(self, websocket):
+        self.ws = websocket
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_MAX)
+        self.seen: dict[str, int] = {}  # job id -> last event id sent to this tab
+        self.closed = False
+
+    def offer(self, frame: dict | None) -> None:
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            log.warning("dropping a websocket that fell %d frames behind", QUEUE_MAX)
+            self.closed = True
+
+    async def pump(self) -> None:
+        while not self.closed:
+            frame = await self.queue.get()
+            if frame is None:
+                return
+            if frame.get("type") == "job_event" and frame.get("event_id") is not None:
+                job = frame["event"].get("job_id", "")
+                if frame["event_id"] <= self.seen.get(job, 0):
+                    continue
+                self.seen[job] = frame["event_id"]
+            try:
+                await self.ws.send_json(frame)
+            except Exception:  # the tab went away; the room forgets it on leave
+                self.closed = True
+
+
+class Room:
+    def __init__(self):
+        self.conns: set[Conn] = set()
+        self.turn_lock = asyncio.Lock()  # one agent turn at a time per thread, in the order they were sent
+        self.feed_lock = asyncio.Lock()  # a joining tab's job replay and the live feed never interleave
+        self.cursors: dict[str, int] = {}  # job id -> last event id broadcast
+        self.done_jobs: set[str] = set()
+        self.turns = 0  # turns running or waiting
+
+
+class ChatHub:
+    def __init__(self, workspace: Workspace, sidekick_factory: Callable | None = None, workers: int = 8):
+        self.workspace = workspace
+        self.sidekick_factory = sidekick_factory or _default_sidekick
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent")
+        self.rooms: dict[str, Room] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._poller: asyncio.Task | None = None
+
+    # --- tabs -----------------------------------------------------------------------------------------------
+    async def join(self, thread_id: str, conn: Conn) -> None:
+        """Replay the thread's history and its jobs' events to ``conn``, then add it to the live broadcast."""
+        room = self.rooms.setdefault(thread_id, Room())
+        async with room.turn_lock:  # history is complete only between turns
+            history = await self._in_thread(self._history, thread_id)
+            for frame in history:
+                if frame.get("type") != "job_event":  # the trainer's store is the full record of job events
+                    conn.offer({**frame, "replay": True})
+            async with room.feed_lock:
+                for frame in await self._in_thread(self._job_frames, thread_id, {}):
+                    conn.offer({**frame, "replay": True})
+                conn.offer({"type": "replay_end", "thread": thread_id})
+                room.conns.add(conn)
+        self._ensure_poller()
+
+    def leave(self, thread_id: str, conn: Conn) -> None:
+        room = self.rooms.get(thread_id)
+        conn.offer(None)
+        if room is None:
+            return
+        room.conns.discard(conn)
+        if not room.conns and room.turns == 0:
+            self.rooms.pop(thread_id, None)
+
+    def broadcast(self, thread_id: str, frame: dict) -> None:
+        room = self.rooms.get(thread_id)
+        for conn in list(room.conns if room else ()):
+            conn.offer(frame)
+
+    # --- agent turns ----------------------------------------------------------------------------------------
+    def submit(self, thread_id: str, method: str, arg: Any) -> asyncio.Task:
+        """Run ``Sidekick.<method>(arg)`` as a task of the thread, not of the tab: closing the tab stops nothing."""
+        room = self.rooms.setdefault(thread_id, Room())
+        room.turns += 1
+        task = asyncio.create_task(self._turn(thread_id, room, method, arg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _turn(self, thread_id: str, room: Room, method: str, arg: Any) -> None:
+        loop = asyncio.get_running_loop()
+        frames: asyncio.Queue = asyncio.Queue()
+
+        def work() -> None:  # runs in the executor: the Sidekick is synchronous
+            try:
+                sidekick = self.sidekick_factory(self.workspace, thread_id)
+                for event in getattr(sidekick, method)(arg):
+                    loop.call_soon_threadsafe(frames.put_nowait, to_frame(event))
+            except LoraportError as err:
+                loop.call_soon_threadsafe(frames.put_nowait, {"type": "error", "message": err.message})
+            except Exception as err:
+                log.exception("agent turn failed on thread %s", thread_id)
+                message = f"The sidekick hit an internal error ({err.__class__.__name__}); the log has details."
+                loop.call_soon_threadsafe(frames.put_nowait, {"type": "error", "message": message})
+            finally:
+                loop.call_soon_threadsafe(frames.put_nowait, None)
+
+        try:
+            async with room.turn_lock:
+                future = loop.run_in_executor(self._executor, work)
+                while (frame := await frames.get()) is not None:
+                    self.broadcast(thread_id, frame)
+                await future
+        finally:
+            room.turns -= 1
+            if not room.conns and room.turns == 0:
+                self.rooms.pop(thread_id, None)
+            self._ensure_poller()
+
+    # --- job events -----------------------------------------------------------------------------------------
+    def _ensure_poller(self) -> None:
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll_forever())
+
+    async def _poll_forever(self) -> None:
+        while self.rooms:
+            await asyncio.sleep(POLL_S)
+            for thread_id, room in list(self.rooms.items()):
+                if not room.conns:
+                    continue
+                async with room.feed_lock:
+                    try:
+                        frames = await self._in_thread(self._job_frames, thread_id, room.cursors, room.done_jobs)
+                    except Exception:
+                        log.exception("reading job events for thread %s failed", thread_id)
+                        continue
+                    for frame in frames:
+                        self.broadcast(thread_id, frame)
+
+    def _job_frames(self, thread_id: str, cursors: dict[str, int], done: set[str] | None = None) -> list[dict]:
+        """Job events of the thread after each cursor (advanced in place), as ``job_event`` frames."""
+        with jobfeed.open_feed(self.workspace) as feed:
+            return feed.thread_frames(thread_id, cursors, done if done is not None else set())
+
+    def _history(self, thread_id: str) -> list[dict]:
+        return [to_frame(event) for event in self.sidekick_factory(self.workspace, thread_id).history()]
+
+    async def _in_thread(self, fn: Callable, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def close(self) -> None:
+        for task in [*self._tasks, *([self._poller] if self._poller else [])]:
+            task.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _default_sidekick(workspace: Workspace, thread_id: str):
+    from agent.session import Sidekick
+
+    return Sidekick(workspace, thread_id)
+

@@ -1,0 +1,38 @@
+"""Dependencies as ``Annotated`` aliases, so a route's signature reads as types (STYLE: full-stack template)."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import sqlite_utils
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from core.settings import Settings
+from core.store import open_db
+from core.workspace import Workspace
+
+
+def get_app_settings(conn: HTTPConnection) -> Settings:
+    # HTTPConnection, not Request: the same dependency serves HTTP routes and the websocket.
+    return conn.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_workspace(settings: SettingsDep) -> Workspace:
+    return Workspace(settings.home).ensure()
+
+
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+
+
+def get_db(workspace: WorkspaceDep) -> Iterator[sqlite_utils.Database]:
+    db = open_db(workspace)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+DbDep = Annotated[sqlite_utils.Database, Depends(get_db)]

@@ -1,0 +1,41 @@
+"""Threads (conversations with the sidekick) and their history; the agent owns them, this only reads."""
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from core.errors import NotFoundError
+from web.chat_hub import to_frame
+from web.deps import DbDep, WorkspaceDep
+
+router = APIRouter(prefix="/api/threads", tags=["threads"])
+
+
+class ThreadPublic(BaseModel):
+    id: str
+    title: str | None = None
+    surface: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class ThreadHistory(ThreadPublic):
+    events: list[dict[str, Any]]
+
+
+@router.get("")
+def list_threads(db: DbDep, limit: int = Query(50, ge=1, le=500)) -> list[ThreadPublic]:
+    rows = db["threads"].rows_where(order_by="updated_at DESC", limit=limit)
+    return [ThreadPublic.model_validate(r) for r in rows]
+
+
+@router.get("/{thread_id}")
+def read_thread(thread_id: str, request: Request, db: DbDep, workspace: WorkspaceDep) -> ThreadHistory:
+    """The thread and every event of its history (what a reconnecting tab replays)."""
+    rows = list(db["threads"].rows_where("id = ?", [thread_id]))
+    if not rows:
+        raise NotFoundError(f"No thread {thread_id!r}: GET /api/threads lists this workspace's conversations.")
+    factory = request.app.state.hub.sidekick_factory
+    events = [to_frame(e) for e in factory(workspace, thread_id).history()]
+    return ThreadHistory(**ThreadPublic.model_validate(rows[0]).model_dump(), events=events)
