@@ -1,0 +1,156 @@
+"""Look at every file of a collected source: probe, hash, dedupe, captions, bucket, split, and what to fix.
+
+Used by import (before copying) and by check (of a folder, without writing anything). A bad file becomes an entry
+with an ``error``; it never stops the other files.
+"""
+
+import hashlib
+import logging
+from pathlib import Path, PurePosixPath
+
+from core.errors import LoraportError
+
+from tools.dataset.captions import read_sidecars, read_tables
+from tools.dataset.guidance import Guidance, count_advice, length_advice
+from tools.dataset.layout import assign_bucket, holdout_split
+from tools.dataset.models import DatasetReport, FileEntry
+from tools.dataset.sources import IMAGE_EXTS, Collected, ImportLimits
+
+log = logging.getLogger(__name__)
+
+
+def analyse(collected: Collected, guidance: Guidance, *, seed: int = 0, holdout_fraction: float | None = None,
+            limits: ImportLimits = ImportLimits()) -> DatasetReport:
+    """Build the report for a collected source; entries without ``error`` are the usable files."""
+    holdout_fraction = guidance.holdout_fraction if holdout_fraction is None else holdout_fraction
+    report = DatasetReport(path=str(collected.root), recipe=guidance.name)
+    report.errors.update(collected.errors)
+    entries = [_probe_entry(rel, path) for rel, path in sorted(collected.media.items())]
+    _dedupe(entries, report)
+    good = [e for e in entries if e.error is None]
+    _attach_captions(collected, good, report, limits)
+    short: dict[str, list[str]] = {}
+    for entry in good:
+        entry.bucket, note = assign_bucket(entry.kind, entry.width, entry.height, entry.frames, guidance.buckets)
+        if note:
+            short.setdefault(note, []).append(entry.name)
+    for note, names in short.items():
+        report.warnings.append(f"{len(names)} clip(s) {note} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}).")
+    held, note = holdout_split({e.name: e.sha256 for e in good}, seed=seed, fraction=holdout_fraction)
+    for entry in good:
+        entry.split = "holdout" if entry.name in held else "train"
+    report.holdout = held
+    if note:
+        report.warnings.append(note)
+    report.warnings += length_advice(guidance, {e.name: e.duration_s for e in good if e.kind == "video" and e.duration_s})
+    report.errors.update({e.name: e.error for e in entries if e.error})
+    report.files = entries + [FileEntry(name=n, error=m) for n, m in sorted(collected.errors.items())]
+    if collected.ignored:
+        report.warnings.append(f"Ignored {len(collected.ignored)} file(s) that are not media or captions: "
+                               + ", ".join(collected.ignored[:10]))
+    report.n_videos = sum(e.kind == "video" for e in good)
+    report.n_images = sum(e.kind == "image" for e in good)
+    report.n_files = len(good)
+    if good:
+        report.recommendations[:0] = count_advice(guidance, report.n_videos, report.n_images)
+    report.summary = summarise(report)
+    return report
+
+
+def _probe_entry(rel: str, path: Path) -> FileEntry:
+    """Hash and probe one file; any failure becomes the entry's error, in words the user can act on."""
+    entry = FileEntry(name=rel)
+    try:
+        entry.sha256 = file_sha256(path)
+        info = _probe(path)
+    except LoraportError as err:
+        entry.error = _without_name(err.message, rel)
+        return entry
+    except Exception as err:  # PyAV raises many types for broken files; one bad file must not stop the rest
+        log.info("probe failed for %s", path, exc_info=True)
+        entry.error = f"could not be read as media ({type(err).__name__}: {err}); re-export it as MP4 (H.264) or PNG"
+        return entry
+    kind = getattr(info, "kind", None) or ("image" if PurePosixPath(rel).suffix.lower() in IMAGE_EXTS else "video")
+    entry.kind = kind
+    entry.width, entry.height = info.width, info.height
+    entry.frames = getattr(info, "frames", None) or (1 if kind == "image" else None)
+    entry.fps = getattr(info, "fps", None)
+    entry.duration_s = getattr(info, "duration_s", None)
+    entry.has_audio = bool(getattr(info, "has_audio", False))
+    entry.codec = getattr(info, "codec", None)
+    if kind == "video" and not entry.frames:
+        entry.error = "has no video frames; re-export the clip"
+    return entry
+
+
+def _probe(path: Path):
+    from trainer.media import probe  # media facts have one owner: the trainer's PyAV prober
+
+    return probe(path)
+
+
+def _without_name(message: str, rel: str) -> str:
+    """trainer.media names the file in its message; the report already does, so say it once."""
+    prefix = f"{PurePosixPath(rel).name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _dedupe(entries: list[FileEntry], report: DatasetReport) -> None:
+    """Identical content keeps its first name (sorted order); the copies become errors naming the original."""
+    first: dict[str, FileEntry] = {}
+    groups: dict[str, list[str]] = {}
+    for e in entries:
+        if e.error is not None or e.sha256 is None:
+            continue
+        if e.sha256 in first:
+            groups.setdefault(e.sha256, [first[e.sha256].name]).append(e.name)
+            e.error = f"duplicate of {first[e.sha256].name} (same content); not imported twice"
+        else:
+            first[e.sha256] = e
+    report.duplicates = list(groups.values())
+
+
+def _attach_captions(collected: Collected, good: list[FileEntry], report: DatasetReport, limits: ImportLimits) -> None:
+    names = [e.name for e in good]
+    table, missing, problems = read_tables(names, collected.tables, limits.max_caption_file_bytes)
+    sidecar = read_sidecars(names, collected.sidecars)
+    for entry in good:
+        text = sidecar.get(entry.name, table.get(entry.name))
+        if text:
+            entry.caption, entry.caption_source, entry.caption_status = text, "sidecar", "final"
+    report.warnings.extend(problems)
+    all_media = set(collected.media) | set(collected.errors)
+    missing = [m for m in missing if PurePosixPath(m).name not in {PurePosixPath(x).name for x in all_media}]
+    if missing:
+        report.warnings.append(f"Captions name {len(missing)} file(s) that are not in the dataset (ignored): "
+                               + ", ".join(sorted(set(missing))[:10]))
+    orphans = sorted(t for t in collected.sidecars
+                     if PurePosixPath(t).with_suffix("").as_posix() not in {PurePosixPath(n).with_suffix("").as_posix()
+                                                                        for n in all_media})
+    if orphans:
+        report.warnings.append(f"Caption .txt file(s) without a matching clip (ignored): {', '.join(orphans[:10])}")
+
+
+def summarise(report: DatasetReport) -> str:
+    """A few plain sentences: what is usable, what was refused and why, and what to fix first."""
+    parts = [f"{report.n_files} usable file(s): {report.n_videos} video(s), {report.n_images} image(s)."]
+    if report.errors:
+        reasons = "; ".join(f"{k}: {v.rstrip('.')}" for k, v in list(report.errors.items())[:5])
+        parts.append(f"{len(report.errors)} refused: {reasons}{'; ...' if len(report.errors) > 5 else ''}.")
+    if report.duplicates:
+        parts.append(f"{sum(len(g) - 1 for g in report.duplicates)} duplicate(s) skipped.")
+    if report.holdout:
+        parts.append(f"Held out for validation: {', '.join(report.holdout)}.")
+    if report.recommendations:
+        parts.append("To fix: " + " ".join(report.recommendations))
+    elif not report.errors:
+        parts.append("Ready for captioning and planning.")
+    return " ".join(parts)

@@ -1,0 +1,129 @@
+"""Captions as data: cleaning, the trigger word, sidecar and table import, and ``captions.jsonl``.
+
+Every caption, whether typed by a user, imported from a file or written by a model, passes ``clean_caption``:
+control characters go, whitespace collapses, length is capped. It is stored and shown, never interpreted.
+The stored caption never holds the trigger word; the trainer prepends ``"<trigger> "`` (docs/CONTRACTS.md), and
+``with_trigger`` shows a caption exactly as it will be trained.
+"""
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from pathlib import Path, PurePosixPath
+
+from core.atomic import atomic_write_text
+
+MAX_CAPTION_CHARS = 1000
+MEDIA_KEYS = ("media_path", "video", "media", "image")
+CAPTIONS_FILE = "captions.jsonl"
+
+
+def clean_caption(text: object, trigger_word: str | None = None) -> str:
+    """Make any text safe to store as a caption; drop a leading trigger word so it is never doubled."""
+    text = unicodedata.normalize("NFC", str(text or ""))
+    text = "".join(" " if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch for ch in text)
+    text = re.sub(r"\s+", " ", text).strip()
+    if trigger_word:
+        text = strip_trigger(text, trigger_word)
+    if len(text) > MAX_CAPTION_CHARS:
+        text = text[:MAX_CAPTION_CHARS].rsplit(" ", 1)[0].rstrip(",;: ")
+    return text
+
+
+def strip_trigger(text: str, trigger_word: str) -> str:
+    pattern = rf"^\s*{re.escape(trigger_word.strip())}(?:[\s,.:;]+|$)"
+    return re.sub(pattern, "", text, count=1, flags=re.IGNORECASE).strip()
+
+
+def with_trigger(caption: str | None, trigger_word: str | None) -> str:
+    """The caption as the trainer will see it: ``"<trigger> <caption>"``, the same way for every file."""
+    caption = caption or ""
+    if not trigger_word:
+        return caption
+    return f"{trigger_word.strip()} {caption}".strip()
+
+
+def read_sidecars(media: list[str], sidecars: dict[str, Path]) -> dict[str, str]:
+    """``clip.txt`` beside ``clip.mp4`` captions it."""
+    out = {}
+    for rel in media:
+        txt = PurePosixPath(rel).with_suffix(".txt").as_posix()
+        if txt in sidecars:
+            out[rel] = clean_caption(sidecars[txt].read_text(encoding="utf-8", errors="replace"))
+    return out
+
+
+def read_tables(media: list[str], tables: dict[str, Path], max_bytes: int) -> tuple[dict[str, str], list[str], list[str]]:
+    """Captions from CSV / JSON / JSONL tables with a ``caption`` column and a ``video`` / ``media_path`` column.
+
+    Returns (captions by media name, names in the tables that match no file, problems reading the tables).
+    A table path is tried relative to the table's folder, then to the dataset root, then by unique file name.
+    """
+    by_name: dict[str, list[str]] = {}
+    for rel in media:
+        by_name.setdefault(PurePosixPath(rel).name, []).append(rel)
+    known = set(media)
+    captions: dict[str, str] = {}
+    missing: list[str] = []
+    problems: list[str] = []
+    for table_rel, path in sorted(tables.items()):
+        rows, problem = _read_rows(path, max_bytes)
+        if problem:
+            problems.append(f"{table_rel}: {problem}")
+        base = PurePosixPath(table_rel).parent
+        for row in rows:
+            ref, caption = _row_fields(row)
+            if ref is None or caption is None:
+                continue
+            match = _resolve(ref, base, known, by_name)
+            if match is None:
+                missing.append(ref)
+            else:
+                captions[match] = clean_caption(caption)
+    return captions, missing, problems
+
+
+def _read_rows(path: Path, max_bytes: int) -> tuple[list[dict], str | None]:
+    if path.stat().st_size > max_bytes:
+        return [], f"larger than {max_bytes >> 20} MiB; not read"
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return list(csv.DictReader(io.StringIO(text))), None
+        if suffix == ".jsonl":
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            data = json.loads(text)
+            rows = data if isinstance(data, list) else data.get("items", data.get("data", []))
+    except (json.JSONDecodeError, csv.Error, AttributeError) as err:
+        return [], f"could not be read as {suffix[1:].upper()} ({err}); fix the file or caption the clips instead"
+    return [r for r in rows if isinstance(r, dict)], None
+
+
+def _row_fields(row: dict) -> tuple[str | None, str | None]:
+    caption = row.get("caption", row.get("text"))
+    ref = next((row[k] for k in MEDIA_KEYS if isinstance(row.get(k), str) and row[k].strip()), None)
+    return (ref.strip().replace("\\", "/") if ref else None), (None if caption is None else str(caption))
+
+
+def _resolve(ref: str, base: PurePosixPath, known: set[str], by_name: dict[str, list[str]]) -> str | None:
+    for candidate in ((base / ref).as_posix(), PurePosixPath(ref).as_posix()):
+        if candidate.startswith("./"):
+            candidate = candidate[2:]
+        if candidate in known:
+            return candidate
+    same_name = by_name.get(PurePosixPath(ref).name, [])
+    return same_name[0] if len(same_name) == 1 else None
+
+
+def write_captions_jsonl(dataset_dir: Path, rows: list[dict]) -> Path:
+    """Write ``captions.jsonl`` atomically: ``{"media", "caption", "split"}`` per usable file, sorted by name."""
+    lines = [
+        json.dumps({"media": r["name"], "caption": r.get("caption") or "", "split": r.get("split") or "train"},
+                   ensure_ascii=False)
+        for r in sorted(rows, key=lambda r: r["name"])
+    ]
+    return atomic_write_text(dataset_dir / CAPTIONS_FILE, "\n".join(lines) + ("\n" if lines else ""))

@@ -1,0 +1,187 @@
+"""Where a dataset comes from: a folder, a zip or a list of uploaded files, read safely.
+
+Nothing here writes outside the staging directory it is given, follows a symlink, or trusts a size a zip declares:
+entries with ``..``, absolute paths or symlink bits refuse the whole zip (a crafted archive gets no partial
+import), and extraction counts the bytes it really writes against the limits.
+"""
+
+import os
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from core.errors import LoraportError
+
+VIDEO_EXTS = {".mp4", ".mov", ".webm", ".mkv"}
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp"}
+MEDIA_EXTS = VIDEO_EXTS | IMAGE_EXTS
+CAPTION_TABLE_NAMES = {".csv", ".json", ".jsonl"}
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    max_file_bytes: int = 2048 << 20  # settings.max_upload_mb
+    max_total_bytes: int = 64 << 30  # a 64 GiB dataset is far past any LoRA recipe's needs
+    max_files: int = 10_000
+    max_zip_ratio: float = 200.0  # video and images barely compress; 200:1 on a big entry is a zip bomb
+    max_caption_file_bytes: int = 32 << 20
+
+
+@dataclass
+class Collected:
+    """Files found in a source, by name relative to its root (POSIX form)."""
+
+    root: Path
+    media: dict[str, Path] = field(default_factory=dict)
+    sidecars: dict[str, Path] = field(default_factory=dict)  # "clip.txt" -> path
+    tables: dict[str, Path] = field(default_factory=dict)  # captions CSV / JSON / JSONL
+    errors: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+    def add(self, rel: str, path: Path) -> None:
+        suffix = PurePosixPath(rel).suffix.lower()
+        if suffix in MEDIA_EXTS:
+            self.media[rel] = path
+        elif suffix == ".txt":
+            self.sidecars[rel] = path
+        elif suffix in CAPTION_TABLE_NAMES:
+            self.tables[rel] = path
+        else:
+            self.ignored.append(rel)
+
+
+def collect(source: Path | list[Path], staging: Path, limits: ImportLimits) -> Collected:
+    """Gather the media, sidecar captions and caption tables of a folder, a zip or a list of files."""
+    if isinstance(source, (list, tuple)):
+        return _collect_files([Path(p) for p in source], limits)
+    source = Path(source)
+    if source.is_symlink():
+        raise LoraportError(f"{source} is a symlink: point at the real folder or zip instead.")
+    if source.is_dir():
+        return _collect_folder(source, limits)
+    if source.is_file() and zipfile.is_zipfile(source):
+        return _collect_folder(extract_zip(source, staging, limits), limits)
+    if source.is_file() and source.suffix.lower() == ".zip":
+        raise LoraportError(f"{source.name} is not a readable zip file: re-create the archive and upload it again.")
+    if source.is_file():
+        return _collect_files([source], limits)
+    raise LoraportError(f"{source} does not exist: give a folder, a .zip or media files.")
+
+
+def _collect_files(paths: list[Path], limits: ImportLimits) -> Collected:
+    if not paths:
+        raise LoraportError("No files given: upload clips or images, or give a folder or a zip.")
+    out = Collected(root=paths[0].parent)
+    for path in paths:
+        name = path.name
+        if name in out.media or name in out.sidecars or name in out.tables:
+            out.errors[name] = f"two uploads are named {name}; rename one and upload again"
+        elif path.is_symlink():
+            out.errors[name] = "is a symlink: upload the file itself"
+        elif not path.is_file():
+            out.errors[name] = "does not exist or is not a file"
+        elif path.stat().st_size > limits.max_file_bytes:
+            out.errors[name] = f"is larger than the {limits.max_file_bytes >> 20} MiB limit per file"
+        else:
+            out.add(name, path)
+    _check_count(out, limits)
+    return out
+
+
+def _collect_folder(root: Path, limits: ImportLimits) -> Collected:
+    out = Collected(root=root)
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        for d in list(dirnames):
+            if (here / d).is_symlink():
+                out.errors[(here / d).relative_to(root).as_posix()] = "is a symlinked folder: not followed"
+                dirnames.remove(d)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__MACOSX")
+        for fname in sorted(f for f in filenames if not f.startswith(".")):  # ._clip.mp4 = macOS metadata
+            path = here / fname
+            rel = path.relative_to(root).as_posix()
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                out.errors[rel] = "is a symlink: copy the file itself into the folder"
+            elif not stat.S_ISREG(info.st_mode):
+                out.errors[rel] = "is not a regular file"
+            elif info.st_size > limits.max_file_bytes:
+                out.errors[rel] = f"is larger than the {limits.max_file_bytes >> 20} MiB limit per file"
+            else:
+                total += info.st_size
+                out.add(rel, path)
+    if total > limits.max_total_bytes:
+        raise LoraportError(
+            f"{root} holds {total >> 20} MiB of files, over the {limits.max_total_bytes >> 30} GiB dataset limit: "
+            "a LoRA needs tens of clips, not thousands; pick the best ones."
+        )
+    _check_count(out, limits)
+    return out
+
+
+def _check_count(out: Collected, limits: ImportLimits) -> None:
+    if len(out.media) > limits.max_files:
+        raise LoraportError(
+            f"{len(out.media)} media files is over the {limits.max_files} limit: pick the clips that show the concept best."
+        )
+
+
+def extract_zip(zip_path: Path, staging: Path, limits: ImportLimits) -> Path:
+    """Extract a zip into ``staging`` after checking every entry; refuse the archive if any entry is unsafe."""
+    with zipfile.ZipFile(zip_path) as zf:
+        entries = [i for i in zf.infolist() if not i.is_dir()]
+        _check_entries(zip_path.name, entries, limits)
+        staging.mkdir(parents=True, exist_ok=True)
+        root = staging.resolve()
+        for info in entries:
+            target = (root / info.filename).resolve()
+            if not target.is_relative_to(root):  # belt and braces after _check_entries
+                raise LoraportError(f"{zip_path.name}: entry {info.filename!r} points outside the dataset; refused.")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _copy_limited(zf, info, target, limits)
+    return staging
+
+
+def _check_entries(name: str, entries: list[zipfile.ZipInfo], limits: ImportLimits) -> None:
+    unsafe = [i.filename for i in entries if not _safe_member(i)]
+    if unsafe:
+        raise LoraportError(
+            f"{name} has entries that point outside the dataset or are symlinks ({', '.join(unsafe[:5])}); "
+            "nothing was imported. Re-create the zip from a plain folder of clips."
+        )
+    if len(entries) > limits.max_files * 3:
+        raise LoraportError(f"{name} holds {len(entries)} files: too many for a LoRA dataset; nothing was imported.")
+    declared = sum(i.file_size for i in entries)
+    too_big = [i.filename for i in entries if i.file_size > limits.max_file_bytes]
+    bomb = [i.filename for i in entries
+            if i.file_size > (1 << 20) and i.file_size > limits.max_zip_ratio * max(i.compress_size, 1)]
+    if declared > limits.max_total_bytes or too_big or bomb:
+        raise LoraportError(
+            f"{name} would unpack to {declared >> 20} MiB"
+            + (f"; too large per file: {', '.join(too_big[:5])}" if too_big else "")
+            + (f"; suspicious compression (zip bomb?): {', '.join(bomb[:5])}" if bomb else "")
+            + f". Limits: {limits.max_file_bytes >> 20} MiB a file, {limits.max_total_bytes >> 30} GiB in all; "
+            "nothing was imported."
+        )
+
+
+def _safe_member(info: zipfile.ZipInfo) -> bool:
+    name = info.filename.replace("\\", "/")
+    parts = PurePosixPath(name).parts
+    is_link = stat.S_ISLNK(info.external_attr >> 16)
+    absolute = name.startswith("/") or (len(name) > 1 and name[1] == ":")
+    return bool(parts) and not is_link and not absolute and ".." not in parts and "\x00" not in name
+
+
+def _copy_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limits: ImportLimits) -> None:
+    """Stream one entry out, counting real bytes: a header that lies about its size cannot fill the disk."""
+    written = 0
+    with zf.open(info) as src, open(target, "wb") as dst:
+        while chunk := src.read(_CHUNK):
+            written += len(chunk)
+            if written > min(info.file_size, limits.max_file_bytes):
+                raise LoraportError(f"{info.filename} unpacks to more than it declares: refused as a zip bomb.")
+            dst.write(chunk)
