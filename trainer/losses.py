@@ -1,0 +1,82 @@
+"""Held-out flow-matching loss: the one number that says whether a LoRA learned the data, with or without it.
+
+The training loss is noisy (a random timestep per step); this one is not: every item is scored at the same
+`n_timesteps` noise levels s_k = (k + 0.5) / n with the same noise (from `seed`), no first-frame conditioning.
+Two runs, or a LoRA and the base, are then compared on identical inputs.
+"""
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from trainer.batches import collate
+from trainer.strategies import ICLora, Strategy, TextToVideo, predict
+
+EVAL_ADAPTER = "loraport_eval"
+
+
+@torch.no_grad()
+def flow_loss(transformer, strategy: Strategy, items: Sequence, forward_kwargs: dict | None = None, *, seed: int = 0,
+              n_timesteps: int = 8) -> float:
+    """Mean masked flow loss of `transformer` (as it is: adapters on or off) over items x fixed timesteps."""
+    was_training = transformer.training
+    transformer.eval()  # LoRA dropout off
+    device = next(transformer.parameters()).device
+    total = 0.0
+    try:
+        for i, item in enumerate(items):
+            batch = collate([item]).to(device)
+            for k in range(n_timesteps):
+                gen = torch.Generator().manual_seed(seed * 1_000_003 + i * 1009 + k)
+                sigma = torch.tensor([(k + 0.5) / n_timesteps])
+                inputs = strategy.prepare_inputs(batch, gen, sigma=sigma)
+                total += strategy.compute_loss(predict(transformer, inputs, forward_kwargs), inputs).item()
+    finally:
+        transformer.train(was_training)
+    return total / max(1, len(items) * n_timesteps)
+
+
+def holdout_loss(components, items: Sequence, lora_path: Path | None = None, seed: int = 0,
+                 n_timesteps: int = 8) -> float:
+    """Flow loss of the base model, or of the base with the LoRA file at `lora_path`, over cached items.
+
+    The file is loaded the way users load it (diffusers' LTX-2 LoRA loader, which converts `diffusion_model.`
+    keys) and removed afterwards, so `components` is left as it was.
+    """
+    transformer = components.transformer
+    kind = ICLora if getattr(items[0], "ref_latents", None) is not None else TextToVideo
+    strategy = kind(transformer)
+    kwargs = components.spec.transformer_forward_kwargs
+    if lora_path is None:
+        return flow_loss(transformer, strategy, items, kwargs, seed=seed, n_timesteps=n_timesteps)
+    with _loaded(transformer, Path(lora_path)):
+        return flow_loss(transformer, strategy, items, kwargs, seed=seed, n_timesteps=n_timesteps)
+
+
+@contextmanager
+def _loaded(transformer, lora_path: Path):
+    from diffusers.loaders.lora_pipeline import LTX2LoraLoaderMixin
+
+    from core.errors import LoraportError
+
+    if not lora_path.is_file():
+        raise LoraportError(f"LoRA file {lora_path} does not exist: pass the .safetensors a run produced")
+    state, meta = LTX2LoraLoaderMixin.lora_state_dict(str(lora_path), return_lora_metadata=True)
+    state = {k: v for k, v in state.items() if k.startswith("transformer.")}
+    transformer.load_lora_adapter(state, prefix="transformer", adapter_name=EVAL_ADAPTER, metadata=meta)
+    try:
+        yield
+    finally:
+        transformer.delete_adapters(EVAL_ADAPTER)
+
+
+@contextmanager
+def adapters_off(transformer):
+    """The base model's output: peft adapters disabled for the duration (diffusers' PeftAdapterMixin)."""
+    transformer.disable_adapters()
+    try:
+        yield
+    finally:
+        transformer.enable_adapters()
