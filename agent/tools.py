@@ -29,7 +29,7 @@ def choose_recipe(ctx: ToolContext, name: str) -> ToolOutput:
     """Choose the recipe for this LoRA by name (e.g. character, style, motion, face, object)."""
     recipe = real("tools.recipes", "load_recipe")(name.strip().lower())
     data = jsonable(recipe)
-    result = {"recipe": name.strip().lower(), "title": data.get("title"), "description": data.get("description")}
+    result = {"recipe": name.strip().lower(), "title": data.get("title"), "description": data.get("purpose")}
     return ToolOutput(result, {"recipe": result["recipe"], **_replan(ctx, recipe=result["recipe"])})
 
 

@@ -47,6 +47,8 @@ class GuidedBrain:
             return HELP, []
         if kind == "skip":
             return "Fine, we'll start fresh without the old LoRA. " + next_step({**state, "old_lora": {}}), []
+        if kind == "greeting":
+            return "Hi! I move a LoRA from LTX-2 to LTX-2.3, one step at a time. " + next_step(state), []
         if kind in ("yes", "no"):
             return next_step(state), []
         return UNKNOWN, []

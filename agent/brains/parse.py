@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Kind = Literal["tool", "help", "unknown", "skip", "yes", "no"]
+Kind = Literal["tool", "help", "unknown", "skip", "yes", "no", "greeting"]
 
 
 @dataclass
@@ -85,6 +85,8 @@ def parse(text: str) -> list[Intent]:
             return [Intent("tool", "explain_settings")]
         if re.search(SKIP, low):
             return [Intent("skip")]
+        if re.fullmatch(r"(?:hi|hello|hey|good (?:morning|afternoon|evening))\b.{0,20}", low):
+            return [Intent("greeting")]
         if re.fullmatch(YES, low):
             return [Intent("yes")]
         if re.fullmatch(NO, low):
