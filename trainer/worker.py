@@ -209,6 +209,8 @@ def _finish(db, job: JobRecord, result: dict, stopped: dict, record: Callable[[d
     step = result.get("steps", current.step)
     if stopped["cancel"]:
         kept = latest_checkpoint(Path(job.run_dir))
+        if result.get("lora_path"):  # the LoRA so far: a stop that saves (likeness often peaks early)
+            db["jobs"].update(job.job_id, {"lora_path": result["lora_path"]})
         record({"type": "cancelled", "step": step, "path": str(kept) if kept else None,
                 "message": f"cancelled at step {step}; checkpoints kept"})
     elif stopped["shutdown"]:

@@ -150,3 +150,64 @@ def test_worker_killed_with_sigkill_is_resumed_from_its_checkpoint_by_a_new_work
     assert job.result["resumed_at"] >= 10
     started = [e for e in jobs.events(db, job_id) if e["type"] == "started"]
     assert started[-1]["message"] == f"resuming from step-{job.result['resumed_at']:06d}"
+
+
+# ---- the real tiny-model training ----------------------------------------------------------------------------
+
+def _train_config(tmp_path, steps: int, every: int):
+    from tests.trainer.clips import make_clip
+    from trainer.config import (Bucket, CheckpointConfig, DataConfig, LoraConfig, OptimConfig, TrainConfig,
+                                ValidationConfig)
+
+    clips = tmp_path / "clips"
+    for i, color in enumerate([(200, 40, 40), (40, 200, 40), (40, 40, 200)]):
+        make_clip(clips / f"clip{i}.mp4", frames=17, color=color, pattern="moving")
+    return TrainConfig(
+        data=DataConfig(dataset_dir=clips, buckets=[Bucket(width=64, height=64, frames=17)]),
+        lora=LoraConfig(rank=4, alpha=4), optim=OptimConfig(steps=steps), validation=ValidationConfig(every=0),
+        checkpoints=CheckpointConfig(every=every, keep=10),
+    )
+
+
+def test_training_killed_with_sigkill_is_resumed_from_its_checkpoint_by_a_new_worker(workspace, tmp_path):
+    db = open_db(workspace)
+    job_id = jobs.enqueue(db, "train", _train_config(tmp_path, steps=30, every=3))
+    loraport = Path(sys.executable).parent / "loraport"
+    proc = subprocess.Popen([str(loraport), "worker", "--device", "cpu", "--poll", "0.1"], cwd=ROOT,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        assert _wait_for(lambda: any(e["type"] == "checkpoint" for e in jobs.events(db, job_id)), timeout_s=180)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    killed_at = jobs.get_job(db, job_id)
+    assert killed_at.status == "running" and killed_at.step < 30
+    worker.run_worker(workspace, once=True, device="cpu")
+    job = jobs.get_job(db, job_id)
+    assert job.status == "finished" and job.steps == 30 and job.attempts == 2
+    assert job.result["resumed_from"] >= 3 and job.result["resumed_from"] % 3 == 0
+    assert Path(job.lora_path).is_file()
+    resumed = job.result["resumed_from"]
+    found = jobs.events(db, job_id)
+    starts = [i for i, e in enumerate(found) if e["type"] == "started"]
+    assert [found[i]["step"] for i in starts] == [0, resumed]
+    after_restart = [e["step"] for e in found[starts[1]:] if e["type"] == "progress"]
+    assert after_restart == list(range(resumed + 1, 31))  # no step lost, none repeated after the checkpoint
+
+
+def test_cancel_stops_training_at_the_next_step_and_keeps_its_checkpoints(workspace, tmp_path):
+    db = open_db(workspace)
+    job_id = jobs.enqueue(db, "train", _train_config(tmp_path, steps=50, every=2))
+
+    def cancel_at_step_3(event):
+        if event["type"] == "progress" and event["step"] == 3:
+            jobs.request_cancel(open_db(workspace), job_id)
+
+    worker.run_worker(workspace, once=True, device="cpu", on_event=cancel_at_step_3)
+    job = jobs.get_job(db, job_id)
+    assert job.status == "cancelled" and job.step == 3
+    kept = sorted(p.name for p in (Path(job.run_dir) / "checkpoints").iterdir())
+    assert kept == ["step-000002", "step-000003"]  # the periodic one, and the one the stop saved
+    assert Path(job.lora_path).is_file()  # the LoRA so far
+    assert [e["type"] for e in jobs.events(db, job_id)][-2:] == ["checkpoint", "cancelled"]
