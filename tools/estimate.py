@@ -1,0 +1,220 @@
+"""How long a run will take and how much disk it needs, before anything is launched.
+
+Time comes from a short *measured* calibration when one is possible: a few real training steps through
+``trainer.train.run_training`` on this machine, this model, these buckets and this rank, cached in the workspace
+(``calibration.json``) by (device, model, buckets, rank, base quantization, checkpointing). Without one (a real
+model before the user asked to calibrate) it comes from a table: model FLOPs per step over the GPU's peak bf16
+throughput at 25-45% utilisation, and says so (``basis: "table"``). Disk comes from latent and text-embedding
+sizes (the trainer's cache layout) and the LoRA's parameter count.
+"""
+
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from core.atomic import atomic_write_json
+from core.workspace import Workspace
+from tools.hardware import TINY_MODELS, Hardware
+from trainer.config import TrainConfig
+
+CALIBRATION_FILE = "calibration.json"
+CALIBRATION_STEPS = 6  # the trainer leaves the first 2 out of its steady-state speed
+# Per model: (video dim, audio dim, layers, text dims (video, audio), text tokens, embed bytes, latent ch, vae ratio)
+_DIMS = {
+    "tiny-ltx-2.3": dict(dim=16, adim=8, layers=2, text=(16, 8), tokens=32, ebytes=4, ch=8, ratio=8),
+    "ltx-2.3": dict(dim=4096, adim=2048, layers=48, text=(4096, 2048), tokens=1024, ebytes=2, ch=128, ratio=32),
+    "ltx-2": dict(dim=4096, adim=2048, layers=48, text=(4096, 2048), tokens=1024, ebytes=2, ch=128, ratio=32),
+}
+VIDEO_STREAM_PARAMS = 13.25e9  # 18.99 B transformer minus 5.74 B audio-named (LTX_FACTS, meta-device count)
+_PEAK_BF16_TFLOPS = {"H200": 989, "H100": 989, "GH200": 989, "B200": 2250, "A100": 312, "L40S": 362, "L40": 181,
+                     "A6000": 155, "RTX 6000 Ada": 365, "5090": 209, "4090": 165, "3090": 71, "A10": 125}
+TINY_STEP_S = 0.066  # LTX_FACTS: one fwd+bwd of the tiny model, 1 CPU thread, ~192 latent tokens
+
+
+class DiskMB(BaseModel):
+    cache: float = Field(description="Cached latents and text embeddings (MB), kept for later runs.")
+    checkpoints: float = Field(description="The kept checkpoints: LoRA + optimizer state (MB).")
+    lora: float = Field(description="The final .safetensors (MB).")
+
+
+class Estimate(BaseModel):
+    steps: int
+    seconds_low: float
+    seconds_high: float
+    per_step_s: float
+    preprocess_s: float
+    sampling_s: float
+    disk_mb: DiskMB
+    basis: Literal["measured", "table"]
+    lora_params: int
+    note: str = Field(description="How the figures were made, in plain words.")
+
+
+def estimate(config: TrainConfig, hardware: Hardware | None = None, *, n_items: int = 10,
+             calibrate: bool | None = None) -> Estimate:
+    """Estimate a run's time (a range) and disk before launch, from a measured calibration when possible."""
+    from tools.hardware import detect_hardware
+
+    hw = hardware or detect_hardware()
+    dims = _DIMS.get(config.model.id, _DIMS["ltx-2.3"])
+    tiny = config.model.id in TINY_MODELS
+    measured = cached_calibration(config, hw)
+    if measured is None and (calibrate if calibrate is not None else tiny) and _can_train(config, hw):
+        measured = run_calibration(config, hw, n_items=n_items)
+    if measured:
+        per_step, pre = measured["per_step_s"], measured["preprocess_per_item_s"] * n_items
+        low_f, high_f, basis = 0.9, 1.25, "measured"
+        note = (f"Measured: {CALIBRATION_STEPS} real training steps of {config.model.id} on {hw.name} at "
+                f"{_buckets(config)}, rank {config.lora.rank}.")
+    else:
+        per_step, pre, low_f, high_f, note = _table(config, hw, dims, n_items)
+        basis = "table"
+    sampling = _sampling_s(config, per_step)
+    train = per_step * config.optim.steps
+    params = lora_params(config, dims)
+    return Estimate(steps=config.optim.steps, seconds_low=round(train * low_f + pre + sampling, 1),
+                    seconds_high=round(train * high_f + pre + sampling, 1), per_step_s=round(per_step, 4),
+                    preprocess_s=round(pre, 1), sampling_s=round(sampling, 1),
+                    disk_mb=_disk(config, dims, n_items, params), basis=basis, lora_params=params, note=note)
+
+
+def _can_train(config: TrainConfig, hw: Hardware) -> bool:
+    return config.model.id in TINY_MODELS or hw.device == "cuda"
+
+
+def calibration_key(config: TrainConfig, hw: Hardware) -> str:
+    return "|".join([hw.device, hw.name, config.model.id, _buckets(config), f"r{config.lora.rank}",
+                     config.model.quantize_base, f"gc{int(config.optim.gradient_checkpointing)}",
+                     f"b{config.optim.batch_size}x{config.optim.grad_accum}", config.strategy.name])
+
+
+def _calibration_path() -> Path:
+    return Workspace.from_settings().home / CALIBRATION_FILE
+
+
+def _read_calibrations() -> dict:
+    path = _calibration_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def cached_calibration(config: TrainConfig, hw: Hardware) -> dict | None:
+    entry = _read_calibrations().get(calibration_key(config, hw))
+    return entry if isinstance(entry, dict) and entry.get("per_step_s") else None
+
+
+def run_calibration(config: TrainConfig, hw: Hardware, *, n_items: int) -> dict | None:
+    """Train a few steps for real (temp run dir; the latent cache it fills is reused by the real run)."""
+    try:
+        from trainer.train import run_training
+    except ImportError:
+        return None
+    probe = config.model_copy(deep=True)
+    probe.optim.steps, probe.optim.warmup_steps = CALIBRATION_STEPS, 0
+    probe.checkpoints.every, probe.checkpoints.keep = CALIBRATION_STEPS + 1, 1
+    probe.validation.every, probe.data.holdout_fraction = 0, 0.0
+    runs = Workspace.from_settings().runs_dir
+    with tempfile.TemporaryDirectory(prefix=".calibration-", dir=runs) as tmp:
+        t0 = time.perf_counter()
+        run_training(probe, Path(tmp) / "run", resume=False)
+        wall = time.perf_counter() - t0
+        report = json.loads((Path(tmp) / "run" / "report.json").read_text(encoding="utf-8"))
+    timings = report.get("timings") or {}
+    rate = timings.get("steps_per_s")
+    if not rate:
+        return None
+    entry = {"per_step_s": 1.0 / rate, "preprocess_per_item_s": timings.get("model_and_data_s", 0.0) / max(1, n_items),
+             "wall_s": wall, "measured_at": time.time(), "steps": CALIBRATION_STEPS}
+    data = _read_calibrations()
+    data[calibration_key(config, hw)] = entry
+    atomic_write_json(_calibration_path(), data)
+    return entry
+
+
+def _tokens(width: int, height: int, frames: int, ratio: int) -> int:
+    return (height // ratio) * (width // ratio) * ((frames - 1) // 8 + 1)
+
+
+def _mean_tokens(config: TrainConfig, ratio: int) -> float:
+    b = config.data.buckets
+    return sum(_tokens(x.width, x.height, x.frames, ratio) for x in b) / len(b)
+
+
+def _table(config: TrainConfig, hw: Hardware, dims: dict, n_items: int) -> tuple[float, float, float, float, str]:
+    tokens = _mean_tokens(config, dims["ratio"]) * (2 if config.strategy.name == "ic-lora" else 1)
+    tokens *= config.optim.batch_size * config.optim.grad_accum
+    if config.model.id in TINY_MODELS:
+        per_step = TINY_STEP_S * max(1.0, tokens / 192)
+        return per_step, 0.05 * n_items + 1.0, 0.7, 2.0, (
+            "From a table (no calibration yet): the tiny model's measured 0.07 s/step on one CPU thread, scaled "
+            "by clip size.")
+    peak = next((v for k, v in _PEAK_BF16_TFLOPS.items() if k.lower() in hw.name.lower()), 150)
+    # fwd+bwd = 6 FLOPs per parameter per token; checkpointing recomputes the forward (+1/3)
+    flops = 6 * VIDEO_STREAM_PARAMS * tokens * (4 / 3 if config.optim.gradient_checkpointing else 1)
+    slow = 1.3 if config.model.quantize_base == "int8" else 1.0
+    per_step = flops / (peak * 1e12 * 0.35) * slow
+    pre = 90.0 + 3.0 * n_items  # load ~60 GB of weights, then VAE + Gemma per clip
+    return per_step, pre, 0.35 / 0.45, 0.35 / 0.25, (
+        f"From a table, not measured: model FLOPs per step over {hw.name if hw.device == 'cuda' else 'an H100-class GPU'}"
+        f"'s peak bf16 throughput ({peak} TFLOPS) at 25-45% utilisation. `loraport plan --calibrate` on the "
+        "training machine measures it.")
+
+
+def _sampling_s(config: TrainConfig, per_step: float) -> float:
+    v = config.validation
+    if v.every <= 0 or not v.prompts:
+        return 0.0
+    n = (config.optim.steps // v.every + 1) * len(v.prompts) * len(v.seeds)  # +1: the final samples
+    # one denoising step = two forwards (guidance) ~ 0.6 of a training fwd+bwd step at the same size
+    b = config.data.buckets[0]
+    size = (v.width * v.height * v.frames) / max(1, b.width * b.height * b.frames)
+    return n * v.inference_steps * per_step * 0.6 * size
+
+
+def lora_params(config: TrainConfig, dims: dict | None = None) -> int:
+    """Trainable LoRA parameters: rank x (in + out) for each adapted Linear (trainer.lora's families)."""
+    dims = dims or _DIMS.get(config.model.id, _DIMS["ltx-2.3"])
+    d, a, (tv, ta) = dims["dim"], dims["adim"], dims["text"]
+    # (in, out) per target name in each family; k/v of attn2 read the text dim
+    fam = {"attn1": {"to_q": (d, d), "to_k": (d, d), "to_v": (d, d), "to_out.0": (d, d)},
+           "attn2": {"to_q": (d, d), "to_k": (tv, d), "to_v": (tv, d), "to_out.0": (d, d)}}
+    if not config.lora.video_only:
+        fam |= {"audio_attn1": dict.fromkeys(("to_q", "to_k", "to_v", "to_out.0"), (a, a)),
+                "audio_attn2": {"to_q": (a, a), "to_k": (ta, a), "to_v": (ta, a), "to_out.0": (a, a)},
+                "audio_to_video_attn": {"to_q": (d, a), "to_k": (a, a), "to_v": (a, a), "to_out.0": (a, d)},
+                "video_to_audio_attn": {"to_q": (a, a), "to_k": (d, a), "to_v": (d, a), "to_out.0": (a, a)}}
+    per_block = sum(sum(i + o for n, (i, o) in names.items() if n in config.lora.target_modules)
+                    for names in fam.values())
+    return int(per_block * dims["layers"] * config.lora.rank)
+
+
+def _disk(config: TrainConfig, dims: dict, n_items: int, params: int) -> DiskMB:
+    b = config.data.buckets
+    latent = sum(dims["ch"] * _tokens(x.width, x.height, x.frames, dims["ratio"]) for x in b) / len(b) * 4  # fp32
+    latent *= 2 if config.strategy.name == "ic-lora" else 1  # reference latents too
+    text = dims["tokens"] * sum(dims["text"]) * dims["ebytes"]
+    opt_bytes = 2 if config.optim.optimizer == "adamw8bit" else 8  # two moments per parameter
+    mb = 2**20
+    return DiskMB(cache=round(n_items * (latent + text) / mb, 2),
+                  checkpoints=round(config.checkpoints.keep * params * (4 + opt_bytes) / mb, 2),
+                  lora=round(params * 4 / mb, 2))
+
+
+def _buckets(config: TrainConfig) -> str:
+    return ",".join(f"{b.width}x{b.height}x{b.frames}" for b in config.data.buckets)
+
+
+def human_duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{math.ceil(seconds)} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,118 @@
+"""Every user-facing training setting: its name, where it lives in ``TrainConfig``, what it does, its bounds.
+
+One table serves the recipes (which settings a recipe may set), the plan (which values it resolves), the
+override parser (``rank=16``) and ``explain_setting("what does rank do?")``. The text is data: one plain
+sentence of *what the setting does*; the *why this value* comes from the recipe or the plan.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    name: str
+    path: tuple[str, ...] | None  # location in TrainConfig; None = derived (buckets, validation size)
+    what: str
+    kind: str  # int | float | str | bool | list | buckets
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+    overridable: bool = True
+
+
+def _s(name, path, what, kind, low=None, high=None, choices=(), aliases=(), overridable=True) -> SettingInfo:
+    return SettingInfo(name, tuple(path.split(".")) if path else None, what, kind, low, high, tuple(choices),
+                       tuple(aliases), overridable)
+
+
+SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
+    _s("model", "model.id", "Which base model the LoRA is trained on; a LoRA only works with the model it was "
+       "trained on.", "str", aliases=("base model", "base")),
+    _s("quantize_base", "model.quantize_base", "Stores the frozen base weights in 8 bits, halving their memory at "
+       "a small cost in speed and fidelity.", "str", choices=("none", "int8"), aliases=("quantize", "int8")),
+    _s("trigger", "data.trigger_word", "A made-up word put in front of every caption so the LoRA's concept is "
+       "called up by writing it in a prompt.", "str", aliases=("trigger word", "trigger_word", "token")),
+    _s("strategy", "strategy.name", "How each training example is built: text-to-video (caption -> clip) or "
+       "IC-LoRA (reference clip + caption -> clip).", "str", choices=("text-to-video", "ic-lora"),
+       aliases=("mode",)),
+    _s("reference_suffix", "strategy.reference_suffix", "IC-LoRA: how a clip's reference is found (clip.mp4 -> "
+       "clip_ref.mp4), unless captions.jsonl names it.", "str", aliases=("reference",)),
+    _s("rank", "lora.rank", "The LoRA's capacity: how many directions each adapted layer may change in. Higher "
+       "learns more detail but memorises more and makes a bigger file.", "int", 1, 256,
+       aliases=("r", "lora rank", "dim", "network_dim")),
+    _s("alpha", "lora.alpha", "Scales the LoRA's effect (scale = alpha / rank). Alpha equal to rank keeps every "
+       "loader's scale the same.", "float", 0.5, 512, aliases=("lora alpha", "network_alpha")),
+    _s("targets", "lora.target_modules", "Which layers inside each transformer block get a LoRA: the attention "
+       "projections to_q, to_k, to_v and to_out.0.", "list", aliases=("target modules", "target_modules")),
+    _s("video_only", "lora.video_only", "Adapt only the video stream's attention, leaving the audio branch "
+       "untouched.", "bool", aliases=("video only",)),
+    _s("learning_rate", "optim.learning_rate", "How big each update step is. Too high and training goes noisy or "
+       "burns in artefacts; too low and it learns nothing in the steps given.", "float", 1e-6, 1e-2,
+       aliases=("lr", "learning rate")),
+    _s("steps", "optim.steps", "How many optimisation steps to run; with batch 1, one step sees one clip.",
+       "int", 10, 100_000, aliases=("max_steps", "training steps", "iterations")),
+    _s("optimizer", "optim.optimizer", "The update rule. AdamW keeps two running averages per trainable weight; "
+       "the 8-bit version stores them in a quarter of the memory.", "str", choices=("adamw", "adamw8bit"),
+       aliases=("optim",)),
+    _s("schedule", "optim.schedule", "How the learning rate changes over the run: constant, or decaying "
+       "linearly or along a cosine to zero at the last step.", "str", choices=("constant", "linear", "cosine"),
+       aliases=("scheduler", "lr schedule")),
+    _s("warmup_steps", "optim.warmup_steps", "Steps at the start where the learning rate ramps up from zero, so "
+       "the first large gradients do not knock the LoRA off course.", "int", 0, 10_000, aliases=("warmup",)),
+    _s("batch_size", "optim.batch_size", "Clips per step. Larger batches average out noise but need memory in "
+       "proportion.", "int", 1, 64, aliases=("batch",)),
+    _s("grad_accum", "optim.grad_accum", "Steps of gradients added up before one update: a bigger effective "
+       "batch without the memory.", "int", 1, 256, aliases=("gradient accumulation", "accumulation")),
+    _s("weight_decay", "optim.weight_decay", "Pulls the LoRA weights gently towards zero each step, a mild "
+       "guard against over-fitting.", "float", 0, 1),
+    _s("max_grad_norm", "optim.max_grad_norm", "Clips each step's gradient to this size, so one odd clip cannot "
+       "throw training off.", "float", 0.01, 100, aliases=("grad clip", "gradient clipping")),
+    _s("gradient_checkpointing", "optim.gradient_checkpointing", "Recomputes activations during the backward "
+       "pass instead of storing them: much less memory for about a third more time per step.", "bool",
+       aliases=("checkpointing", "grad checkpointing")),
+    _s("mixed_precision", "optim.mixed_precision", "Runs the maths in bf16 on CUDA (auto) while keeping the "
+       "LoRA's own weights in fp32.", "str", choices=("auto", "bf16", "no"), aliases=("precision",)),
+    _s("buckets", None, "The sizes clips are trained at (width x height x frames). Each clip goes to the bucket "
+       "nearest its aspect ratio, is resized, centre-cropped and cut to that many frames; images use 1 frame.",
+       "buckets", aliases=("resolution", "frames", "bucket")),
+    _s("first_frame_p", "data.first_frame_conditioning_p", "How often the clip's first frame is given clean as a "
+       "condition, teaching image-to-video alongside text-to-video.", "float", 0, 1,
+       aliases=("first frame", "first_frame_conditioning_p", "i2v")),
+    _s("holdout_fraction", "data.holdout_fraction", "Share of clips kept out of training to measure over-fitting "
+       "(held-out loss) and to test on clips the LoRA never saw.", "float", 0, 0.5,
+       aliases=("holdout", "validation split")),
+    _s("checkpoint_every", "checkpoints.every", "Steps between saved checkpoints; the best LoRA is often an "
+       "earlier checkpoint, not the last.", "int", 1, 100_000, aliases=("save_every", "checkpoints")),
+    _s("checkpoint_keep", "checkpoints.keep", "How many recent checkpoints to keep on disk.", "int", 1, 100),
+    _s("validation_every", "validation.every", "Steps between sample videos rendered at fixed seeds during "
+       "training (0 turns them off).", "int", 0, 100_000, aliases=("sample_every", "validation")),
+    _s("validation_prompts", "validation.prompts", "Prompts rendered during training to watch the LoRA learn; "
+       "they use the trigger word.", "list", aliases=("prompts", "sample prompts")),
+    _s("validation_seeds", "validation.seeds", "Fixed random seeds for the validation samples, so the videos "
+       "differ only by what the LoRA learned.", "list"),
+    _s("validation_steps", "validation.inference_steps", "Denoising steps per validation sample: more is "
+       "cleaner and slower.", "int", 1, 200, aliases=("inference_steps", "sampling steps")),
+    _s("timestep_sampling", None, "How noise levels are drawn during training: shifted logit-normal (more "
+       "weight on high noise for larger clips) with 10% uniform samples, as Lightricks' trainer does.", "str",
+       choices=("shifted-logit-normal",), overridable=False),
+    _s("dataset", "data.dataset_dir", "The folder of clips and captions the LoRA learns from.", "str",
+       overridable=False),
+    _s("validation_size", None, "Width x height x frames of the validation samples; follows the first bucket.",
+       "str", overridable=False),
+    _s("seed", "seed", "The random seed: the same data, settings and seed give the same LoRA.", "int", 0,
+       2**31 - 1),
+]}
+
+
+def find_setting(text: str) -> SettingInfo | None:
+    """Map a name, alias or question ("what does the lr do?") to a setting; longest match wins."""
+    q = " ".join(text.lower().replace("?", " ").replace("_", " ").replace("-", " ").split())
+    if (key := q.replace(" ", "_")) in SETTINGS:
+        return SETTINGS[key]
+    best: tuple[int, SettingInfo] | None = None
+    for info in SETTINGS.values():
+        for word in (info.name.replace("_", " "), *(a.replace("_", " ") for a in info.aliases)):
+            if f" {word} " in f" {q} " and (best is None or len(word) > best[0]):
+                best = (len(word), info)
+    return best[1] if best else None
