@@ -52,10 +52,10 @@ def create_app(settings: Settings | None = None, *, sidekick_factory: Callable |
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         return JSONResponse({"error": f"Bad request: {problems}", "detail": err.errors()}, status_code=422)
 
-    from web.routes import artifacts, chat, health, jobs, studio, threads, uploads
+    from web.routes import artifacts, chat, health, inspect, jobs, studio, threads, uploads
 
     app.include_router(health.router)
-    for module in (uploads, threads, jobs, artifacts, studio, chat):
+    for module in (uploads, inspect, threads, jobs, artifacts, studio, chat):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -5,9 +5,10 @@ asked. A turn runs as its own task and broadcasts to every tab on the thread, so
 nothing, a second tab sees the same events, and a tab that reconnects gets the thread's history (from the agent)
 and its jobs' events so far (from the trainer's store), then the live ones.
 
-Frames sent are the agent's event objects as JSON, plus three of the web surface's own: ``user`` (a message one
-tab sent, so the others show it), ``replay_end`` (history is complete) and ``job_event`` frames carry
-``event_id`` so a tab never draws the same loss point twice.
+Frames sent are the agent's event objects as JSON, plus what the web surface adds: a user's message is echoed to
+every tab as ``{"type": "text", "role": "user", "text", "uploads"}`` (the shape ``history()`` replays it in),
+``{"type": "replay_end"}`` says history is complete, replayed frames carry ``"replay": true``, and ``job_event``
+frames carry ``event_id`` (the trainer's event id) so a tab never draws the same loss point twice.
 """
 
 import asyncio
@@ -38,6 +39,12 @@ def to_frame(event: Any) -> dict:
     raise TypeError(f"unexpected agent event {type(event).__name__}")
 
 
+def _event_id(frame: dict) -> int | None:
+    """The trainer's id of a job event: ours carry ``event_id``; the agent's carry the row's ``id`` inside."""
+    value = frame.get("event_id", (frame.get("event") or {}).get("id"))
+    return int(value) if isinstance(value, int | float | str) and str(value).isdigit() else None
+
+
 class Conn:
     """One websocket: frames go through its own queue, so a slow tab never holds up the others."""
 
@@ -59,11 +66,11 @@ class Conn:
             frame = await self.queue.get()
             if frame is None:
                 return
-            if frame.get("type") == "job_event" and frame.get("event_id") is not None:
-                job = frame["event"].get("job_id", "")
-                if frame["event_id"] <= self.seen.get(job, 0):
+            if frame.get("type") == "job_event" and _event_id(frame) is not None:
+                job, event_id = frame["event"].get("job_id", ""), _event_id(frame)
+                if event_id <= self.seen.get(job, 0):
                     continue
-                self.seen[job] = frame["event_id"]
+                self.seen[job] = event_id
             try:
                 await self.ws.send_json(frame)
             except Exception:  # the tab went away; the room forgets it on leave
@@ -120,23 +127,23 @@ class ChatHub:
             conn.offer(frame)
 
     # --- agent turns ----------------------------------------------------------------------------------------
-    def submit(self, thread_id: str, method: str, arg: Any) -> asyncio.Task:
-        """Run ``Sidekick.<method>(arg)`` as a task of the thread, not of the tab: closing the tab stops nothing."""
+    def submit(self, thread_id: str, method: str, *args: Any) -> asyncio.Task:
+        """Run ``Sidekick.<method>(*args)`` as a task of the thread, not of the tab: closing the tab stops nothing."""
         room = self.rooms.setdefault(thread_id, Room())
         room.turns += 1
-        task = asyncio.create_task(self._turn(thread_id, room, method, arg))
+        task = asyncio.create_task(self._turn(thread_id, room, method, args))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _turn(self, thread_id: str, room: Room, method: str, arg: Any) -> None:
+    async def _turn(self, thread_id: str, room: Room, method: str, args: tuple) -> None:
         loop = asyncio.get_running_loop()
         frames: asyncio.Queue = asyncio.Queue()
 
         def work() -> None:  # runs in the executor: the Sidekick is synchronous
             try:
                 sidekick = self.sidekick_factory(self.workspace, thread_id)
-                for event in getattr(sidekick, method)(arg):
+                for event in getattr(sidekick, method)(*args):
                     loop.call_soon_threadsafe(frames.put_nowait, to_frame(event))
             except LoraportError as err:
                 loop.call_soon_threadsafe(frames.put_nowait, {"type": "error", "message": err.message})

@@ -30,8 +30,8 @@ class ScriptedSidekick:
                 self.histories.setdefault(self.thread_id, []).append(event)
             yield event
 
-    def send(self, text):
-        self.received.append((self.thread_id, "send", text))
+    def send(self, text, uploads=None):
+        self.received.append((self.thread_id, "send", text) + ((list(uploads),) if uploads else ()))
         if text == "slow":
             return self._emit(self._slow())
         if text == "launch":

@@ -13,8 +13,8 @@ def test_chat_streams_agent_events_to_the_sender(client):
         assert ws.receive_json()["type"] == "replay_end"
         ws.send_json({"type": "message", "text": "hello"})
         frames = receive_until(ws, "turn_end")
-    assert frames[0] == {"type": "user", "text": "hello", "uploads": []}
-    assert "".join(f["text"] for f in frames if f["type"] == "text") == "you said: hello"
+    assert frames[0] == {"type": "text", "role": "user", "text": "hello", "uploads": []}
+    assert "".join(f["text"] for f in frames[1:] if f["type"] == "text") == "you said: hello"
 
 
 def test_malformed_frames_get_an_error_and_the_socket_stays_open(client, scripted):
@@ -47,14 +47,14 @@ def test_two_tabs_on_one_thread_both_receive_events(client):
         a.send_json({"type": "message", "text": "from a"})
         seen_a, seen_b = receive_until(a, "turn_end"), receive_until(b, "turn_end")
     assert seen_a == seen_b
-    assert seen_b[0]["type"] == "user" and seen_b[0]["text"] == "from a"
+    assert seen_b[0]["role"] == "user" and seen_b[0]["text"] == "from a"
 
 
 def test_disconnect_mid_stream_lets_the_turn_finish_and_reconnect_replays_it(client, scripted):
     with client.websocket_connect("/ws/chat/t2") as ws:
         ws.receive_json()
         ws.send_json({"type": "message", "text": "slow"})
-        assert ws.receive_json()["type"] == "user"
+        assert ws.receive_json()["role"] == "user"
         assert ws.receive_json()["text"] == "part0 "
     # the tab is gone; the turn goes on. A new tab waits for it and replays all of it.
     with client.websocket_connect("/ws/chat/t2") as ws:
@@ -97,7 +97,7 @@ def test_message_with_uploads_hands_the_agent_their_stored_paths(client, scripte
         ws.send_json({"type": "message", "text": "port this", "uploads": [upload["id"]]})
         echo = receive_until(ws, "turn_end")[0]
     assert echo["uploads"][0]["id"] == upload["id"]
-    assert upload["path"] in scripted.received[0][2]
+    assert scripted.received[0][2:] == ("port this", [upload["path"]])
 
 
 def test_reject_reaches_the_agent(client, scripted):

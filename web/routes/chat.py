@@ -14,7 +14,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from core.errors import LoraportError
 from web.chat_hub import Conn
 from web.deps import WorkspaceDep
-from web.uploads import UploadPublic, load_upload
+from web.uploads import load_upload
 
 router = APIRouter(tags=["chat"])
 THREAD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
@@ -36,13 +36,13 @@ async def chat(websocket: WebSocket, thread_id: str, workspace: WorkspaceDep) ->
         while True:
             raw = await websocket.receive_text()
             try:
-                method, arg, echo = parse_frame(raw, workspace)
+                method, args, echo = parse_frame(raw, workspace)
             except LoraportError as err:
                 conn.offer({"type": "error", "message": err.message})
                 continue
             if echo is not None:
                 hub.broadcast(thread_id, echo)
-            hub.submit(thread_id, method, arg)
+            hub.submit(thread_id, method, *args)
     except WebSocketDisconnect:
         pass
     finally:
@@ -50,8 +50,8 @@ async def chat(websocket: WebSocket, thread_id: str, workspace: WorkspaceDep) ->
         await asyncio.wait([pump], timeout=1)  # let queued frames go out, not more
 
 
-def parse_frame(raw: str, workspace) -> tuple[str, object, dict | None]:
-    """(Sidekick method, its argument, the frame other tabs should see) from one client frame."""
+def parse_frame(raw: str, workspace) -> tuple[str, tuple, dict | None]:
+    """(Sidekick method, its arguments, the frame every tab should see) from one client frame."""
     try:
         frame = json.loads(raw)
     except ValueError:
@@ -69,19 +69,12 @@ def parse_frame(raw: str, workspace) -> tuple[str, object, dict | None]:
         records = [load_upload(workspace, str(u)) for u in uploads]
         if not text.strip() and not records:
             raise LoraportError("That message is empty: type something or attach files.")
-        echo = {"type": "user", "text": text, "uploads": [r.model_dump(mode="json") for r in records]}
-        return "send", with_attachments(text, records), echo
+        echo = {"type": "text", "role": "user", "text": text, "uploads": [r.model_dump(mode="json") for r in records]}
+        return "send", (text, [r.path for r in records]), echo
     if kind in ("approve", "reject"):
         approval_id = frame.get("id")
         if not isinstance(approval_id, str) or not approval_id:
             raise LoraportError(f"An {kind} frame needs the \"id\" of the approval request it answers.")
-        return kind, approval_id, None
+        return kind, (approval_id,), None
     raise LoraportError(f"Unknown frame type {kind!r}: use message, approve or reject.")
 
-
-def with_attachments(text: str, uploads: list[UploadPublic]) -> str:
-    """The message as the agent reads it: uploads become the paths they were stored at, one per line."""
-    if not uploads:
-        return text
-    lines = [f"- {u.kind}: {u.path}" for u in uploads]
-    return "\n".join([text.strip() or "Here are my files.", "Attached files:", *lines])

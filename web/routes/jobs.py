@@ -56,11 +56,11 @@ def read_job_report(job_id: str, db: DbDep) -> dict[str, Any]:
 @router.get("/{job_id}/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent job events"}})
 async def stream_job_events(
-    job_id: str, workspace: WorkspaceDep, db: DbDep,
+    job_id: str, workspace: WorkspaceDep,
     last_event_id: int | None = Header(None, alias="Last-Event-ID"), after: int = Query(0, ge=0),
 ) -> StreamingResponse:
     """Server-sent events: each job event as `id: N` / `data: {json}`; the stream ends after the terminal event."""
-    jobstore.get_job(db, job_id)
+    await asyncio.to_thread(_check, workspace, job_id)  # an unknown job is a 404 before the stream starts
     start = max(after, last_event_id or 0)  # a browser's EventSource reconnects with Last-Event-ID
     return StreamingResponse(_sse(workspace, job_id, start), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -81,6 +81,14 @@ async def _sse(workspace, job_id: str, after: int):
             yield ": keep-alive\n\n"  # lets a proxy (and the server) notice a client that left
         if not batch:
             await asyncio.sleep(STREAM_POLL_S)
+
+
+def _check(workspace, job_id: str) -> None:
+    db = open_db(workspace)
+    try:
+        jobstore.get_job(db, job_id)
+    finally:
+        db.close()
 
 
 def _read(workspace, job_id: str, after: int) -> tuple[list[dict], bool]:

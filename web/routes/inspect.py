@@ -1,0 +1,71 @@
+"""Inspect a LoRA: an uploaded file (multipart, streamed to the uploads dir under the size cap) or a workspace path."""
+
+import json
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from core.errors import LoraportError
+from tools.inspect import InspectReport, inspect_lora
+from web.deps import SettingsDep, WorkspaceDep
+from web.uploads import receive_upload, upload_limit
+
+router = APIRouter(prefix="/api", tags=["inspect"])
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
+            "application/json": {"schema": {"type": "object", "properties": {
+                "path": {"type": "string", "description": "A LoRA file or folder inside the workspace."},
+                "target": {"type": "string"}, "header_only": {"type": "boolean"}}, "required": ["path"]}},
+        },
+    }
+}
+
+
+@router.post("/inspect", openapi_extra=_BODY, responses={413: {"description": "Too large"}})
+async def create_inspection(request: Request, workspace: WorkspaceDep, settings: SettingsDep,
+                            target: str = "ltx-2.3", header_only: bool = False) -> InspectReport:
+    """Inspect a LoRA: base model, rank, targets, weight health, and the verdict for the target model."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        length = request.headers.get("content-length")
+        uploads = await receive_upload(workspace, content_type, int(length) if length and length.isdigit() else None,
+                                       request.stream(), upload_limit(workspace, settings.max_upload_mb))
+        loras = [u for u in uploads if u.kind == "lora"]
+        if len(loras) != 1:
+            raise LoraportError("Send exactly one LoRA (.safetensors) to inspect; other files were stored as an "
+                                "upload but not inspected.")
+        path = Path(loras[0].path)  # kept as an upload, so the agent can migrate it without a second upload
+    else:
+        body = await _json_body(request)
+        path = _workspace_path(workspace.home, body.get("path"))
+        target = body.get("target", target)
+        header_only = bool(body.get("header_only", header_only))
+    return await run_in_threadpool(inspect_lora, path, target=target, header_only=header_only)
+
+
+async def _json_body(request: Request) -> dict:
+    raw = await request.body()
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("path"), str):
+        raise LoraportError('Send a LoRA file as multipart/form-data, or JSON {"path": "<file in the workspace>"}.')
+    return body
+
+
+def _workspace_path(home: Path, raw: str) -> Path:
+    """A path the client names must stay inside the workspace: the server's other files are not the client's."""
+    root = Path(home).resolve()
+    path = Path(raw).expanduser()
+    path = (path if path.is_absolute() else root / path).resolve()
+    if not path.is_relative_to(root):
+        raise LoraportError(f"{raw} is outside the workspace: upload the file, or copy it under {root}.",
+                            status_code=403)
+    return path
