@@ -1,0 +1,253 @@
+"""Which base model a LoRA was trained for: key markers, block counts and widths, then metadata and file name.
+
+The rules are LTX_FACTS.md "Fingerprints". The keys decide whatever they can decide; where they cannot (a default
+q/k/v/out LoRA is identical on LTX-2 and LTX-2.3, and a video-only one even matches LTX-Video 13B) the metadata
+and the file name choose among the candidates the keys allow, and the confidence says how decisive that was.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from tools.inspect.keys import Layout
+
+LTX2_AUDIO = {"audio_attn1", "audio_attn2", "audio_ff", "audio_to_video_attn", "video_to_audio_attn"}
+# Top-level LTX-2.3-only modules, in both the native and the diffusers spelling.
+LTX23_TOP = re.compile(r"^(audio_)?prompt_adaln(_single)?\.|aggregate_embed|^text_proj_in")
+LTX2_TOP = re.compile(r"^(audio_)?caption_projection\.")
+VERSIONS = {"ltx-2": "2", "ltx-2.3": "2.3", "ltx-video": "0.9.x"}
+LTX_RELEASED_VARIANT = {"ltx-2": "19b", "ltx-2.3": "22b"}
+# How much each source's word counts when the keys leave a choice.
+W_LORAPORT, W_MODELSPEC, W_CONFIG, W_NAME = 1.0, 0.9, 0.85, 0.75
+
+
+@dataclass
+class Guess:
+    family: str
+    variant: str | None = None
+    confidence: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+    candidates: set[str] = field(default_factory=set)  # non-empty: the keys allow several families
+
+
+@dataclass
+class Hint:
+    family: str
+    variant: str | None
+    weight: float
+    source: str  # "metadata modelspec.architecture = 'ltx-2.3/lora'"
+
+
+def classify_text(text: str) -> tuple[str, str | None] | None:
+    """A family (and variant) named in free text: a model id, an architecture string, a file name."""
+    s = text.lower()
+    if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2[._-]?3(?!\d)", s):
+        return "ltx-2.3", "tiny" if "tiny" in s else None
+    if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2[._]\d", s):
+        return None  # LTX-2.5 and later: not a family this inspector knows
+    if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2(?![\d.b])", s):
+        return "ltx-2", "tiny" if "tiny" in s else None
+    if re.search(r"ltx[-_ ]?video|ltxv", s):
+        return "ltx-video", "13b" if "13b" in s else "2b" if "2b" in s else None
+    if re.search(r"(?<![a-z])wan(?:[-_ .]?2|video|[-_ ]|$)", s):
+        return "wan", "14b" if "14b" in s else "1.3b" if re.search(r"1[._]3b", s) else None
+    if "hunyuan" in s:
+        return "hunyuan-video", None
+    if "flux" in s:
+        return "flux", None
+    if re.search(r"sdxl|sd_xl|stable[-_ ]diffusion[-_ ]xl", s):
+        return "sdxl", None
+    if re.search(r"sd[-_ ]?v?1[._-]?5|sd_v1|stable[-_ ]diffusion[-_ ]v?1", s):
+        return "sd1", None
+    return None
+
+
+def metadata_hints(metadata: dict[str, str], file_name: str, adapter_config: dict | None) -> list[Hint]:
+    hints: list[Hint] = []
+
+    def add(text: str | None, weight: float, source: str) -> None:
+        found = classify_text(text) if text else None
+        if found:
+            hints.append(Hint(found[0], found[1], weight, f"{source} = {text[:80]!r}"))
+
+    for key in ("loraport.base_model", "loraport.base_model_id", "loraport.model_id"):
+        add(metadata.get(key), W_LORAPORT, f"loraport metadata {key}")
+    version = metadata.get("loraport.base_model_version")
+    if version and not any(h.weight == W_LORAPORT for h in hints):
+        add(version if "ltx" in version.lower() else f"ltx-{version}", W_LORAPORT, "loraport metadata version")
+    for key in ("modelspec.architecture", "ss_base_model_version", "ss_sd_model_name", "base_model", "base_model_name"):
+        add(metadata.get(key), W_MODELSPEC, f"metadata {key}")
+    for key, value in metadata.items():
+        if value.startswith("{") and len(value) < 200_000:  # ai-toolkit / trainer configs stored as JSON
+            add(_model_path_in_json(value), W_CONFIG, f"metadata {key} (model path)")
+    if adapter_config:
+        add(str(adapter_config.get("base_model_name_or_path") or ""), W_CONFIG, "adapter_config base_model_name_or_path")
+    for key in ("modelspec.title", "ss_output_name", "name"):
+        add(metadata.get(key), W_NAME, f"metadata {key}")
+    add(file_name, W_NAME, "file name")
+    return hints
+
+
+def _model_path_in_json(value: str) -> str | None:
+    try:
+        doc = json.loads(value)
+    except ValueError:
+        return None
+    stack = [doc]
+    while stack:  # iterative walk: a hostile nested document cannot blow the recursion limit
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("name_or_path", "pretrained_model_name_or_path", "base_model", "arch") and isinstance(v, str):
+                    return v
+                stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+def structural_guess(layout: Layout) -> Guess:
+    """What the keys alone say."""
+    stacks: dict[str, set[int]] = {}
+    inner: set[str] = set()
+    for m in layout.modules.values():
+        if m.stack:
+            stacks.setdefault(m.stack[0], set()).add(m.stack[1])
+            inner.add(m.stack[2])
+    tops = [m.path for m in layout.modules.values() if not m.stack]
+    if stacks.keys() & {"input_blocks", "output_blocks", "middle_block", "down_blocks", "up_blocks", "mid_block"}:
+        return _sd_guess(layout)
+    if stacks.keys() & {"double_blocks", "single_blocks", "single_transformer_blocks"}:
+        return _dit_guess(layout, stacks)
+    if "blocks" in stacks:
+        return _wan_guess(layout, stacks)
+    if "transformer_blocks" in stacks or tops:
+        return _ltx_guess(layout, stacks.get("transformer_blocks", set()), inner, tops)
+    return Guess("unknown", confidence=0.0, evidence=["no adapted module matches a known model layout"])
+
+
+def _width(layout: Layout, pattern: str) -> tuple[int, int] | None:
+    rx = re.compile(pattern)
+    for m in layout.modules.values():
+        if rx.search(m.path) and m.widths:
+            return m.widths
+    return None
+
+
+def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str]) -> Guess:
+    families = {p.split(".")[0] for p in inner}
+    n_blocks = max(blocks) + 1 if blocks else 0
+    video = _width(layout, r"\.attn1\.to_q$") or _width(layout, r"\.attn1\.")
+    width = video[0] if video else None
+    if any("to_gate_logits" in p for p in inner) or any(LTX23_TOP.search(t) for t in tops):
+        marker = "to_gate_logits" if any("to_gate_logits" in p for p in inner) else "prompt AdaLN / text projection"
+        return Guess("ltx-2.3", _ltx_variant("ltx-2.3", width), 0.95,
+                     [f"{marker} LoRA layers exist only in LTX-2.3"])
+    if any(LTX2_TOP.search(t) for t in tops):
+        return Guess("ltx-2", _ltx_variant("ltx-2", width), 0.9,
+                     ["caption_projection layers exist in LTX-2 but moved out of the LTX-2.3 transformer"])
+    if families & LTX2_AUDIO:
+        ev = [f"audio / cross-modal attention ({', '.join(sorted(families & LTX2_AUDIO))}) exists only in LTX-2 "
+              f"and LTX-2.3; with q/k/v/out targets their keys and shapes are identical, so the keys cannot tell "
+              f"the two apart"]
+        return Guess("ltx-2.x", _ltx_variant(None, width), 0.9, ev, {"ltx-2", "ltx-2.3"})
+    if width == 2048 and n_blocks <= 28:
+        return Guess("ltx-video", "2b", 0.85,
+                     [f"video attention only, {n_blocks} blocks x 2048 wide: the LTX-Video 2B layout"])
+    if width == 4096 and n_blocks <= 48:
+        ev = [f"video attention only, {n_blocks} blocks x 4096 wide: the same layout in LTX-2, LTX-2.3 and "
+              "LTX-Video 13B; the keys cannot tell them apart"]
+        return Guess("ltx-2.x", None, 0.5, ev, {"ltx-2", "ltx-2.3", "ltx-video"})
+    ev = [f"transformer_blocks attention at width {width} over {n_blocks} blocks: not a released LTX width "
+          "(CogVideoX, Mochi, PixArt and Sana use the same names)"]
+    return Guess("unknown", None, 0.0, ev, {"ltx-2", "ltx-2.3", "ltx-video"})
+
+
+def _ltx_variant(family: str | None, width: int | None) -> str | None:
+    if width is not None and width != 4096:
+        return f"custom ({width} wide)"
+    return LTX_RELEASED_VARIANT.get(family) if family else None
+
+
+def _wan_guess(layout: Layout, stacks: dict[str, set[int]]) -> Guess:
+    n = max(stacks["blocks"]) + 1
+    w = _width(layout, r"\.(self_attn\.q|attn1\.to_q)$") or _width(layout, r"\.(self_attn|attn1)\.")
+    width = w[0] if w else None
+    size = {1536: "1.3b", 5120: "14b", 3072: "5b"}.get(width)
+    i2v = any(re.search(r"(k_img|v_img|add_k_proj)", p) for p in layout.modules)
+    variant = "-".join(x for x in (size, "i2v" if i2v else None) if x) or None
+    ev = [f"Wan block layout (blocks.N.self_attn / cross_attn / ffn), {n} blocks x {width} wide"]
+    if i2v:
+        ev.append("image cross-attention (k_img / v_img) = image-to-video model")
+    return Guess("wan", variant, 0.95 if size else 0.8, ev)
+
+
+def _dit_guess(layout: Layout, stacks: dict[str, set[int]]) -> Guess:
+    double = max(stacks.get("double_blocks", stacks.get("transformer_blocks", {0}))) + 1
+    single = max(stacks.get("single_blocks", stacks.get("single_transformer_blocks", {0}))) + 1
+    paths = " ".join(layout.modules)
+    hunyuan_names = re.search(r"img_attn_qkv|img_mlp\.fc1|img_mod\.linear|individual_token_refiner", paths)
+    flux_names = re.search(r"img_attn\.qkv|img_mlp\.0|img_mod\.lin(?!e)", paths)
+    if double > 19 or single > 38 or (hunyuan_names and layout.convention != "kohya"):
+        why = "img_attn_qkv / img_mlp.fc1 names" if hunyuan_names else f"{double} double + {single} single blocks"
+        return Guess("hunyuan-video", None, 0.9, [f"HunyuanVideo layout ({why}; Flux has 19 + 38)"])
+    conf = 0.9 if flux_names else 0.75
+    return Guess("flux", None, conf, [f"Flux double/single-block layout, up to {double} + {single} blocks (19 + 38 "
+                                      "in Flux.1; HunyuanVideo has 20 + 40)"])
+
+
+def _sd_guess(layout: Layout) -> Guess:
+    paths = list(layout.modules)
+    if any(p.startswith(("text_encoder2", "text_encoder_2")) for p in paths):
+        return Guess("sdxl", None, 0.95, ["a second text encoder (lora_te2 / text_encoder_2): SDXL"])
+    cross = _width(layout, r"attn2\.to_k$")
+    if cross and cross[1] == 2048:
+        return Guess("sdxl", None, 0.9, ["UNet cross-attention reads 2048-wide text features: SDXL"])
+    if cross and cross[1] == 768:
+        return Guess("sd1", None, 0.9, ["UNet cross-attention reads 768-wide text features: SD 1.x"])
+    return Guess("unknown", None, 0.3, ["a Stable Diffusion UNet layout of no known width (SD 2.x?)"],
+                 {"sdxl", "sd1"})
+
+
+def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_config: dict | None) -> Guess:
+    """Combine the keys with the metadata and file name; every piece of evidence used is listed."""
+    guess = structural_guess(layout)
+    hints = metadata_hints(metadata, file_name, adapter_config)
+    if not guess.candidates:
+        for h in hints:
+            if h.family == guess.family:
+                guess.evidence.append(f"{h.source} agrees")
+                guess.confidence = max(guess.confidence, min(1.0, h.weight + 0.05))
+                if h.variant and h.variant == "tiny":
+                    guess.variant = "tiny"
+            else:
+                guess.evidence.append(f"{h.source} says {h.family}, but the keys say {guess.family}; trusting the keys")
+                guess.confidence = min(guess.confidence, 0.7)
+        return guess
+    usable = [h for h in hints if h.family in guess.candidates]
+    for h in hints:
+        if h not in usable:
+            guess.evidence.append(f"{h.source} says {h.family}, which these keys rule out; ignored")
+    if not usable:
+        return guess
+    best = max(usable, key=lambda h: h.weight)
+    rivals = {h.family for h in usable} - {best.family}
+    structure_known = guess.family != "unknown"
+    guess.evidence.append(f"{best.source} says {best.family}")
+    guess.family = best.family
+    guess.variant = best.variant or (guess.variant if guess.variant and guess.variant.startswith("custom")
+                                     else LTX_RELEASED_VARIANT.get(best.family))
+    if best.family == "ltx-video":
+        guess.variant = "13b"  # the only LTX-Video size that shares the 48 x 4096 layout
+    # loraport's own export metadata is authoritative: we wrote it, next to the weights it describes.
+    trusted = structure_known or best.weight >= W_LORAPORT
+    guess.confidence = best.weight if trusted else round(best.weight * 0.6, 2)
+    if rivals:
+        weaker = [h for h in usable if h.family in rivals]
+        guess.evidence += [f"but {h.source} says {h.family}" for h in weaker]
+        guess.confidence = round(guess.confidence - 0.25, 2)
+    return guess
+
+
+def version_of(family: str) -> str | None:
+    return VERSIONS.get(family)

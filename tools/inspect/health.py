@@ -1,0 +1,126 @@
+"""Weight health, streamed: NaN/Inf anywhere, zero or near-zero B (up) matrices, outlier norms.
+
+These are the failures users actually meet (USERS.md): NaN in ``to_gate_logits.lora_B`` renders black video; an
+all-zero B (peft initialises B to zero, so an untrained or broken save) makes a LoRA that "does nothing". Each
+tensor is read once into a reused buffer and reduced in fixed-size float32 chunks, so peak memory stays near one
+tensor's bytes whatever the file size.
+"""
+
+import statistics
+from dataclasses import dataclass, field
+
+import torch
+
+from tools.inspect.keys import Layout
+from tools.inspect.safetensors_header import FLOAT_DTYPES, Header, iter_tensors
+
+CHUNK = 1 << 16  # elements reduced at a time: 256 KiB of float32 scratch
+NEAR_ZERO = 1e-6  # largest |value| of a B matrix that still counts as "does nothing"
+OUTLIER_RATIO = 100.0  # a B norm this many times the median is worth a look
+
+
+@dataclass
+class TensorStats:
+    nan: int = 0
+    inf: int = 0
+    max_abs: float = 0.0
+    sum_sq: float = 0.0
+
+    @property
+    def norm(self) -> float:
+        return self.sum_sq ** 0.5
+
+
+@dataclass
+class HealthResult:
+    checked: bool
+    nan_tensors: int = 0
+    inf_tensors: int = 0
+    zero_B_layers: int = 0
+    near_zero_B_layers: int = 0
+    median_norm: float | None = None
+    max_norm: float | None = None
+    status: str | None = None
+    findings: list[str] = field(default_factory=list)
+
+
+def tensor_stats(t: torch.Tensor) -> TensorStats:
+    """NaN/Inf counts, max |x| and sum of squares of one tensor, never holding more than CHUNK floats."""
+    s = TensorStats()
+    flat = t.reshape(-1)
+    for start in range(0, flat.numel(), CHUNK):
+        c = flat[start:start + CHUNK].to(torch.float32)  # (<=CHUNK,) float32 scratch; bf16/fp16/fp8 upcast here
+        bad_nan, bad_inf = torch.isnan(c), torch.isinf(c)
+        s.nan += int(bad_nan.sum())
+        s.inf += int(bad_inf.sum())
+        finite = c.masked_fill(bad_nan | bad_inf, 0.0)
+        if finite.numel():
+            s.max_abs = max(s.max_abs, float(finite.abs().max()))
+            s.sum_sq += float(torch.dot(finite, finite))  # no (CHUNK,) temporary, unlike square().sum()
+    return s
+
+
+def check_health(header: Header, layout: Layout, progress=None) -> HealthResult:
+    """Stream every tensor once; ``progress(n_bytes)`` is called after each (for a progress bar)."""
+    b_names = {m.parts["B"].name: path for path, m in layout.modules.items() if "B" in m.parts}
+    res = HealthResult(checked=True)
+    nan_names, inf_names, zero, near, norms = [], [], [], [], []
+    for entry, t in iter_tensors(header):
+        if entry.dtype in FLOAT_DTYPES and entry.numel:
+            st = tensor_stats(t)
+            if st.nan:
+                nan_names.append(entry.name)
+            if st.inf:
+                inf_names.append(entry.name)
+            if entry.name in b_names:
+                if st.max_abs == 0.0 and not (st.nan or st.inf):
+                    zero.append(b_names[entry.name])
+                elif st.max_abs < NEAR_ZERO and not (st.nan or st.inf):
+                    near.append(b_names[entry.name])
+                norms.append(st.norm)
+            elif not b_names and not entry.name.endswith(".alpha"):
+                norms.append(st.norm)  # LoKr / LoHa / diff: no B to single out, so every factor counts
+        if progress:
+            progress(entry.nbytes)
+    res.nan_tensors, res.inf_tensors = len(nan_names), len(inf_names)
+    res.zero_B_layers, res.near_zero_B_layers = len(zero), len(near)
+    if norms:
+        res.median_norm, res.max_norm = float(statistics.median(norms)), float(max(norms))
+    _judge(res, nan_names, inf_names, zero, near, n_b=len(b_names))
+    return res
+
+
+def _judge(res: HealthResult, nan_names, inf_names, zero, near, n_b: int) -> None:
+    broken = suspect = False
+    if nan_names:
+        broken = True
+        gate = " (in to_gate_logits: expect black video)" if any("to_gate_logits" in n for n in nan_names) else ""
+        res.findings.append(f"{len(nan_names)} tensor(s) contain NaN{gate}, e.g. {_few(nan_names)}: the LoRA will "
+                            "break any output it touches; retrain or use an earlier checkpoint.")
+    if inf_names:
+        broken = True
+        res.findings.append(f"{len(inf_names)} tensor(s) contain Inf, e.g. {_few(inf_names)}: the file is unusable.")
+    dead = len(zero) + len(near)
+    if n_b and dead == n_b:
+        broken = True
+        res.findings.append(f"all {n_b} B (up) matrices are zero or near zero: this LoRA changes nothing "
+                            "(untrained, or saved before its first step).")
+    elif dead:
+        suspect = True
+        res.findings.append(f"{dead} of {n_b} B (up) matrices are zero or near zero, e.g. {_few(zero + near)}: "
+                            "those layers were never trained.")
+    if res.median_norm and res.max_norm and res.max_norm > OUTLIER_RATIO * res.median_norm:
+        suspect = True
+        res.findings.append(f"one layer's norm ({res.max_norm:.3g}) is over {OUTLIER_RATIO:.0f}x the median "
+                            f"({res.median_norm:.3g}): a sign of a diverged or badly merged layer.")
+    res.status = "broken" if broken else "suspect" if suspect else "ok"
+
+
+def _few(names: list[str], n: int = 2) -> str:
+    shown = ", ".join(names[:n])
+    return shown + (f" (+{len(names) - n} more)" if len(names) > n else "")
+
+
+def unchecked() -> HealthResult:
+    return HealthResult(checked=False, findings=["weights not read (header-only): run without --header-only to "
+                                                 "check for NaN and all-zero layers"])

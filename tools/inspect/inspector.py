@@ -1,0 +1,119 @@
+"""inspect_lora: read a LoRA file's header (and, unless asked not to, stream its weights) into an InspectReport."""
+
+from collections import Counter
+from pathlib import Path
+
+from tools.inspect import metadata as meta
+from tools.inspect.fingerprint import LTX2_AUDIO, identify, version_of
+from tools.inspect.health import check_health, unchecked
+from tools.inspect.keys import Layout, parse_layout
+from tools.inspect.report import (BaseModelInfo, CarryOver, Health, InspectReport, Migration, RankInfo, Targets,
+                                  Training, guess_recipe, judge, normalise_target)
+from tools.inspect.safetensors_header import read_header, read_scalars, resolve_source
+
+IMAGE_FAMILIES = {"flux", "sdxl", "sd1"}
+CROSS_MODAL = {"audio_to_video_attn", "video_to_audio_attn"}
+
+
+def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = False,
+                 progress=None) -> InspectReport:
+    """Inspect a LoRA file: the base model it was made for, rank, targets, health, and whether it works on the target.
+
+    Reads the safetensors header itself (bounded, validated); without ``header_only`` it also streams every
+    tensor once to check for NaN / Inf / all-zero layers. ``progress(n_bytes)`` is called per tensor read.
+    Raises ``LoraportError`` for anything that is not a readable safetensors LoRA (pickles are refused unopened).
+    """
+    target = normalise_target(target)
+    source = resolve_source(path)
+    header = read_header(source.weights)
+    layout = parse_layout(header.tensors)
+    md = header.metadata
+    name_hint = source.weights.name if source.adapter_config is None else f"{Path(path).name}/{source.weights.name}"
+    guess = identify(layout, md, name_hint, source.adapter_config)
+    base = BaseModelInfo(family=guess.family, variant=guess.variant, version=version_of(guess.family),
+                         confidence=round(min(max(guess.confidence, 0.0), 1.0), 2), evidence=guess.evidence)
+
+    rank = _rank(layout)
+    training = Training(**meta.training_info(md, source.adapter_config))
+    alpha = _alpha(layout, header, training, rank.mode)
+    scale = round(alpha / rank.mode, 6) if alpha is not None and rank.mode else None
+    modality = _modality(layout, base.family)
+    health = Health(**vars(check_health(header, layout, progress) if not header_only else unchecked()))
+    ic = meta.ic_lora_factors(md)
+    triggers = meta.trigger_words(md)
+    recipe, why = guess_recipe(md, source.weights.name, triggers, ic, rank.mode, modality)
+    carry = CarryOver(rank=training.rank or rank.mode, steps=training.steps, learning_rate=training.learning_rate,
+                      trigger_word=triggers[0] if triggers else None, resolution=training.resolution,
+                      frames=meta.frames(md))
+    return InspectReport(
+        path=str(source.weights.resolve()),
+        file_size=header.file_size,
+        n_tensors=len(header.tensors),
+        n_params=sum(t.numel for t in header.tensors),
+        dtypes=dict(Counter(t.dtype for t in header.tensors).most_common()),
+        convention=layout.convention,
+        prefix=layout.prefix,
+        kind=layout.kind,
+        base_model=base,
+        modality=modality,
+        rank=rank,
+        alpha=alpha,
+        scale=scale,
+        targets=_targets(layout),
+        ic_lora=ic,
+        metadata=meta.cut_metadata(md),
+        trigger_words=triggers,
+        training=training,
+        health=health,
+        verdict=judge(base, target, health),
+        migration=Migration(recipe=recipe, why=why, carry_over=carry),
+    )
+
+
+def _rank(layout: Layout) -> RankInfo:
+    ranks = [m.rank for m in layout.modules.values() if m.rank is not None]
+    if not ranks:
+        return RankInfo()
+    return RankInfo(min=min(ranks), max=max(ranks), mode=Counter(ranks).most_common(1)[0][0])
+
+
+def _alpha(layout: Layout, header, training: Training, rank_mode: int | None) -> float | None:
+    """kohya ``.alpha`` tensors (scale = alpha / rank), else metadata, else alpha = rank (comfy / Lightricks)."""
+    alpha_entries = [m.parts["alpha"] for m in layout.modules.values() if "alpha" in m.parts]
+    if alpha_entries:
+        values = Counter(round(v, 6) for v in read_scalars(header, alpha_entries).values())
+        return values.most_common(1)[0][0]
+    if training.alpha is not None:
+        return training.alpha
+    if layout.kind in ("lora", "dora") and rank_mode:
+        return float(rank_mode)  # no alpha anywhere: loaders use scale 1, i.e. alpha = rank
+    return None
+
+
+def _modality(layout: Layout, family: str) -> str | None:
+    if family in IMAGE_FAMILIES:
+        return "image"
+    if not layout.modules:
+        return None
+    families = {m.stack[2].split(".")[0] if m.stack else m.path.split(".")[0] for m in layout.modules.values()}
+    audio = bool(families & (LTX2_AUDIO - CROSS_MODAL)) or any(f.startswith("audio_") for f in families)
+    video = bool(families - LTX2_AUDIO - {f for f in families if f.startswith("audio_")})
+    if families & CROSS_MODAL or (audio and video):
+        return "audio+video"
+    return "audio" if audio else "video"
+
+
+def _targets(layout: Layout) -> Targets:
+    families, modules, blocks = set(), set(), {}
+    for m in layout.modules.values():
+        if m.stack:
+            stack, idx, inner = m.stack
+            blocks.setdefault(stack, set()).add(idx)
+            modules.add(inner)
+            families.add(inner.split(".")[0])
+        else:
+            modules.add(m.path)
+            families.add(m.path.split(".")[0])
+    return Targets(families=sorted(families), modules=sorted(modules),
+                   blocks={k: sorted(v) for k, v in sorted(blocks.items())}, layers_adapted=len(layout.modules))
+

@@ -1,0 +1,152 @@
+"""What a LoRA's metadata says about its training: tool, steps, learning rate, rank, alpha, trigger words.
+
+Sources, as found in the wild (LTX_FACTS.md "Metadata in the wild"): kohya / musubi ``ss_*``, ``modelspec.*``,
+ai-toolkit ``name`` / ``software`` / ``training_info`` (JSON), diffusers ``format`` + ``lora_adapter_metadata``,
+peft ``adapter_config.json``, the Lightricks trainer's IC-LoRA ``reference_*_scale_factor`` keys, and loraport's
+own ``loraport.*`` keys (docs/CONTRACTS.md). Metadata is data: it is parsed, never executed or obeyed.
+"""
+
+import json
+import re
+
+MAX_VALUE_CHARS = 300
+_REFERENCE = re.compile(r"^reference_.*(scale|downscale)_factor$")
+_TRIGGER_KEYS = ("loraport.trigger_word", "modelspec.trigger_phrase", "trigger_word", "trigger_phrase",
+                 "ss_trigger_word", "instance_prompt")
+
+
+def cut_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """The raw metadata with long values (tag frequencies, whole configs) cut to a readable length."""
+    out = {}
+    for k, v in metadata.items():
+        out[k[:MAX_VALUE_CHARS]] = v if len(v) <= MAX_VALUE_CHARS else f"{v[:MAX_VALUE_CHARS]}... ({len(v)} chars)"
+    return out
+
+
+def _json(value: str | None):
+    if not value or len(value) > 1_000_000:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def _num(value) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(str(value).strip().split(",")[0])
+    except ValueError:
+        return None
+    return x if x == x and abs(x) != float("inf") else None
+
+
+def _int(value) -> int | None:
+    x = _num(value)
+    return int(x) if x is not None else None
+
+
+def lora_config(metadata: dict[str, str], adapter_config: dict | None) -> dict:
+    """peft LoraConfig fields (r, lora_alpha, ...) from diffusers' metadata or a peft folder's config."""
+    doc = _json(metadata.get("lora_adapter_metadata"))
+    if isinstance(doc, dict):
+        return doc
+    return adapter_config or {}
+
+
+def ic_lora_factors(metadata: dict[str, str]) -> dict[str, float] | None:
+    """The Lightricks trainer's IC-LoRA keys (reference video scale factors), or None for a plain LoRA."""
+    found = {k: _num(v) for k, v in metadata.items() if _REFERENCE.match(k)}
+    return {k: v for k, v in found.items() if v is not None} or None
+
+
+def training_tool(metadata: dict[str, str], adapter_config: dict | None) -> str | None:
+    if any(k.startswith("loraport.") for k in metadata):
+        return "loraport"
+    software = _json(metadata.get("software"))
+    if isinstance(software, dict) and software.get("name"):
+        return str(software["name"])[:60]
+    if any(k.startswith("ss_") for k in metadata):
+        return "kohya/musubi"
+    if ic_lora_factors(metadata):
+        return "ltx-trainer"
+    if "lora_adapter_metadata" in metadata or metadata.get("format") == "pt":
+        return "diffusers"
+    if adapter_config:
+        return "peft"
+    return None
+
+
+def training_info(metadata: dict[str, str], adapter_config: dict | None) -> dict:
+    """The Training fields of the report, each from the first source that has it (None when none does)."""
+    md = metadata
+    cfg = lora_config(md, adapter_config)
+    info = _json(md.get("training_info"))
+    ai_step = info.get("step") if isinstance(info, dict) else None
+    return {
+        "tool": training_tool(md, adapter_config),
+        "steps": _first(_int, md.get("loraport.steps"), md.get("ss_max_train_steps"), md.get("ss_steps"), ai_step),
+        "learning_rate": _first(_num, md.get("loraport.learning_rate"), md.get("ss_learning_rate"),
+                                md.get("ss_unet_lr")),
+        "rank": _first(_int, md.get("loraport.rank"), md.get("ss_network_dim"), cfg.get("r")),
+        "alpha": _first(_num, md.get("loraport.alpha"), md.get("ss_network_alpha"), cfg.get("lora_alpha")),
+        "base_model_version": _first(_text, md.get("loraport.base_model_version"), md.get("loraport.base_model"),
+                                     md.get("ss_base_model_version"), md.get("modelspec.architecture")),
+        "dataset_size": _first(_int, md.get("loraport.dataset_size"), md.get("ss_num_train_images")),
+        "resolution": _first(_text, md.get("loraport.resolution"), md.get("ss_resolution"),
+                             md.get("modelspec.resolution")),
+    }
+
+
+def frames(metadata: dict[str, str]) -> int | None:
+    return _first(_int, metadata.get("loraport.frames"), metadata.get("ss_frames"), metadata.get("frames"))
+
+
+def _text(value) -> str | None:
+    return str(value)[:100] if value not in (None, "") else None
+
+
+def _first(convert, *values):
+    for v in values:
+        x = convert(v)
+        if x is not None:
+            return x
+    return None
+
+
+def trigger_words(metadata: dict[str, str]) -> list[str]:
+    """Explicit trigger keys first, then kohya's dataset folder convention ``<repeats>_<token> <class>``."""
+    words: list[str] = []
+    for key in _TRIGGER_KEYS:
+        if metadata.get(key):
+            words.append(metadata[key])
+    for key in ("config", "training_config", "ss_datasets"):
+        words += _json_values(_json(metadata.get(key)), ("trigger_word", "trigger_phrase", "class_tokens"))
+    folders = _json(metadata.get("ss_tag_frequency"))
+    if isinstance(folders, dict):
+        for folder in folders:
+            m = re.match(r"^\d+_(\S+)", str(folder))
+            if m:
+                words.append(m.group(1))
+    seen, out = set(), []
+    for w in (str(w).strip()[:100] for w in words):
+        if w and w.lower() not in seen:
+            seen.add(w.lower())
+            out.append(w)
+    return out[:10]
+
+
+def _json_values(doc, keys: tuple[str, ...]) -> list[str]:
+    found, stack = [], [doc]
+    while stack:  # iterative: nesting depth of a hostile document cannot hurt
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in keys and isinstance(v, str):
+                    found.append(v)
+                else:
+                    stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found

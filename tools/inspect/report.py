@@ -1,0 +1,204 @@
+"""The inspection report (a contract for the agent, the CLI, the API and the UI), its verdict and migration plan.
+
+Verdict rules (LTX_FACTS.md "Why an LTX-2 LoRA stops working on 2.3"): an LTX-2 LoRA has the same keys and shapes as
+an LTX-2.3 one, so it LOADS on 2.3 and then gives wrong or weak output: "loads-but-invalid", retrain from the
+clips. Another architecture (Wan, Flux, SD, HunyuanVideo, LTX-Video 2B) does not fit: "incompatible".
+"""
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from core.errors import LoraportError
+
+Family = Literal["ltx-video", "ltx-2", "ltx-2.3", "ltx-2.x", "wan", "hunyuan-video", "flux", "sdxl", "sd1", "unknown"]
+Recipe = Literal["character", "style", "motion", "face", "object"]
+TARGETS = ("ltx-2.3", "ltx-2")
+
+
+class BaseModelInfo(BaseModel):
+    family: Family
+    variant: str | None = None
+    version: str | None = None
+    confidence: float = Field(ge=0, le=1, description="How decisive the evidence is, 0..1.")
+    evidence: list[str] = Field(default_factory=list)
+
+
+class RankInfo(BaseModel):
+    min: int | None = None
+    max: int | None = None
+    mode: int | None = None
+
+
+class Targets(BaseModel):
+    families: list[str] = Field(description="Module families adapted: attn1, audio_attn2, ff, ...")
+    modules: list[str] = Field(description="Paths inside a block, e.g. attn1.to_q.")
+    blocks: dict[str, list[int]] = Field(description="Block stack -> indices adapted.")
+    layers_adapted: int
+
+
+class Training(BaseModel):
+    tool: str | None = None
+    steps: int | None = None
+    learning_rate: float | None = None
+    rank: int | None = None
+    alpha: float | None = None
+    base_model_version: str | None = None
+    dataset_size: int | None = None
+    resolution: str | None = None
+
+
+class Health(BaseModel):
+    checked: bool
+    nan_tensors: int = 0
+    inf_tensors: int = 0
+    zero_B_layers: int = 0
+    near_zero_B_layers: int = 0
+    median_norm: float | None = None
+    max_norm: float | None = None
+    status: Literal["ok", "suspect", "broken"] | None = Field(None, description="None when weights were not read.")
+    findings: list[str] = Field(default_factory=list)
+
+
+class Verdict(BaseModel):
+    target: str
+    status: Literal["native", "loads-but-invalid", "incompatible", "unknown"]
+    reason: str
+    action: str
+
+
+class CarryOver(BaseModel):
+    rank: int | None = None
+    steps: int | None = None
+    learning_rate: float | None = None
+    trigger_word: str | None = None
+    resolution: str | None = None
+    frames: int | None = None
+
+
+class Migration(BaseModel):
+    recipe: Recipe
+    why: str
+    carry_over: CarryOver
+
+
+class InspectReport(BaseModel):
+    """What `loraport inspect` found: the file, the model it was made for, its health, and what to do."""
+
+    path: str
+    file_size: int
+    n_tensors: int
+    n_params: int
+    dtypes: dict[str, int] = Field(description="dtype -> number of tensors.")
+    convention: Literal["comfy", "diffusers", "peft", "kohya", "lycoris", "unknown"]
+    prefix: str | None
+    kind: Literal["lora", "lokr", "loha", "dora", "diff", "unknown"]
+    base_model: BaseModelInfo
+    modality: Literal["video", "audio", "audio+video", "image"] | None
+    rank: RankInfo
+    alpha: float | None
+    scale: float | None
+    targets: Targets
+    ic_lora: dict[str, float] | None
+    metadata: dict[str, str]
+    trigger_words: list[str]
+    training: Training
+    health: Health
+    verdict: Verdict
+    migration: Migration
+
+    def summary(self) -> str:
+        """A few plain-English lines for the terminal, the chat and the bots."""
+        b = self.base_model
+        made_for = b.family + (f" ({b.variant})" if b.variant else "")
+        rank = f"rank {self.rank.mode}" if self.rank.mode else "rank unknown"
+        if self.rank.min != self.rank.max:
+            rank += f" ({self.rank.min}-{self.rank.max})"
+        alpha = f", alpha {self.alpha:g} (scale {self.scale:.2f})" if self.alpha and self.scale else ""
+        lines = [
+            f"{Path(self.path).name}: {self.kind} for {made_for}, confidence {b.confidence:.2f}",
+            f"  {self.convention} keys, {rank}{alpha}, {self.targets.layers_adapted} layers, "
+            f"{self.modality or 'unknown modality'}, {self.file_size / 1e6:.1f} MB",
+            f"  evidence: {'; '.join(b.evidence) or 'none'}",
+            f"On {self.verdict.target}: {self.verdict.status}. {self.verdict.reason}",
+            f"  What to do: {self.verdict.action}",
+        ]
+        if self.health.checked:
+            lines.append(f"Weights: {self.health.status}" + "".join(f"\n  - {f}" for f in self.health.findings))
+        else:
+            lines.append("Weights: not checked (header-only)")
+        trig = f"; trigger word {self.migration.carry_over.trigger_word!r}" if self.migration.carry_over.trigger_word else ""
+        lines.append(f"Suggested recipe: {self.migration.recipe} ({self.migration.why}){trig}")
+        return "\n".join(lines)
+
+
+def normalise_target(target: str) -> str:
+    t = (target or "").strip().lower().removeprefix("tiny-")
+    if t not in TARGETS:
+        raise LoraportError(f"Unknown target {target!r}: loraport can judge a LoRA for {' or '.join(TARGETS)}.")
+    return t
+
+
+def judge(base: BaseModelInfo, target: str, health: Health) -> Verdict:
+    status, reason, action = _verdict(base, target)
+    if health.status == "broken":
+        action += " Whatever you decide, this file's weights are broken (see Weights): do not reuse it."
+    return Verdict(target=target, status=status, reason=reason, action=action)
+
+
+def _verdict(base: BaseModelInfo, target: str) -> tuple[str, str, str]:
+    fam = base.family
+    retrain = f"Retrain on {target} from your source clips (loraport can plan it from this report)."
+    if fam == target:
+        return "native", f"It was made for {target}.", "Use it as it is."
+    if fam in ("ltx-2", "ltx-2.3") or (fam == "ltx-video" and base.variant == "13b"):
+        return ("loads-but-invalid",
+                f"It was trained on {fam}. Its keys and shapes fit {target}, so it loads without any error, but "
+                f"{target} has different base weights, text inputs and latent space, so the output is wrong or weak. "
+                "A LoRA works only with the model it was trained on.", retrain)
+    if fam == "ltx-2.x":
+        return ("unknown",
+                "Its keys and shapes are the same on LTX-2 and LTX-2.3 and nothing in the file says which it was "
+                f"trained on. It will load on {target} either way.",
+                f"If you trained it on {target}, use it as it is. If it was trained on another model (LTX-2, or "
+                f"LTX-Video for a video-only file), it gives wrong or weak output there: retrain from your source "
+                "clips. Files named like ltx-2-19b-* or ltx-2.3-22b-*, or your training notes, settle it.")
+    if fam == "unknown":
+        return ("unknown", "The keys do not match any model loraport knows, and no metadata names one.",
+                "Tell me which model it was trained for; if it was not an LTX model, retrain from your source clips.")
+    return ("incompatible",
+            f"It was made for {fam}, a different architecture: its layers do not exist in {target}, so loaders "
+            "reject or silently skip them.", retrain)
+
+
+_KEYWORDS: list[tuple[Recipe, str]] = [
+    ("style", r"style|aesthetic|look|painting|anime|cartoon|film|cinematic|lut|grade"),
+    ("motion", r"motion|camera|dolly|pan|zoom|orbit|tracking|dance|crane|move"),
+    ("face", r"face|portrait|identity|headshot"),
+    ("object", r"object|product|prop|item|logo|vehicle|car"),
+    ("character", r"character|person|man|woman|girl|boy|ohwx|sks"),
+]
+RECIPES = {r for r, _ in _KEYWORDS}
+
+
+def guess_recipe(metadata: dict[str, str], file_name: str, triggers: list[str], ic: dict | None,
+                 rank_mode: int | None, modality: str | None) -> tuple[Recipe, str]:
+    said = (metadata.get("loraport.recipe") or "").strip().lower()
+    if said in RECIPES:
+        return said, f"the file says it was trained with loraport's {said} recipe"
+    names = [("name", metadata.get(k)) for k in ("ss_output_name", "modelspec.title", "name")]
+    names += [("file name", Path(file_name).stem)] + [("trigger word", t) for t in triggers]
+    for recipe, pattern in _KEYWORDS:
+        for source, text in names:
+            m = re.search(rf"(?<![a-z])({pattern})", (text or "").lower())
+            if m:
+                return recipe, f"a guess: the {source} {text!r} mentions {m.group(1)!r}"
+    if ic:
+        return "face", "a guess: it is an IC-LoRA (reference-conditioned), most often used to keep an identity"
+    if rank_mode is not None and rank_mode <= 16 and modality == "video":
+        return "motion", ("a guess: a low-rank (<= 16) video-only LoRA is what Lightricks recommends for camera "
+                          "and motion")
+    return "character", ("a guess: nothing in the file says what it teaches and character LoRAs are the most "
+                         "common; say if it is a style, motion, face or object LoRA")

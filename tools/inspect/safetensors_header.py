@@ -1,0 +1,242 @@
+"""A bounded, validated safetensors reader: the header on its own, then tensors one at a time.
+
+Format: 8 bytes little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]},
+"__metadata__": {str: str}}, then the data area; offsets are relative to the start of the data area. We parse it
+ourselves so that (a) a report never reads the tensor data it does not need, (b) a hostile header cannot make us
+allocate what it claims, and (c) every inconsistency becomes one clear ``LoraportError`` instead of a crash.
+"""
+
+import json
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from core.errors import LoraportError
+
+MAX_HEADER_BYTES = 100 * 1024 * 1024  # real LoRA headers are < 1 MiB; safetensors itself caps at 100 MB
+MAX_ADAPTER_CONFIG_BYTES = 1024 * 1024
+PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"}
+WEIGHT_FILES = ("pytorch_lora_weights.safetensors", "adapter_model.safetensors")
+ADAPTER_CONFIG = "adapter_config.json"
+
+# dtype -> (bytes per element, torch dtype). Integer dtypes are accepted but carry no NaN/Inf to check.
+DTYPES: dict[str, tuple[int, torch.dtype]] = {
+    "BOOL": (1, torch.bool), "U8": (1, torch.uint8), "I8": (1, torch.int8),
+    "F8_E4M3": (1, torch.float8_e4m3fn), "F8_E5M2": (1, torch.float8_e5m2),
+    "I16": (2, torch.int16), "U16": (2, torch.uint16), "F16": (2, torch.float16), "BF16": (2, torch.bfloat16),
+    "I32": (4, torch.int32), "U32": (4, torch.uint32), "F32": (4, torch.float32),
+    "I64": (8, torch.int64), "U64": (8, torch.uint64), "F64": (8, torch.float64),
+}
+FLOAT_DTYPES = {"F8_E4M3", "F8_E5M2", "F16", "BF16", "F32", "F64"}
+
+
+@dataclass(frozen=True)
+class TensorEntry:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int  # absolute file offset of the first byte
+    end: int  # absolute file offset one past the last byte
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def nbytes(self) -> int:
+        return self.end - self.begin
+
+
+@dataclass
+class Header:
+    path: Path
+    file_size: int
+    tensors: list[TensorEntry]  # in file order (ascending offsets): streaming then reads forward only
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def by_name(self) -> dict[str, TensorEntry]:
+        return {t.name: t for t in self.tensors}
+
+
+@dataclass(frozen=True)
+class LoraSource:
+    """What to read: the weights file, plus a diffusers/peft folder's adapter config when there is one."""
+
+    weights: Path
+    adapter_config: dict | None = None
+
+
+def resolve_source(path: str | Path) -> LoraSource:
+    """Turn what the user named into a readable weights file, refusing what we must not open."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise LoraportError(f"{p}: no such file. Check the path (or upload the LoRA first).")
+    if p.is_dir():
+        return _resolve_folder(p)
+    if p.suffix.lower() in PICKLE_SUFFIXES:
+        raise _pickle_error(p)
+    if not p.is_file():
+        raise LoraportError(f"{p} is not a regular file: point to the LoRA's .safetensors file.")
+    return LoraSource(weights=p)
+
+
+def _resolve_folder(folder: Path) -> LoraSource:
+    weights = next((folder / n for n in WEIGHT_FILES if (folder / n).is_file()), None)
+    if weights is None:
+        found = sorted(folder.glob("*.safetensors"))
+        weights = found[0] if len(found) == 1 else None
+    if weights is None:
+        raise LoraportError(
+            f"{folder} is a directory without one LoRA weights file in it: point to the .safetensors file "
+            f"itself, or to a diffusers/peft folder holding {' or '.join(WEIGHT_FILES)}."
+        )
+    config = None
+    cfg_path = folder / ADAPTER_CONFIG
+    if cfg_path.is_file():
+        if cfg_path.stat().st_size > MAX_ADAPTER_CONFIG_BYTES:
+            raise LoraportError(f"{cfg_path} is larger than 1 MiB, which no adapter config is: check the folder.")
+        try:
+            config = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise LoraportError(f"{cfg_path} is not valid JSON: fix or remove it.") from None
+        if not isinstance(config, dict):
+            raise LoraportError(f"{cfg_path} must hold a JSON object: fix or remove it.")
+    return LoraSource(weights=weights, adapter_config=config)
+
+
+def _pickle_error(p: Path) -> LoraportError:
+    return LoraportError(
+        f"{p.name} is a pickle checkpoint (PyTorch .ckpt/.pt/.pth/.bin); loraport does not open those because "
+        "unpickling can run code hidden in the file. Convert it to .safetensors with a tool you trust, or "
+        "export the LoRA again as .safetensors."
+    )
+
+
+def read_header(path: Path) -> Header:
+    """Read and validate the header, touching at most 8 + N bytes of the file (N <= 100 MiB)."""
+    size = path.stat().st_size
+    name = path.name
+    if size == 0:
+        raise LoraportError(f"{name} is empty (0 bytes): the download or copy failed; fetch the file again.")
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5):
+            raise _pickle_error(path)
+        if len(head) < 8:
+            raise _not_safetensors(name, f"it has only {size} bytes")
+        (n,) = struct.unpack("<Q", head)
+        if n > MAX_HEADER_BYTES:
+            raise _not_safetensors(name, f"its header claims {n} bytes, over the 100 MiB limit")
+        if n > size - 8:
+            raise _not_safetensors(name, f"its header claims {n} bytes but the file has {size - 8} after the length")
+        if n < 2 or f.read(1) != b"{":
+            raise _not_safetensors(name, "the header is not a JSON object")
+        raw = b"{" + f.read(n - 1)
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _not_safetensors(name, "the header is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise _not_safetensors(name, "the header is not a JSON object")
+    metadata = _metadata(name, doc.pop("__metadata__", None))
+    tensors = _tensors(name, doc, data_start=8 + n, data_size=size - 8 - n)
+    return Header(path=path, file_size=size, tensors=tensors, metadata=metadata)
+
+
+def _not_safetensors(name: str, why: str) -> LoraportError:
+    return LoraportError(f"{name} is not a valid safetensors file: {why}. Re-export or re-download the LoRA.")
+
+
+def _metadata(name: str, raw) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _not_safetensors(name, "__metadata__ is not an object")
+    # The format says str -> str; some writers store numbers. Keep them as text rather than refuse the file.
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+
+
+def _tensors(name: str, doc: dict, data_start: int, data_size: int) -> list[TensorEntry]:
+    if not doc:
+        raise LoraportError(f"{name} holds no tensors: it is not a LoRA. Check that you picked the right file.")
+    entries = [_entry(name, key, info, data_start, data_size) for key, info in doc.items()]
+    entries.sort(key=lambda e: (e.begin, e.end))
+    prev = None
+    for e in entries:
+        if prev is not None and e.begin < prev.end and e.nbytes > 0:
+            raise _not_safetensors(name, f"tensors {prev.name!r} and {e.name!r} overlap in the data area")
+        if e.nbytes > 0:
+            prev = e
+    return entries
+
+
+def _entry(name: str, key: str, info, data_start: int, data_size: int) -> TensorEntry:
+    if not isinstance(info, dict):
+        raise _not_safetensors(name, f"the entry for {key!r} is not an object")
+    dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+    if dtype not in DTYPES:
+        raise _not_safetensors(name, f"tensor {key!r} has unknown dtype {dtype!r} (known: {', '.join(DTYPES)})")
+    if not isinstance(shape, list) or not all(_is_uint(d) for d in shape):
+        raise _not_safetensors(name, f"tensor {key!r} has an invalid shape {shape!r}")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_uint(o) for o in offsets)):
+        raise _not_safetensors(name, f"tensor {key!r} has invalid data_offsets {offsets!r}")
+    begin, end = offsets
+    if begin > end or end > data_size:
+        raise _not_safetensors(
+            name, f"tensor {key!r} lies at bytes {begin}..{end}, outside the {data_size}-byte data area"
+        )
+    entry = TensorEntry(key, dtype, tuple(shape), data_start + begin, data_start + end)
+    expected = entry.numel * DTYPES[dtype][0]
+    if expected != entry.nbytes:
+        raise _not_safetensors(
+            name, f"tensor {key!r} is {dtype} {list(shape)} = {expected} bytes, but its offsets span {entry.nbytes}"
+        )
+    return entry
+
+
+def _is_uint(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def iter_tensors(header: Header, entries: list[TensorEntry] | None = None) -> Iterator[tuple[TensorEntry, torch.Tensor]]:
+    """Yield each tensor in file order, read into ONE reused buffer sized to the largest of them.
+
+    Peak memory is that buffer plus whatever the caller derives from one tensor; the yielded tensor is a view of
+    the buffer and is overwritten by the next one, so callers must not keep it.
+    """
+    entries = header.tensors if entries is None else sorted(entries, key=lambda e: e.begin)
+    largest = max((e.nbytes for e in entries), default=0)
+    buf = bytearray(largest)
+    view = memoryview(buf)
+    with open(header.path, "rb") as f:
+        for e in entries:
+            if e.nbytes == 0:
+                yield e, torch.empty(e.shape, dtype=DTYPES[e.dtype][1])
+                continue
+            f.seek(e.begin)
+            _read_exact(f, view[: e.nbytes], header.path.name)
+            t = torch.frombuffer(buf, dtype=DTYPES[e.dtype][1], count=e.numel)
+            yield e, t.view(e.shape)
+
+
+def _read_exact(f, view: memoryview, name: str) -> None:
+    got = 0
+    while got < len(view):
+        n = f.readinto(view[got:])
+        if not n:
+            raise LoraportError(f"{name} ended early while reading its tensors: the file changed or is truncated.")
+        got += n
+
+
+def read_scalars(header: Header, entries: list[TensorEntry]) -> dict[str, float]:
+    """Values of one-element tensors (kohya ``.alpha``): a few bytes each, cheap even in header-only mode."""
+    out = {}
+    for e, t in iter_tensors(header, [e for e in entries if e.numel == 1]):
+        out[e.name] = float(t.reshape(-1)[0].to(torch.float64))
+    return out
