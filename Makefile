@@ -8,7 +8,7 @@ PORT        ?= 8000
 # Small models on few cores run far faster single-threaded; tests pin threads themselves too.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: install run test bench clean
+.PHONY: install browser run test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,15 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/loraport serve --host $(HOST) --port $(PORT)
 
-test: install
+# The browser test drives Debian's Chromium through Playwright (never `playwright install`: it downloads).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing and cannot be installed here: the browser test will be skipped"; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 bench: install
