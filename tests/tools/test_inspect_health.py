@@ -1,0 +1,75 @@
+"""Weight health: the failures users meet (NaN gate logits, all-zero B) are found; healthy files pass in any dtype."""
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from tests.tools.lora_factory import ltx2_modules, make_lora, make_ltx23_lora
+from tools.inspect import inspect_lora
+from tools.inspect.health import tensor_stats
+
+
+def test_nan_in_gate_logits_is_broken_and_says_black_video(tmp_path):
+    path = make_ltx23_lora(tmp_path / "nan.safetensors", rank=2, n_blocks=2, nan_in="attn1.to_gate_logits")
+    h = inspect_lora(path).health
+    assert h.status == "broken" and h.nan_tensors == 4  # attn1 and audio_attn1 gates of 2 blocks
+    assert any("black video" in f for f in h.findings)
+    assert "broken" in inspect_lora(path).verdict.action
+
+
+def test_all_zero_b_is_broken_because_it_changes_nothing(tmp_path):
+    path = make_lora(tmp_path / "zero.safetensors", ltx2_modules(n_blocks=2), rank=2, zero_b=True)
+    h = inspect_lora(path).health
+    assert h.status == "broken" and h.zero_B_layers == 48
+    assert any("changes nothing" in f for f in h.findings)
+
+
+def test_some_untrained_layers_are_suspect(tmp_path):
+    path = make_lora(tmp_path / "part.safetensors", ltx2_modules(n_blocks=2), rank=2)
+    tensors = load_file(str(path))
+    zero = "diffusion_model.transformer_blocks.0.attn1.to_q.lora_B.weight"
+    tiny = "diffusion_model.transformer_blocks.1.attn2.to_k.lora_B.weight"
+    tensors[zero] = torch.zeros_like(tensors[zero])
+    tensors[tiny] = torch.full_like(tensors[tiny], 1e-8)
+    save_file(tensors, str(path))
+    h = inspect_lora(path).health
+    assert (h.status, h.zero_B_layers, h.near_zero_B_layers) == ("suspect", 1, 1)
+    assert any("never trained" in f for f in h.findings)
+
+
+def test_outlier_layer_is_suspect(tmp_path):
+    path = make_lora(tmp_path / "big.safetensors", ltx2_modules(n_blocks=2), rank=2)
+    tensors = load_file(str(path))
+    key = "diffusion_model.transformer_blocks.1.attn1.to_v.lora_B.weight"
+    tensors[key] = tensors[key] * 10_000
+    save_file(tensors, str(path))
+    h = inspect_lora(path).health
+    assert h.status == "suspect" and h.max_norm > 100 * h.median_norm
+
+
+@pytest.mark.parametrize("dtype,name", [(torch.float32, "F32"), (torch.float16, "F16"),
+                                        (torch.float8_e4m3fn, "F8_E4M3")])
+def test_healthy_file_is_ok_in_every_dtype(tmp_path, dtype, name):
+    path = make_lora(tmp_path / "ok.safetensors", ltx2_modules(n_blocks=1), rank=2, dtype=dtype)
+    r = inspect_lora(path)
+    assert r.dtypes == {name: 48} and r.health.status == "ok" and r.health.findings == []
+
+
+def test_inf_is_found_in_fp16(tmp_path):
+    path = make_lora(tmp_path / "inf.safetensors", ltx2_modules(n_blocks=1), rank=2, dtype=torch.float16)
+    tensors = load_file(str(path))
+    key = "diffusion_model.transformer_blocks.0.attn1.to_q.lora_A.weight"
+    tensors[key][0, 0] = float("inf")
+    save_file(tensors, str(path))
+    h = inspect_lora(path).health
+    assert h.status == "broken" and h.inf_tensors == 1
+
+
+def test_tensor_stats_match_torch_across_chunks():
+    t = torch.randn(3, 100_000, dtype=torch.bfloat16)  # > 4 chunks of 65536
+    t[2, 99_999] = float("nan")
+    s = tensor_stats(t)
+    finite = torch.nan_to_num(t.float(), nan=0.0)
+    assert s.nan == 1 and s.inf == 0
+    assert s.max_abs == pytest.approx(float(finite.abs().max()))
+    assert s.norm == pytest.approx(float(finite.norm()), rel=1e-4)
