@@ -16,13 +16,15 @@ from pathlib import Path, PurePosixPath
 from core.atomic import atomic_write_text
 
 MAX_CAPTION_CHARS = 1000
+# Terminal escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", two-byte ESC x) go whole, not just their ESC.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 MEDIA_KEYS = ("media_path", "video", "media", "image")
 CAPTIONS_FILE = "captions.jsonl"
 
 
 def clean_caption(text: object, trigger_word: str | None = None) -> str:
     """Make any text safe to store as a caption; drop a leading trigger word so it is never doubled."""
-    text = unicodedata.normalize("NFC", str(text or ""))
+    text = _ANSI.sub("", unicodedata.normalize("NFC", str(text or "")))
     text = "".join(" " if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch for ch in text)
     text = re.sub(r"\s+", " ", text).strip()
     if trigger_word:

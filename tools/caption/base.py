@@ -1,0 +1,56 @@
+"""The one captioner interface and the item it captions.
+
+A backend implements ``caption(frames, guidance=...)``; ``caption_item`` is the step the service calls, and the
+default samples frames first. Backends that need no pixels (sidecar, template) override ``caption_item`` instead.
+Whatever a backend returns is data: the service cleans it (``tools.dataset.captions.clean_caption``) before storing.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from PIL import Image
+
+from tools.dataset.models import FileEntry
+
+# What every backend is told besides the recipe's guidance: why the trigger word is absent, and that output is a
+# caption only. Model output is still treated as untrusted data whatever the model does with this.
+BASE_INSTRUCTIONS = (
+    "You write one training caption for a video LoRA from frames sampled in order from one clip. "
+    "Write one or two plain sentences of what is visible: subjects, action, setting, camera, lighting. "
+    "No preamble, no lists, no quotes. Do not invent names; a trigger word is added separately."
+)
+
+
+@dataclass
+class CaptionItem:
+    """One dataset file to caption: its path on disk and what the dataset already knows about it."""
+
+    path: Path
+    entry: FileEntry
+
+
+class Captioner(ABC):
+    """Turns sampled frames of one clip into one caption (without the trigger word)."""
+
+    name: ClassVar[str]
+    quality: ClassVar[str] = "normal"  # "low" marks template captions everywhere they show
+    frames_per_clip: int = 4
+
+    def prepare(self) -> None:
+        """Load what the backend needs (weights, a client) once, so a broken set-up fails before any file."""
+
+    @abstractmethod
+    def caption(self, frames: list[Image.Image], *, guidance: str) -> str:
+        """Describe the frames of one clip, following the recipe's caption guidance."""
+
+    def caption_item(self, item: CaptionItem, *, guidance: str) -> str:
+        from tools.caption.frames import sample_frames
+
+        return self.caption(sample_frames(item.path, self.frames_per_clip), guidance=guidance)
+
+
+def prompt_text(guidance: str) -> str:
+    """The instruction a vision model gets: the fixed rules, then the recipe's guidance."""
+    return f"{BASE_INSTRUCTIONS}\nGuidance for this dataset: {guidance.strip()}"
