@@ -32,6 +32,7 @@ class ThreadState(TypedDict, total=False):
     config: dict[str, Any] | None  # the resolved TrainConfig as JSON (from tools.plan)
     plan_settings: dict[str, Any] | None  # {name: {value, source, explanation}} from the same plan
     estimate: dict[str, Any] | None
+    plan_error: str | None  # why no plan could be made from recipe + dataset (told to the user)
     job_ids: Annotated[list[str], operator.add]
     evaluations: Annotated[list[dict[str, Any]], operator.add]
     decisions: dict[str, str]  # tool-call id -> "yes" | "no" | "error: why it cannot run"

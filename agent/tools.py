@@ -5,6 +5,7 @@ them re-implements a tool: a tools/ module that has not landed gives a "not avai
 """
 
 import json
+from pathlib import Path
 from typing import Any
 
 from agent import history, options
@@ -35,7 +36,8 @@ def choose_recipe(ctx: ToolContext, name: str) -> ToolOutput:
 
 def import_dataset(ctx: ToolContext, source: str, name: str | None = None) -> ToolOutput:
     """Import the user's clips (a folder, a zip or a file path) into the workspace and check them."""
-    report = jsonable(real("tools.dataset", "import_dataset")(source, name=name, recipe=ctx.state.get("recipe")))
+    report = jsonable(real("tools.dataset", "import_dataset")(Path(source).expanduser(), name=name,
+                                                            recipe=ctx.state.get("recipe")))
     return ToolOutput(report, {"dataset": report, **_replan(ctx, dataset=report)})
 
 
@@ -64,7 +66,7 @@ def set_option(ctx: ToolContext, changes: dict[str, str]) -> ToolOutput:
         raise LoraportError("Tell me which setting to change, e.g. 'rank 16' or '20% more steps'.")
     names = {key: _setting_key(key) for key in changes}
     config = ctx.state.get("config")
-    update = _replan(ctx, overrides={**(ctx.state.get("overrides") or {}), **changes})
+    update = _replan(ctx, strict=True, overrides={**(ctx.state.get("overrides") or {}), **changes})
     new_config = update.get("config")
     if not new_config:  # no plan yet: keep the words; the plan resolves them once recipe and clips are known
         return ToolOutput({"set": changes, "changed": "saved; applied once a recipe and the clips are chosen"},
@@ -171,17 +173,27 @@ def _cancel_preview(ctx: ToolContext, job_id=None) -> str:
 
 # -- helpers ---------------------------------------------------------------------------------------------------
 
-def _replan(ctx: ToolContext, **changed: Any) -> dict[str, Any]:
-    """Re-run tools.plan when recipe and dataset are both known; returns the state keys the plan sets."""
+def _replan(ctx: ToolContext, strict: bool = False, **changed: Any) -> dict[str, Any]:
+    """Re-run tools.plan when recipe and dataset are both known; returns the state keys the plan sets.
+
+    A plan that cannot be made does not undo the step that triggered it (the clips stay imported): the reason
+    is kept in ``plan_error`` for the brain to tell. ``strict`` (a user's setting change) raises instead.
+    """
     state = {**ctx.state, **changed}
     if not (state.get("recipe") and state.get("dataset")):
         return {}
-    old = state.get("old_lora")
-    old_report = real("tools.inspect", "InspectReport").model_validate(_strip(old)) if old else None
-    plan = real("tools.plan", "plan")(state["recipe"], _dataset_ref(state["dataset"]), old_lora=old_report,
-                                      overrides=dict(state.get("overrides") or {}))
+    try:
+        old = state.get("old_lora")
+        old_report = real("tools.inspect", "InspectReport").model_validate(_strip(old)) if old else None
+        plan = real("tools.plan", "plan")(state["recipe"], _dataset_ref(state["dataset"]), old_lora=old_report,
+                                          overrides=dict(state.get("overrides") or {}))
+    except LoraportError as err:
+        if strict:
+            raise
+        return {"plan_error": err.message}
     data = jsonable(plan)
-    return {"config": data.get("config"), "plan_settings": data.get("settings"), "estimate": data.get("estimate")}
+    return {"config": data.get("config"), "plan_settings": data.get("settings"), "estimate": data.get("estimate"),
+            "plan_error": None}
 
 
 def _strip(data: dict[str, Any]) -> dict[str, Any]:

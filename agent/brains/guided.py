@@ -56,8 +56,11 @@ class GuidedBrain:
     def after_tools(self, state: dict[str, Any]) -> str:
         results = _results_since_assistant(state["messages"])
         lines = [describe(m["name"], m["content"], m.get("is_error", False)) for m in results]
-        if any(m["name"] in _PLAN_CHANGERS and not m.get("is_error") for m in results) and state.get("config"):
-            lines.append(plan_text(state))
+        if any(m["name"] in _PLAN_CHANGERS and not m.get("is_error") for m in results):
+            if state.get("plan_error"):
+                lines.append(f"I couldn't make the training plan yet: {state['plan_error']}")
+            elif state.get("config"):
+                lines.append(plan_text(state))
         lines.append(next_step(state))
         return "\n".join(line for line in lines if line)
 
@@ -89,6 +92,8 @@ def next_step(state: dict[str, Any]) -> str:
     if not state.get("dataset"):
         return "Where are the source clips? Give me a folder or a zip path."
     job = latest_job(state)
+    if not job and not state.get("config"):
+        return "There is no training plan yet: fix what I listed above, or tell me another recipe or clips."
     if not job:
         return "Say 'start' to train with this plan, 'explain' for the reason behind each value, or change a setting."
     if not state.get("evaluations"):
