@@ -1,0 +1,329 @@
+"""Dataset -> cached model inputs: buckets, VAE latents and text embeddings, encoded once per model.
+
+Layout on disk: docs/CONTRACTS.md ("Dataset layout"). Cache: ``<cache_dir>/latents-<sha>.safetensors`` keyed by
+(model, file content, bucket) and ``<cache_dir>/text-<sha>.safetensors`` keyed by (model, caption with trigger),
+so a second run encodes nothing, a caption edit re-encodes only text, and another model never reuses either.
+"""
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from core.errors import LoraportError
+from trainer.config import Bucket, TrainConfig
+from trainer.media import IMAGE_EXTS, decode, is_media, probe
+
+CAPTIONS_FILE = "captions.jsonl"
+_IGNORED = {".txt", ".jsonl", ".json", ".md"}  # sidecars and notes live beside the media
+
+
+@dataclass
+class TextEmbeds:
+    """The connectors' outputs, exactly what the transformer cross-attends to."""
+
+    video: torch.Tensor  # (B, L, D_video)
+    audio: torch.Tensor  # (B, L, D_audio)
+    mask: torch.Tensor  # (B, L) 1 = attend (all ones on 2.3: learnable registers fill the padding)
+
+
+@dataclass
+class PreparedItem:
+    media: str  # path relative to the dataset dir
+    caption: str  # as encoded, trigger word included
+    split: str  # "train" | "holdout"
+    bucket: Bucket
+    fps: float
+    latents: torch.Tensor  # (C, F', H', W') float32, normalised with the VAE's latents_mean/std
+    video_embeds: torch.Tensor  # (L, D_video), text encoder dtype
+    audio_embeds: torch.Tensor  # (L, D_audio)
+    mask: torch.Tensor  # (L,)
+    ref_latents: torch.Tensor | None = None  # IC-LoRA reference, same grid as latents
+
+    @property
+    def bucket_key(self) -> tuple[int, int, int]:
+        """Items with the same key stack into one batch (latent shapes agree)."""
+        return tuple(self.latents.shape[1:])
+
+    # The names trainer.batches.collate reads.
+    @property
+    def prompt_embeds(self) -> torch.Tensor:
+        return self.video_embeds
+
+    @property
+    def audio_prompt_embeds(self) -> torch.Tensor:
+        return self.audio_embeds
+
+    @property
+    def prompt_mask(self) -> torch.Tensor:
+        return self.mask
+
+
+@dataclass
+class MediaError:
+    media: str
+    message: str
+
+
+@dataclass
+class PreparedDataset:
+    train: list[PreparedItem]
+    holdout: list[PreparedItem]
+    errors: list[MediaError]
+    dataset_hash: str  # sha256 over (media content hash, caption, split) of the usable items
+    stats: dict = field(default_factory=dict)  # encoded_latents, encoded_texts, cached_latents, cached_texts
+
+
+def choose_bucket(width: int, height: int, frames: int, buckets: list[Bucket]) -> Bucket:
+    """The bucket nearest in aspect ratio among those the clip is long enough for (images: F = 1).
+
+    Ties go to the longer, then the larger bucket. A video shorter than every video bucket is refused.
+    """
+    if not buckets:
+        raise LoraportError("No buckets configured: add at least one width x height x frames bucket.")
+    video_buckets = [b for b in buckets if b.frames > 1]
+    if frames <= 1:
+        image_buckets = [b for b in buckets if b.frames == 1]
+        pool = image_buckets or [Bucket(width=b.width, height=b.height, frames=1) for b in buckets]
+    elif video_buckets:
+        pool = [b for b in video_buckets if b.frames <= frames]
+        if not pool:
+            shortest = min(b.frames for b in video_buckets)
+            raise LoraportError(f"too short: {frames} frames, the shortest bucket needs {shortest}; "
+                                f"use a longer clip or add a shorter bucket.")
+    else:
+        pool = buckets  # image-only buckets: a video contributes its first frame
+    aspect = math.log(width / height)
+    return min(pool, key=lambda b: (abs(math.log(b.width / b.height) - aspect), -b.frames, -b.width * b.height))
+
+
+# -- text --------------------------------------------------------------------------------------------------------
+
+def _text_pipeline(components):
+    """An LTX2Pipeline holding only the text parts, so prompts go through diffusers' own encode path."""
+    from diffusers import LTX2Pipeline
+
+    return LTX2Pipeline(scheduler=None, vae=None, audio_vae=None, text_encoder=components.text_encoder,
+                        tokenizer=components.tokenizer, connectors=components.connectors, transformer=None,
+                        vocoder=None)
+
+
+@torch.no_grad()
+def encode_prompts(components, prompts: list[str]) -> TextEmbeds:
+    """Gemma 3 (all hidden states) -> text connectors, as ``LTX2Pipeline.__call__`` does for its prompt."""
+    pipe = _text_pipeline(components)
+    device = components.text_encoder.device
+    embeds, mask = pipe._get_gemma_prompt_embeds(
+        list(prompts), max_sequence_length=components.spec.max_sequence_length, device=device)
+    video, audio, out_mask = components.connectors(
+        embeds, mask, padding_side=getattr(components.tokenizer, "padding_side", "left"))
+    return TextEmbeds(video=video, audio=audio, mask=out_mask)
+
+
+# -- listing the dataset -----------------------------------------------------------------------------------------
+
+@dataclass
+class _Entry:
+    media: Path
+    caption: str
+    split: str
+    reference: Path | None = None
+
+
+def _inside(root: Path, rel: str) -> Path:
+    path = (root / rel).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise LoraportError(f"{rel}: points outside the dataset folder; use a path relative to it.")
+    return path
+
+
+def _read_captions_file(root: Path, errors: list[MediaError]) -> list[_Entry]:
+    entries = []
+    for n, line in enumerate((root / CAPTIONS_FILE).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            media = _inside(root, row["media"])
+            split = row.get("split", "train")
+            if split not in ("train", "holdout"):
+                raise LoraportError(f"split {split!r} must be 'train' or 'holdout'")
+            ref = _inside(root, row["reference"]) if row.get("reference") else None
+            entries.append(_Entry(media, str(row.get("caption") or ""), split, ref))
+        except (ValueError, KeyError, TypeError, LoraportError) as exc:
+            errors.append(MediaError(f"{CAPTIONS_FILE}:{n}", f"bad line ({exc}); each line is "
+                                     '{"media": "clip.mp4", "caption": "...", "split": "train"}'))
+    return entries
+
+
+def _scan_folder(root: Path, ref_suffix: str | None, errors: list[MediaError]) -> list[_Entry]:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(root).parts))
+    by_stem = {p.with_suffix(""): p for p in files if is_media(p)}
+    entries = []
+    for p in files:
+        if not is_media(p):
+            if p.suffix.lower() not in _IGNORED:
+                errors.append(MediaError(str(p.relative_to(root)), "not a supported media file (videos: mp4 mov "
+                                         "webm mkv; images: png jpg jpeg webp); it was skipped."))
+            continue
+        if ref_suffix and p.stem.endswith(ref_suffix) and p.with_name(p.stem[:-len(ref_suffix)]).with_suffix(
+                "") in by_stem:
+            continue  # an IC-LoRA reference of another clip, not an item of its own
+        sidecar = p.with_suffix(".txt")
+        caption = sidecar.read_text(encoding="utf-8").strip() if sidecar.is_file() else ""
+        ref = by_stem.get(p.with_name(p.stem + ref_suffix).with_suffix("")) if ref_suffix else None
+        entries.append(_Entry(p, caption, "train", ref))
+    return entries
+
+
+def list_entries(config: TrainConfig, errors: list[MediaError]) -> list[_Entry]:
+    root = Path(config.data.dataset_dir).expanduser()
+    if not root.is_dir():
+        raise LoraportError(f"Dataset folder {root} does not exist: import the dataset first or fix the path.")
+    ic = config.strategy.name == "ic-lora"
+    if (root / CAPTIONS_FILE).is_file():
+        return _read_captions_file(root, errors)
+    return _scan_folder(root, config.strategy.reference_suffix if ic else None, errors)
+
+
+def _assign_holdout(entries: list[_Entry], fraction: float, seed: int) -> None:
+    """If nothing is marked holdout, hold out floor(n * fraction) items (at least one of two or more), chosen
+    by a seeded hash of their names so the split is stable across runs and machines."""
+    if fraction <= 0 or len(entries) < 2 or any(e.split == "holdout" for e in entries):
+        return
+    n = max(1, int(len(entries) * fraction))
+    ranked = sorted(entries, key=lambda e: hashlib.sha256(f"{seed}:{e.media.name}".encode()).hexdigest())
+    for e in ranked[:n]:
+        e.split = "holdout"
+
+
+# -- encoding with a cache ---------------------------------------------------------------------------------------
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def model_key(config: TrainConfig) -> str:
+    """What makes two encodings interchangeable: the model id and the weights it was loaded from."""
+    m = config.model
+    return f"{m.id}|{m.path or ''}|{m.text_encoder_path or ''}"
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+class _Cache:
+    """safetensors files in one folder; writes are atomic so a crash never leaves half an entry."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.stats = {"encoded_latents": 0, "encoded_texts": 0, "cached_latents": 0, "cached_texts": 0}
+
+    def get_or_make(self, kind: str, key: str, make: Callable[[], dict[str, torch.Tensor]]) -> dict:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file, save
+
+        from core.atomic import atomic_write_bytes
+
+        path = self.folder / f"{kind}-{key}.safetensors"
+        if path.is_file():
+            try:
+                tensors = load_file(path)
+                self.stats[f"cached_{kind}s" if kind == "text" else "cached_latents"] += 1
+                return tensors
+            except (SafetensorError, OSError):
+                pass  # a damaged entry is re-encoded and overwritten
+        tensors = {k: v.detach().cpu().contiguous() for k, v in make().items()}
+        atomic_write_bytes(path, save(tensors))
+        self.stats["encoded_texts" if kind == "text" else "encoded_latents"] += 1
+        return tensors
+
+
+@torch.no_grad()
+def encode_video(components, video: torch.Tensor) -> torch.Tensor:
+    """(F, 3, H, W) in [-1, 1] -> (C, F', H', W') float32, normalised as LTX2Pipeline normalises latents."""
+    from diffusers.pipelines.ltx2.pipeline_ltx2 import LTX2Pipeline
+
+    vae = components.vae
+    x = video.permute(1, 0, 2, 3).unsqueeze(0).to(vae.device, vae.dtype)  # (1, 3, F, H, W)
+    latents = vae.encode(x).latent_dist.mode()  # the mean: deterministic, as the image-to-video pipeline does
+    latents = LTX2Pipeline._normalize_latents(latents, vae.latents_mean, vae.latents_std, vae.config.scaling_factor)
+    return latents[0].float()
+
+
+def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cache: _Cache,
+                 mkey: str) -> tuple[PreparedItem, str]:
+    info = probe(entry.media)
+    bucket = choose_bucket(info.width, info.height, info.frames, config.data.buckets)
+    content = file_sha256(entry.media)
+    bucket_id = f"{bucket.width}x{bucket.height}x{bucket.frames}"
+    lat = cache.get_or_make("latents", _key(mkey, content, bucket_id),
+                            lambda: {"latents": encode_video(components, decode(entry.media, bucket))})
+    ref = None
+    if config.strategy.name == "ic-lora":
+        if entry.reference is None:
+            raise LoraportError(f"has no reference clip: IC-LoRA needs {entry.media.stem}"
+                                f"{config.strategy.reference_suffix}{entry.media.suffix} or a 'reference' column.")
+        ref_hash = file_sha256(entry.reference)
+        ref = cache.get_or_make("latents", _key(mkey, ref_hash, bucket_id),
+                                lambda: {"latents": encode_video(components, decode(entry.reference, bucket))}
+                                )["latents"]
+        content = _key(content, ref_hash)
+    trigger = (config.data.trigger_word or "").strip()
+    caption = f"{trigger} {entry.caption}".strip() if trigger else entry.caption.strip()
+
+    def make_text():
+        e = encode_prompts(components, [caption])
+        return {"video": e.video[0], "audio": e.audio[0], "mask": e.mask[0]}
+
+    text = cache.get_or_make("text", _key(mkey, components.spec.max_sequence_length, caption), make_text)
+    fps = info.fps if info.kind == "video" and info.fps > 0 else 24.0
+    item = PreparedItem(media=str(entry.media.relative_to(root)) if entry.media.is_relative_to(root)
+                        else str(entry.media), caption=caption, split=entry.split, bucket=bucket, fps=fps,
+                        latents=lat["latents"], video_embeds=text["video"], audio_embeds=text["audio"],
+                        mask=text["mask"], ref_latents=ref)
+    return item, _key(content, caption, entry.split)
+
+
+def prepare_dataset(config: TrainConfig, components, cache_dir: Path | None = None,
+                    on_progress: Callable[[int, int, str], None] | None = None) -> PreparedDataset:
+    """Encode every usable file once (latents + text embeddings), cached per model; bad files become
+    ``errors`` and the rest go on. ``on_progress(done, total, media)`` after each file."""
+    if cache_dir is None:
+        from core.workspace import Workspace
+
+        cache_dir = Workspace.from_settings().cache_dir(config.model.id)
+    root = Path(config.data.dataset_dir).expanduser().resolve()
+    errors: list[MediaError] = []
+    entries = list_entries(config, errors)
+    _assign_holdout(entries, config.data.holdout_fraction, config.seed)
+    cache, mkey = _Cache(cache_dir), model_key(config)
+    items, hashes = [], []
+    for n, entry in enumerate(entries, 1):
+        name = str(entry.media.relative_to(root)) if entry.media.is_relative_to(root) else entry.media.name
+        try:
+            item, item_hash = _prepare_one(entry, root, config, components, cache, mkey)
+            items.append(item)
+            hashes.append(item_hash)
+        except LoraportError as exc:
+            msg = str(exc)
+            errors.append(MediaError(name, msg.removeprefix(f"{entry.media.name}: ")))
+        if on_progress:
+            on_progress(n, len(entries), name)
+    if not items:
+        detail = "; ".join(f"{e.media}: {e.message}" for e in errors[:3]) or "the folder has no media files"
+        raise LoraportError(f"No usable media in {root}: {detail}. Fix or replace these files and try again.")
+    return PreparedDataset(train=[i for i in items if i.split == "train"],
+                           holdout=[i for i in items if i.split == "holdout"], errors=errors,
+                           dataset_hash=hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest(),
+                           stats=dict(cache.stats))

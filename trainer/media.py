@@ -1,0 +1,176 @@
+"""Media in and out through PyAV: probe, decode to a bucket, write MP4, contact sheets.
+
+Every failure a user's file can cause is one ``LoraportError`` naming the file and the fix; callers (the dataset
+preparation) collect them per file and go on with the others.
+"""
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.atomic import atomic_write_bytes
+from core.errors import LoraportError
+
+VIDEO_EXTS = {".mp4", ".mov", ".webm", ".mkv"}
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp"}
+MAX_SIDE = 8192  # 8K: anything larger is refused before a single frame is decoded
+MAX_DURATION_S = 3600.0  # a training clip longer than an hour is a mistake (or a hostile header)
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    kind: str  # "video" | "image"
+    codec: str
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration_s: float
+    has_audio: bool
+
+
+def is_media(path: Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTS | IMAGE_EXTS
+
+
+def _open(path: Path):
+    import av
+
+    path = Path(path)
+    if not path.is_file():
+        raise LoraportError(f"{path.name}: file not found.")
+    if not is_media(path):
+        raise LoraportError(f"{path.name}: not a supported media file (videos: mp4 mov webm mkv; "
+                            f"images: png jpg jpeg webp). Remove it from the dataset.")
+    if path.stat().st_size == 0:
+        raise LoraportError(f"{path.name}: the file is empty (0 bytes); upload it again.")
+    try:
+        container = av.open(str(path))
+    except EOFError as exc:  # a header and nothing after it: no frame was ever written
+        raise LoraportError(f"{path.name}: has no frames (the file ends after its header); re-export it.") from exc
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise LoraportError(f"{path.name}: unreadable ({exc.__class__.__name__}); re-export it as MP4 (H.264) "
+                            f"or PNG.") from exc
+    if not container.streams.video:
+        container.close()
+        raise LoraportError(f"{path.name}: has no video stream; it is not a video or image.")
+    return container
+
+
+def probe(path: Path) -> MediaInfo:
+    """Read the headers only: size, fps, frame count, duration. Refuses >8K and absurd durations."""
+    path = Path(path)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        width, height = int(ctx.width or 0), int(ctx.height or 0)
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+        if not duration and container.duration:
+            duration = container.duration / 1_000_000  # av.time_base is microseconds
+        frames = int(stream.frames or 0) or (round(duration * fps) if duration and fps else 0)
+        kind = "image" if path.suffix.lower() in IMAGE_EXTS else "video"
+        info = MediaInfo(kind=kind, codec=ctx.name, width=width, height=height, fps=fps if kind == "video" else 0.0,
+                         frames=1 if kind == "image" else frames, duration_s=duration if kind == "video" else 0.0,
+                         has_audio=bool(container.streams.audio))
+    _refuse_absurd(path, info)
+    return info
+
+
+def _refuse_absurd(path: Path, info: MediaInfo) -> None:
+    if info.width <= 0 or info.height <= 0:
+        raise LoraportError(f"{path.name}: the video stream has no frame size; the file is damaged.")
+    if max(info.width, info.height) > MAX_SIDE:
+        raise LoraportError(f"{path.name}: {info.width}x{info.height} is above 8K; downscale it first "
+                            f"(training uses at most a few hundred pixels a side).")
+    if info.duration_s > MAX_DURATION_S or info.frames > MAX_DURATION_S * 240:
+        raise LoraportError(f"{path.name}: {info.duration_s:.0f} s / {info.frames} frames is far too long for a "
+                            f"training clip; cut it into clips of a few seconds.")
+
+
+def _resize_crop(frame, width: int, height: int) -> np.ndarray:
+    """Scale keeping aspect so the frame covers width x height, then centre-crop. -> (H, W, 3) uint8."""
+    scale = max(width / frame.width, height / frame.height)
+    rw, rh = max(width, math.ceil(frame.width * scale)), max(height, math.ceil(frame.height * scale))
+    rgb = frame.reformat(width=rw, height=rh, format="rgb24", interpolation="AREA").to_ndarray()
+    top, left = (rh - height) // 2, (rw - width) // 2
+    return rgb[top:top + height, left:left + width]
+
+
+def decode(path: Path, bucket) -> torch.Tensor:
+    """First ``bucket.frames`` frames, resized + centre-cropped to the bucket. -> (F, 3, H, W) float in [-1, 1].
+
+    Images always give F = 1. A video with fewer frames than the bucket needs is refused as too short.
+    """
+    path = Path(path)
+    info = probe(path)
+    want = 1 if info.kind == "image" else bucket.frames
+    frames = []
+    with _open(path) as container:
+        try:
+            for frame in container.decode(video=0):
+                frames.append(_resize_crop(frame, bucket.width, bucket.height))
+                if len(frames) == want:
+                    break
+        except Exception as exc:  # PyAV raises many decoder error types; any of them means a damaged file
+            if not frames:
+                raise LoraportError(f"{path.name}: could not decode ({exc}); re-export the file.") from exc
+    if not frames:
+        raise LoraportError(f"{path.name}: has no decodable frames; the file is empty or damaged.")
+    if len(frames) < want:
+        raise LoraportError(f"{path.name}: too short: {len(frames)} frames, the {bucket.width}x{bucket.height}x"
+                            f"{bucket.frames} bucket needs {want}; use a longer clip or a shorter bucket.")
+    video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)  # (F, 3, H, W) uint8
+    return video.float() / 127.5 - 1.0
+
+
+def write_mp4(frames: np.ndarray, path: Path, fps: float = 24.0) -> Path:
+    """Encode (F, H, W, 3) uint8 frames as H.264 MP4 (yuv420p, plays everywhere); written atomically."""
+    import av
+    from fractions import Fraction
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"write_mp4 wants (F, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
+    os.close(fd)
+    try:
+        with av.open(tmp, "w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+            # yuv420p needs even sides: pad odd sizes by one pixel rather than fail
+            stream.height, stream.width = frames.shape[1] + frames.shape[1] % 2, frames.shape[2] + frames.shape[2] % 2
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": "18", "preset": "veryfast"}
+            for rgb in frames:
+                if rgb.shape[:2] != (stream.height, stream.width):
+                    rgb = np.pad(rgb, ((0, stream.height - rgb.shape[0]), (0, stream.width - rgb.shape[1]), (0, 0)),
+                                 mode="edge")
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")))
+            container.mux(stream.encode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def contact_sheet(frames: np.ndarray, path: Path, max_frames: int = 8) -> Path:
+    """Up to ``max_frames`` evenly spaced frames side by side in one PNG (a glanceable preview of a clip)."""
+    import io
+
+    from PIL import Image
+
+    frames = np.asarray(frames)  # (F, H, W, 3) uint8
+    picks = np.unique(np.linspace(0, len(frames) - 1, min(max_frames, len(frames))).round().astype(int))
+    sheet = np.concatenate([frames[i] for i in picks], axis=1)  # (H, n*W, 3)
+    buf = io.BytesIO()
+    Image.fromarray(sheet).save(buf, format="PNG")
+    return atomic_write_bytes(Path(path), buf.getvalue())

@@ -1,0 +1,124 @@
+"""Sampling: a short clip from a prompt, with or without a LoRA, through diffusers' own ``LTX2Pipeline``.
+
+The pipeline is built from the very components being trained or evaluated, so a preview looks like what users get
+when they load the same LoRA in diffusers (USERS.md: "samples during training look different from ComfyUI").
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.errors import LoraportError
+from trainer.media import contact_sheet, write_mp4
+
+SAMPLE_ADAPTER = "loraport_sample"
+
+# Guidance without the extra perturbed (STG) and modality-isolated passes: deterministic, one CFG pair a step.
+PLAIN_GUIDANCE = dict(stg_scale=0.0, modality_scale=1.0, guidance_rescale=0.0, audio_stg_scale=0.0,
+                      audio_modality_scale=1.0, audio_guidance_rescale=0.0, spatio_temporal_guidance_blocks=None)
+
+
+@dataclass
+class SampleResult:
+    mp4_path: Path
+    sheet_path: Path
+    frames: np.ndarray  # (F, H, W, 3) uint8
+    seed: int
+    prompt: str
+
+
+def build_pipeline(components):
+    """An ``LTX2Pipeline`` over the given components (no copies: it shares their weights)."""
+    from diffusers import LTX2Pipeline
+
+    pipe = LTX2Pipeline(scheduler=components.scheduler, vae=components.vae, audio_vae=components.audio_vae,
+                        text_encoder=components.text_encoder, tokenizer=components.tokenizer,
+                        connectors=components.connectors, transformer=components.transformer,
+                        vocoder=components.vocoder)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _check_size(spec, width: int, height: int, frames: int) -> None:
+    m = spec.size_multiple
+    if width % m or height % m or width < m or height < m:
+        raise LoraportError(f"Sample size {width}x{height} must be multiples of {m}: try "
+                            f"{max(m, width // m * m)}x{max(m, height // m * m)}.")
+    if not spec.frames_ok(frames):
+        step, rest = spec.frame_rule
+        raise LoraportError(f"{frames} frames breaks the {step}k+{rest} rule: use {max(1, (frames - rest) // step * step + rest)}.")
+
+
+class _SampleLora:
+    """Load a LoRA file as its own adapter for one generation, then remove only that adapter, leaving any
+    adapter the transformer already carried (a LoRA in training) as it was."""
+
+    def __init__(self, pipe, path: Path | None, scale: float):
+        self.pipe, self.path, self.scale, self.previous = pipe, path, scale, []
+
+    def __enter__(self):
+        if self.path is None:
+            return self
+        path = Path(self.path)
+        if not path.is_file():
+            raise LoraportError(f"LoRA file {path} not found: check the path.")
+        transformer = self.pipe.transformer
+        if getattr(transformer, "_hf_peft_config_loaded", False):
+            self.previous = list(transformer.active_adapters())
+        try:
+            self.pipe.load_lora_weights(str(path), adapter_name=SAMPLE_ADAPTER)
+        except (ValueError, KeyError, RuntimeError, OSError) as exc:
+            raise LoraportError(f"{path.name} does not load into {type(transformer).__name__}: {exc}. "
+                                f"Run `loraport inspect {path.name}` to see what it was trained for.") from exc
+        if SAMPLE_ADAPTER not in self.pipe.get_list_adapters().get("transformer", []):
+            # diffusers only warns when no key matches (a LoRA for another model): say it plainly instead
+            if any(SAMPLE_ADAPTER in names for names in self.pipe.get_list_adapters().values()):
+                self.pipe.delete_adapters(SAMPLE_ADAPTER)  # it may have reached the connectors only
+            raise LoraportError(f"{path.name} does not load into {type(transformer).__name__}: none of its keys "
+                                f"match an LTX-2 transformer. Run `loraport inspect {path.name}` to see what it "
+                                f"was trained for.")
+        self.pipe.set_adapters([SAMPLE_ADAPTER], [self.scale])
+        return self
+
+    def __exit__(self, *exc):
+        if self.path is None:
+            return
+        self.pipe.delete_adapters(SAMPLE_ADAPTER)
+        if self.previous:
+            self.pipe.transformer.set_adapters(self.previous)
+
+
+def _to_uint8(video: np.ndarray) -> np.ndarray:
+    return (np.clip(video, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+
+@torch.no_grad()
+def generate(components, prompt: str, *, lora_path: Path | None = None, lora_scale: float = 1.0, seed: int = 42,
+             width: int | None = None, height: int | None = None, frames: int | None = None,
+             steps: int | None = None, out_dir: Path, name: str = "sample", fps: float = 24.0,
+             guidance_scale: float = 3.0, negative_prompt: str = "") -> SampleResult:
+    """Generate one clip and write ``<out_dir>/<name>.mp4`` and ``<name>.png`` (a contact sheet).
+
+    Size defaults to the model's first video bucket; steps to 30 (4 on the tiny model). The same seed gives the
+    same frames. ``lora_path`` may hold ComfyUI (``diffusion_model.``) or diffusers (``transformer.``) keys.
+    """
+    spec = components.spec
+    bucket = next((b for b in spec.default_buckets if b.frames > 1), spec.default_buckets[0])
+    width, height, frames = width or bucket.width, height or bucket.height, frames or bucket.frames
+    steps = steps or (4 if spec.tiny else 30)
+    _check_size(spec, width, height, frames)
+    pipe = build_pipeline(components)
+    generator = torch.Generator(device="cpu").manual_seed(seed)  # CPU noise: the same on every device
+    with _SampleLora(pipe, lora_path, lora_scale):
+        out = pipe(prompt=prompt, negative_prompt=negative_prompt, width=width, height=height, num_frames=frames,
+                   frame_rate=fps, num_inference_steps=steps, guidance_scale=guidance_scale,
+                   audio_guidance_scale=guidance_scale, generator=generator, output_type="np",
+                   max_sequence_length=spec.max_sequence_length, **PLAIN_GUIDANCE,
+                   **spec.transformer_forward_kwargs)
+    video = _to_uint8(np.asarray(out.frames[0]))  # (F, H, W, 3)
+    out_dir = Path(out_dir)
+    mp4 = write_mp4(video, out_dir / f"{name}.mp4", fps=fps)
+    sheet = contact_sheet(video, out_dir / f"{name}.png")
+    return SampleResult(mp4_path=mp4, sheet_path=sheet, frames=video, seed=seed, prompt=prompt)
