@@ -123,7 +123,8 @@ def caption_preview(dataset: str | Path, *, backend: str = "auto", trigger_word:
     note = (f"Captions by the {captioner.name} backend, shown as they will be trained"
             + (f" (trigger word {trigger!r} first)." if trigger else " (no trigger word set).")
             + (" LOW QUALITY: no model looked at the pixels; edit them or use a vision model." if low else "")
-            + f" Approve to caption all {len(good)} file(s); edit any caption with set_caption.")
+            + f" Approve to caption all {len(good)} file(s); any caption can be edited afterwards "
+            f"(set_caption, or `loraport caption {report.id} --edit FILE --text \"...\"`).")
     return CaptionPreview(dataset_id=report.id, backend=captioner.name, trigger_word=trigger,
                           quality=captioner.quality, guidance=guidance.caption_guidance, items=items, note=note)
 

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 MediaKind = Literal["video", "image"]
 Split = Literal["train", "holdout"]
@@ -27,6 +27,14 @@ class FileEntry(BaseModel):
     caption_source: str | None = Field(None, description="sidecar | vlm | claude | template | user, or none.")
     caption_status: Literal["final", "preview"] | None = None
     error: str | None = Field(None, description="Why this file was refused; refused files are not trained on.")
+
+    @computed_field
+    @property
+    def caption_quality(self) -> str | None:
+        """"low" for template captions (no model looked at the pixels): shown wherever the caption shows."""
+        if not self.caption:
+            return None
+        return "low" if self.caption_source == "template" else "normal"
 
 
 class DatasetReport(BaseModel):
