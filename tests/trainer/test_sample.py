@@ -89,3 +89,41 @@ def test_missing_or_foreign_lora_file_is_a_clear_error(components, tmp_path):
     save_file({"lora_unet_input_blocks_0_proj.lora_down.weight": torch.zeros(4, 8)}, str(foreign))
     with pytest.raises(LoraportError, match="does not load"):
         generate(components, "x", lora_path=foreign, frames=9, steps=1, out_dir=tmp_path)
+
+
+def _trained_adapter(transformer, seed=1):
+    """The train-loop's adapter (trainer.lora) with non-zero B, as after some steps."""
+    from trainer.config import LoraConfig
+    from trainer.lora import add_lora
+
+    add_lora(transformer, LoraConfig(rank=4, alpha=8))
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in transformer.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
+    return transformer
+
+
+def test_the_trainers_exported_lora_loads_and_changes_the_sample(components, tmp_path):
+    from trainer.export import export_lora
+
+    lora = export_lora(_trained_adapter(load_components(ModelConfig()).transformer), tmp_path / "l.safetensors", {})
+    kw = dict(seed=7, width=64, height=64, frames=9, steps=2, out_dir=tmp_path)
+    base = generate(components, "a red ball", name="base", **kw)
+    tuned = generate(components, "a red ball", lora_path=lora, name="tuned", **kw)
+    assert np.abs(tuned.frames.astype(int) - base.frames.astype(int)).mean() > 1.0
+
+
+def test_a_sample_lora_leaves_the_adapter_in_training_as_it_was(components, tmp_path):
+    lora = _comfy_lora(tmp_path / "other.safetensors", seed=3)
+    _trained_adapter(components.transformer)  # validation samples run on the transformer being trained
+    trainable = {n for n, p in components.transformer.named_parameters() if p.requires_grad}
+    kw = dict(seed=8, width=64, height=64, frames=9, steps=2, out_dir=tmp_path)
+    training = generate(components, "a red ball", name="t1", **kw)
+    other = generate(components, "a red ball", lora_path=lora, name="o", **kw)
+    again = generate(components, "a red ball", name="t2", **kw)
+    assert not np.array_equal(other.frames, training.frames)
+    assert np.array_equal(again.frames, training.frames)
+    # the optimizer's parameters are still the trainable ones (peft's set_adapter toggles requires_grad)
+    assert trainable and {n for n, p in components.transformer.named_parameters() if p.requires_grad} == trainable
