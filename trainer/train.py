@@ -186,6 +186,7 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
             flow_loss(transformer, strategy, data.holdout, forward_kwargs)
         with adapters_off(transformer):
             base_holdout = flow_loss(transformer, strategy, data.holdout, forward_kwargs)
+    in_sync = _replicas_in_sync(acc, params)
     lora_path = run_dir / "lora.safetensors"
     result = TrainResult(status=status, run_dir=run_dir, lora_path=lora_path, steps=step, total_steps=opt_cfg.steps,
                          final_loss=losses[-1][1] if losses else None, losses=losses, holdout_loss=holdout,
@@ -196,7 +197,7 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
                              extra={"loraport.status": status, "loraport.total_steps": opt_cfg.steps})
         export_lora(transformer, lora_path, meta)
         timings = {"setup_s": t_setup, "train_s": t_train, "total_s": time.perf_counter() - t_start,
-                   "steps_per_s": timer.steps_per_s(), "world_size": world}
+                   "steps_per_s": timer.steps_per_s(), "world_size": world, "replicas_in_sync": in_sync}
         atomic_write_json(run_dir / "report.json", {**json.loads(result.model_dump_json()), "timings": timings,
                                                     "holdout_curve": holdout_curve, "peak_mem_mb": _peak_mem_mb()})
     acc.wait_for_everyone()
@@ -223,6 +224,16 @@ def _any_rank(acc, flag: bool) -> bool:
     if acc.num_processes == 1:
         return flag
     return bool(acc.reduce(torch.tensor([float(flag)], device=acc.device), reduction="sum").item() > 0)
+
+
+def _replicas_in_sync(acc, params: list) -> bool | None:
+    """DDP keeps replicas identical by averaging gradients; check it once, cheaply: per-tensor float64 sums
+    of the LoRA weights, gathered from every rank, must agree exactly. None for a single process."""
+    if acc.num_processes == 1:
+        return None
+    sums = torch.stack([p.detach().double().sum() for p in params])[None]  # (1, n_tensors)
+    every = acc.gather(sums)  # (world, n_tensors)
+    return bool((every == every[0]).all().item())
 
 
 def _mean_over_ranks(acc, value: float) -> float:
