@@ -1,5 +1,6 @@
 """`loraport train`: queue a training job and, unless --detach, run it here with a progress bar."""
 
+import datetime
 import sys
 import threading
 from typing import Annotated
@@ -23,12 +24,12 @@ class ProgressBar:
 
         kind, step = event["type"], event.get("step")
         if kind == "progress" and step is not None and event.get("total"):
-            if self.bar is None:  # a resumed job starts its bar at the resume step, so it/s counts this run only
+            if self.bar is None:  # speed and ETA come from the engine: steady-state steps only, not warm-up
                 self.bar = tqdm(total=event["total"], initial=max(step - 1, 0), unit="step", desc=self.job_id,
-                                dynamic_ncols=True, file=sys.stderr)
+                                dynamic_ncols=True, file=sys.stderr,
+                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+            self.bar.set_postfix_str(_stats(event), refresh=False)
             self.bar.update(step - self.bar.n)
-            if event.get("loss") is not None:
-                self.bar.set_postfix(loss=f"{event['loss']:.4f}", refresh=False)
         elif kind in ("started", "checkpoint", "sample"):
             self._say(f"{kind}: {event.get('message') or ''} {event.get('path') or ''}".rstrip())
 
@@ -40,6 +41,18 @@ class ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _stats(event: dict) -> str:
+    """`loss 0.1234, 14.2 it/s, ETA 0:01:10`; speed and ETA stay blank until the engine has measured them."""
+    parts = []
+    if event.get("loss") is not None:
+        parts.append(f"loss {event['loss']:.4f}")
+    if event.get("it_per_s"):
+        parts.append(f"{event['it_per_s']:.2f} it/s")
+    if event.get("eta_s") is not None:
+        parts.append(f"ETA {datetime.timedelta(seconds=round(event['eta_s']))}")
+    return ", ".join(parts)
 
 
 def run_foreground(workspace: Workspace, job_id: str, *, as_json: bool) -> None:

@@ -85,7 +85,9 @@ def build_config(
         "optim.learning_rate": lr, "data.trigger_word": trigger, "checkpoints.every": checkpoint_every,
     }.items() if v is not None}
     if recipe != "none":
-        return _apply(_planned(recipe, dataset_dir, overrides), overrides)
+        return _planned(recipe, dataset_dir, model_id, {name: value for name, value in {
+            "steps": steps, "rank": rank, "learning_rate": lr, "trigger": trigger,
+            "checkpoint_every": checkpoint_every}.items() if value is not None})
     from trainer.models import get_model_spec
 
     spec = get_model_spec(model_id)
@@ -101,15 +103,11 @@ def build_config(
     return _apply(base, overrides)
 
 
-def _planned(recipe: str, dataset_dir: Path, overrides: dict) -> TrainConfig:
-    try:
-        plan_module = importlib.import_module("tools.plan")
-    except ModuleNotFoundError as err:
-        if err.name != "tools.plan":
-            raise
-        raise LoraportError(f"recipe {recipe!r} cannot be planned: this install has no recipe planner "
-                            "(tools.plan). Use `--recipe none` for the default settings.") from None
-    return plan_module.plan(recipe, dataset_dir, overrides=overrides).config
+def _planned(recipe: str, dataset_dir: Path, model_id: str, overrides: dict) -> TrainConfig:
+    """The recipe's plan, with the flags as the user's overrides (the plan validates and explains them)."""
+    from tools.plan import plan
+
+    return plan(recipe, dataset_dir, overrides=overrides, model_id=model_id).config
 
 
 def _apply(config: TrainConfig, overrides: dict) -> TrainConfig:

@@ -207,13 +207,16 @@ def append_event(db: sqlite_utils.Database, run_dir: Path, event: JobEvent | dic
             mirror["error"] = event.message
         if event.type == "finished" and event.path:
             mirror["lora_path"] = event.path
+    # Plain SQL, not sqlite-utils' insert/update: those re-read the schema on every call, and a training run
+    # sends an event per step.
     with db.conn:  # the event and its mirror land together or not at all
-        event_id = db["job_events"].insert(
-            {"job_id": event.job_id, "type": event.type, "step": event.step, "ts": event.ts,
-             "data": json.dumps(data)}
-        ).last_pk
+        event_id = db.execute(
+            "INSERT INTO job_events (job_id, type, step, ts, data) VALUES (?, ?, ?, ?, ?)",
+            [event.job_id, event.type, event.step, event.ts, json.dumps(data)],
+        ).lastrowid
         if mirror:
-            db["jobs"].update(event.job_id, mirror)
+            db.execute(f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in mirror)} WHERE id = ?",
+                       [*mirror.values(), event.job_id])
     data["id"] = event_id
     _append_line(Path(run_dir) / "events.jsonl", data, durable=event.is_terminal or event.type == "checkpoint")
     return data

@@ -227,6 +227,15 @@ def _set_interrupted(db: sqlite_utils.Database, job_id: str) -> None:
                    "WHERE id = ? AND status = 'running'", [job_id])
 
 
+def open_worker_db(workspace: Workspace) -> sqlite_utils.Database:
+    """The store, with commits that skip fsync: WAL + synchronous=NORMAL survives a crash of the process (what
+    kill -9 tests) and loses at most the last events on power loss; a job left "running" then resumes from its
+    checkpoint. With fsync per commit, a per-step event cost ~15 ms here, a quarter of a tiny-model step."""
+    db = open_db(workspace)
+    db.conn.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
 def default_device() -> str:
     import torch
 
@@ -242,7 +251,7 @@ def run_job(
     While another job holds the device it waits; if a worker claims the job first, it follows that worker's
     events instead, so the caller sees the same stream either way.
     """
-    db = open_db(workspace)
+    db = open_worker_db(workspace)
     device = device or default_device()
     job = jobstore.get_job(db, job_id)
     if job.kind not in JOB_RUNNERS:
@@ -272,7 +281,7 @@ def run_worker(
     stop: threading.Event | None = None, on_event: Callable[[dict], None] | None = None,
 ) -> int:
     """Run waiting jobs one at a time until stopped (with ``once``: until none is waiting); return how many ran."""
-    db = open_db(workspace)
+    db = open_worker_db(workspace)
     device = device or default_device()
     stop = stop or threading.Event()
     restore = stop_on_signals(stop)

@@ -63,3 +63,21 @@ def test_job_status_of_an_unknown_id_is_not_found():
     with pytest.raises(NotFoundError):
         train_tools.job_status("train-00000000-000000-000000")
 
+
+
+def test_build_config_from_a_recipe_keeps_the_users_flags(tmp_path):
+    from tests.trainer.clips import make_clip
+
+    for i in range(3):
+        make_clip(tmp_path / "clips" / f"c{i}.mp4", frames=17, pattern="moving")
+    config = train_tools.build_config("style", tmp_path / "clips", steps=12, rank=8, lr=2e-4, trigger="zxq",
+                                      checkpoint_every=6)
+    assert config.recipe == "style" and config.model.id == "tiny-ltx-2.3"
+    assert (config.optim.steps, config.lora.rank, config.optim.learning_rate) == (12, 8, 2e-4)
+    assert (config.data.trigger_word, config.checkpoints.every) == ("zxq", 6)
+
+
+def test_build_config_names_an_unknown_recipe(tmp_path):
+    (tmp_path / "clips").mkdir()
+    with pytest.raises(LoraportError, match="recipe"):
+        train_tools.build_config("no-such-recipe", tmp_path / "clips")
