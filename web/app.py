@@ -50,12 +50,13 @@ def create_app(settings: Settings | None = None, *, sidekick_factory: Callable |
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, err: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        return JSONResponse({"error": f"Bad request: {problems}", "detail": err.errors()}, status_code=422)
+        detail = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in err.errors()]  # ctx may hold exceptions
+        return JSONResponse({"error": f"Bad request: {problems}", "detail": detail}, status_code=422)
 
-    from web.routes import artifacts, chat, health, inspect, jobs, studio, threads, uploads
+    from web.routes import artifacts, chat, datasets, health, inspect, jobs, studio, threads, uploads
 
     app.include_router(health.router)
-    for module in (uploads, inspect, threads, jobs, artifacts, studio, chat):
+    for module in (uploads, inspect, threads, datasets, jobs, artifacts, studio, chat):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -60,27 +60,25 @@ class StudioResult(BaseModel):
 @router.post("/generate")
 def generate_clips(req: StudioRequest, db: DbDep, workspace: WorkspaceDep, settings: SettingsDep) -> StudioResult:
     """Generate with the LoRA (and without it, same seed); returns the clips' URLs."""
-    from trainer.models import get_model_spec
+    from trainer.models import load_components
     from trainer.sample import generate
+    from trainer.worker import default_device
 
     lora_path, model = _lora_and_model(req, db, workspace, settings)
-    spec = get_model_spec(model.id)
-    bucket = spec.default_buckets[0]
-    size = dict(width=req.width or bucket.width, height=req.height or bucket.height, frames=req.frames or bucket.frames)
-    if not spec.frames_ok(size["frames"]):
-        raise LoraportError(f"frames={size['frames']} breaks the 8k+1 rule of {model.id}: try {size['frames'] // 8 * 8 + 1}.")
-    extra = {"steps": req.steps} if req.steps else {}
+    size = dict(width=req.width, height=req.height, frames=req.frames, steps=req.steps)  # None: the model's default
     gen_id = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     out = workspace.home / "studio" / gen_id
     started = time.perf_counter()
     with _one_at_a_time:
-        with_lora = generate(model, req.prompt, lora_path=lora_path, seed=req.seed, out_dir=out / "with", **size, **extra)
-        without = (generate(model, req.prompt, lora_path=None, seed=req.seed, out_dir=out / "without", **size, **extra)
+        components = load_components(model, default_device())
+        with_lora = generate(components, req.prompt, lora_path=lora_path, seed=req.seed, out_dir=out, name="with-lora",
+                             **size)
+        without = (generate(components, req.prompt, seed=req.seed, out_dir=out, name="without-lora", **size)
                    if req.compare else None)
     return StudioResult(
         id=gen_id, model_id=model.id, prompt=req.prompt, seed=req.seed, with_lora=_clip(workspace, with_lora),
         without_lora=_clip(workspace, without) if without else None, seconds=round(time.perf_counter() - started, 2),
-        note=TINY_NOTE if spec.tiny else None,
+        note=TINY_NOTE if components.spec.tiny else None,
     )
 
 
@@ -99,5 +97,4 @@ def _lora_and_model(req: StudioRequest, db, workspace: Workspace, settings: Sett
 
 
 def _clip(workspace: Workspace, result) -> Clip:
-    sheet = getattr(result, "sheet_png_path", None)
-    return Clip(video_url=file_url(workspace, result.mp4_path), sheet_url=file_url(workspace, sheet) if sheet else None)
+    return Clip(video_url=file_url(workspace, result.mp4_path), sheet_url=file_url(workspace, result.sheet_path))

@@ -30,12 +30,30 @@ def list_threads(db: DbDep, limit: int = Query(50, ge=1, le=500)) -> list[Thread
     return [ThreadPublic.model_validate(r) for r in rows]
 
 
+STATE_KEYS = ("old_lora", "recipe", "dataset", "config", "plan_settings", "estimate", "job_ids", "evaluations")
+
+
+@router.get("/{thread_id}/state")
+def read_thread_state(thread_id: str, request: Request, db: DbDep, workspace: WorkspaceDep) -> dict[str, Any]:
+    """Where the migration stands (old LoRA, recipe, dataset, plan, jobs, evaluations): the page's wizard strip."""
+    _thread_row(db, thread_id)
+    sidekick = request.app.state.hub.sidekick_factory(workspace, thread_id)
+    state = sidekick.state()
+    pending = sidekick.pending_approval()
+    return {**{k: state.get(k) for k in STATE_KEYS}, "pending_approval": to_frame(pending) if pending else None}
+
+
 @router.get("/{thread_id}")
 def read_thread(thread_id: str, request: Request, db: DbDep, workspace: WorkspaceDep) -> ThreadHistory:
     """The thread and every event of its history (what a reconnecting tab replays)."""
+    row = _thread_row(db, thread_id)
+    factory = request.app.state.hub.sidekick_factory
+    events = [to_frame(e) for e in factory(workspace, thread_id).history()]
+    return ThreadHistory(**ThreadPublic.model_validate(row).model_dump(), events=events)
+
+
+def _thread_row(db, thread_id: str) -> dict:
     rows = list(db["threads"].rows_where("id = ?", [thread_id]))
     if not rows:
         raise NotFoundError(f"No thread {thread_id!r}: GET /api/threads lists this workspace's conversations.")
-    factory = request.app.state.hub.sidekick_factory
-    events = [to_frame(e) for e in factory(workspace, thread_id).history()]
-    return ThreadHistory(**ThreadPublic.model_validate(rows[0]).model_dump(), events=events)
+    return rows[0]

@@ -1,0 +1,181 @@
+// Cards drawn from tool results: inspection, recipe, dataset, settings, approval, training, evaluation.
+
+import { el, fileURL, fmtDuration, getJSON, sendJSON } from "./api.js";
+import { LossChart } from "./chart.js";
+
+const pct = (x) => `${Math.round(x * 100)}%`;
+
+function card(kind, title, ...body) {
+  return el("section", { class: `card card-${kind}`, "data-card": kind }, el("h3", {}, title), ...body);
+}
+
+function list(items, cls) {
+  return items?.length ? el("ul", { class: cls }, items.map((x) => el("li", {}, String(x)))) : null;
+}
+
+function facts(pairs) {
+  return el("dl", { class: "facts" },
+    pairs.filter(([, v]) => v !== null && v !== undefined && v !== "").map(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))]));
+}
+
+export function inspectCard(r) {
+  const v = r.verdict || {}, base = r.base_model || {}, rank = r.rank || {}, health = r.health || {};
+  return card("inspect", "Your old LoRA",
+    el("p", { class: `verdict verdict-${v.status}` }, el("strong", {}, v.status || "unknown"), v.reason ? ` — ${v.reason}` : ""),
+    v.action ? el("p", { class: "action" }, v.action) : null,
+    facts([
+      ["Trained for", [base.family, base.variant].filter(Boolean).join(" ") + (base.confidence !== undefined ? ` (confidence ${pct(base.confidence)})` : "")],
+      ["Rank", rank.mode ?? rank.max], ["Trigger words", (r.trigger_words || []).join(", ")],
+      ["Format", [r.convention, r.kind].filter(Boolean).join(", ")], ["Weights", health.status],
+      ["Suggested recipe", r.migration?.recipe],
+    ]),
+    list(health.findings, "findings"));
+}
+
+export function recipeCard(r) {
+  return card("recipe", `Recipe: ${r.title || r.recipe}`, el("p", {}, r.description || ""),
+    r.why ? el("p", { class: "muted" }, r.why) : null);
+}
+
+export function datasetCard(r) {
+  const grid = el("div", { class: "thumbs" });
+  for (const f of (r.files || []).slice(0, 60)) grid.append(fileTile(r, f));
+  return card("dataset", `Dataset${r.name ? `: ${r.name}` : ""}`,
+    el("p", {}, `${r.n_videos || 0} clips, ${r.n_images || 0} images` + (r.holdout?.length ? `, ${r.holdout.length} held out to measure over-fitting` : "")),
+    list(r.warnings, "warnings"), list(r.recommendations, "recommendations"), grid);
+}
+
+function fileTile(report, f) {
+  const src = fileURL(`${report.path}/${f.name}`);
+  const media = f.kind === "image" ? el("img", { src, alt: f.name, loading: "lazy" })
+    : el("video", { src, muted: true, preload: "metadata", playsinline: true, title: f.name,
+                    onmouseenter: (e) => e.target.play().catch(() => {}), onmouseleave: (e) => e.target.pause() });
+  const tile = el("figure", { class: f.error ? "tile refused" : "tile" }, media,
+    el("figcaption", {}, el("span", { class: "name" }, f.name),
+      f.error ? el("span", { class: "error" }, f.error) : el("span", { class: "muted" }, [f.bucket, f.split].filter(Boolean).join(" · "))));
+  if (!f.error && report.id) tile.append(captionEditor(report.id, f));
+  return tile;
+}
+
+function captionEditor(datasetId, f) {
+  const box = el("textarea", { rows: 2, "aria-label": `Caption of ${f.name}`, placeholder: "No caption yet" });
+  box.value = f.caption || "";
+  const status = el("span", { class: "muted", role: "status" });
+  const save = el("button", { type: "button", class: "small", onclick: async () => {
+    status.textContent = "saving…";
+    try {
+      await sendJSON("PUT", `/api/datasets/${encodeURIComponent(datasetId)}/captions`, { media: f.name, caption: box.value });
+      status.textContent = "saved";
+    } catch (err) { status.textContent = err.message; }
+  } }, "Save caption");
+  return el("div", { class: "caption-edit" }, box, save, status);
+}
+
+export function settingsCard(settings, estimate) {
+  const rows = Object.entries(settings || {}).map(([name, s]) => el("tr", {},
+    el("th", { scope: "row" }, name.replace(/_/g, " ")), el("td", { class: "value" }, fmtValue(s.value)),
+    el("td", {}, s.explanation || ""), el("td", { class: "muted" }, s.source || "")));
+  return card("settings", "The plan, setting by setting",
+    estimate?.summary ? el("p", { class: "estimate" }, "Estimate: ", el("strong", {}, estimate.summary)) : null,
+    el("div", { class: "table-wrap" }, el("table", {},
+      el("thead", {}, el("tr", {}, el("th", {}, "Setting"), el("th", {}, "Value"), el("th", {}, "Why"), el("th", {}, "From"))),
+      el("tbody", {}, rows))));
+}
+
+function fmtValue(v) {
+  if (v && typeof v === "object") return Array.isArray(v) ? v.map(fmtValue).join(", ") : JSON.stringify(v);
+  return String(v);
+}
+
+export function approvalCard(req, answer) {
+  const buttons = el("div", { class: "buttons" });
+  const done = (word, ok) => () => {
+    for (const b of buttons.querySelectorAll("button")) b.disabled = true;
+    node.classList.add(ok ? "approved" : "rejected");
+    status.textContent = ok ? "Approved." : "Declined.";
+    answer(word, req.id);
+  };
+  const status = el("p", { class: "muted", role: "status" });
+  buttons.append(el("button", { type: "button", class: "primary", onclick: done("approve", true) }, "Approve"),
+                 el("button", { type: "button", onclick: done("reject", false) }, "Reject"));
+  const node = card("approval", "Your approval is needed", el("p", {}, req.summary || req.tool), buttons, status);
+  node.dataset.approvalId = req.id;
+  return node;
+}
+
+export function evaluationCard(r) {
+  const verdict = r.verdict || {};
+  return card("evaluation", "Evaluation",
+    el("p", { class: `verdict verdict-${verdict.status}` }, el("strong", {}, verdict.status || "done")),
+    verdict.evidence?.length ? el("div", {}, el("h4", {}, "Evidence"), list(verdict.evidence.map(fmtValue))) : null,
+    verdict.suggestions?.length ? el("div", {}, el("h4", {}, "What to try next"), list(verdict.suggestions.map(fmtValue))) : null,
+    r.html_report || r.report_html ? el("a", { href: fileURL(r.html_report || r.report_html), target: "_blank" }, "Open the full report") : null);
+}
+
+export function genericCard(tool, result, ok) {
+  const summary = result && typeof result === "object" && result.summary;
+  return card(ok === false ? "error" : "tool", tool.replace(/_/g, " "),
+    summary ? el("p", {}, summary) : null,
+    ok === false && result?.error ? el("p", { class: "error" }, result.error) : null,
+    el("details", {}, el("summary", {}, "Details"), el("pre", {}, JSON.stringify(result, null, 2))));
+}
+
+// A training job: progress bar with ETA, live loss chart, samples, and the download once finished.
+export class JobCard {
+  constructor(jobId) {
+    this.jobId = jobId;
+    this.chart = new LossChart(1);
+    this.bar = el("progress", { max: 1, value: 0, "aria-label": "Training progress" });
+    this.label = el("span", { class: "progress-label" }, "queued");
+    this.eta = el("span", { class: "muted" });
+    this.samples = el("div", { class: "samples" });
+    this.download = el("div", { class: "download" });
+    this.node = card("job", `Training ${jobId}`, el("div", { class: "progress-row" }, this.bar, this.label, this.eta),
+      this.chart.node, this.samples, this.download);
+    this.node.dataset.jobId = jobId;
+    this.seenSamples = new Set();
+  }
+
+  update(e) {
+    if (e.total) { this.bar.max = e.total; this.chart.setTotal(e.total); }
+    if (e.step !== null && e.step !== undefined) this.bar.value = e.step;
+    const share = this.bar.max ? this.bar.value / this.bar.max : 0;
+    if (e.type === "progress" || e.type === "checkpoint") {
+      this.chart.add(e.step, e.loss);
+      this.label.textContent = `step ${e.step} / ${e.total ?? this.bar.max} (${pct(share)})` + (e.loss != null ? ` · loss ${Number(e.loss).toFixed(4)}` : "");
+      this.eta.textContent = e.eta_s != null ? `about ${fmtDuration(e.eta_s)} left` + (e.it_per_s ? ` · ${Number(e.it_per_s).toFixed(2)} it/s` : "") : "";
+    } else if (e.type === "sample" && e.path && !this.seenSamples.has(e.path)) {
+      this.seenSamples.add(e.path);
+      this.addSample(e.path, e.step);
+    } else if (e.type === "started") {
+      this.label.textContent = e.message || "started";
+    } else if (e.type === "finished") {
+      this.bar.value = this.bar.max;
+      this.label.textContent = `finished: step ${e.step ?? this.bar.max} of ${this.bar.max} (100%)`;
+      this.eta.textContent = "";
+      this.node.classList.add("finished");
+      this.showDownload();
+    } else if (e.type === "failed" || e.type === "cancelled") {
+      this.label.textContent = `${e.type}${e.message ? `: ${e.message}` : ""}`;
+      this.node.classList.add(e.type);
+    } else if (e.type === "queued") {
+      this.label.textContent = e.message || "queued: waiting for the worker";
+    }
+  }
+
+  addSample(path, step) {
+    const url = fileURL(path);
+    const media = /\.(png|jpe?g|webp)$/i.test(path) ? el("img", { src: url, alt: `sample at step ${step}` })
+      : el("video", { src: url, controls: true, muted: true, loop: true, preload: "metadata", playsinline: true });
+    this.samples.append(el("figure", { class: "sample" }, media, el("figcaption", {}, `sample, step ${step ?? "?"}`)));
+  }
+
+  async showDownload() {
+    if (this.download.childElementCount) return;
+    let trigger = null;
+    try { trigger = (await getJSON(`/api/jobs/${this.jobId}`)).config?.data?.trigger_word; } catch { /* shown without */ }
+    this.download.append(
+      el("a", { class: "button primary", href: `/api/jobs/${encodeURIComponent(this.jobId)}/lora`, download: true }, "Download the LoRA (.safetensors)"),
+      trigger ? el("p", {}, "Trigger word: ", el("code", { class: "trigger" }, trigger), " — start your prompts with it.") : null);
+  }
+}

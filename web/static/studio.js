@@ -1,0 +1,93 @@
+// LoRA Studio: pick a trained LoRA (or upload one), prompt with its trigger word, generate with and without it.
+
+import { el, getJSON, sendJSON, upload } from "./api.js";
+
+export class Studio {
+  constructor(root) {
+    this.root = root;
+    this.form = root.querySelector("#studio-form");
+    this.select = root.querySelector("#studio-lora");
+    this.prompt = root.querySelector("#studio-prompt");
+    this.seed = root.querySelector("#studio-seed");
+    this.out = root.querySelector("#studio-out");
+    this.status = root.querySelector("#studio-status");
+    this.loras = new Map();
+    this.form.addEventListener("submit", (e) => { e.preventDefault(); this.generate(); });
+    this.select.addEventListener("change", () => this.fillTrigger());
+    root.querySelector("#studio-upload").addEventListener("change", (e) => this.uploadLora(e.target));
+  }
+
+  async refresh() {
+    let loras = [];
+    try { loras = await getJSON("/api/loras"); } catch (err) { this.status.textContent = err.message; }
+    const keep = this.select.value;
+    const uploaded = [...this.select.querySelectorAll("option[data-upload]")];
+    this.select.replaceChildren(...loras.map((l) => {
+      this.loras.set(`job:${l.job_id}`, l);
+      return el("option", { value: `job:${l.job_id}` },
+        `${l.recipe || "LoRA"} · ${l.trigger_word || "no trigger"} · ${l.job_id}`);
+    }), ...uploaded);
+    if (!this.select.options.length) {
+      this.select.append(el("option", { value: "", disabled: true }, "No LoRA yet: train one, or upload a .safetensors"));
+    }
+    if (keep && [...this.select.options].some((o) => o.value === keep)) this.select.value = keep;
+    this.fillTrigger();
+  }
+
+  fillTrigger() {
+    const lora = this.loras.get(this.select.value);
+    const trigger = lora?.trigger_word;
+    if (trigger && !this.prompt.value.includes(trigger)) {
+      this.prompt.value = `${trigger} ${this.prompt.value.replace(/^\S+\s/, (w) => (this.lastTrigger && w.trim() === this.lastTrigger ? "" : w))}`.trim();
+    }
+    this.lastTrigger = trigger;
+  }
+
+  async uploadLora(input) {
+    const files = [...input.files];
+    input.value = "";
+    if (!files.length) return;
+    this.status.textContent = "uploading…";
+    try {
+      for (const u of await upload(files)) {
+        if (u.kind !== "lora") { this.status.textContent = "That is not a .safetensors LoRA."; continue; }
+        const value = `upload:${u.id}`;
+        this.loras.set(value, { trigger_word: null });
+        this.select.append(el("option", { value, "data-upload": true }, `uploaded · ${u.files[0].name}`));
+        this.select.value = value;
+        this.status.textContent = `Uploaded ${u.files[0].name}.`;
+      }
+    } catch (err) { this.status.textContent = err.message; }
+  }
+
+  async generate() {
+    const [kind, id] = (this.select.value || ":").split(":");
+    if (!id) { this.status.textContent = "Pick a LoRA first (or upload one)."; return; }
+    const body = { prompt: this.prompt.value.trim(), seed: Number(this.seed.value || 42), compare: true,
+                   [kind === "job" ? "lora_job_id" : "lora_upload_id"]: id };
+    if (!body.prompt) { this.status.textContent = "Write a prompt first."; this.prompt.focus(); return; }
+    const button = this.form.querySelector("button[type=submit]");
+    button.disabled = true;
+    this.status.textContent = "Generating with and without the LoRA…";
+    try {
+      const r = await sendJSON("POST", "/api/studio/generate", body);
+      this.show(r);
+      this.status.textContent = `Done in ${r.seconds} s (seed ${r.seed}).`;
+    } catch (err) {
+      this.status.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  show(r) {
+    const clip = (title, c) => el("figure", { class: "clip" },
+      el("figcaption", {}, title),
+      el("video", { src: c.video_url, controls: true, autoplay: true, loop: true, muted: true, playsinline: true }),
+      c.sheet_url ? el("img", { src: c.sheet_url, alt: `${title}: frames`, class: "sheet" }) : null);
+    this.out.replaceChildren(
+      r.note ? el("p", { class: "noise-note", role: "note" }, r.note) : null,
+      el("div", { class: "side-by-side" }, clip("With the LoRA", r.with_lora),
+        r.without_lora ? clip("Without (same seed)", r.without_lora) : null));
+  }
+}
