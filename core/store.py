@@ -79,8 +79,14 @@ def m007_dataset_caption_status(db: sqlite_utils.Database) -> None:
     db["datasets"].add_column("report", str)
 
 
+def m008_dataset_file_reference(db: sqlite_utils.Database) -> None:
+    """IC-LoRA: a target clip names its reference clip (``clip_ref.mp4``), which is not an item of its own."""
+    db["dataset_files"].add_column("reference", str)
+
+
 MIGRATIONS: list[Migration] = [m001_jobs, m002_job_events, m003_datasets, m004_artifacts, m005_threads,
-                               m006_jobs_worker_fields, m007_dataset_caption_status]
+                               m006_jobs_worker_fields, m007_dataset_caption_status,
+                               m008_dataset_file_reference]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> list[str]:
