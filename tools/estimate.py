@@ -113,6 +113,10 @@ def cached_calibration(config: TrainConfig, hw: Hardware) -> dict | None:
 
 def run_calibration(config: TrainConfig, hw: Hardware, *, n_items: int) -> dict | None:
     """Train a few steps for real (temp run dir; the latent cache it fills is reused by the real run)."""
+    import torch
+
+    from core.settings import get_settings
+
     try:
         from trainer.train import run_training
     except ImportError:
@@ -122,16 +126,23 @@ def run_calibration(config: TrainConfig, hw: Hardware, *, n_items: int) -> dict 
     probe.checkpoints.every, probe.checkpoints.keep = CALIBRATION_STEPS + 1, 1
     probe.validation.every, probe.data.holdout_fraction = 0, 0.0
     runs = Workspace.from_settings().runs_dir
-    with tempfile.TemporaryDirectory(prefix=".calibration-", dir=runs) as tmp:
-        t0 = time.perf_counter()
-        run_training(probe, Path(tmp) / "run", resume=False)
-        wall = time.perf_counter() - t0
-        report = json.loads((Path(tmp) / "run" / "report.json").read_text(encoding="utf-8"))
+    threads = torch.get_num_threads()
+    if (want := get_settings().torch_threads) > 0:  # small models run far faster on one thread (LTX_FACTS)
+        torch.set_num_threads(want)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".calibration-", dir=runs) as tmp:
+            t0 = time.perf_counter()
+            run_training(probe, Path(tmp) / "run", resume=False)
+            wall = time.perf_counter() - t0
+            report = json.loads((Path(tmp) / "run" / "report.json").read_text(encoding="utf-8"))
+    finally:
+        torch.set_num_threads(threads)
     timings = report.get("timings") or {}
     rate = timings.get("steps_per_s")
     if not rate:
         return None
-    entry = {"per_step_s": 1.0 / rate, "preprocess_per_item_s": timings.get("model_and_data_s", 0.0) / max(1, n_items),
+    setup = timings.get("setup_s", timings.get("model_and_data_s", 0.0))  # model load + encoding the clips
+    entry = {"per_step_s": 1.0 / rate, "preprocess_per_item_s": setup / max(1, n_items),
              "wall_s": wall, "measured_at": time.time(), "steps": CALIBRATION_STEPS}
     data = _read_calibrations()
     data[calibration_key(config, hw)] = entry

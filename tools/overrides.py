@@ -42,7 +42,9 @@ def resolve_overrides(overrides: dict[str, Any] | None, current: dict[str, Any])
 
 
 def _lookup(key: str) -> SettingInfo:
-    info = SETTINGS.get(key.strip().lower()) or find_setting(key)
+    key = key.strip()
+    by_path = {".".join(i.path): i for i in SETTINGS.values() if i.path}  # "optim.steps" from tools.train
+    info = SETTINGS.get(key.lower()) or by_path.get(key) or find_setting(key)
     if info is None:
         names = ", ".join(sorted(n for n, i in SETTINGS.items() if i.overridable))
         raise LoraportError(f"unknown setting {key!r}; settings you can change: {names}, resolution, frames.")

@@ -85,6 +85,9 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
          calibrate: bool | None = None) -> Plan:
     """Resolve a training plan: every setting with its value, where it came from, and why; plus time and disk."""
     recipe = load_recipe(recipe) if isinstance(recipe, str) else recipe
+    overrides = dict(overrides or {})
+    asked = [overrides.pop(k) for k in ("model", "model.id") if k in overrides]  # the model picks the tier
+    model_id = str(asked[0]) if asked else model_id
     facts = dataset_facts(dataset, recipe.name)
     old = old_lora_facts(old_lora)
     hw = hardware or detect_hardware()
@@ -99,7 +102,7 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
     _from_user(v, overrides)
     _derived(v, recipe, facts)
     config = _to_config(v, recipe, tier)
-    recs, ready = dataset_warnings(recipe, facts, v.value("holdout_fraction"))
+    recs, ready = dataset_warnings(recipe, facts)
     warnings += _plan_warnings(recipe, tier, old, v)
     est = estimate(config, hw, n_items=max(1, facts.n_items), calibrate=calibrate)
     return Plan(recipe=recipe.name, recipe_title=recipe.title, model_id=tier.model_id,
@@ -194,6 +197,8 @@ def _from_hardware(v: _Values, recipe: Recipe, tier: TierChoice) -> None:
         v.set("buckets", tiny_buckets(real), "hardware" if tier.fallback else "recipe",
               f"The tiny demo model trains at tiny sizes so a run takes seconds on a CPU; a real LTX-2.3 run "
               f"would use {', '.join(real)}.")
+        v.set("validation_steps", 4, "hardware" if tier.fallback else "recipe", "The tiny model's samples are "
+              "noise whatever the step count, so 4 denoising steps show the flow without the cost of 30.")
 
 
 def _from_user(v: _Values, overrides: dict[str, Any] | None) -> None:

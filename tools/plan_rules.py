@@ -49,17 +49,13 @@ def adapt_buckets(buckets: list[str], facts: DatasetFacts) -> tuple[list[str], s
     return out, "Fitted to your clips: " + "; ".join(reasons) + "."
 
 
-def dataset_warnings(recipe: Recipe, facts: DatasetFacts, holdout_fraction: float) -> tuple[list[str], bool]:
+def dataset_warnings(recipe: Recipe, facts: DatasetFacts) -> tuple[list[str], bool]:
     """Recommendations for this dataset under this recipe, and whether it meets the recipe's minimum."""
     recs = _count_advice(recipe, facts)
     n = facts.n_items
     if n and recipe.data.images == (0, 0) and facts.n_images:
         recs.append(f"{facts.n_images} image(s) in the set: the {recipe.name} recipe learns from video, and "
                     "stills teach it nothing about movement. Replace them with clips.")
-    if 0 < n < 20 and holdout_fraction > 0:
-        k = max(1, round(n * holdout_fraction))
-        recs.append(f"With {n} items, holding out {k} for measuring over-fitting leaves {n - k} to train on. "
-                    "Keep it to see over-fitting early, or set holdout_fraction=0 to train on every clip.")
     if recipe.ic is not None:
         recs += _missing_references(facts, recipe.ic.reference_suffix.value)
     return list(dict.fromkeys(recs)), n >= recipe.data.min_items

@@ -1,0 +1,57 @@
+"""Estimates: measured on this machine when possible (and cached), else a labelled table; disk from sizes."""
+
+import json
+
+import pytest
+
+from core.workspace import Workspace
+from tools import estimate as est
+from tools.hardware import Hardware
+from trainer.config import Bucket, DataConfig, LoraConfig, ModelConfig, OptimConfig, TrainConfig
+
+CPU = Hardware(device="cpu", name="CPU: test")
+
+
+def config(model="tiny-ltx-2.3", rank=32, steps=100, dataset_dir="/d", buckets=((64, 64, 17),), **kw):
+    return TrainConfig(model=ModelConfig(id=model), lora=LoraConfig(rank=rank, alpha=rank),
+                       optim=OptimConfig(steps=steps),
+                       data=DataConfig(dataset_dir=dataset_dir, buckets=[Bucket(width=w, height=h, frames=f)
+                                                                        for w, h, f in buckets]), **kw)
+
+
+def test_lora_params_match_the_real_ltx23_shapes():
+    # video-only q/k/v/out of attn1 + attn2 in 48 blocks: 384 Linears of 4096 -> 4096 (LTX_FACTS)
+    assert est.lora_params(config("ltx-2.3", rank=32)) == 384 * 32 * (4096 + 4096)
+    assert est.lora_params(config("ltx-2.3", rank=16)) * 2 == est.lora_params(config("ltx-2.3", rank=32))
+
+
+def test_table_estimate_is_labelled_and_scales_with_steps_and_rank_disk():
+    h100 = Hardware(device="cuda", name="NVIDIA H100 80GB HBM3", vram_gb=79.2)
+    a = est.estimate(config("ltx-2.3", steps=1000, buckets=((960, 544, 49),)), h100, n_items=20, calibrate=False)
+    b = est.estimate(config("ltx-2.3", steps=2000, buckets=((960, 544, 49),)), h100, n_items=20, calibrate=False)
+    assert a.basis == "table" and "not measured" in a.note
+    assert b.seconds_low > a.seconds_low and a.seconds_high > a.seconds_low
+    assert a.disk_mb.lora == pytest.approx(384 * 32 * 8192 * 4 / 2**20, rel=1e-3)
+    assert a.disk_mb.cache > 0 and a.disk_mb.checkpoints > 3 * a.disk_mb.lora
+
+
+def test_measured_calibration_runs_real_steps_once_and_is_cached(tmp_path, monkeypatch):
+    from tests.trainer.clips import make_clip
+
+    for i in range(2):
+        make_clip(tmp_path / "set" / f"c{i}.mp4", frames=9, size=(64, 64), color=(80 * i, 30, 30))
+    cfg = config(rank=4, steps=50, dataset_dir=str(tmp_path / "set"), buckets=((64, 64, 9),))
+    first = est.estimate(cfg, CPU, n_items=2)
+    assert first.basis == "measured" and first.per_step_s > 0
+    cache = json.loads((Workspace.from_settings().home / est.CALIBRATION_FILE).read_text())
+    assert list(cache) == [est.calibration_key(cfg, CPU)]
+
+    def no_training(*a, **k):
+        raise AssertionError("a cached calibration must not train again")
+
+    monkeypatch.setattr("trainer.train.run_training", no_training)
+    again = est.estimate(cfg, CPU, n_items=2)
+    assert again.basis == "measured" and again.per_step_s == first.per_step_s
+    other_rank = est.estimate(cfg.model_copy(update={"lora": LoraConfig(rank=8, alpha=8)}), CPU, n_items=2,
+                              calibrate=False)
+    assert other_rank.basis == "table"  # the cache is keyed by rank
