@@ -16,7 +16,7 @@ import torch
 
 from core.errors import LoraportError
 from trainer.config import Bucket, TrainConfig
-from trainer.media import IMAGE_EXTS, decode, is_media, probe
+from trainer.media import decode, is_media, probe
 
 CAPTIONS_FILE = "captions.jsonl"
 _IGNORED = {".txt", ".jsonl", ".json", ".md"}  # sidecars and notes live beside the media

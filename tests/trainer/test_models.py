@@ -84,3 +84,10 @@ def test_ltx23_weights_under_the_ltx2_id_are_refused(tmp_path):
     _save_tiny_as_diffusers_folder(tmp_path / "m")
     with pytest.raises(LoraportError, match="LTX-2.3"):
         load_components(ModelConfig(id="ltx-2", path=tmp_path / "m"))
+
+
+def test_int8_base_weights_are_refused_where_they_cannot_work(tmp_path):
+    with pytest.raises(LoraportError, match="quantize_base = none"):
+        load_components(ModelConfig(quantize_base="int8"))
+    with pytest.raises(LoraportError, match="CUDA GPU and the bitsandbytes"):
+        load_components(ModelConfig(id="ltx-2.3", path=tmp_path, quantize_base="int8"), device="cpu")

@@ -47,11 +47,20 @@ def _check(model_cfg: ModelConfig, spec: ModelSpec) -> tuple[Path, Path | None]:
     return path, te
 
 
-def _from_folder(folder: Path, name: str, dtype: torch.dtype):
+def _transformer_kwargs(model_cfg: ModelConfig) -> dict:
+    """int8 base weights (bitsandbytes) for 24-32 GB cards; the LoRA itself stays fp32 over them."""
+    if model_cfg.quantize_base != "int8":
+        return {}
+    import diffusers
+
+    return {"quantization_config": diffusers.BitsAndBytesConfig(load_in_8bit=True), "device_map": "cuda"}
+
+
+def _from_folder(folder: Path, name: str, dtype: torch.dtype, extra: dict | None = None):
     import diffusers
     import transformers
 
-    kwargs = dict(subfolder=name, local_files_only=True)
+    kwargs = dict(subfolder=name, local_files_only=True, **(extra or {}))
     if name == "tokenizer":
         return transformers.AutoTokenizer.from_pretrained(folder, **kwargs)
     if name == "scheduler":
@@ -90,9 +99,11 @@ def load_ltx2_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype: torch.dtype)
                 import diffusers
 
                 parts[name] = diffusers.LTX2VideoTransformer3DModel.from_single_file(
-                    str(path), config=str(base), subfolder="transformer", torch_dtype=dtype, local_files_only=True)
+                    str(path), config=str(base), subfolder="transformer", torch_dtype=dtype, local_files_only=True,
+                    **_transformer_kwargs(model_cfg))
                 continue
-            parts[name] = _from_folder(base, name, dtype)
+            extra = _transformer_kwargs(model_cfg) if name == "transformer" else None
+            parts[name] = _from_folder(base, name, dtype, extra)
         if te is not None and not _is_diffusers_folder(te):
             parts.update(_gemma(te, dtype))
     except (OSError, ValueError, KeyError, RuntimeError) as exc:

@@ -121,6 +121,8 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
     """
     spec = get_model_spec(model_cfg.id)
     dtype = resolve_dtype(dtype if dtype is not None else model_cfg.dtype, device)
+    if model_cfg.quantize_base == "int8":
+        _check_int8(spec, device)
     if spec.tiny:
         from trainer.models.tiny import build_tiny_parts
 
@@ -135,10 +137,21 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
     return Components(spec=spec, **parts)
 
 
+def _check_int8(spec: ModelSpec, device) -> None:
+    import importlib.util
+
+    if spec.tiny:
+        raise LoraportError("8-bit base weights are for the real models on a GPU; tiny-ltx-2.3 runs in full "
+                            "precision: set quantize_base = none.")
+    if torch.device(device).type != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
+        raise LoraportError("8-bit base weights need a CUDA GPU and the bitsandbytes package "
+                            "(pip install bitsandbytes); otherwise set quantize_base = none.")
+
+
 def _place(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> None:
     """Move only when needed: diffusers warns on every ``.to(dtype)``, even a no-op one."""
     param = next(module.parameters(), None)
-    if param is None:
+    if param is None or getattr(module, "is_quantized", False):  # bitsandbytes placed it at load; .to() refuses
         return
     if param.device != device:
         module.to(device=device)
