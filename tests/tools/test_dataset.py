@@ -278,3 +278,26 @@ def test_check_dataset_by_id_and_by_folder(tmp_path, workspace):
     assert open_db(workspace)["datasets"].count == 1, "check of a folder records nothing"
     with pytest.raises(NotFoundError):
         check_dataset("no-such-dataset")
+
+
+def test_ic_lora_recipe_pairs_reference_clips_and_keeps_them_out_of_training(tmp_path):
+    src = tmp_path / "src"
+    make_clips(src, 3)
+    make_clips(src, 2, start=6, prefix="ref")
+    (src / "ref06.mp4").rename(src / "clip00_ref.mp4")
+    (src / "ref07.mp4").rename(src / "clip01_ref.mp4")
+
+    plain = import_dataset(src)
+    assert plain.n_files == 5 and any("look like IC-LoRA reference" in w for w in plain.warnings)
+
+    report = import_dataset(src, recipe="face")
+    assert report.n_files == 3
+    by_name = {f.name: f for f in report.files}
+    assert by_name["clip00.mp4"].reference == "clip00_ref.mp4"
+    assert by_name["clip00_ref.mp4"].role == "reference" and by_name["clip00_ref.mp4"].split is None
+    assert any("clip02.mp4" in r and "no reference" in r for r in report.recommendations)
+    rows = {r["media"]: r for r in read_jsonl(Path(report.path) / "captions.jsonl")}
+    assert set(rows) == {"clip00.mp4", "clip01.mp4", "clip02.mp4"}, "references are not items of their own"
+    assert rows["clip01.mp4"]["reference"] == "clip01_ref.mp4"
+    assert (Path(report.path) / "clip01_ref.mp4").is_file()
+    assert check_dataset(report.id).files == report.files

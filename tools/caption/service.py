@@ -111,7 +111,7 @@ def caption_preview(dataset: str | Path, *, backend: str = "auto", trigger_word:
     trigger = _trigger(db, report, trigger_word, guidance.trigger_word)
     captioner = captioner or get_captioner(backend, report)
     captioner.prepare()
-    good = [f for f in report.files if f.error is None]
+    good = [f for f in report.files if f.error is None and f.role == "item"]
     picks = (sorted(good, key=lambda f: (f.kind != "video", f.split != "train", f.name)))[:max(1, n)]
     items = []
     for entry in picks:
@@ -138,7 +138,7 @@ def caption_all(dataset: str | Path, *, backend: str = "auto", trigger_word: str
     trigger = _trigger(db, report, trigger_word, guidance.trigger_word)
     captioner = captioner or get_captioner(backend, report)
     captioner.prepare()
-    good = [f for f in report.files if f.error is None]
+    good = [f for f in report.files if f.error is None and f.role == "item"]  # references need no caption
     run = CaptionRun(dataset_id=report.id, backend=captioner.name, trigger_word=trigger, captioned=0,
                      quality=captioner.quality)
     for i, entry in enumerate(good):
@@ -167,8 +167,8 @@ def set_caption(dataset: str | Path, media: str, text: str) -> CaptionResult:
     """Set the caption of one file of a dataset (a user's edit); it is stored as plain text, never interpreted."""
     db, workspace, report = _open(dataset)
     entry = next((f for f in report.files if f.name == media), None)
-    if entry is None or entry.error is not None:
-        names = ", ".join(f.name for f in report.files if f.error is None)[:300]
+    if entry is None or entry.error is not None or entry.role != "item":
+        names = ", ".join(f.name for f in report.files if f.error is None and f.role == "item")[:300]
         raise NotFoundError(f"{media!r} is not a usable file of dataset {report.id}; its files: {names}")
     caption = clean_caption(text, report.trigger_word)
     _store(db, report.id, media, caption, "user", "final")
@@ -212,7 +212,9 @@ def _store(db: sqlite_utils.Database, dataset_id: str, name: str, caption: str, 
 
 
 def _write_jsonl(db: sqlite_utils.Database, dataset_id: str, root: Path) -> None:
-    rows = [{"name": r["name"], "split": r["split"],
+    rows = list(db["dataset_files"].rows_where("dataset_id = ? AND error IS NULL", [dataset_id]))
+    references = {r["reference"] for r in rows if r.get("reference")}
+    rows = [{"name": r["name"], "split": r["split"], "reference": r.get("reference"),
              "caption": r["caption"] if r.get("caption_status") == "final" else ""}
-            for r in db["dataset_files"].rows_where("dataset_id = ? AND error IS NULL", [dataset_id])]
+            for r in rows if r["name"] not in references]
     write_captions_jsonl(root, rows)

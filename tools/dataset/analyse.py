@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from core.errors import LoraportError
 
 from tools.dataset.captions import read_sidecars, read_tables
-from tools.dataset.guidance import Guidance, count_advice, length_advice
+from tools.dataset.guidance import Guidance, count_advice, length_advice, reference_advice
 from tools.dataset.layout import assign_bucket, holdout_split
 from tools.dataset.models import DatasetReport, FileEntry
 from tools.dataset.sources import IMAGE_EXTS, Collected, ImportLimits
@@ -27,7 +27,7 @@ def analyse(collected: Collected, guidance: Guidance, *, seed: int = 0, holdout_
     report.errors.update(collected.errors)
     entries = [_probe_entry(rel, path) for rel, path in sorted(collected.media.items())]
     _dedupe(entries, report)
-    good = [e for e in entries if e.error is None]
+    good = _pair_references([e for e in entries if e.error is None], guidance, report)
     _attach_captions(collected, good, report, limits)
     short: dict[str, list[str]] = {}
     for entry in good:
@@ -52,7 +52,8 @@ def analyse(collected: Collected, guidance: Guidance, *, seed: int = 0, holdout_
     report.n_images = sum(e.kind == "image" for e in good)
     report.n_files = len(good)
     if good:
-        report.recommendations[:0] = count_advice(guidance, report.n_videos, report.n_images)
+        report.recommendations[:0] = count_advice(guidance, report.n_videos, report.n_images) + reference_advice(
+            guidance, [e.name for e in good if e.reference is None])
     report.summary = summarise(report)
     return report
 
@@ -116,6 +117,24 @@ def _dedupe(entries: list[FileEntry], report: DatasetReport) -> None:
         else:
             first[e.sha256] = e
     report.duplicates = list(groups.values())
+
+
+def _pair_references(good: list[FileEntry], g: Guidance, report: DatasetReport) -> list[FileEntry]:
+    """IC-LoRA: ``clip_ref.mp4`` beside ``clip.mp4`` is clip's reference; return the items (targets) only."""
+    suffix = g.reference_suffix or "_ref"
+    by_stem = {PurePosixPath(e.name).with_suffix("").as_posix(): e for e in good}
+    looks_like_ref = {stem for stem in by_stem if stem.endswith(suffix) and stem[:-len(suffix)] in by_stem}
+    if not g.reference_suffix:
+        if looks_like_ref:
+            report.warnings.append(f"{len(looks_like_ref)} file(s) look like IC-LoRA reference clips ("
+                                   + ", ".join(sorted(by_stem[s].name for s in looks_like_ref)[:3])
+                                   + "); they are trained as ordinary clips. Import with --recipe face to pair them.")
+        return good
+    for stem in looks_like_ref:
+        ref = by_stem[stem]
+        ref.role = "reference"
+        by_stem[stem[:-len(suffix)]].reference = ref.name
+    return [e for e in good if e.role == "item"]
 
 
 def _attach_captions(collected: Collected, good: list[FileEntry], report: DatasetReport, limits: ImportLimits) -> None:

@@ -122,10 +122,10 @@ def _resolve(ref: str, base: PurePosixPath, known: set[str], by_name: dict[str, 
 
 
 def write_captions_jsonl(dataset_dir: Path, rows: list[dict]) -> Path:
-    """Write ``captions.jsonl`` atomically: ``{"media", "caption", "split"}`` per usable file, sorted by name."""
+    """Write ``captions.jsonl`` atomically: ``{"media", "caption", "split"[, "reference"]}`` per item, by name."""
     lines = [
-        json.dumps({"media": r["name"], "caption": r.get("caption") or "", "split": r.get("split") or "train"},
-                   ensure_ascii=False)
+        json.dumps({"media": r["name"], "caption": r.get("caption") or "", "split": r.get("split") or "train",
+                    **({"reference": r["reference"]} if r.get("reference") else {})}, ensure_ascii=False)
         for r in sorted(rows, key=lambda r: r["name"])
     ]
     return atomic_write_text(dataset_dir / CAPTIONS_FILE, "\n".join(lines) + ("\n" if lines else ""))

@@ -28,6 +28,7 @@ class Guidance:
     caption_guidance: str = GENERIC_CAPTION_GUIDANCE
     trigger_word: str | None = None
     holdout_fraction: float = 0.1
+    reference_suffix: str | None = None  # IC-LoRA recipes: clip.mp4's reference is clip<suffix>.mp4
 
 
 def load_guidance(recipe) -> Guidance:
@@ -50,6 +51,7 @@ def load_guidance(recipe) -> Guidance:
         clip_seconds=tuple(recipe.data.clip_seconds), buckets=recipe.tiers.standard.parsed(),
         caption_guidance=caption_text, trigger_word=s.trigger.value if s.trigger else None,
         holdout_fraction=s.holdout_fraction.value if s.holdout_fraction else 0.1,
+        reference_suffix=recipe.ic.reference_suffix.value if recipe.ic else None,
     )
 
 
@@ -74,6 +76,15 @@ def count_advice(g: Guidance, n_videos: int, n_images: int) -> list[str]:
         advice.append(f"{n_videos} clips is far more than {label.lower()} needs ({lo}-{hi}); training will be slower "
                       "for little gain. Keep the most varied ones.")
     return advice
+
+
+def reference_advice(g: Guidance, lacking: list[str]) -> list[str]:
+    """IC-LoRA recipes: the clips that have no reference clip beside them."""
+    if not g.reference_suffix or not lacking:
+        return []
+    stem, ext = lacking[0].rsplit(".", 1) if "." in lacking[0] else (lacking[0], "mp4")
+    return [f"{len(lacking)} clip(s) have no reference clip ({', '.join(lacking[:3])}): IC-LoRA needs each clip "
+            f"beside its reference, e.g. {stem}{g.reference_suffix}.{ext}."]
 
 
 def length_advice(g: Guidance, durations: dict[str, float]) -> list[str]:

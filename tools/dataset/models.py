@@ -23,6 +23,9 @@ class FileEntry(BaseModel):
     codec: str | None = None
     bucket: str | None = Field(None, description="WIDTHxHEIGHTxFRAMES the trainer will crop this file to.")
     split: Split | None = None
+    role: Literal["item", "reference"] = Field(
+        "item", description="reference = an IC-LoRA reference clip, used only beside its target, not trained on.")
+    reference: str | None = Field(None, description="IC-LoRA: this clip's reference clip (name in the dataset).")
     caption: str | None = Field(None, description="Stored caption, WITHOUT the trigger word.")
     caption_source: str | None = Field(None, description="sidecar | vlm | claude | template | user, or none.")
     caption_status: Literal["final", "preview"] | None = None

@@ -21,12 +21,12 @@ from core.workspace import Workspace
 
 from tools.dataset.analyse import analyse, summarise
 from tools.dataset.captions import write_captions_jsonl
-from tools.dataset.guidance import count_advice, load_guidance
+from tools.dataset.guidance import count_advice, load_guidance, reference_advice
 from tools.dataset.models import DatasetReport, FileEntry
 from tools.dataset.sources import Collected, ImportLimits, collect
 
 _FILE_COLUMNS = ("name", "sha256", "kind", "width", "height", "frames", "fps", "duration_s", "has_audio", "split",
-                 "bucket", "caption", "caption_source", "error")
+                 "bucket", "caption", "caption_source", "error", "reference")
 
 
 def import_dataset(source: Path | list[Path], *, name: str | None = None, recipe=None, seed: int = 0,
@@ -95,15 +95,19 @@ def load_report(db: sqlite_utils.Database, workspace: Workspace, dataset_id: str
                            duplicates=stored.get("duplicates", []))
     rows = list(db["dataset_files"].rows_where("dataset_id = ?", [dataset_id], order_by="name"))
     report.files = [_entry(r) for r in rows]
+    references = {f.reference for f in report.files if f.reference}
+    for f in report.files:
+        f.role = "reference" if f.name in references else "item"
     if verify:
         _verify_files(Path(row["path"]), report.files)
-    good = [f for f in report.files if f.error is None]
+    good = [f for f in report.files if f.error is None and f.role == "item"]
     report.errors = {f.name: f.error for f in report.files if f.error}
     report.holdout = [f.name for f in good if f.split == "holdout"]
     report.n_videos = sum(f.kind == "video" for f in good)
     report.n_images = sum(f.kind == "image" for f in good)
     report.n_files = len(good)
-    report.recommendations = count_advice(guidance, report.n_videos, report.n_images)
+    report.recommendations = count_advice(guidance, report.n_videos, report.n_images) + reference_advice(
+        guidance, [f.name for f in good if f.reference is None])
     uncaptioned = sum(1 for f in good if not f.caption or f.caption_status != "final")
     if uncaptioned:
         report.recommendations.append(f"{uncaptioned} of {len(good)} file(s) have no approved caption: "
@@ -154,7 +158,8 @@ def _assemble(collected: Collected, report: DatasetReport, out: Path) -> None:
             target = out / entry.name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(collected.media[entry.name], target)
-            rows.append(entry.model_dump())
+            if entry.role == "item":
+                rows.append(entry.model_dump())
     write_captions_jsonl(out, rows)
 
 
