@@ -301,3 +301,22 @@ def test_ic_lora_recipe_pairs_reference_clips_and_keeps_them_out_of_training(tmp
     assert rows["clip01.mp4"]["reference"] == "clip01_ref.mp4"
     assert (Path(report.path) / "clip01_ref.mp4").is_file()
     assert check_dataset(report.id).files == report.files
+
+
+def test_encrypted_or_broken_zip_is_a_clear_error(tmp_path, workspace):
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(LoraportError, match="not a readable zip"):
+        import_dataset(broken)
+    clip = make_clips(tmp_path / "src", 1)[0]
+    encrypted = tmp_path / "locked.zip"
+    with zipfile.ZipFile(encrypted, "w") as zf:
+        zf.write(clip, "clip.mp4")
+    data = bytearray(encrypted.read_bytes())
+    data[6] |= 0x1  # general-purpose flag bit 0 of the local header: "encrypted"
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 8] |= 0x1  # the same flag in the central directory
+    encrypted.write_bytes(bytes(data))
+    with pytest.raises(LoraportError, match="could not be unpacked"):
+        import_dataset(encrypted)
+    assert list(workspace.datasets_dir.iterdir()) == []

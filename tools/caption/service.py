@@ -67,10 +67,11 @@ def clean_trigger(trigger_word: str | None) -> str | None:
     return word
 
 
-def get_captioner(backend: str, report: DatasetReport | None = None, settings: Settings | None = None) -> Captioner:
+def get_captioner(backend: str | None, report: DatasetReport | None = None, settings: Settings | None = None) -> Captioner:
     """The backend by name; ``auto`` = the user's own captions if every file has one, else a local VLM if one is
     configured, else Claude if a key is set, else the low-quality template."""
     settings = settings or get_settings()
+    backend = backend or "auto"
     if backend not in BACKENDS:
         raise LoraportError(f"unknown caption backend {backend!r}: use one of {', '.join(BACKENDS)}.")
     if backend == "auto":

@@ -6,6 +6,7 @@ so a failed import leaves nothing behind.
 """
 
 import json
+import os
 import re
 import secrets
 import shutil
@@ -157,7 +158,11 @@ def _assemble(collected: Collected, report: DatasetReport, out: Path) -> None:
         if entry.error is None:
             target = out / entry.name
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(collected.media[entry.name], target)
+            source = collected.media[entry.name]
+            if collected.owned:  # unpacked from a zip by us: move, do not hold two copies on disk
+                os.replace(source, target)
+            else:  # the user's own file: only read
+                shutil.copyfile(source, target)
             if entry.role == "item":
                 rows.append(entry.model_dump())
     write_captions_jsonl(out, rows)

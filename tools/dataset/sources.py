@@ -8,6 +8,7 @@ import), and extraction counts the bytes it really writes against the limits.
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -34,6 +35,7 @@ class Collected:
     """Files found in a source, by name relative to its root (POSIX form)."""
 
     root: Path
+    owned: bool = False  # files were unpacked by us (a zip): import may move them instead of copying
     media: dict[str, Path] = field(default_factory=dict)
     sidecars: dict[str, Path] = field(default_factory=dict)  # "clip.txt" -> path
     tables: dict[str, Path] = field(default_factory=dict)  # captions CSV / JSON / JSONL
@@ -61,8 +63,11 @@ def collect(source: Path | list[Path], staging: Path, limits: ImportLimits) -> C
         raise LoraportError(f"{source} is a symlink: point at the real folder or zip instead.")
     if source.is_dir():
         return _collect_folder(source, limits)
-    if source.is_file() and zipfile.is_zipfile(source):
-        return _collect_folder(extract_zip(source, staging, limits), limits)
+    is_zip = source.suffix.lower() == ".zip" or source.suffix.lower() not in MEDIA_EXTS
+    if source.is_file() and is_zip and zipfile.is_zipfile(source):
+        collected = _collect_folder(extract_zip(source, staging, limits), limits)
+        collected.owned = True
+        return collected
     if source.is_file() and source.suffix.lower() == ".zip":
         raise LoraportError(f"{source.name} is not a readable zip file: re-create the archive and upload it again.")
     if source.is_file():
@@ -131,6 +136,15 @@ def _check_count(out: Collected, limits: ImportLimits) -> None:
 
 def extract_zip(zip_path: Path, staging: Path, limits: ImportLimits) -> Path:
     """Extract a zip into ``staging`` after checking every entry; refuse the archive if any entry is unsafe."""
+    try:
+        return _extract(zip_path, staging, limits)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError) as err:
+        # RuntimeError: encrypted entries; NotImplementedError: an unsupported compression method
+        raise LoraportError(f"{zip_path.name} could not be unpacked ({err}); re-create it as a plain, unencrypted "
+                            "zip (or upload the folder) and try again.") from None
+
+
+def _extract(zip_path: Path, staging: Path, limits: ImportLimits) -> Path:
     with zipfile.ZipFile(zip_path) as zf:
         entries = [i for i in zf.infolist() if not i.is_dir()]
         _check_entries(zip_path.name, entries, limits)
