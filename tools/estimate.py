@@ -9,6 +9,7 @@ sizes (the trainer's cache layout) and the LoRA's parameter count.
 """
 
 import json
+import logging
 import math
 import tempfile
 import time
@@ -22,6 +23,7 @@ from core.workspace import Workspace
 from tools.hardware import TINY_MODELS, Hardware
 from trainer.config import TrainConfig
 
+log = logging.getLogger(__name__)
 CALIBRATION_FILE = "calibration.json"
 CALIBRATION_STEPS = 6  # the trainer leaves the first 2 out of its steady-state speed
 # Per model: (video dim, audio dim, layers, text dims (video, audio), text tokens, embed bytes, latent ch, vae ratio)
@@ -64,8 +66,13 @@ def estimate(config: TrainConfig, hardware: Hardware | None = None, *, n_items: 
     dims = _DIMS.get(config.model.id, _DIMS["ltx-2.3"])
     tiny = config.model.id in TINY_MODELS
     measured = cached_calibration(config, hw)
+    failed = ""
     if measured is None and (calibrate if calibrate is not None else tiny) and _can_train(config, hw):
-        measured = run_calibration(config, hw, n_items=n_items)
+        try:
+            measured = run_calibration(config, hw, n_items=n_items)
+        except Exception as err:  # best effort: an estimate must never stop a plan; the table stands in
+            log.warning("calibration failed: %s", err)
+            failed = f" (A measured calibration was tried and failed: {err})"
     if measured:
         per_step, pre = measured["per_step_s"], measured["preprocess_per_item_s"] * n_items
         low_f, high_f, basis = 0.9, 1.25, "measured"
@@ -73,7 +80,7 @@ def estimate(config: TrainConfig, hardware: Hardware | None = None, *, n_items: 
                 f"{_buckets(config)}, rank {config.lora.rank}.")
     else:
         per_step, pre, low_f, high_f, note = _table(config, hw, dims, n_items)
-        basis = "table"
+        basis, note = "table", note + failed
     sampling = _sampling_s(config, per_step)
     train = per_step * config.optim.steps
     params = lora_params(config, dims)
