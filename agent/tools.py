@@ -80,24 +80,25 @@ def set_option(ctx: ToolContext, changes: dict[str, str]) -> ToolOutput:
 
 def explain_settings(ctx: ToolContext, setting: str | None = None) -> Any:
     """Explain in plain English one setting (e.g. "rank") or, without a name, every setting of the current plan."""
-    settings = ctx.state.get("plan_settings") or {}
+    plan = ctx.state.get("plan")
     if setting:
         key = _setting_key(setting)
         key = "buckets" if key in ("resolution", "frames") else key
-        if key in settings:  # the plan's own words: value, where it came from, why
-            return {"setting": key, **settings[key]}
-        try:
-            return {"setting": key, "explanation": real("tools.explain", "explain")(key)}
-        except ToolUnavailable:  # the glossary's sentence of what the setting does (tools/ data, not ours)
-            return {"setting": key, "explanation": real("tools.glossary", "SETTINGS")[key].what}
-    if not settings:
+        text = real("tools.explain", "explain_setting")(key, recipe=ctx.state.get("recipe"))
+        entry = ((plan or {}).get("settings") or {}).get(key)
+        if entry:  # this plan's value, where it came from and why
+            return {"setting": key, "value": entry["value"], "source": entry["source"],
+                    "explanation": f"{text} In your plan: {entry['explanation']}"}
+        return {"setting": key, "explanation": text}
+    if not plan:
         raise LoraportError("There is no plan yet: choose a recipe and import the clips first.")
-    return {"settings": settings}
+    return {"summary": real("tools.explain", "explain")(real("tools.plan", "Plan").model_validate(plan))}
 
 
 def estimate(ctx: ToolContext) -> Any:
     """Estimate the training time and the disk the cache and checkpoints will take, for the current plan."""
-    return real("tools.estimate", "estimate")(_config(ctx))
+    est = jsonable(real("tools.estimate", "estimate")(_config(ctx)))
+    return {**est, "summary": estimate_summary(est)}
 
 
 def launch_training(ctx: ToolContext) -> ToolOutput:
@@ -183,21 +184,20 @@ def _replan(ctx: ToolContext, strict: bool = False, **changed: Any) -> dict[str,
     if not (state.get("recipe") and state.get("dataset")):
         return {}
     try:
-        old = state.get("old_lora")
-        old_report = real("tools.inspect", "InspectReport").model_validate(_strip(old)) if old else None
-        plan = real("tools.plan", "plan")(state["recipe"], _dataset_ref(state["dataset"]), old_lora=old_report,
+        plan = real("tools.plan", "plan")(state["recipe"], _strip(state["dataset"]),
+                                          old_lora=_strip(state.get("old_lora")) or None,
                                           overrides=dict(state.get("overrides") or {}))
     except LoraportError as err:
         if strict:
             raise
         return {"plan_error": err.message}
     data = jsonable(plan)
-    return {"config": data.get("config"), "plan_settings": data.get("settings"), "estimate": data.get("estimate"),
-            "plan_error": None}
+    return {"config": data.get("config"), "plan": data, "plan_error": None}
 
 
-def _strip(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != "summary"}
+def _strip(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored report without the ``summary`` text jsonable() added (the models forbid unknown keys)."""
+    return {k: v for k, v in data.items() if k != "summary"} if data else data
 
 
 def _launch(config, thread_id: str, parent_job_id: str | None = None):
@@ -256,11 +256,24 @@ def _describe_config(config: dict[str, Any]) -> str:
 
 
 def _estimate_text(ctx: ToolContext, config) -> str:
-    try:
-        est = jsonable(real("tools.estimate", "estimate")(config))
-    except LoraportError as err:
-        return f"No estimate: {err.message}"
-    return f"Estimate: {est.get('summary') or est}"
+    """Time range and disk from tools.estimate (the plan's own estimate when the config is the plan's)."""
+    plan = ctx.state.get("plan") or {}
+    if plan.get("estimate") and plan.get("config") == config.model_dump(mode="json"):
+        est = plan["estimate"]
+    else:
+        try:
+            est = jsonable(real("tools.estimate", "estimate")(config))
+        except LoraportError as err:
+            return f"No estimate: {err.message}"
+    return estimate_summary(est)
+
+
+def estimate_summary(est: dict[str, Any]) -> str:
+    human = real("tools.estimate", "human_duration")
+    disk = est.get("disk_mb") or {}
+    return (f"Estimate: {human(est['seconds_low'])} to {human(est['seconds_high'])} for {est['steps']} steps "
+            f"({est.get('basis')}); disk: cache {disk.get('cache', 0):.0f} MB, checkpoints "
+            f"{disk.get('checkpoints', 0):.0f} MB, LoRA {disk.get('lora', 0):.1f} MB.")
 
 
 TOOLS: list[Tool] = [

@@ -10,8 +10,9 @@ from typing import Any
 
 from agent import options
 from agent.brains import Emit, new_call_id
-from agent.brains.parse import Intent, parse
+from agent.brains.parse import RECIPES, Intent, parse
 from agent.state import latest_job
+from agent.tools import estimate_summary
 
 HELP = ("I can: inspect your old LoRA (give me its .safetensors path); pick a recipe (character, style, motion, "
         "face, object, or just describe it: \"it's a person\"); import your clips (a folder or zip path); "
@@ -49,6 +50,9 @@ class GuidedBrain:
             return "Fine, we'll start fresh without the old LoRA. " + next_step({**state, "old_lora": {}}), []
         if kind == "greeting":
             return "Hi! I move a LoRA from LTX-2 to LTX-2.3, one step at a time. " + next_step(state), []
+        suggested = _suggested_recipe(state)
+        if kind == "yes" and suggested:  # the user agrees with the inspector's suggestion
+            return "", [{"id": new_call_id(), "name": "choose_recipe", "args": {"name": suggested}}]
         if kind in ("yes", "no"):
             return next_step(state), []
         return UNKNOWN, []
@@ -60,7 +64,8 @@ class GuidedBrain:
             if state.get("plan_error"):
                 lines.append(f"I couldn't make the training plan yet: {state['plan_error']}")
             elif state.get("config"):
-                lines.append(plan_text(state))
+                brief = all(m["name"] == "set_option" for m in results)
+                lines.append(plan_text(state, brief=brief))
         lines.append(next_step(state))
         return "\n".join(line for line in lines if line)
 
@@ -87,6 +92,9 @@ def next_step(state: dict[str, Any]) -> str:
         return ("First, the path of your old LTX-2 LoRA (.safetensors), so I can check it. "
                 "No old file? Say 'skip'.")
     if not state.get("recipe"):
+        if suggested := _suggested_recipe(state):
+            return (f"It looks like a {suggested} LoRA. Use the {suggested} recipe? Say 'yes', or name another "
+                    "(character, style, motion, face, object).")
         return ("What did this LoRA teach? character, style, motion, face (IC-LoRA) or object; "
                 "or describe it (\"it's a person\").")
     if not state.get("dataset"):
@@ -101,19 +109,32 @@ def next_step(state: dict[str, Any]) -> str:
     return "Say 'suggest' for the next run, or 'retrain with ...' to launch one."
 
 
-def plan_text(state: dict[str, Any]) -> str:
-    config = state["config"]
+def _suggested_recipe(state: dict[str, Any]) -> str | None:
+    """The inspector's recipe guess (one of the five recipe names, never free text) while none is chosen."""
+    if state.get("recipe"):
+        return None
+    guess = ((state.get("old_lora") or {}).get("migration") or {}).get("recipe")
+    return guess if guess in RECIPES else None
+
+
+def plan_text(state: dict[str, Any], brief: bool = False) -> str:
+    """The review step: the values that matter, what the user changed, the estimate, and the plan's warnings."""
+    config, plan = state["config"], state.get("plan") or {}
     parts = [f"{name.replace('_', ' ')} {options.current_value(config, name)}"
              for name in ("model", "rank", "steps", "learning_rate", "resolution", "frames", "trigger")]
-    sources = state.get("plan_settings") or {}
-    user = [name for name, entry in sources.items() if isinstance(entry, dict) and "user" in str(entry.get("source"))]
-    text = f"The plan ({state.get('recipe')}): " + ", ".join(parts) + "."
-    if user:
-        text += f" Your changes: {', '.join(user)}."
-    estimate = state.get("estimate") or {}
-    if isinstance(estimate, dict) and estimate.get("summary"):
-        text += f" Estimate: {estimate['summary']}"
-    return text
+    lines = [f"The plan ({plan.get('recipe_title') or state.get('recipe')}): " + ", ".join(parts) + "."]
+    carried = [n for n, e in (plan.get("settings") or {}).items() if e.get("source") == "old_lora"]
+    if carried:
+        lines.append(f"Carried over from your old LoRA: {', '.join(carried)}.")
+    if plan.get("estimate"):
+        lines.append(estimate_summary(plan["estimate"]))
+    if brief:
+        return "\n".join(lines)
+    lines += [f"Note: {w}" for w in plan.get("warnings") or []]
+    lines += [f"Tip: {r}" for r in plan.get("recommendations") or []]
+    if plan and not plan.get("ready", True):
+        lines.append("The dataset is below this recipe's minimum: training will run, but expect a weak LoRA.")
+    return "\n".join(lines)
 
 
 def describe(tool: str, result: Any, is_error: bool) -> str:
@@ -129,6 +150,8 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
         return f"Recipe: {result.get('title') or result.get('recipe')}. {result.get('description') or ''}".strip()
     if tool == "explain_settings":
         return _explain_text(result)
+    if tool in ("job_status", "cancel_job") and isinstance(result, dict) and "status" in result:
+        return _job_text(result)
     if tool in ("list_my_loras", "list_recipes") and isinstance(result, list):
         return "\n".join(_line(item) for item in result) or "Nothing yet."
     if isinstance(result, dict) and result.get("summary"):
@@ -137,11 +160,25 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
 
 
 def _explain_text(result: dict[str, Any]) -> str:
-    if "settings" in result:
-        return "\n".join(f"- {name}: {e.get('value')} ({e.get('source')}). {e.get('explanation')}"
-                         for name, e in result["settings"].items() if isinstance(e, dict))
+    if "summary" in result:
+        return str(result["summary"])
     value = f" = {result['value']} ({result.get('source')})" if "value" in result else ""
     return f"{result.get('setting')}{value}: {result.get('explanation')}"
+
+
+def _job_text(job: dict[str, Any]) -> str:
+    text = f"Job {job.get('job_id')}: {job.get('status')}"
+    if job.get("step") is not None:
+        text += f", step {job['step']} of {job.get('total')}"
+    if job.get("loss") is not None:
+        text += f", loss {job['loss']:.4f}"
+    if job.get("lora_path"):
+        text += f". LoRA file: {job['lora_path']}"
+    if job.get("error"):
+        text += f". Error: {job['error']}"
+    if job.get("cancel_requested") and job.get("status") == "running":
+        text += ". It stops at its next step and keeps its checkpoints"
+    return text + "."
 
 
 def _line(item: Any) -> str:
