@@ -100,10 +100,8 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
     if not data.train:
         raise LoraportError(f"no usable training clips in {cfg.data.dataset_dir}: add videos or images "
                             "(mp4, mov, webm, mkv, png, jpg, webp) and check the per-file errors")
-    if cuda:  # the text encoder and VAE are done until validation: give their memory to training
-        for part in (components.text_encoder, components.vae):
-            part.to("cpu")
-        torch.cuda.empty_cache()
+    if cuda:  # the text encoder and VAE are idle until validation: give their memory to training
+        _move_encoders(components, "cpu")
     torch.manual_seed(cfg.seed)  # LoRA A init, identical on every rank
     lora.add_lora(transformer, cfg.lora)
     transformer.train()  # from_pretrained leaves models in eval mode, which would switch LoRA dropout off
@@ -142,8 +140,13 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
             emit({"type": "checkpoint", "step": at_step, "total": opt_cfg.steps, "path": str(path)})
         acc.wait_for_everyone()
 
+    def validate(at_step: int) -> None:
+        if main and cfg.validation.every and cfg.validation.prompts:
+            _sample(components, cfg, run_dir / "samples", at_step, emit)
+        acc.wait_for_everyone()
+
     # -- the loop --------------------------------------------------------------------------------------------
-    timer, status, t_loop = _StepTimer(step), "finished", time.perf_counter()
+    timer, status, t_loop = _StepTimer(), "finished", time.perf_counter()
     while step < opt_cfg.steps:
         lr = lr_at(step, opt_cfg)
         if _any_rank(acc, should_stop()):
@@ -151,9 +154,12 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
             break
         if step % cfg.checkpoints.every == 0 and step not in (0, resumed_from):
             checkpoint(step)
+        if cfg.validation.every and step % cfg.validation.every == 0 and step != resumed_from:
+            validate(step)  # step 0 too: the baseline the user compares later samples against
         for group in optimizer.param_groups:
             group["lr"] = lr
 
+        timer.start()
         loss = 0.0
         for micro in range(opt_cfg.grad_accum):
             index = (step * opt_cfg.grad_accum + micro) * world + rank  # this rank's micro-batch, unique overall
@@ -171,15 +177,17 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
 
         loss = _mean_over_ranks(acc, loss)
         losses.append((step, loss))
-        timer.tick()
+        timer.stop()
         if main:
             _append_jsonl(run_dir / "losses.jsonl", {"step": step, "loss": loss, "lr": lr})
-        emit(timer.progress(step, opt_cfg.steps, loss, lr, acc.device))
+        emit(timer.progress(step, opt_cfg.steps, loss, lr))
 
     # -- the end: checkpoint, LoRA file, holdout loss, report ------------------------------------------------
     t_train = time.perf_counter() - t_loop
     if step != resumed_from:
         checkpoint(step)
+        if status == "finished" and cfg.validation.every:
+            validate(step)  # the final LoRA's samples
     holdout = base_holdout = None
     if main and data.holdout:
         holdout = holdout_curve[-1][1] if holdout_curve and holdout_curve[-1][0] == step else \
@@ -243,27 +251,60 @@ def _mean_over_ranks(acc, value: float) -> float:
 
 
 class _StepTimer:
-    """it/s and ETA from steady-state step times only (the first steps after a (re)start pay for warm-up)."""
+    """it/s and ETA from steady-state step time only: the first steps after a (re)start pay for warm-up, and
+    checkpoints and validation samples happen between start() and stop() of no step."""
 
-    def __init__(self, start_step: int):
-        self.start_step, self.count, self.last = start_step, 0, time.perf_counter()
+    def __init__(self):
+        self.count, self.t0 = 0, 0.0
         self.steady_time, self.steady_steps = 0.0, 0
 
-    def tick(self) -> None:
-        now = time.perf_counter()
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def stop(self) -> None:
         self.count += 1
         if self.count > STEADY_AFTER:
-            self.steady_time += now - self.last
+            self.steady_time += time.perf_counter() - self.t0
             self.steady_steps += 1
-        self.last = now
 
     def steps_per_s(self) -> float | None:
         return self.steady_steps / self.steady_time if self.steady_steps and self.steady_time > 0 else None
 
-    def progress(self, step: int, total: int, loss: float, lr: float, device) -> dict:
+    def progress(self, step: int, total: int, loss: float, lr: float) -> dict:
         rate = self.steps_per_s()
         return {"type": "progress", "step": step, "total": total, "loss": loss, "lr": lr, "it_per_s": rate,
                 "eta_s": (total - step) / rate if rate else None, "peak_mem_mb": _peak_mem_mb()}
+
+
+def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit) -> None:
+    """Validation clips at fixed seeds through LTX2Pipeline, with the adapter as it is now (dropout off)."""
+    from trainer.sample import generate  # noqa: PLC0415
+
+    v, transformer = cfg.validation, components.transformer
+    trigger = (cfg.data.trigger_word or "").strip()
+    cuda = transformer.device.type == "cuda"
+    if cuda:
+        _move_encoders(components, transformer.device)
+    transformer.eval()
+    try:
+        for i, prompt in enumerate(v.prompts):
+            # Captions got the trigger at preprocessing; prompts get it the same way.
+            text = prompt if not trigger or trigger in prompt.split() else f"{trigger} {prompt}"
+            for seed in v.seeds:
+                res = generate(components, text, seed=seed, width=v.width, height=v.height, frames=v.frames,
+                               steps=v.inference_steps, out_dir=out_dir, name=f"step-{step:06d}-p{i}-s{seed}")
+                emit({"type": "sample", "step": step, "path": str(res.mp4_path), "message": text})
+    finally:
+        transformer.train()
+        if cuda:
+            _move_encoders(components, "cpu")
+
+
+def _move_encoders(components, device) -> None:
+    for part in (components.text_encoder, components.vae):
+        part.to(device)
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _peak_mem_mb() -> float:

@@ -134,3 +134,27 @@ def test_ic_lora_run_trains_on_reference_clips(tmp_path):
     assert result.status == "finished" and result.holdout_loss is not None
     with safe_open(str(result.lora_path), "pt") as f:
         assert f.metadata()["loraport.strategy"] == "ic-lora"
+
+
+def test_validation_samples_show_the_base_at_step_zero_and_the_lora_as_it_is_now(tmp_path):
+    from trainer.media import decode
+    from trainer.sample import generate
+
+    val = {"every": 2, "prompts": ["a white square"], "seeds": [3], "width": 64, "height": 64, "frames": 9,
+           "inference_steps": 2}
+    cfg = tiny_config(concept_dataset(tmp_path / "ds", n=3), steps=4, validation=val)
+    events = []
+    result = run_training(cfg, tmp_path / "run", emit=events.append)
+    samples = [e for e in events if e["type"] == "sample"]
+    assert [e["step"] for e in samples] == [0, 2, 4] and all(e["message"] == "sks a white square" for e in samples)
+    bucket = cfg.data.buckets[0].model_copy(update={"frames": 9})
+
+    def frames(path):
+        return decode(path, bucket)
+
+    base = generate(load_components(cfg.model), "sks a white square", seed=3, width=64, height=64, frames=9, steps=2,
+                    out_dir=tmp_path / "ref", name="base")
+    assert (frames(samples[0]["path"]) - frames(base.mp4_path)).abs().max() < 0.05
+    final = generate(load_components(cfg.model), "sks a white square", lora_path=result.lora_path, seed=3, width=64,
+                     height=64, frames=9, steps=2, out_dir=tmp_path / "ref", name="final")
+    assert (frames(samples[-1]["path"]) - frames(final.mp4_path)).abs().max() < 0.05
