@@ -23,6 +23,7 @@ from tools.recipes import Recipe, load_recipe, parse_bucket
 from trainer.config import TrainConfig
 
 Source = Literal["recipe", "dataset", "old_lora", "hardware", "user"]
+_MODEL_KEYS = ("model", "model.id", "model_id", "base_model", "base model", "base")
 
 
 class Setting(BaseModel):
@@ -86,13 +87,14 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
     """Resolve a training plan: every setting with its value, where it came from, and why; plus time and disk."""
     recipe = load_recipe(recipe) if isinstance(recipe, str) else recipe
     overrides = dict(overrides or {})
-    asked = [overrides.pop(k) for k in ("model", "model.id") if k in overrides]  # the model picks the tier
+    asked = [overrides.pop(k) for k in list(overrides) if k.strip().lower() in _MODEL_KEYS]  # it picks the tier
     model_id = str(asked[0]) if asked else model_id
     facts = dataset_facts(dataset, recipe.name)
     old = old_lora_facts(old_lora)
     hw = hardware or detect_hardware()
     tier = pick_tier(hw, model_id or get_settings().default_model)
     v = _Values()
+    _model_setting(v, tier, chosen=bool(model_id))
     _from_recipe(v, recipe, tier)
     _from_dataset(v, recipe, facts)
     warnings = [tier.reason] if tier.fallback else []
@@ -109,6 +111,17 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
                 requested_model=tier.requested_model, tier=tier.tier, tier_reason=tier.reason, hardware=hw,
                 dataset=facts, config=config, settings=v.s, estimate=est,
                 real_buckets=_real_buckets(recipe, tier), warnings=warnings, recommendations=recs, ready=ready)
+
+
+def _model_setting(v: _Values, tier: TierChoice, chosen: bool) -> None:
+    if tier.fallback:
+        v.set("model", tier.model_id, "hardware", f"You asked for {tier.requested_model}, which this machine cannot "
+              "train; the tiny demo model runs the same flow here.")
+    elif chosen:
+        v.set("model", tier.model_id, "user", f"You chose {tier.model_id}. {tier.reason}")
+    else:
+        v.set("model", tier.model_id, "recipe", f"loraport's default model (setting default_model). {tier.reason} "
+              "For a real LoRA, plan with --model ltx-2.3 and local weights (LORAPORT_MODEL_PATH).")
 
 
 def _why(choice) -> str:

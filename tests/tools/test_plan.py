@@ -90,7 +90,7 @@ def test_24gb_gpu_gets_the_low_vram_variant():
 def test_cpu_only_machine_explains_and_falls_back_to_the_tiny_model():
     p = real("character", clips(20), CPU)
     assert p.model_id == "tiny-ltx-2.3" and p.requested_model == "ltx-2.3" and p.config.model.id == "tiny-ltx-2.3"
-    assert any("no GPU" in w for w in p.warnings)
+    assert any("no GPU" in w for w in p.warnings) and p.settings["model"].source == "hardware"
     assert p.settings["buckets"].source == "hardware" and "960x544x49" in p.settings["buckets"].explanation
     assert "960x544x49" in p.real_buckets
     assert max(b.width for b in p.config.data.buckets) <= 128
@@ -167,3 +167,10 @@ def test_diff_lists_what_changed_and_why():
     changes = {c.name: c for c in a.diff(b)}
     assert set(changes) == {"rank", "alpha"}
     assert (changes["rank"].old, changes["rank"].new, changes["rank"].source) == (32, 64, "user")
+
+
+def test_model_override_picks_the_tier_and_is_recorded():
+    p = plan("character", clips(20), hardware=H100, calibrate=False, overrides={"model": "ltx-2.3"})
+    assert p.tier == "standard" and p.config.model.id == "ltx-2.3" and p.settings["model"].source == "user"
+    demo = plan("character", clips(20), hardware=H100, calibrate=False)
+    assert demo.tier == "demo" and demo.settings["model"].source == "recipe"
