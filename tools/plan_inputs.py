@@ -21,6 +21,8 @@ class MediaFacts(BaseModel):
     frames: int | None = None
     duration_s: float | None = None
     split: str = "train"
+    role: str = "item"  # item | reference (an IC-LoRA reference clip, not trained on by itself)
+    reference: str | None = None
 
 
 class DatasetFacts(BaseModel):
@@ -61,10 +63,12 @@ def dataset_facts(dataset: Any, recipe_name: str | None = None) -> DatasetFacts:
     data = dataset.model_dump() if isinstance(dataset, BaseModel) else dict(dataset)
     files = [MediaFacts(name=f["name"], kind=f.get("kind") or "video", width=f.get("width"),
                         height=f.get("height"), frames=f.get("frames"), duration_s=f.get("duration_s"),
-                        split=f.get("split") or "train")
+                        split=f.get("split") or "train", role=f.get("role") or "item",
+                        reference=f.get("reference"))
              for f in data.get("files", []) if not f.get("error") and f.get("kind")]
-    n_videos = data.get("n_videos", sum(f.kind == "video" for f in files))
-    n_images = data.get("n_images", sum(f.kind == "image" for f in files))
+    items = [f for f in files if f.role != "reference"]
+    n_videos = data.get("n_videos", sum(f.kind == "video" for f in items))
+    n_images = data.get("n_images", sum(f.kind == "image" for f in items))
     holdout = data.get("holdout") or [f.name for f in files if f.split == "holdout"]
     return DatasetFacts(path=str(data.get("path", "")), n_videos=n_videos, n_images=n_images,
                         n_holdout=len(holdout), files=files,

@@ -56,7 +56,7 @@ def dataset_warnings(recipe: Recipe, facts: DatasetFacts) -> tuple[list[str], bo
     if n and recipe.data.images == (0, 0) and facts.n_images:
         recs.append(f"{facts.n_images} image(s) in the set: the {recipe.name} recipe learns from video, and "
                     "stills teach it nothing about movement. Replace them with clips.")
-    if recipe.ic is not None:
+    if recipe.ic is not None and facts.recipe != recipe.name:  # else the dataset check already paired them
         recs += _missing_references(facts, recipe.ic.reference_suffix.value)
     return list(dict.fromkeys(recs)), n >= recipe.data.min_items
 
@@ -85,7 +85,8 @@ def _count_advice(recipe: Recipe, facts: DatasetFacts) -> list[str]:
 def _missing_references(facts: DatasetFacts, suffix: str) -> list[str]:
     names = {f.name for f in facts.files}
     named = _referenced(Path(facts.path)) if facts.path else set()
-    targets = [f.name for f in facts.files if f.kind == "video" and not Path(f.name).stem.endswith(suffix)]
+    targets = [f.name for f in facts.files if f.kind == "video" and f.role != "reference" and not f.reference
+               and not Path(f.name).stem.endswith(suffix)]
     missing = [t for t in targets if t not in named
                and str(Path(t).with_name(Path(t).stem + suffix + Path(t).suffix)) not in names]
     if not missing:

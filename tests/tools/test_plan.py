@@ -174,3 +174,14 @@ def test_model_override_picks_the_tier_and_is_recorded():
     assert p.tier == "standard" and p.config.model.id == "ltx-2.3" and p.settings["model"].source == "user"
     demo = plan("character", clips(20), hardware=H100, calibrate=False)
     assert demo.tier == "demo" and demo.settings["model"].source == "recipe"
+
+
+def test_ic_plan_from_a_folder_names_the_clip_without_a_reference(tmp_path):
+    from tests.trainer.clips import make_clip
+
+    for i, name in enumerate(["c0.mp4", "c0_ref.mp4", "c1.mp4"]):
+        make_clip(tmp_path / "ic" / name, frames=17, size=(64, 64), color=(70 * i, 200 - 50 * i, 30))
+    p = plan("face", tmp_path / "ic", hardware=CPU, calibrate=False)
+    assert p.dataset.n_videos == 2 and not p.ready  # references are not training items
+    assert any("reference" in r and "c1.mp4" in r for r in p.recommendations)
+    assert not any("c0.mp4" in r and "reference" in r for r in p.recommendations)
