@@ -5,6 +5,7 @@ A preview stores its captions as ``caption_status = "preview"`` on files that ha
 approved (``final``) captions reach ``captions.jsonl``. Everything a backend returns is cleaned and stored as data.
 """
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -142,6 +143,7 @@ def caption_all(dataset: str | Path, *, backend: str = "auto", trigger_word: str
     good = [f for f in report.files if f.error is None and f.role == "item"]  # references need no caption
     run = CaptionRun(dataset_id=report.id, backend=captioner.name, trigger_word=trigger, captioned=0,
                      quality=captioner.quality)
+    last_write = time.monotonic()
     for i, entry in enumerate(good):
         if should_stop is not None and should_stop():
             run.stopped = True
@@ -158,9 +160,12 @@ def caption_all(dataset: str | Path, *, backend: str = "auto", trigger_word: str
             else:
                 _store(db, report.id, entry.name, result.caption, captioner.name, "final")
                 run.captioned += 1
-        _write_jsonl(db, report.id, Path(report.path))  # after every file: a crash keeps what is done
+        if time.monotonic() - last_write > 2.0:  # the DB has every caption at once; the file catches up often
+            _write_jsonl(db, report.id, Path(report.path))
+            last_write = time.monotonic()
         if on_progress is not None:
             on_progress(i + 1, len(good), entry.name)
+    _write_jsonl(db, report.id, Path(report.path))
     return run
 
 

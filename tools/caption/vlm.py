@@ -58,8 +58,13 @@ class VlmCaptioner(Captioner):
             raise LoraportError("no frames could be read from this file, so it cannot be captioned.")
         messages = [{"role": "user", "content": [*({"type": "image"} for _ in frames),
                                                   {"type": "text", "text": prompt_text(guidance)}]}]
-        prompt = self._processor.apply_chat_template(messages, add_generation_prompt=True)
-        inputs = self._processor(images=frames, text=prompt, return_tensors="pt").to(self.device)
+        try:
+            prompt = self._processor.apply_chat_template(messages, add_generation_prompt=True)
+        except ValueError as err:  # a processor saved without a chat template: not a chat VLM
+            raise LoraportError(f"the caption model {self.model_id!r} has no chat template ({err}); use an "
+                                "instruction-tuned vision-language model.") from None
+        inputs = self._processor(images=frames, text=prompt, return_tensors="pt")
+        inputs = inputs.to(self._model.device, dtype=self._model.dtype)  # casts pixel values only, not token ids
         with torch.inference_mode():
             out = self._model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         new_tokens = out[:, inputs["input_ids"].shape[1]:]  # (1, T_new): drop the echoed prompt
