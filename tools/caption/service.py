@@ -143,6 +143,17 @@ def caption_all(dataset: str | Path, *, backend: str = "auto", trigger_word: str
     good = [f for f in report.files if f.error is None and f.role == "item"]  # references need no caption
     run = CaptionRun(dataset_id=report.id, backend=captioner.name, trigger_word=trigger, captioned=0,
                      quality=captioner.quality)
+    try:
+        _caption_each(db, report, good, captioner, guidance.caption_guidance, trigger, run,
+                      overwrite=overwrite, on_progress=on_progress, should_stop=should_stop)
+    finally:  # stopped, finished or failed: the file matches the DB
+        _write_jsonl(db, report.id, Path(report.path))
+    return run
+
+
+def _caption_each(db: sqlite_utils.Database, report: DatasetReport, good: list[FileEntry], captioner: Captioner, guidance: str,
+                  trigger: str | None, run: CaptionRun, *, overwrite: bool, on_progress: Progress | None,
+                  should_stop: Callable[[], bool] | None) -> None:
     last_write = time.monotonic()
     for i, entry in enumerate(good):
         if should_stop is not None and should_stop():
@@ -154,7 +165,7 @@ def caption_all(dataset: str | Path, *, backend: str = "auto", trigger_word: str
             _store(db, report.id, entry.name, entry.caption, captioner.name, "final")  # the approved preview
             run.captioned += 1
         else:
-            result = _caption_one(captioner, Path(report.path), entry, guidance.caption_guidance, trigger)
+            result = _caption_one(captioner, Path(report.path), entry, guidance, trigger)
             if result.error:
                 run.errors[entry.name] = result.error
             else:
@@ -165,8 +176,6 @@ def caption_all(dataset: str | Path, *, backend: str = "auto", trigger_word: str
             last_write = time.monotonic()
         if on_progress is not None:
             on_progress(i + 1, len(good), entry.name)
-    _write_jsonl(db, report.id, Path(report.path))
-    return run
 
 
 def set_caption(dataset: str | Path, media: str, text: str) -> CaptionResult:

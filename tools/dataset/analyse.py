@@ -25,7 +25,7 @@ def analyse(collected: Collected, guidance: Guidance, *, seed: int = 0, holdout_
     holdout_fraction = guidance.holdout_fraction if holdout_fraction is None else holdout_fraction
     report = DatasetReport(path=str(collected.root), recipe=guidance.name)
     report.errors.update(collected.errors)
-    entries = [_probe_entry(rel, path) for rel, path in sorted(collected.media.items())]
+    entries = [probe_entry(rel, path) for rel, path in sorted(collected.media.items())]
     _dedupe(entries, report)
     good = _pair_references([e for e in entries if e.error is None], guidance, report)
     _attach_captions(collected, good, report, limits)
@@ -58,7 +58,7 @@ def analyse(collected: Collected, guidance: Guidance, *, seed: int = 0, holdout_
     return report
 
 
-def _probe_entry(rel: str, path: Path) -> FileEntry:
+def probe_entry(rel: str, path: Path) -> FileEntry:
     """Hash and probe one file; any failure becomes the entry's error, in words the user can act on."""
     entry = FileEntry(name=rel)
     try:

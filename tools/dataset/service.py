@@ -20,7 +20,7 @@ from core.settings import get_settings
 from core.store import now_iso, open_db
 from core.workspace import Workspace
 
-from tools.dataset.analyse import analyse, summarise
+from tools.dataset.analyse import analyse, probe_entry, summarise
 from tools.dataset.captions import write_captions_jsonl
 from tools.dataset.guidance import count_advice, load_guidance, reference_advice
 from tools.dataset.models import DatasetReport, FileEntry
@@ -188,8 +188,6 @@ def _entry(row: dict) -> FileEntry:
 
 
 def _verify_files(root: Path, files: list[FileEntry]) -> None:
-    from tools.dataset.analyse import _probe_entry
-
     for f in files:
         if f.error is not None:
             continue
@@ -197,7 +195,7 @@ def _verify_files(root: Path, files: list[FileEntry]) -> None:
         if not path.is_file():
             f.error = "is missing from the dataset folder; import the dataset again"
             continue
-        fresh = _probe_entry(f.name, path)
+        fresh = probe_entry(f.name, path)
         if fresh.error or fresh.sha256 != f.sha256:
             f.error = fresh.error or "changed on disk since import; import the dataset again"
 
