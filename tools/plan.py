@@ -204,7 +204,10 @@ def _from_hardware(v: _Values, recipe: Recipe, tier: TierChoice) -> None:
         v.set("gradient_checkpointing", True, "hardware", "Required on this card: without it the activations "
               "of one clip do not fit. " + why)
         t = recipe.tiers.low_vram
-        v.set("buckets", list(t.buckets), "hardware", f"{t.why} {t.change}", t.source)
+        was = v.s["buckets"]
+        note = (f" Your old LoRA's {was.value[0]} is more than this card's tier holds."
+                if was.source == "old_lora" else "")
+        v.set("buckets", list(t.buckets), "hardware", f"{t.why} {t.change}{note}", t.source)
     elif tier.tier in ("demo", "cannot_train"):
         real = v.value("buckets")
         v.set("buckets", tiny_buckets(real), "hardware" if tier.fallback else "recipe",
