@@ -81,7 +81,8 @@ def metadata_hints(metadata: dict[str, str], file_name: str, adapter_config: dic
         if value.startswith("{") and len(value) < 200_000:  # ai-toolkit / trainer configs stored as JSON
             add(_model_path_in_json(value), W_CONFIG, f"metadata {key} (model path)")
     if adapter_config:
-        add(str(adapter_config.get("base_model_name_or_path") or ""), W_CONFIG, "adapter_config base_model_name_or_path")
+        base = str(adapter_config.get("base_model_name_or_path") or "")
+        add(base, W_CONFIG, "adapter_config base_model_name_or_path")
     for key in ("modelspec.title", "ss_output_name", "name"):
         add(metadata.get(key), W_NAME, f"metadata {key}")
     add(file_name, W_NAME, "file name")

@@ -55,6 +55,8 @@ _ROLES = [
     (re.compile(r"\.diff_b$"), "diff_b"),
     (re.compile(r"\.diff$"), "diff"),
 ]
+_COMMON = ((".lora_A.weight", "A"), (".lora_B.weight", "B"), (".lora_down.weight", "A"), (".lora_up.weight", "B"),
+           (".alpha", "alpha"))
 _STACK = re.compile(
     r"^(transformer_blocks|single_transformer_blocks|double_blocks|single_blocks|blocks|input_blocks|"
     r"output_blocks|middle_block|down_blocks|up_blocks|mid_block)\.(\d+)\.(.+)$"
@@ -67,12 +69,12 @@ class Module:
 
     path: str
     parts: dict[str, TensorEntry] = field(default_factory=dict)
+    # (block stack, block index, path inside the block), or None for a top-level module
+    stack: tuple[str, int, str] | None = field(init=False)
 
-    @property
-    def stack(self) -> tuple[str, int, str] | None:
-        """(block stack, block index, path inside the block), or None for a top-level module."""
+    def __post_init__(self) -> None:
         m = _STACK.match(self.path)
-        return (m.group(1), int(m.group(2)), m.group(3)) if m else None
+        self.stack = (m.group(1), int(m.group(2)), m.group(3)) if m else None
 
     @property
     def rank(self) -> int | None:
@@ -150,6 +152,9 @@ def parse_layout(tensors: list[TensorEntry]) -> Layout:
 
 
 def _split_role(key: str) -> tuple[str, str] | None:
+    for suffix, role in _COMMON:  # fast path for the usual names; the patterns below cover the rest
+        if key.endswith(suffix):
+            return key[: -len(suffix)], role
     for pattern, role in _ROLES:
         m = pattern.search(key)
         if m:

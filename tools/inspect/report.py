@@ -129,7 +129,8 @@ class InspectReport(BaseModel):
             lines.append(f"Weights: {self.health.status}" + "".join(f"\n  - {f}" for f in self.health.findings))
         else:
             lines.append("Weights: not checked (header-only)")
-        trig = f"; trigger word {self.migration.carry_over.trigger_word!r}" if self.migration.carry_over.trigger_word else ""
+        word = self.migration.carry_over.trigger_word
+        trig = f"; trigger word {word!r}" if word else ""
         lines.append(f"Suggested recipe: {self.migration.recipe} ({self.migration.why}){trig}")
         return "\n".join(lines)
 

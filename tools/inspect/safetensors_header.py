@@ -7,6 +7,7 @@ allocate what it claims, and (c) every inconsistency becomes one clear ``Lorapor
 """
 
 import json
+import math
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,20 +34,14 @@ DTYPES: dict[str, tuple[int, torch.dtype]] = {
 FLOAT_DTYPES = {"F8_E4M3", "F8_E5M2", "F16", "BF16", "F32", "F64"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # thousands per file: slots keep construction cheap; treat as read-only
 class TensorEntry:
     name: str
     dtype: str
     shape: tuple[int, ...]
     begin: int  # absolute file offset of the first byte
     end: int  # absolute file offset one past the last byte
-
-    @property
-    def numel(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+    numel: int
 
     @property
     def nbytes(self) -> int:
@@ -182,16 +177,16 @@ def _entry(name: str, key: str, info, data_start: int, data_size: int) -> Tensor
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
     if dtype not in DTYPES:
         raise _not_safetensors(name, f"tensor {key!r} has unknown dtype {dtype!r} (known: {', '.join(DTYPES)})")
-    if not isinstance(shape, list) or not all(_is_uint(d) for d in shape):
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):  # int, not bool/float
         raise _not_safetensors(name, f"tensor {key!r} has an invalid shape {shape!r}")
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_uint(o) for o in offsets)):
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int and o >= 0 for o in offsets)):
         raise _not_safetensors(name, f"tensor {key!r} has invalid data_offsets {offsets!r}")
     begin, end = offsets
     if begin > end or end > data_size:
         raise _not_safetensors(
             name, f"tensor {key!r} lies at bytes {begin}..{end}, outside the {data_size}-byte data area"
         )
-    entry = TensorEntry(key, dtype, tuple(shape), data_start + begin, data_start + end)
+    entry = TensorEntry(key, dtype, tuple(shape), data_start + begin, data_start + end, math.prod(shape))
     expected = entry.numel * DTYPES[dtype][0]
     if expected != entry.nbytes:
         raise _not_safetensors(
@@ -200,29 +195,27 @@ def _entry(name: str, key: str, info, data_start: int, data_size: int) -> Tensor
     return entry
 
 
-def _is_uint(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def iter_tensors(header: Header, entries: list[TensorEntry] | None = None) -> Iterator[tuple[TensorEntry, torch.Tensor]]:
+def iter_tensors(header: Header, entries: list[TensorEntry] | None = None
+                 ) -> Iterator[tuple[TensorEntry, torch.Tensor]]:
     """Yield each tensor in file order, read into ONE reused buffer sized to the largest of them.
 
-    Peak memory is that buffer plus whatever the caller derives from one tensor; the yielded tensor is a view of
-    the buffer and is overwritten by the next one, so callers must not keep it.
+    Sequential reads keep the kernel's readahead at full speed on a cold file (measured faster than a memory map
+    here, cold and warm: bench/inspect.py), and resident memory stays at that one buffer whatever the file size.
+    A yielded tensor is a view of the buffer, overwritten by the next one: callers reduce it, never keep it.
     """
     entries = header.tensors if entries is None else sorted(entries, key=lambda e: e.begin)
-    largest = max((e.nbytes for e in entries), default=0)
-    buf = bytearray(largest)
+    buf = bytearray(max((e.nbytes for e in entries), default=0))
     view = memoryview(buf)
     with open(header.path, "rb") as f:
         for e in entries:
-            if e.nbytes == 0:
-                yield e, torch.empty(e.shape, dtype=DTYPES[e.dtype][1])
+            dtype = DTYPES[e.dtype][1]
+            if e.numel == 0:
+                yield e, torch.empty(e.shape, dtype=dtype)
                 continue
-            f.seek(e.begin)
+            if f.tell() != e.begin:
+                f.seek(e.begin)
             _read_exact(f, view[: e.nbytes], header.path.name)
-            t = torch.frombuffer(buf, dtype=DTYPES[e.dtype][1], count=e.numel)
-            yield e, t.view(e.shape)
+            yield e, torch.frombuffer(buf, dtype=dtype, count=e.numel).view(e.shape)
 
 
 def _read_exact(f, view: memoryview, name: str) -> None:

@@ -1,0 +1,130 @@
+"""Benchmark `loraport inspect` against safetensors.torch.load_file on an LTX-2-shaped rank-32 bf16 LoRA.
+
+    .venv/bin/python bench/inspect.py [--rank 32] [--repeats 3] [--keep DIR]
+
+Builds the default Lightricks-trainer layout (48 blocks x 6 attention families x q/k/v/out.0 = 1152 Linears,
+2304 tensors, real LTX-2 widths) in a child process, so its ~1 GB of build-time tensors never count against this
+process, then times header-only inspect, full inspect and load_file here on the same file, twice: with the page
+cache warm (the file was just read) and cold (this file evicted with posix_fadvise before every run).
+Peak memory is the rise of the process's resident high-water mark (VmHWM, reset through /proc/self/clear_refs)
+over the resident size before each phase. Targets (issue 2, item 7): header-only >= 50x faster than load_file;
+full inspect no slower than load_file, with peak memory under twice the largest tensor.
+"""
+
+import sys
+from pathlib import Path
+
+# Run as a script, sys.path[0] is bench/, where this file would shadow the stdlib `inspect`: swap it for the root.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+import argparse  # noqa: E402  (after the path fix above, on purpose)
+import gc  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+BUILD = """
+import sys, torch
+sys.path.insert(0, {root!r})
+from tests.tools.lora_factory import make_ltx2_lora
+make_ltx2_lora({path!r}, rank={rank})
+"""
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def drop_from_page_cache(path: Path) -> None:
+    """Evict this one file from the OS page cache (nothing else), so the next read comes from disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # dirty pages cannot be dropped
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def measure(fn, repeats: int, cold_path: Path | None = None) -> tuple[float, float]:
+    """(median seconds, peak resident rise in MiB over the resident size before the call)."""
+    times, peaks = [], []
+    for _ in range(repeats):
+        if cold_path is not None:
+            drop_from_page_cache(cold_path)
+        gc.collect()
+        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        before = _status_kb("VmRSS")
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+        peaks.append((_status_kb("VmHWM") - before) / 1024)
+        del result
+    return statistics.median(times), max(peaks)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rank", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--keep", type=Path, help="Build (or reuse) the file in this folder and keep it.")
+    args = ap.parse_args()
+
+    import torch
+    from safetensors.torch import load_file
+
+    from tools.inspect import inspect_lora
+    from tools.inspect.safetensors_header import read_header
+
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory(prefix="loraport-bench-") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "ltx-2-19b-bench-lora.safetensors"
+        t0 = time.perf_counter()
+        if not path.exists():  # --keep DIR reuses a file built by an earlier run
+            subprocess.run([sys.executable, "-c", BUILD.format(root=str(ROOT), path=str(path), rank=args.rank)],
+                           check=True)
+        build_s = time.perf_counter() - t0
+        header = read_header(path)
+        largest = max(t.nbytes for t in header.tensors)
+        print(f"file: {path.name}  {path.stat().st_size / 2**20:.1f} MiB, {len(header.tensors)} tensors, "
+              f"largest tensor {largest / 2**10:.0f} KiB, built in {build_s:.1f} s")
+        print(f"torch threads: {torch.get_num_threads()}; times are medians of {args.repeats}")
+
+        phases = {
+            "inspect --header-only": lambda: inspect_lora(path, header_only=True),
+            "inspect (full)": lambda: inspect_lora(path),
+            "load_file": lambda: load_file(str(path)),
+        }
+        inspect_lora(path, header_only=True)  # warm the imports
+        results = {}
+        for cache in ("warm", "cold"):
+            for name, fn in phases.items():
+                if cache == "warm":
+                    fn()  # bring the file into the page cache
+                results[cache, name] = measure(fn, args.repeats, path if cache == "cold" else None)
+        report = inspect_lora(path)
+
+    print(f"{'page cache':<12}{'phase':<24}{'seconds':>10}{'peak MiB':>10}")
+    for (cache, name), (sec, mb) in results.items():
+        print(f"{cache:<12}{name:<24}{sec:>10.3f}{mb:>10.1f}")
+    for cache in ("warm", "cold"):
+        head_s, head_mb = results[cache, "inspect --header-only"]
+        full_s, full_mb = results[cache, "inspect (full)"]
+        load_s, load_mb = results[cache, "load_file"]
+        print(f"[{cache}] header-only is {load_s / head_s:.0f}x faster than load_file (target >= 50x); "
+              f"full inspect takes {full_s / load_s:.2f}x load_file's time (target <= 1x)")
+        print(f"[{cache}] peak memory: full inspect {full_mb:.1f} MiB ({max(full_mb - head_mb, 0):.1f} MiB over "
+              f"header-only), 2x largest tensor = {2 * largest / 2**20:.2f} MiB, load_file {load_mb:.1f} MiB")
+    print(f"report: {report.base_model.family}, {report.verdict.status}, health {report.health.status}, "
+          f"rank {report.rank.mode}, {report.targets.layers_adapted} layers")
+
+
+if __name__ == "__main__":
+    main()
