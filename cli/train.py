@@ -63,7 +63,8 @@ def run_foreground(workspace: Workspace, job_id: str, *, as_json: bool) -> None:
     restore = stop_on_signals(stop)
     bar = ProgressBar(job_id)
     try:
-        record = run_job(workspace, job_id, on_event=bar, stop=stop)
+        record = run_job(workspace, job_id, on_event=bar, stop=stop,
+                         on_wait=lambda text: typer.echo(text, err=True))
     finally:
         bar.close()
         restore()

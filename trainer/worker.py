@@ -245,28 +245,37 @@ def default_device() -> str:
 def run_job(
     workspace: Workspace, job_id: str, *, on_event: Callable[[dict], None] | None = None,
     stop: threading.Event | None = None, device: str | None = None, poll_s: float = 0.5,
+    on_wait: Callable[[str], None] | None = None,
 ) -> JobRecord:
     """Run one job in this process (the foreground of `loraport train`) and return its final record.
 
-    While another job holds the device it waits; if a worker claims the job first, it follows that worker's
-    events instead, so the caller sees the same stream either way.
+    While another job holds the device it waits (``on_wait`` hears why, once); if a worker claims the job
+    first, it follows that worker's events instead, so the caller sees the same stream either way.
     """
     db = open_worker_db(workspace)
     device = device or default_device()
     job = jobstore.get_job(db, job_id)
     if job.kind not in JOB_RUNNERS:
         raise LoraportError(f"this process cannot run {job.kind!r} jobs: start `loraport worker` to run them.")
+    told = False
     while True:
         reap_dead(db)
         mine = claim(db, device=device, job_id=job_id)
         if mine is not None:
             return execute(db, workspace, mine, on_event=on_event, stop=stop)
         job = jobstore.get_job(db, job_id)
-        if job.status == "running" or job.is_terminal:
+        if job.is_terminal:
+            return job
+        if job.status == "running":
             break
+        if on_wait is not None and not told:
+            busy = db.execute("SELECT id FROM jobs WHERE status = 'running' AND device = ?", [device]).fetchone()
+            on_wait(f"waiting: job {busy[0] if busy else '?'} is running on {device}")
+            told = True
         if stop is not None and stop.wait(poll_s):
             return job
-        time.sleep(0 if stop is not None else poll_s)
+        if stop is None:
+            time.sleep(poll_s)
     last = max((e["id"] for e in jobstore.events(db, job_id)), default=0)
     for event in jobstore.follow(db, job_id, after_id=last):
         if on_event is not None:

@@ -106,3 +106,34 @@ def test_train_json_on_three_clips_finishes_with_a_lora_file(capsys, workspace_h
     types = [e["type"] for e in jobs.events(db, record["job_id"])]
     assert types[:2] == ["queued", "started"] and types[-1] == "finished"
     assert types.count("progress") == 3 and "checkpoint" in types
+
+
+def test_ctrl_c_stops_a_foreground_train_resumably_and_jobs_resume_finishes_it(capsys, workspace_home, three_clips):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    loraport = Path(sys.executable).parent / "loraport"
+    proc = subprocess.Popen(
+        [str(loraport), "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "24", "--rank", "4",
+         "--checkpoint-every", "3", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    db = open_db(Workspace(workspace_home))
+    try:
+        deadline = time.monotonic() + 180
+        while not db.execute("SELECT 1 FROM job_events WHERE type = 'checkpoint'").fetchone():
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else ""
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    stopped = json.loads(out)
+    assert proc.returncode == 1 and stopped["status"] == "interrupted" and 3 <= stopped["step"] < 24
+    assert (Path(stopped["run_dir"]) / "checkpoints").is_dir()
+    code, out, _ = _cli(capsys, "jobs", "resume", stopped["job_id"], "--json")
+    record = json.loads(out)
+    assert code == 0 and record["status"] == "finished" and record["steps"] == 24
+    assert record["result"]["resumed_from"] >= 3

@@ -122,6 +122,40 @@ def test_reap_leaves_a_live_owners_job_alone(workspace):
     assert worker.reap_dead(db) == [] and jobs.get_job(db, job_id).status == "running"
 
 
+def test_run_job_waits_while_another_job_holds_the_device(workspace):
+    db = open_db(workspace)
+    busy = jobs.enqueue(db, "count", {"steps": 1})
+    mine = jobs.enqueue(db, "count", {"steps": 2})
+    assert worker.claim(db, device="cpu").job_id == busy  # held by this (live) process
+    heard = []
+
+    def free_the_device(text):
+        heard.append(text)
+        jobs.append_event(db, workspace.run_dir(busy), {"job_id": busy, "kind": "count", "type": "finished"})
+
+    record = worker.run_job(workspace, mine, device="cpu", poll_s=0.01, on_wait=free_the_device)
+    assert heard == [f"waiting: job {busy} is running on cpu"] and record.status == "finished"
+
+
+def test_run_job_follows_a_job_another_worker_is_running(workspace):
+    db = open_db(workspace)
+    job_id = jobs.enqueue(db, "count", {"steps": 2})
+    worker.claim(db, device="cpu")
+    run_dir = workspace.run_dir(job_id)
+
+    def other_worker():
+        time.sleep(0.2)
+        for event in ({"type": "progress", "step": 1}, {"type": "finished", "step": 2}):
+            jobs.append_event(open_db(workspace), run_dir, {"job_id": job_id, "kind": "count", **event})
+
+    seen = []
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    record = worker.run_job(workspace, job_id, device="cpu", on_event=lambda e: seen.append(e["type"]))
+    thread.join()
+    assert record.status == "finished" and seen == ["progress", "finished"]
+
+
 def _wait_for(predicate, timeout_s=60.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
