@@ -216,3 +216,26 @@ def test_summary_names_family_verdict_and_recipe(tmp_path):
 def test_unknown_target_is_refused(old_ltx2):
     with pytest.raises(LoraportError, match="ltx-2.3"):
         inspect_lora(old_ltx2, target="sd15", header_only=True)
+
+
+def test_trainer_export_of_the_tiny_model_is_ltx23_native(tmp_path):
+    """The real export path (peft on the tiny 2.3 transformer -> trainer.export) is recognised as our own file."""
+    import torch
+
+    from trainer.config import TrainConfig
+    from trainer.export import export_lora, lora_metadata
+    from trainer.lora import add_lora
+    from trainer.models import load_components
+
+    cfg = TrainConfig.model_validate({"data": {"dataset_dir": str(tmp_path), "trigger_word": "zxq"},
+                                      "lora": {"rank": 4}, "recipe": "style"})
+    transformer = load_components(cfg.model).transformer
+    add_lora(transformer, cfg.lora)
+    for name, p in transformer.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=0.01)  # peft starts B at zero: a fresh LoRA would read as "broken"
+    path = export_lora(transformer, tmp_path / "lora.safetensors", lora_metadata(cfg, steps=10))
+    r = inspect_lora(path)
+    assert (r.base_model.family, r.base_model.confidence, r.verdict.status) == ("ltx-2.3", 1.0, "native")
+    assert (r.convention, r.health.status, r.rank.mode, r.scale) == ("comfy", "ok", 4, 1.0)
+    assert r.migration.recipe == "style" and r.migration.carry_over.trigger_word == "zxq"
