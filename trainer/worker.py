@@ -99,26 +99,30 @@ def owner_alive(token: str | None) -> bool:
 
 
 def reap_dead(db: sqlite_utils.Database) -> list[str]:
-    """Mark ``interrupted`` every running job whose owner process is gone; return their ids."""
+    """Take back every running job whose owner process is gone: it resumes (``interrupted``), or ends
+    ``cancelled`` if the user asked, or ``failed`` once it has killed its worker ``MAX_ATTEMPTS`` times."""
     reaped = []
-    for row in db.execute("SELECT id, worker, attempts FROM jobs WHERE status = 'running'").fetchall():
-        job_id, token, attempts = row
+    rows = db.execute("SELECT id, worker, attempts, cancel_requested FROM jobs WHERE status = 'running'").fetchall()
+    for job_id, token, attempts, cancel in rows:
         if owner_alive(token):
             continue
-        failed = (attempts or 0) >= MAX_ATTEMPTS
+        outcome = "cancelled" if cancel else "failed" if (attempts or 0) >= MAX_ATTEMPTS else "interrupted"
         with db.conn:
             cur = db.execute(
                 "UPDATE jobs SET status = ?, worker = NULL, worker_pid = NULL WHERE id = ? AND status = 'running' "
-                "AND worker IS ?", ["failed" if failed else "interrupted", job_id, token],
+                "AND worker IS ?", [outcome, job_id, token],
             )
         if not cur.rowcount:
             continue  # another worker reaped it first
         job = jobstore.get_job(db, job_id)
-        if failed:
-            jobstore.append_event(db, Path(job.run_dir), JobEvent(
-                job_id=job_id, kind=job.kind, type="failed", step=job.step,
-                message=f"its worker died {attempts} times while running it; not retried again. "
-                        f"`loraport jobs resume {job_id}` tries once more."))
+        message = {
+            "cancelled": "cancelled; its worker had died before it could stop (checkpoints kept)",
+            "failed": f"its worker died {attempts} times while running it; not retried again. "
+                      f"`loraport jobs resume {job_id}` tries once more.",
+        }.get(outcome)
+        if message:
+            jobstore.append_event(db, Path(job.run_dir), JobEvent(job_id=job_id, kind=job.kind, type=outcome,
+                                                                  step=job.step, message=message))
         else:
             log.warning("job %s: its worker (%s) died; it will resume from its latest checkpoint", job_id, token)
         reaped.append(job_id)
@@ -207,7 +211,7 @@ def _finish(db, job: JobRecord, result: dict, stopped: dict, record: Callable[[d
     db["jobs"].update(job.job_id, {"result": json.dumps(result, default=str)})
     current = jobstore.get_job(db, job.job_id)
     step = result.get("steps", current.step)
-    if stopped["cancel"]:
+    if stopped["cancel"] or (stopped["shutdown"] and jobstore.cancel_requested(db, job.job_id)):
         kept = latest_checkpoint(Path(job.run_dir))
         if result.get("lora_path"):  # the LoRA so far: a stop that saves (likeness often peaks early)
             db["jobs"].update(job.job_id, {"lora_path": result["lora_path"]})

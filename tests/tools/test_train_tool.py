@@ -81,3 +81,11 @@ def test_build_config_names_an_unknown_recipe(tmp_path):
     (tmp_path / "clips").mkdir()
     with pytest.raises(LoraportError, match="recipe"):
         train_tools.build_config("no-such-recipe", tmp_path / "clips")
+
+
+def test_register_job_kinds_loads_the_kinds_modules_offer_and_skips_absent_ones(monkeypatch):
+    from trainer import worker
+
+    monkeypatch.setattr(worker, "JOB_RUNNERS", dict(worker.JOB_RUNNERS))
+    monkeypatch.setattr(train_tools, "JOB_KIND_MODULES", ("tests.trainer.fake_jobs", "tests.no_such_module"))
+    assert train_tools.register_job_kinds() == ["count", "train"]

@@ -115,6 +115,16 @@ def test_reap_requeues_a_dead_owners_job_and_gives_up_after_max_attempts(workspa
     assert job.status == "failed" and "died 3 times" in job.error
 
 
+def test_reap_ends_a_dead_owners_job_cancelled_when_cancel_was_requested(workspace):
+    db = open_db(workspace)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    job_id = jobs.enqueue(db, "count", {"steps": 1})
+    db["jobs"].update(job_id, {"status": "running", "worker": worker.owner_token(dead.pid), "cancel_requested": 1})
+    worker.reap_dead(db)
+    assert jobs.get_job(db, job_id).status == "cancelled" and _types(db, job_id)[-1] == "cancelled"
+
+
 def test_reap_leaves_a_live_owners_job_alone(workspace):
     db = open_db(workspace)
     job_id = jobs.enqueue(db, "count", {"steps": 1})
