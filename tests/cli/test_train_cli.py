@@ -103,9 +103,12 @@ def test_train_json_on_three_clips_finishes_with_a_lora_file(capsys, workspace_h
     with safe_open(record["lora_path"], "pt") as f:
         assert any(k.startswith("diffusion_model.") and "lora_A" in k for k in f.keys())
     db = open_db(Workspace(workspace_home))
-    types = [e["type"] for e in jobs.events(db, record["job_id"])]
+    found = jobs.events(db, record["job_id"])
+    types = [e["type"] for e in found]
     assert types[:2] == ["queued", "started"] and types[-1] == "finished"
-    assert types.count("progress") == 3 and "checkpoint" in types
+    assert [e["step"] for e in found if e["type"] == "progress"] == [1, 2, 3] and "checkpoint" in types
+    lines = (Path(record["run_dir"]) / "events.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == found
 
 
 def test_ctrl_c_stops_a_foreground_train_resumably_and_jobs_resume_finishes_it(capsys, workspace_home, three_clips):
