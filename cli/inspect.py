@@ -25,7 +25,8 @@ def register(app: typer.Typer) -> None:
         from tools.inspect import inspect_lora
 
         quiet = json_out or header_only or not sys.stderr.isatty()
-        with tqdm(total=None, unit="B", unit_scale=True, desc="reading weights", disable=quiet, leave=False) as bar:
+        total = path.stat().st_size if path.is_file() else None
+        with tqdm(total=total, unit="B", unit_scale=True, desc="reading weights", disable=quiet, leave=False) as bar:
             report = inspect_lora(path, target=target, header_only=header_only, progress=bar.update)
         if json_out:
             print_json(report)

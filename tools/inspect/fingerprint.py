@@ -53,7 +53,7 @@ def classify_text(text: str) -> tuple[str, str | None] | None:
         return "wan", "14b" if "14b" in s else "1.3b" if re.search(r"1[._]3b", s) else None
     if "hunyuan" in s:
         return "hunyuan-video", None
-    if "flux" in s:
+    if re.search(r"(?<![a-z])flux", s):
         return "flux", None
     if re.search(r"sdxl|sd_xl|stable[-_ ]diffusion[-_ ]xl", s):
         return "sdxl", None
