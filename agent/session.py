@@ -83,7 +83,14 @@ class Sidekick:
         return None
 
     def state(self) -> dict[str, Any]:
-        return dict(self.graph.get_state(self._config).values or {})
+        """The thread's state (agent/state.py) plus ``plan_settings`` and ``estimate`` lifted out of the plan."""
+        state = dict(self.graph.get_state(self._config).values or {})
+        plan = state.get("plan") or {}
+        return {**state, "plan_settings": plan.get("settings"), "estimate": plan.get("estimate")}
+
+    def close(self) -> None:
+        """Close the checkpoint file's connection (a web turn makes a Sidekick per turn)."""
+        self._saver.conn.close()
 
     def history(self) -> list[Any]:
         """The thread as events (user messages as TextEvent(role='user')), then any pending approval."""
@@ -126,10 +133,14 @@ class Sidekick:
     # -- internals --------------------------------------------------------------------------------------------
 
     def _run(self, graph_input: Any, *, end_turn: bool = True) -> Iterator[Any]:
+        # Heavy tools run only when an approval is resumed: those runs persist every step ("sync"), so a crash
+        # after a launch never forgets the job nor asks again. A message turn runs only light tools and saves
+        # once at its end or at its interrupt ("exit"): 3-4x faster, and a crash loses only that unfinished turn.
+        durability = "sync" if isinstance(graph_input, Command) else "exit"
         jobs_before = set(self.job_ids())
         try:
             for mode, chunk in self.graph.stream(graph_input, self._config, context=self.context,
-                                                 stream_mode=["custom", "updates"]):
+                                                 stream_mode=["custom", "updates"], durability=durability):
                 if mode == "custom":
                     yield parse_event(chunk)
         except LoraportError as err:
@@ -137,10 +148,10 @@ class Sidekick:
         except Exception as err:  # the conversation survives a bug; the log keeps the trace
             log.exception("sidekick turn failed")
             yield ErrorEvent(message=f"Something went wrong on my side ({type(err).__name__}: {err}).")
-        pending = self.pending_approval()
-        if pending is not None:
-            yield pending
-        for job_id in self.job_ids():
+        snapshot = self.graph.get_state(self._config)  # one read for both: the interrupt and the new jobs
+        for item in (snapshot.interrupts or ())[:1]:
+            yield ApprovalRequest(**item.value)
+        for job_id in (snapshot.values or {}).get("job_ids") or []:
             if job_id not in jobs_before:  # a job launched this turn: show what it has said so far
                 yield from self.watch_job(job_id, timeout_s=0)
         if end_turn:
