@@ -24,6 +24,30 @@ def _list(status: str | None, kind: str | None, limit: int, as_json: bool) -> No
         progress = f"{r.step or 0}/{r.total}" if r.total else "-"
         loss = f"{r.loss:.4f}" if r.loss is not None else "-"
         typer.echo(f"{r.job_id:34} {r.kind:9} {r.status:11} {progress:>11} loss {loss:>8}  {r.created_at}")
+    from trainer.worker import live_workers
+
+    workers = live_workers(Workspace.from_settings())
+    typer.echo("workers: " + (", ".join(f"pid {w['pid']} on {w['device']}" for w in workers)
+                              or "none running (queued jobs wait for `loraport worker`)"))
+
+
+def _follow(job_id: str):
+    """Stream a job's events into the progress bar until its terminal event (Ctrl+C stops watching, not it)."""
+    from cli.train import ProgressBar
+    from core.store import open_db
+    from trainer.jobs import events, follow, get_job
+
+    db = open_db(Workspace.from_settings())
+    bar = ProgressBar(job_id)
+    last = max((e["id"] for e in events(db, job_id)), default=0)  # from now on: the bar shows live progress
+    try:
+        for event in follow(db, job_id, after_id=last):
+            bar(event)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bar.close()
+    return get_job(db, job_id)
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +68,7 @@ def register(app: typer.Typer) -> None:
     def show(
         job_id: JobId,
         with_events: Annotated[bool, typer.Option("--events", help="Include the job's events.")] = False,
+        follow: Annotated[bool, typer.Option("--follow", help="Watch it with a progress bar until it ends.")] = False,
         json_: JsonFlag = False,
     ) -> None:
         """Show one job: status, progress, loss, LoRA path, error."""
@@ -52,14 +77,18 @@ def register(app: typer.Typer) -> None:
         from trainer.jobs import events
 
         record = job_status(job_id)
+        if follow and not record.is_terminal:
+            record = _follow(job_id)
         found = events(open_db(Workspace.from_settings()), job_id) if with_events else []
         if json_:
             print_json({**record.model_dump(mode="json"), **({"events": found} if with_events else {})})
             return
         report(record, as_json=False)
         for e in found:
-            typer.echo(f"  #{e['id']} {e['type']:10} step {e.get('step')} loss {e.get('loss')} "
-                       f"{e.get('message') or ''} {e.get('path') or ''}".rstrip())
+            step = f"step {e['step']}" if e.get("step") is not None else ""
+            loss = f"loss {e['loss']:.4f}" if e.get("loss") is not None else ""
+            typer.echo("  " + " ".join(x for x in (f"#{e['id']}", f"{e['type']:10}", step, loss, e.get("message"),
+                                                    e.get("path")) if x))
 
     @jobs_app.command()
     def cancel(job_id: JobId, json_: JsonFlag = False) -> None:

@@ -140,3 +140,14 @@ def test_ctrl_c_stops_a_foreground_train_resumably_and_jobs_resume_finishes_it(c
     record = json.loads(out)
     assert code == 0 and record["status"] == "finished" and record["steps"] == 24
     assert record["result"]["resumed_from"] >= 3
+
+
+def test_jobs_show_follow_waits_for_a_detached_job_to_end(capsys, workspace, count_kind):
+    import threading
+
+    job_id = jobs.enqueue(open_db(workspace), "count", {"steps": 5, "sleep_s": 0.05})
+    runner = threading.Timer(0.3, lambda: worker.run_worker(workspace, once=True, device="cpu"))
+    runner.start()
+    code, out, err = _cli(capsys, "jobs", "show", job_id, "--follow", "--json")
+    runner.join()
+    assert code == 0 and json.loads(out)["status"] == "finished" and json.loads(out)["steps"] == 5
