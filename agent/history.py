@@ -24,7 +24,7 @@ def find_base_job(ctx: ToolContext, *, recipe: str | None, job_id: str | None) -
     where, params = "kind = 'train'", []
     if recipe:
         where, params = where + " and recipe = ?", [recipe.lower()]
-    elif ctx.state.get("job_ids"):
+    elif any(j.startswith("train-") for j in ctx.state.get("job_ids") or []):
         where, params = where + " and thread_id = ?", [ctx.thread_id]
     # A finished run is what "my style LoRA" means; a failed one is only a fallback.
     order = "case status when 'finished' then 0 else 1 end, created_at desc, rowid desc"

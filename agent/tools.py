@@ -48,16 +48,18 @@ def check_dataset(ctx: ToolContext, dataset: str | None = None) -> ToolOutput:
     return ToolOutput(report, {"dataset": report} if not dataset else {})
 
 
-def caption_preview(ctx: ToolContext, backend: str | None = None, n: int = 3) -> Any:
-    """Caption a few clips as a preview (the trigger word is added at training, not in the captions)."""
-    return real("tools.caption", "caption_preview")(
-        _dataset_ref(ctx.state.get("dataset")), backend=backend, trigger_word=_trigger(ctx), n=n)
+def caption_preview(ctx: ToolContext, backend: str = "auto", n: int = 3) -> Any:
+    """Caption a few clips as a preview for the user to check (the trigger word is added at training)."""
+    return real("tools.caption", "caption_preview")(_dataset_ref(ctx.state.get("dataset")), backend=backend,
+                                                     trigger_word=_trigger(ctx), n=n, recipe=ctx.state.get("recipe"))
 
 
-def caption_all(ctx: ToolContext, backend: str | None = None) -> Any:
-    """Caption every clip of the dataset as a background job (needs the user's approval)."""
-    return real("tools.caption", "caption_all")(_dataset_ref(ctx.state.get("dataset")), backend=backend,
-                                                 trigger_word=_trigger(ctx))
+def caption_all(ctx: ToolContext, backend: str = "auto", overwrite: bool = False) -> ToolOutput:
+    """Caption every clip of the dataset as a background job (needs approval; overwrite replaces existing captions)."""
+    job_id = real("tools.caption", "enqueue_caption_job")(_dataset_ref(ctx.state.get("dataset")), backend=backend,
+                                                           trigger_word=_trigger(ctx), overwrite=overwrite,
+                                                           thread_id=ctx.thread_id)
+    return ToolOutput({"job_id": job_id, "status": "queued"}, {"job_ids": [job_id]})
 
 
 def set_option(ctx: ToolContext, changes: dict[str, str]) -> ToolOutput:
@@ -119,7 +121,7 @@ def cancel_job(ctx: ToolContext, job_id: str | None = None) -> Any:
 
 def evaluate(ctx: ToolContext, job_id: str | None = None) -> ToolOutput:
     """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence."""
-    report = jsonable(real("tools.evaluate", "evaluate")(_job_id(ctx, job_id),
+    report = jsonable(real("tools.evaluate", "evaluate")(_job_id(ctx, job_id, "train"),
                                                          _dataset_ref(ctx.state.get("dataset"))))
     return ToolOutput(report, {"evaluations": [report]})
 
@@ -162,10 +164,12 @@ def _retrain_preview(ctx: ToolContext, changes=None, recipe=None, job_id=None) -
             f"{_describe_config(new_config)}. {_estimate_text(ctx, cfg)}")
 
 
-def _caption_preview(ctx: ToolContext, backend=None) -> str:
+def _caption_preview(ctx: ToolContext, backend="auto", overwrite=False) -> str:
     dataset = ctx.state.get("dataset") or {}
-    count = dataset.get("n_files") or len(dataset.get("files") or []) or "every"
-    return f"Caption {count} clips of dataset {_dataset_ref(dataset)} with the {backend or 'default'} captioner, as a background job; existing captions are kept as a fallback."
+    count = dataset.get("n_files") or "every"
+    kept = "REPLACING the existing captions" if overwrite else "keeping captions you already approved or wrote"
+    return (f"Caption {count} files of dataset {_dataset_ref(dataset)} with the {backend} captioner as a "
+            f"background job, {kept}.")
 
 
 def _cancel_preview(ctx: ToolContext, job_id=None) -> str:
@@ -224,8 +228,10 @@ def _dataset_ref(dataset: dict[str, Any] | None) -> str:
     return str(dataset.get("id") or dataset.get("path"))
 
 
-def _job_id(ctx: ToolContext, job_id: str | None) -> str:
-    job_id = job_id or (ctx.state.get("job_ids") or [None])[-1]
+def _job_id(ctx: ToolContext, job_id: str | None, kind: str | None = None) -> str:
+    """The named job, else this thread's latest (of ``kind``: ids start with it, e.g. train-20260124-...)."""
+    mine = [j for j in ctx.state.get("job_ids") or [] if kind is None or j.startswith(kind + "-")]
+    job_id = job_id or (mine[-1] if mine else None)
     if not job_id:
         raise LoraportError("No job in this conversation yet: say 'start' once the plan looks right.")
     return job_id

@@ -146,6 +146,8 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
     if tool in ("launch_training", "retrain_with"):
         based = f" (based on job {result['based_on']})" if result.get("based_on") else ""
         return f"Launched job {result.get('job_id')}{based}. I'll show its progress as it trains."
+    if tool == "caption_all":
+        return f"Captioning runs as job {result.get('job_id')}; say 'status' to follow it."
     if tool == "choose_recipe":
         return f"Recipe: {result.get('title') or result.get('recipe')}. {result.get('description') or ''}".strip()
     if tool == "explain_settings":
