@@ -154,6 +154,20 @@ def _huge_clip(path: Path) -> Path:
     return path
 
 
+def _two_hour_clip(path: Path) -> Path:
+    """Two frames 4000 s apart: a header that claims more than two hours of video."""
+    import numpy as np
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(1, 4000))
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(2):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
 def test_bad_files_are_refused_one_by_one_while_the_rest_import(tmp_path):
     src = tmp_path / "src"
     make_clips(src, 5)
@@ -162,12 +176,14 @@ def test_bad_files_are_refused_one_by_one_while_the_rest_import(tmp_path):
     (src / "truncated.mp4").write_bytes(whole[: len(whole) // 3])
     _zero_frame_clip(src / "empty.mp4")
     _huge_clip(src / "huge.mp4")
+    _two_hour_clip(src / "endless.mp4")
 
     report = import_dataset(src)
 
     assert report.n_files == 5
-    assert set(report.errors) == {"notes.mp4", "truncated.mp4", "empty.mp4", "huge.mp4"}
+    assert set(report.errors) == {"notes.mp4", "truncated.mp4", "empty.mp4", "huge.mp4", "endless.mp4"}
     assert "8K" in report.errors["huge.mp4"]
+    assert "too long" in report.errors["endless.mp4"]
     for name, why in report.errors.items():
         assert name not in {p.name for p in Path(report.path).iterdir()}
         assert len(why) > 15, f"{name}: the error must say what is wrong: {why!r}"
@@ -320,3 +336,27 @@ def test_encrypted_or_broken_zip_is_a_clear_error(tmp_path, workspace):
     with pytest.raises(LoraportError, match="could not be unpacked"):
         import_dataset(encrypted)
     assert list(workspace.datasets_dir.iterdir()) == []
+
+
+def test_clip_cut_short_behind_a_good_header_is_refused_at_import(tmp_path):
+    src = tmp_path / "src"
+    make_clips(src, 2)
+    import numpy as np
+
+    path = src / "cut.mp4"
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:  # index first: headers survive a cut
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        rng = np.random.default_rng(0)
+        for _ in range(33):
+            frame = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+    report = import_dataset(src)
+
+    assert set(report.errors) == {"cut.mp4"}
+    assert "cut short" in report.errors["cut.mp4"]
+    assert report.n_files == 2

@@ -6,9 +6,12 @@ with an ``error``; it never stops the other files.
 
 import hashlib
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from core.errors import LoraportError
+from trainer.config import Bucket
 
 from tools.dataset.captions import read_sidecars, read_tables
 from tools.dataset.guidance import Guidance, count_advice, length_advice, reference_advice
@@ -25,15 +28,10 @@ def analyse(collected: Collected, guidance: Guidance, *, seed: int = 0, holdout_
     holdout_fraction = guidance.holdout_fraction if holdout_fraction is None else holdout_fraction
     report = DatasetReport(path=str(collected.root), recipe=guidance.name)
     report.errors.update(collected.errors)
-    entries = [probe_entry(rel, path) for rel, path in sorted(collected.media.items())]
+    entries, short = _examine_all(collected.media, guidance)
     _dedupe(entries, report)
     good = _pair_references([e for e in entries if e.error is None], guidance, report)
     _attach_captions(collected, good, report, limits)
-    short: dict[str, list[str]] = {}
-    for entry in good:
-        entry.bucket, note = assign_bucket(entry.kind, entry.width, entry.height, entry.frames, guidance.buckets)
-        if note:
-            short.setdefault(note, []).append(entry.name)
     for note, names in short.items():
         report.warnings.append(f"{len(names)} clip(s) {note} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}).")
     held, note = holdout_split({e.name: e.sha256 for e in good}, seed=seed, fraction=holdout_fraction)
@@ -82,6 +80,45 @@ def probe_entry(rel: str, path: Path) -> FileEntry:
     if kind == "video" and not entry.frames:
         entry.error = "has no video frames; re-export the clip"
     return entry
+
+
+def _examine_all(media: dict[str, Path], g: Guidance) -> tuple[list[FileEntry], dict[str, list[str]]]:
+    """Examine every file on a few threads (hashing and PyAV decoding release the GIL); keep name order."""
+    names = sorted(media)
+    workers = max(1, min(8, os.cpu_count() or 1, len(names)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda rel: _examine(rel, media[rel], g), names))
+    notes: dict[str, list[str]] = {}
+    for entry, note in results:
+        if note:
+            notes.setdefault(note, []).append(entry.name)
+    return [entry for entry, _ in results], notes
+
+
+def _examine(rel: str, path: Path, g: Guidance) -> tuple[FileEntry, str | None]:
+    """Probe one file, give it its bucket, and decode the frames training will use (at 32x32: the codec does the
+    work). Headers can look fine on a file cut short (an MP4 with its index at the front): decoding now turns
+    "fails hours later in preprocessing" into a per-file error at import."""
+    from trainer.media import decode
+
+    entry = probe_entry(rel, path)
+    if entry.error is not None:
+        return entry, None
+    entry.bucket, note = assign_bucket(entry.kind, entry.width, entry.height, entry.frames, g.buckets)
+    try:
+        decode(path, Bucket(width=32, height=32, frames=int(entry.bucket.rsplit("x", 1)[1])))
+    except LoraportError as err:
+        why = _without_name(err.message, rel)
+        if "too short" in why:  # decode's message names our 32x32 check size, which means nothing to a user
+            why = (f"its header promises {entry.frames} frames but fewer decode: the file is cut short or damaged; "
+                   "re-export it")
+        entry.error, entry.bucket = why, None
+        return entry, None
+    except Exception as err:  # as in probe_entry: one bad file must not stop the rest
+        log.info("decode failed for %s", path, exc_info=True)
+        entry.error, entry.bucket = f"could not be decoded ({type(err).__name__}); re-export it", None
+        return entry, None
+    return entry, note
 
 
 def _probe(path: Path):
