@@ -85,3 +85,32 @@ def test_message_conversion_merges_tool_results_into_one_user_turn():
     assert [m["role"] for m in out] == ["user", "assistant", "user"]
     assert [b["type"] for b in out[2]["content"]] == ["tool_result", "tool_result", "text"]
     assert out[2]["content"][1]["is_error"] is True and json.loads(out[2]["content"][0]["content"]) == {"ok": 1}
+
+
+def test_claude_drives_the_same_migration_through_the_same_tools(claude, workspace, tmp_path):
+    from tests.agent.test_migration import _inputs
+
+    lora, clips = _inputs(tmp_path)
+    fake, kick = claude([
+        [{"tool": "inspect_lora", "input": {"path": str(lora)}}],
+        [{"text": "Your LoRA was made for LTX-2: it loads on 2.3 but is not valid there. What did it teach?"}],
+        [{"tool": "choose_recipe", "input": {"name": "style"}}],
+        [{"text": "Where are the source clips?"}],
+        [{"tool": "import_dataset", "input": {"source": str(clips)}}],
+        [{"tool": "set_option", "input": {"changes": {"steps": "10"}}}],
+        [{"text": "Ready: 10 steps on the tiny demo model."}, {"tool": "launch_training", "input": {}}],
+        [{"text": "Training is queued."}],
+    ], thread_id="claude-migrate")
+    list(kick.send(f"my old LoRA is {lora}"))
+    assert kick.state()["old_lora"]["verdict"]["status"] == "loads-but-invalid"
+    list(kick.send("a style"))
+    events = list(kick.send(f"clips are in {clips}"))
+    [request] = [e for e in events if isinstance(e, ApprovalRequest)]
+    assert job_rows(workspace) == [] and "steps 10" in request.summary
+    list(kick.approve(request.id))
+    [row] = job_rows(workspace)
+    config = json.loads(row["config"])
+    assert (config["recipe"], config["optim"]["steps"], config["model"]["id"]) == ("style", 10, "tiny-ltx-2.3")
+    results = [b for r in fake.requests for m in r["body"]["messages"] for b in m["content"]
+               if b["type"] == "tool_result"]
+    assert any('"n_files": 5' in b["content"] for b in results)
