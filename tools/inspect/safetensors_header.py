@@ -8,6 +8,7 @@ allocate what it claims, and (c) every inconsistency becomes one clear ``Lorapor
 
 import json
 import math
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -207,15 +208,38 @@ def iter_tensors(header: Header, entries: list[TensorEntry] | None = None
     buf = bytearray(max((e.nbytes for e in entries), default=0))
     view = memoryview(buf)
     with open(header.path, "rb") as f:
+        ahead = _Readahead(f.fileno())
         for e in entries:
             dtype = DTYPES[e.dtype][1]
             if e.numel == 0:
                 yield e, torch.empty(e.shape, dtype=dtype)
                 continue
+            ahead.up_to(e.end)
             if f.tell() != e.begin:
                 f.seek(e.begin)
             _read_exact(f, view[: e.nbytes], header.path.name)
             yield e, torch.frombuffer(buf, dtype=dtype, count=e.numel).view(e.shape)
+
+
+class _Readahead:
+    """Ask the kernel to load the next WINDOW bytes into the page cache in the background (POSIX_FADV_WILLNEED).
+
+    Small sequential reads otherwise wait on the disk one readahead window at a time: on a cold 400 MB file that
+    made a full inspection ~6x slower than safetensors' own loader. The page cache is the kernel's, not ours, so
+    this costs no process memory.
+    """
+
+    WINDOW = 64 * 1024 * 1024
+
+    def __init__(self, fd: int):
+        self.fd, self.done = fd, 0
+
+    def up_to(self, end: int) -> None:
+        if end + self.WINDOW // 2 <= self.done or not hasattr(os, "posix_fadvise"):
+            return
+        start = max(self.done, end - self.WINDOW // 2)
+        os.posix_fadvise(self.fd, start, self.WINDOW, os.POSIX_FADV_WILLNEED)
+        self.done = start + self.WINDOW
 
 
 def _read_exact(f, view: memoryview, name: str) -> None:
