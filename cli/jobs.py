@@ -123,7 +123,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
         once: Annotated[bool, typer.Option("--once", help="Run the jobs waiting now, then exit.")] = False,
-        device: Annotated[str | None, typer.Option(help="Device to run on (default: cuda:0 if present, else cpu).")] = None,
+        device: Annotated[str | None, typer.Option(help="Device to run on (default: cuda:0, else cpu).")] = None,
         poll: Annotated[float, typer.Option(help="Seconds between looks at the queue.")] = 0.5,
     ) -> None:
         """Run queued jobs one at a time (resuming interrupted ones); Ctrl+C stops at the next step."""

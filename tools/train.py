@@ -5,7 +5,6 @@ started by ``loraport serve``) runs it, so a chat turn never waits for a trainin
 """
 
 import importlib
-import logging
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -17,8 +16,6 @@ from core.workspace import Workspace
 from trainer import jobs
 from trainer.config import CheckpointConfig, DataConfig, LoraConfig, ModelConfig, OptimConfig, TrainConfig
 from trainer.jobs import JobRecord
-
-log = logging.getLogger(__name__)
 
 # Modules (above trainer/) that define job kinds: each may expose JOB_KINDS = {"kind": runner}.
 JOB_KIND_MODULES = ("tools.caption", "tools.evaluate", "tools.dataset")

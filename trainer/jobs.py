@@ -27,8 +27,6 @@ from trainer.config import TrainConfig
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled", "interrupted")
 TERMINAL = ("finished", "failed", "cancelled")
-# A terminal event decides the row's status; "started" is written by the claim itself.
-_STATUS_OF_EVENT = {"finished": "finished", "failed": "failed", "cancelled": "cancelled"}
 
 
 class JobRecord(BaseModel):
@@ -201,8 +199,8 @@ def append_event(db: sqlite_utils.Database, run_dir: Path, event: JobEvent | dic
     event = event if isinstance(event, JobEvent) else JobEvent.model_validate(event)
     data = event.model_dump(mode="json")
     mirror = {k: data[k] for k in ("step", "total", "loss") if data[k] is not None}
-    if event.type in _STATUS_OF_EVENT:
-        mirror.update(status=_STATUS_OF_EVENT[event.type], finished_at=now_iso())
+    if event.type in TERMINAL:  # a terminal event decides the row's status; "running" is set by the claim
+        mirror.update(status=event.type, finished_at=now_iso())
         if event.type == "failed":
             mirror["error"] = event.message
         if event.type == "finished" and event.path:
