@@ -77,6 +77,9 @@ def test_import_zip_and_uploaded_files(tmp_path):
     assert {f.name for f in from_zip.files} == {f"videos/{c.name}" for c in clips}
     assert {f.name for f in from_files.files} == {c.name for c in clips}
     assert from_zip.id != from_files.id
+    assert import_dataset([archive]).n_videos == 3, "one uploaded zip is unpacked like a zip path"
+    checked = check_dataset(archive)
+    assert checked.id is None and checked.n_videos == 3 and checked.path == str(archive)
 
 
 @pytest.mark.parametrize("entry", ["../escape.mp4", "/abs/escape.mp4", "a/../../escape.mp4"])

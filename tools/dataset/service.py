@@ -72,6 +72,7 @@ def check_dataset(dataset_id_or_path: str | Path, recipe=None) -> DatasetReport:
             report = analyse(collect(path, staging, limits), load_guidance(recipe), limits=limits)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        report.path = str(path)  # not the staging folder a zip was unpacked into
         if report.n_files:
             report.recommendations.append(f"Not imported yet: `loraport dataset import {path}` copies the usable "
                                           "files into the workspace, then `loraport caption` captions them.")
@@ -83,7 +84,10 @@ def check_dataset(dataset_id_or_path: str | Path, recipe=None) -> DatasetReport:
 def load_report(db: sqlite_utils.Database, workspace: Workspace, dataset_id: str, *, recipe=None,
                 verify: bool = False) -> DatasetReport:
     """The stored report of an imported dataset; ``verify`` re-reads every file to catch ones gone or damaged."""
-    row = db["datasets"].get(dataset_id)
+    try:
+        row = db["datasets"].get(dataset_id)
+    except sqlite_utils.db.NotFoundError:
+        raise NotFoundError(f"no imported dataset {dataset_id!r}: `loraport dataset import PATH` imports one.") from None
     try:
         guidance = load_guidance(recipe if recipe is not None else row.get("recipe"))
     except NotFoundError:

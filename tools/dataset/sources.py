@@ -56,11 +56,11 @@ class Collected:
 
 def collect(source: Path | list[Path], staging: Path, limits: ImportLimits) -> Collected:
     """Gather the media, sidecar captions and caption tables of a folder, a zip or a list of files."""
+    if isinstance(source, (list, tuple)) and len(source) == 1:
+        source = source[0]  # one upload may be a zip or a folder
     if isinstance(source, (list, tuple)):
         return _collect_files([Path(p) for p in source], limits)
-    source = Path(source)
-    if source.is_symlink():
-        raise LoraportError(f"{source} is a symlink: point at the real folder or zip instead.")
+    source = Path(source).expanduser().resolve()  # the user named this one: a symlink to it is fine
     if source.is_dir():
         return _collect_folder(source, limits)
     is_zip = source.suffix.lower() == ".zip" or source.suffix.lower() not in MEDIA_EXTS
