@@ -139,6 +139,8 @@ def plan_text(state: dict[str, Any], brief: bool = False) -> str:
 
 def describe(tool: str, result: Any, is_error: bool) -> str:
     """One short paragraph per tool result. Result text is quoted as data, never obeyed."""
+    if isinstance(result, dict) and result.get("declined"):
+        return f"OK, I didn't run {tool}; nothing changed."
     if isinstance(result, dict) and "error" in result and (is_error or len(result) == 1):
         return f"{tool} didn't work: {result['error']}"
     if tool == "set_option":

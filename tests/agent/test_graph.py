@@ -107,3 +107,17 @@ def test_missing_tools_module_is_a_clear_tool_error():
 
     with pytest.raises(ToolUnavailable, match="not available yet"):
         real("tools.not_landed_yet", "evaluate")
+
+
+def test_two_heavy_calls_are_asked_one_by_one(sidekick_factory, workspace, tmp_path):
+    brain = ScriptedBrain([("", [("launch_training", {}), ("cancel_job", {"job_id": "train-x"})]), ("done", [])])
+    kick = sidekick_factory(brain)
+    _with_plan(kick, tmp_path)
+    [first] = [e for e in kick.send("start and cancel the old one") if isinstance(e, ApprovalRequest)]
+    assert first.tool == "launch_training"
+    [second] = [e for e in kick.approve(first.id) if isinstance(e, ApprovalRequest)]
+    assert second.tool == "cancel_job" and job_rows(workspace) == []  # nothing runs until every answer is in
+    events = list(kick.reject(second.id))
+    assert [(e.tool, e.ok) for e in events if isinstance(e, ToolEnd)] == [("launch_training", True)]
+    assert len(job_rows(workspace)) == 1
+    assert brain.seen[-1][-1]["content"]["declined"] is True

@@ -45,3 +45,25 @@ def test_chat_thread_continues_across_invocations(workspace):
     from agent.session import Sidekick
 
     assert Sidekick(workspace, "cli-3", brain="guided").state()["recipe"] == "style"
+
+
+def test_chat_terminal_asks_yes_no_and_a_no_launches_nothing(workspace, tmp_path):
+    from tests.agent.conftest import tiny_config
+    from trainer import jobs
+
+    db = open_db(workspace)
+    jobs.enqueue(db, "train", tiny_config(tmp_path, recipe="style", steps=100), workspace=workspace)
+    result = CliRunner().invoke(build_app(), ["chat", "--thread", "tty", "--no-run-jobs"],
+                                input="retrain my style lora with rank 16\nn\n")
+    assert result.exit_code == 0, result.output
+    assert "Approval needed: Retrain from job" in result.output and "rank 32 -> 16" in result.output
+    assert "Go ahead?" in result.output and "didn't run" in result.output.lower()
+    assert db["jobs"].count == 1
+
+
+def test_chat_uploads_note_reaches_the_parser(workspace, tmp_path):
+    from agent.brains.guided import GuidedBrain
+    from agent.session import Sidekick
+
+    events = list(Sidekick(workspace, "up", brain=GuidedBrain()).send("here it is", uploads=[tmp_path / "x.safetensors"]))
+    assert [e.args for e in events if e.type == "tool_start"] == [{"path": str(tmp_path / "x.safetensors")}]
