@@ -128,6 +128,7 @@ class Layout:
 
 def parse_layout(tensors: list[TensorEntry]) -> Layout:
     modules: dict[str, Module] = {}
+    by_key: dict[str, Module] = {}  # raw module key -> Module: prefix and kohya decoding run once per module
     prefixes: Counter[str] = Counter()
     conventions: Counter[str] = Counter()
     roles: Counter[str] = Counter()
@@ -138,11 +139,14 @@ def parse_layout(tensors: list[TensorEntry]) -> Layout:
             other.append(t.name)
             continue
         module_key, role = found
-        prefix, convention, path = _strip_prefix(module_key)
-        prefixes[prefix] += 1
-        conventions[convention] += 1
+        module = by_key.get(module_key)
+        if module is None:
+            prefix, convention, path = _strip_prefix(module_key)
+            prefixes[prefix] += 1
+            conventions[convention] += 1
+            module = by_key[module_key] = modules.setdefault(path, Module(path))
         roles[role.split("_")[0] if role.startswith(("lokr", "hada")) else role] += 1
-        modules.setdefault(path, Module(path)).parts[role] = t
+        module.parts[role] = t
     kind = _kind(roles)
     convention = conventions.most_common(1)[0][0] if conventions else "unknown"
     if kind in ("lokr", "loha") and convention == "kohya":
