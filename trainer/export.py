@@ -42,6 +42,7 @@ def lora_metadata(cfg: TrainConfig, *, steps: int, dataset_hash: str | None = No
                   extra: dict | None = None) -> dict[str, str]:
     """`loraport.*` and `modelspec.*` metadata (safetensors metadata values are strings)."""
     trigger = cfg.data.trigger_word or ""
+    main = next((b for b in cfg.data.buckets if b.frames > 1), cfg.data.buckets[0])
     meta = {
         "loraport.base_model": cfg.model.id,
         "loraport.base_model_version": BASE_VERSIONS.get(cfg.model.id, cfg.model.id),
@@ -59,6 +60,8 @@ def lora_metadata(cfg: TrainConfig, *, steps: int, dataset_hash: str | None = No
         "loraport.dataset_hash": dataset_hash or "",
         "loraport.dataset_size": "" if dataset_size is None else str(dataset_size),
         "loraport.buckets": json.dumps([b.model_dump() for b in cfg.data.buckets]),
+        "loraport.resolution": f"{main.width}x{main.height}",
+        "loraport.frames": str(main.frames),
         "loraport.created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "loraport.version": _loraport_version(),
         "modelspec.architecture": ARCHITECTURES.get(cfg.model.id, f"{cfg.model.id}/lora"),
