@@ -13,6 +13,8 @@ frames carry ``event_id`` (the trainer's event id) so a tab never draws the same
 
 import asyncio
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,6 +26,7 @@ from web import jobfeed
 log = logging.getLogger(__name__)
 POLL_S = 0.5  # how often running jobs are read for new events
 QUEUE_MAX = 5000  # frames waiting for one slow tab before it is dropped
+SIDEKICKS_KEPT = 128  # threads whose Sidekick stays built between turns
 
 
 def to_frame(event: Any) -> dict:
@@ -91,6 +94,8 @@ class ChatHub:
     def __init__(self, workspace: Workspace, sidekick_factory: Callable | None = None, workers: int = 8):
         self.workspace = workspace
         self.sidekick_factory = sidekick_factory or _default_sidekick
+        self._sidekicks: OrderedDict[str, Any] = OrderedDict()  # thread id -> Sidekick, most recent last
+        self._sidekicks_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent")
         self.rooms: dict[str, Room] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -142,7 +147,7 @@ class ChatHub:
 
         def work() -> None:  # runs in the executor: the Sidekick is synchronous
             try:
-                sidekick = self.sidekick_factory(self.workspace, thread_id)
+                sidekick = self._sidekick(thread_id)
                 for event in getattr(sidekick, method)(*args):
                     loop.call_soon_threadsafe(frames.put_nowait, to_frame(event))
             except LoraportError as err:
@@ -192,7 +197,17 @@ class ChatHub:
             return feed.thread_frames(thread_id, cursors, done if done is not None else set())
 
     def _history(self, thread_id: str) -> list[dict]:
-        return [to_frame(event) for event in self.sidekick_factory(self.workspace, thread_id).history()]
+        return [to_frame(event) for event in self._sidekick(thread_id).history()]
+
+    def _sidekick(self, thread_id: str):
+        """A Sidekick per thread, kept for the next turn (building one opens a checkpointer and compiles the graph).
+        The thread's turn lock means one turn at a time uses it."""
+        with self._sidekicks_lock:
+            sidekick = self._sidekicks.pop(thread_id, None) or self.sidekick_factory(self.workspace, thread_id)
+            self._sidekicks[thread_id] = sidekick
+            while len(self._sidekicks) > SIDEKICKS_KEPT:
+                self._sidekicks.popitem(last=False)  # not closed: a turn may still hold it; GC closes it after
+        return sidekick
 
     async def _in_thread(self, fn: Callable, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)

@@ -72,14 +72,15 @@ function captionEditor(datasetId, f) {
 }
 
 export function settingsCard(settings, estimate) {
-  const rows = Object.entries(settings || {}).map(([name, s]) => el("tr", {},
-    el("th", { scope: "row" }, name.replace(/_/g, " ")), el("td", { class: "value" }, fmtValue(s.value)),
-    el("td", {}, s.explanation || ""), el("td", { class: "muted" }, s.source || "")));
+  // Two rows per setting (value, then why and where it came from): readable in a narrow column and on a phone.
+  const rows = Object.entries(settings || {}).flatMap(([name, s]) => [
+    el("tr", { class: "setting" }, el("th", { scope: "row" }, name.replace(/_/g, " ")),
+      el("td", { class: "value" }, fmtValue(s.value))),
+    el("tr", { class: "why" }, el("td", { colspan: 2 }, s.explanation || "", s.source ? el("span", { class: "source" }, s.source) : null)),
+  ]);
   return card("settings", "The plan, setting by setting",
     estimate?.summary ? el("p", { class: "estimate" }, "Estimate: ", el("strong", {}, estimate.summary)) : null,
-    el("div", { class: "table-wrap" }, el("table", {},
-      el("thead", {}, el("tr", {}, el("th", {}, "Setting"), el("th", {}, "Value"), el("th", {}, "Why"), el("th", {}, "From"))),
-      el("tbody", {}, rows))));
+    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Setting"), el("th", {}, "Value"))), el("tbody", {}, rows)));
 }
 
 function fmtValue(v) {
@@ -171,7 +172,8 @@ export class JobCard {
   }
 
   async showDownload() {
-    if (this.download.childElementCount) return;
+    if (this.downloadShown) return; // a replayed "finished" must not add a second button
+    this.downloadShown = true;
     let trigger = null;
     try { trigger = (await getJSON(`/api/jobs/${this.jobId}`)).config?.data?.trigger_word; } catch { /* shown without */ }
     this.download.append(

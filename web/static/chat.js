@@ -49,7 +49,7 @@ export class Chat {
   // --- frames -> the page -----------------------------------------------------------------------------------
   onFrame(f) {
     switch (f.type) {
-      case "replay_end": this.setStatus("connected"); this.refreshState(); break;
+      case "replay_end": this.setStatus("connected"); if (this.log.childElementCount) this.refreshState(); break;
       case "text": f.role === "user" ? this.userMessage(f) : this.streamText(f.text); break;
       case "tool_start": this.endBubble(); this.working(f.tool); break;
       case "tool_end": this.endBubble(); this.toolResult(f); break;
@@ -123,7 +123,11 @@ export class Chat {
 
   append(node) { this.log.append(node); this.scroll(); }
 
-  scroll() { this.log.scrollTop = this.log.scrollHeight; }
+  scroll() {
+    this.log.scrollTop = this.log.scrollHeight;
+    // On a phone the log does not scroll by itself (the page does): bring the newest item into view.
+    if (this.log.scrollHeight <= this.log.clientHeight) this.log.lastElementChild?.scrollIntoView({ block: "nearest" });
+  }
 
   notice(text, cls = "notice") { this.append(el("p", { class: `msg ${cls}`, role: "alert" }, text)); }
 

@@ -1,0 +1,140 @@
+"""Websocket load: 100 concurrent chat sessions on loopback driving the guided brain.
+
+The server runs as its own process (`run_server(..., worker=False)` on a fresh temp workspace), so the client's
+work does not share the server's interpreter. Each session connects, waits for its (empty) history replay, then
+sends messages that start no job ("help", "what does rank do?", ...), one at a time with a think time, like a
+person typing. Reply latency = message sent -> the turn's `turn_end` frame (the whole reply has arrived).
+A message is lost when its reply text or its turn_end does not arrive within the timeout.
+
+A second phase sends one message from every session at the same instant (a burst) and reports it separately:
+that measures queueing in the agent, not a realistic load.
+
+Target: p99 under 250 ms, none lost.  Usage: python bench/ws_load.py [--sessions 100] [--messages 5]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+MESSAGES = ["help", "what does rank do?", "what is the learning rate for?", "explain steps", "what can you do?"]
+TIMEOUT_S = 30.0
+
+
+def start_server(home: str, port: int) -> subprocess.Popen:
+    code = ("from core.settings import get_settings; from web.server import run_server; "
+            f"run_server(get_settings(port={port}), worker=False)")
+    env = {**os.environ, "LORAPORT_HOME": home, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env.pop("ANTHROPIC_API_KEY", None)  # the guided brain: deterministic, no network
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+async def one_turn(ws, text: str) -> float | None:
+    """Send one message; the seconds until its turn_end, or None if the reply got lost."""
+    start = time.perf_counter()
+    await ws.send(json.dumps({"type": "message", "text": text}))
+    replied = False
+    try:
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT_S))
+            if frame["type"] == "text" and frame.get("role") != "user":
+                replied = True
+            if frame["type"] == "turn_end":
+                return time.perf_counter() - start if replied else None
+    except (asyncio.TimeoutError, websockets.ConnectionClosed):
+        return None
+
+
+async def session(url: str, n: int, think: tuple[float, float], gate: asyncio.Event, results: dict) -> None:
+    rng = random.Random(n)
+    async with websockets.connect(url, max_size=None, ping_interval=None) as ws:
+        while json.loads(await ws.recv())["type"] != "replay_end":
+            pass
+        results["connected"] += 1
+        await gate.wait()  # every session is connected before the first message goes out
+        for i in range(results["messages"]):
+            await asyncio.sleep(rng.uniform(*think))
+            results["paced"].append(await one_turn(ws, MESSAGES[(n + i) % len(MESSAGES)]))
+        await results["burst_gate"].wait()
+        results["burst"].append(await one_turn(ws, "help"))
+
+
+async def run(port: int, sessions: int, messages: int) -> dict:
+    results = {"messages": messages, "paced": [], "burst": [], "burst_gate": asyncio.Event(), "connected": 0}
+    gate = asyncio.Event()
+    url = f"ws://127.0.0.1:{port}/ws/chat"
+    t0 = time.perf_counter()
+    tasks = [asyncio.create_task(session(f"{url}/bench-{n}", n, (0.5, 1.5), gate, results)) for n in range(sessions)]
+    while results["connected"] < sessions and not any(t.done() for t in tasks):
+        await asyncio.sleep(0.05)
+    results["connect_s"] = time.perf_counter() - t0
+    gate.set()
+    while len(results["paced"]) < sessions * messages and not any(t.done() and t.exception() for t in tasks):
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    results["burst_gate"].set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return results
+
+
+def summary(name: str, values: list[float | None]) -> None:
+    ok = sorted(v * 1000 for v in values if v is not None)
+    lost = sum(v is None for v in values)
+    if not ok:
+        print(f"{name}: no replies, {lost} lost")
+        return
+    q = statistics.quantiles(ok, n=100, method="inclusive")
+    print(f"{name}: {len(values)} turns  p50 {q[49]:.1f} ms  p95 {q[94]:.1f} ms  p99 {q[98]:.1f} ms  "
+          f"max {ok[-1]:.1f} ms  lost {lost}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument("--messages", type=int, default=5, help="paced messages per session")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    from web.server import free_port
+
+    port = args.port or free_port()
+    with tempfile.TemporaryDirectory() as home:
+        server = start_server(home, port)
+        try:
+            results = asyncio.run(run(port, args.sessions, args.messages))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"ws_load: {args.sessions} concurrent sessions on loopback, guided brain, "
+          f"{args.messages} paced messages each (think time 0.5-1.5 s); all connected in {results['connect_s']:.2f} s")
+    summary("paced reply latency", results["paced"])
+    summary("burst (all sessions at once)", results["burst"])
+    paced = [v for v in results["paced"] if v is not None]
+    p99 = statistics.quantiles([v * 1000 for v in paced], n=100, method="inclusive")[98] if len(paced) > 1 else None
+    lost = sum(v is None for v in results["paced"])
+    verdict = "MET" if p99 is not None and p99 < 250 and lost == 0 else "NOT MET"
+    print(f"target p99 < 250 ms and none lost (paced): {verdict}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

@@ -1,0 +1,170 @@
+"""The whole migration through the page, in headless Chromium, on the tiny model.
+
+A real server (uvicorn in a thread, the real guided sidekick) and a real worker process (`loraport worker`) on a
+fresh workspace. The browser uploads an old LTX-2 LoRA and five clips, answers the wizard, approves, watches the
+progress bar reach 100% and the loss chart draw, sees a sample, downloads the LoRA, and generates in the Studio.
+Screenshots land in test-artifacts/browser/.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from safetensors import safe_open
+
+from core.settings import get_settings
+from tests.tools.lora_factory import ltx2_metadata, make_ltx2_lora
+from tests.trainer.clips import make_clip
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+COLORS = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (200, 200, 40), (40, 200, 200)]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's chromium; installed here when missing and we are root (never a browser download of Playwright's)."""
+    if not CHROMIUM.exists() and shutil.which("apt-get") and os.geteuid() == 0:
+        for cmd in (["apt-get", "install", "-y", "-q", "chromium"], ["apt-get", "update", "-q"],
+                    ["apt-get", "install", "-y", "-q", "chromium"]):
+            if CHROMIUM.exists():
+                break
+            subprocess.run(cmd, capture_output=True, timeout=600, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed and could not be installed (needs root and apt-get): "
+                    "run `apt-get install -y chromium`")
+    return CHROMIUM
+
+
+@pytest.fixture
+def served(workspace):
+    """The app with the real sidekick on a free loopback port, and the job worker as its own process."""
+    from web.app import create_app
+    from web.server import ThreadedServer, WorkerProcess
+
+    settings = get_settings()
+    worker = WorkerProcess(settings).start()
+    try:
+        with ThreadedServer(create_app(settings)) as server:
+            yield server
+    finally:
+        worker.stop(grace_s=10)
+
+
+@pytest.fixture
+def files(tmp_path) -> tuple[Path, list[Path]]:
+    old = make_ltx2_lora(tmp_path / "my_ltx2_style.safetensors", metadata=ltx2_metadata(), n_blocks=2)
+    return old, [make_clip(tmp_path / "clips" / f"clip{i}.mp4", color=c) for i, c in enumerate(COLORS)]
+
+
+class Page:
+    def __init__(self, page):
+        self.page = page
+        self.n = 0
+
+    def shot(self, name: str) -> None:
+        self.n += 1
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"{self.n:02d}-{name}.png"))
+
+    def say(self, text: str, expect: str, timeout_s: float = 60) -> None:
+        """Type into the message box, press Enter, wait for one more ``expect`` than there was."""
+        before = self.page.locator(expect).count()
+        self.page.fill("#composer-text", text)
+        self.page.press("#composer-text", "Enter")
+        self.page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n", arg=[expect, before],
+                                    timeout=timeout_s * 1000)
+
+    def attach(self, paths: list[Path]) -> None:
+        before = self.page.locator("[data-upload]").count()
+        self.page.set_input_files("#file-pick", [str(p) for p in paths])
+        self.page.wait_for_function("n => document.querySelectorAll('[data-upload]').length > n", arg=before)
+
+
+@pytest.mark.timeout(600)
+def test_migration_through_the_page_on_the_tiny_model(chromium, served, files, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    old_lora, clips = files
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page = context.new_page()
+        errors: list[str] = []
+        console: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+        p = Page(page)
+        try:
+            _migrate(p, served.url, old_lora, clips, tmp_path)
+            _studio(p)
+            _phone_width(p)
+        finally:
+            p.shot("last")
+            (SHOTS / "console.txt").write_text("\n".join(console + errors) + "\n")
+            browser.close()
+    assert errors == [], errors
+
+
+def _migrate(p: Page, url: str, old_lora: Path, clips: list[Path], tmp_path: Path) -> None:
+    page = p.page
+    page.goto(url)
+    page.wait_for_selector("#conn:text('connected')")
+    assert "noise" in page.inner_text("#tiny-note")  # the page says plainly that tiny-model outputs are noise
+    p.attach([old_lora])
+    p.say("here is my old LoRA", ".card-inspect")
+    assert "loads-but-invalid" in page.text_content(".card-inspect .verdict")
+    p.say("style", ".card-recipe")
+    p.attach(clips)
+    p.say("here are my clips", ".card-dataset")
+    assert page.locator(".card-dataset .thumbs video").count() == 5
+    p.shot("dataset")
+    p.say("steps 10", ".msg.assistant")
+    page.wait_for_selector("#plan tr:has(th:text-is('steps')) td.value:text-is('10')")
+    p.say("start", ".card-approval button.primary")
+    assert "Train a new LoRA" in page.inner_text(".card-approval")
+    p.shot("approval")
+    page.click(".card-approval button:text('Approve')")
+    page.wait_for_selector(".card-job")
+    page.wait_for_selector(".card-job.finished", timeout=300_000)
+    bar = page.locator(".card-job progress")
+    assert bar.get_attribute("value") == bar.get_attribute("max") == "10"
+    assert "(100%)" in page.inner_text(".card-job .progress-label")
+    assert int(page.get_attribute(".card-job .loss-chart", "data-points")) >= 5
+    page.wait_for_function("() => [...document.querySelectorAll('.card-job .samples video')]"
+                           ".some(v => v.readyState >= 1)", timeout=30_000)  # a sample clip the browser can play
+    page.wait_for_selector("li[data-step='train'].done")
+    p.shot("trained")
+    with page.expect_download() as info:
+        page.click(".card-job a:text('Download the LoRA')")
+    saved = tmp_path / "downloaded.safetensors"
+    info.value.save_as(saved)
+    with safe_open(str(saved), framework="pt") as f:
+        assert all(k.startswith("diffusion_model.") for k in f.keys())
+    assert page.inner_text(".card-job .trigger") == "ohwx"  # carried over from the old LoRA's metadata
+
+
+def _studio(p: Page) -> None:
+    page = p.page
+    page.click("#tab-studio")
+    page.wait_for_selector("#studio-lora option[value^='job:']", state="attached")
+    assert page.input_value("#studio-prompt").startswith("ohwx")  # the trigger word is filled in
+    page.fill("#studio-prompt", page.input_value("#studio-prompt") + " a lighthouse at dusk")
+    page.click("#studio-form button[type=submit]")
+    page.wait_for_selector(".side-by-side .clip:nth-child(2) video", timeout=120_000)
+    page.wait_for_function("() => [...document.querySelectorAll('.side-by-side video')].every(v => v.readyState >= 1)",
+                           timeout=30_000)
+    assert "noise" in page.inner_text("#studio-out .noise-note")
+    p.shot("studio")
+
+
+def _phone_width(p: Page) -> None:
+    page = p.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.click("#tab-migrate")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391  # nothing runs off the side
+    p.shot("phone")
