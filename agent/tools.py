@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import history, options
-from agent.toolkit import Tool, ToolContext, ToolOutput, ToolUnavailable, jsonable, make_tool, real
+from agent.toolkit import Tool, ToolContext, ToolOutput, jsonable, make_tool, real
 from core.errors import LoraportError
 
 RECIPES_FALLBACK = ("character", "style", "motion", "face", "object")
@@ -62,8 +62,11 @@ def caption_all(ctx: ToolContext, backend: str = "auto", overwrite: bool = False
     return ToolOutput({"job_id": job_id, "status": "queued"}, {"job_ids": [job_id]})
 
 
-def set_option(ctx: ToolContext, changes: dict[str, str]) -> ToolOutput:
-    """Change training settings, e.g. {"rank": "16", "steps": "+20%", "learning_rate": "2e-4", "resolution": "768x512", "frames": "49", "trigger": "zorbly"}."""
+def set_option(ctx: ToolContext, changes: dict[str, str | int | float]) -> ToolOutput:
+    """Change training settings, e.g. {"rank": 16, "steps": "+20%", "learning_rate": "2e-4", "frames": 49}.
+
+    Other names: resolution ("768x512"), trigger ("zorbly"), alpha, batch_size, schedule, checkpoint_every, seed.
+    """
     if not changes:
         raise LoraportError("Tell me which setting to change, e.g. 'rank 16' or '20% more steps'.")
     names = {key: _setting_key(key) for key in changes}
@@ -135,13 +138,15 @@ def suggest_adjustments(ctx: ToolContext) -> Any:
     return real("tools.suggest", "suggest")(report_cls.model_validate(evaluations[-1]))
 
 
-def retrain_with(ctx: ToolContext, changes: dict[str, str] | None = None, recipe: str | None = None,
+def retrain_with(ctx: ToolContext, changes: dict[str, str | int | float] | None = None, recipe: str | None = None,
                  job_id: str | None = None) -> ToolOutput:
     """Retrain from an earlier run's config with changes, e.g. {"steps": "+20%"} (needs approval)."""
     base, new_config = history.retrain_config(ctx, changes or {}, recipe=recipe, job_id=job_id)
     ref = jsonable(_launch(real("trainer.config", "TrainConfig").model_validate(new_config), ctx.thread_id,
                            parent_job_id=base["id"]))
-    return ToolOutput({**ref, "based_on": base["id"]}, {"job_ids": [ref["job_id"]], "config": new_config})
+    # The thread's config is now this run's; the old plan (estimate, reasons) no longer describes it.
+    return ToolOutput({**ref, "based_on": base["id"]}, {"job_ids": [ref["job_id"]], "config": new_config,
+                                                        "plan": None})
 
 
 def list_my_loras(ctx: ToolContext, recipe: str | None = None) -> list:

@@ -156,6 +156,8 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
         return _explain_text(result)
     if tool in ("job_status", "cancel_job") and isinstance(result, dict) and "status" in result:
         return _job_text(result)
+    if tool == "list_recipes" and isinstance(result, list):
+        return "\n".join(f"- {r.get('name')}: {r.get('title')}. {r.get('purpose')}" for r in result)
     if tool in ("list_my_loras", "list_recipes") and isinstance(result, list):
         return "\n".join(_line(item) for item in result) or "Nothing yet."
     if isinstance(result, dict) and result.get("summary"):

@@ -144,9 +144,11 @@ def options_from_text(raw: str) -> dict[str, str]:
         out["batch_size"] = m.group(1)
     if m := re.search(r"checkpoints?\s*every\s*(\d+)", t):
         out["checkpoint_every"] = m.group(1)
-    if m := re.search(r"\b(cosine|linear|constant)\b(?=.*schedul)|schedul\w*\s*(?:to|=|:)?\s*(cosine|linear|constant)", t):
+    if m := re.search(r"\b(cosine|linear|constant)\b(?=.*schedul)|"
+                      r"schedul\w*\s*(?:to|=|:)?\s*(cosine|linear|constant)", t):
         out["schedule"] = m.group(1) or m.group(2)
-    if m := re.search(r"\b(tiny-ltx-2\.3|ltx-2\.3|ltx-2)\b(?=.*model)|model\s*(?:to|=|:)?\s*(tiny-ltx-2\.3|ltx-2\.3)", t):
+    if m := re.search(r"\b(tiny-ltx-2\.3|ltx-2\.3|ltx-2)\b(?=.*model)|"
+                      r"model\s*(?:to|=|:)?\s*(tiny-ltx-2\.3|ltx-2\.3)", t):
         out["model"] = m.group(1) or m.group(2)
     if m := re.search(rf"\bseed{_SET}(\d+)", t):
         out["seed"] = m.group(1)

@@ -32,6 +32,8 @@ CASES = [
     ("make the trigger ZorblyCat", "set_option", {"changes": {"trigger": "ZorblyCat"}}),
     ("alpha 16", "set_option", {"changes": {"alpha": "16"}}),
     ("batch size 2", "set_option", {"changes": {"batch_size": "2"}}),
+    ("use a cosine schedule", "set_option", {"changes": {"schedule": "cosine"}}),
+    ("switch the model to ltx-2.3", "set_option", {"changes": {"model": "ltx-2.3"}}),
     ("rank 4, steps 2, 64x64, 9 frames", "set_option",
      {"changes": {"rank": "4", "steps": "2", "resolution": "64x64", "frames": "9"}}),
     # the job
