@@ -5,7 +5,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-EventType = Literal["queued", "started", "progress", "checkpoint", "sample", "finished", "failed", "cancelled"]
+EventType = Literal[
+    "queued", "started", "progress", "checkpoint", "sample", "finished", "failed", "cancelled", "interrupted"
+]
 
 
 class JobEvent(BaseModel):
