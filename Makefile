@@ -36,8 +36,9 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
+# As modules (python -m bench.NAME): run as a script, bench/inspect.py would shadow the stdlib `inspect`.
 bench: install
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; $(BIN)/python -m bench.$$m || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info
