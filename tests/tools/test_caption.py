@@ -228,13 +228,14 @@ def test_sidecar_captions_are_used_with_the_trigger_word_once(tmp_path):
     assert caption_all(report.id, backend="sidecar", overwrite=True).errors.keys() == {"clip01.mp4"}
 
 
-def test_caption_job_runs_in_the_worker_with_progress_events(dataset, workspace):
-    from trainer import jobs
-    from trainer.worker import run_job
+def test_caption_job_runs_in_the_worker_with_progress_events(dataset, workspace, monkeypatch):
+    from trainer import jobs, worker
 
+    monkeypatch.setattr(worker, "JOB_RUNNERS", dict(worker.JOB_RUNNERS))  # registration must not leak into others
     register_caption_job()
+    assert "caption" in worker.JOB_RUNNERS
     job_id = enqueue_caption_job(dataset.id, backend="template", trigger_word="ohwx")
-    record = run_job(workspace, job_id, device="cpu")
+    record = worker.run_job(workspace, job_id, device="cpu")
 
     assert record.status == "finished", record.error
     progress = [e for e in jobs.events(open_db(workspace), job_id) if e["type"] == "progress"]

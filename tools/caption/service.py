@@ -1,4 +1,6 @@
-"""Caption a dataset: preview 3 files for approval, caption the rest (as a job, with progress), edit one caption.
+"""Caption a dataset: preview 3 files for approval, caption the rest with progress, edit one caption.
+
+``caption_all`` runs in this process; ``tools.caption.jobs`` runs it as a ``caption`` job for the worker.
 
 Captions are stored WITHOUT the trigger word (the trainer prepends it) and shown WITH it, as they will be trained.
 A preview stores its captions as ``caption_status = "preview"`` on files that have no approved caption; only
