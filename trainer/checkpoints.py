@@ -114,7 +114,8 @@ def load_checkpoint(path: Path, fp: dict, device: torch.device | str = "cpu") ->
     try:
         state = json.loads((path / "state.json").read_text())
     except (OSError, ValueError) as err:
-        raise LoraportError(f"checkpoint {path} is unreadable ({err}): delete it to resume from the one before") from err
+        raise LoraportError(f"checkpoint {path} is unreadable ({err}): delete it to resume from the one "
+                            "before") from err
     check_fingerprint(state["fingerprint"], fp, path)
     return Checkpoint(
         path=path,

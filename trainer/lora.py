@@ -64,7 +64,8 @@ def lora_parameters(transformer: torch.nn.Module) -> list[torch.nn.Parameter]:
 
 def lora_state_dict(transformer: torch.nn.Module) -> dict[str, torch.Tensor]:
     """peft keys without the adapter name: `transformer_blocks.0.attn1.to_q.lora_A.weight` -> (r, in)."""
-    return {k: v.detach().clone().contiguous() for k, v in get_peft_model_state_dict(transformer, adapter_name=ADAPTER).items()}
+    state = get_peft_model_state_dict(transformer, adapter_name=ADAPTER)
+    return {k: v.detach().clone().contiguous() for k, v in state.items()}
 
 
 def load_lora_state_dict(transformer: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:

@@ -32,8 +32,8 @@ class Batch:
         def mv(t):
             return None if t is None else t.to(device=device, dtype=dtype if t.is_floating_point() else None)
 
-        return Batch(mv(self.latents), mv(self.prompt_embeds), self.prompt_mask.to(device), mv(self.audio_prompt_embeds),
-                     self.fps, mv(self.ref_latents))
+        return Batch(mv(self.latents), mv(self.prompt_embeds), self.prompt_mask.to(device),
+                     mv(self.audio_prompt_embeds), self.fps, mv(self.ref_latents))
 
 
 @dataclass

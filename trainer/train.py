@@ -103,6 +103,9 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
     if not data.train:
         raise LoraportError(f"no usable training clips in {cfg.data.dataset_dir}: add videos or images "
                             "(mp4, mov, webm, mkv, png, jpg, webp) and check the per-file errors")
+    if data.errors:  # bad files were skipped, not fatal: say which
+        emit({"type": "progress", "message": f"skipped {len(data.errors)} file(s): " + "; ".join(
+            f"{e.media}: {e.message}" for e in data.errors[:5])})
     if cuda:  # the text encoder and VAE are idle until validation: give their memory to training
         _move_encoders(components, "cpu")
     torch.manual_seed(cfg.seed)  # LoRA A init, identical on every rank
@@ -210,9 +213,15 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
         timings = {"setup_s": t_setup, "train_s": t_train, "total_s": time.perf_counter() - t_start,
                    "steps_per_s": timer.steps_per_s(), "world_size": world, "replicas_in_sync": in_sync}
         atomic_write_json(run_dir / "report.json", {**json.loads(result.model_dump_json()), "timings": timings,
-                                                    "holdout_curve": holdout_curve, "peak_mem_mb": _peak_mem_mb()})
+                                                    "holdout_curve": holdout_curve, "peak_mem_mb": _peak_mem_mb(),
+                                                    "data": _data_summary(data)})
     acc.wait_for_everyone()
     return result
+
+
+def _data_summary(data) -> dict:
+    return {"train": len(data.train), "holdout": len(data.holdout), "dataset_hash": data.dataset_hash,
+            "skipped": [{"media": e.media, "message": e.message} for e in data.errors], **data.stats}
 
 
 def _optimizer(params: list, cfg: OptimConfig, emit: Emit) -> torch.optim.Optimizer:

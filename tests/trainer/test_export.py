@@ -34,6 +34,10 @@ def _pipeline():
                         tokenizer=c.tokenizer, connectors=c.connectors, transformer=c.transformer, vocoder=c.vocoder)
 
 
+def _checkpoint_lora(result) -> dict:
+    return load_file(latest_checkpoint(result.run_dir / "checkpoints") / "lora.safetensors")
+
+
 def _velocity(transformer) -> torch.Tensor:
     gen = torch.Generator().manual_seed(5)
     batch = Batch(latents=torch.randn(1, 8, 3, 4, 4, generator=gen), prompt_embeds=torch.randn(1, 6, 16, generator=gen),
@@ -50,7 +54,7 @@ def test_export_has_comfyui_keys_no_alpha_and_alpha_folded_into_b(trained):
     assert all(k.endswith((".lora_A.weight", ".lora_B.weight")) for k in exported)
     assert not any("alpha" in k for k in exported)
     assert len(exported) == 2 * 2 * 2 * 4  # A/B x layers x (attn1, attn2) x q/k/v/out
-    raw = load_file(latest_checkpoint(result.run_dir / "checkpoints") / "lora.safetensors")  # peft keys, unscaled
+    raw = _checkpoint_lora(result)  # peft keys, unscaled
     for key, value in raw.items():
         scale = 2.0 if ".lora_B." in key else 1.0
         assert torch.equal(exported["diffusion_model." + key], value * scale)
@@ -82,7 +86,7 @@ def test_export_loads_through_diffusers_ltx2_loader_and_reproduces_the_trained_m
     # The training-time model: peft adapter at alpha / rank = 2 with the unscaled checkpoint weights.
     reference = load_components(ModelConfig()).transformer
     lora.add_lora(reference, cfg.lora)
-    lora.load_lora_state_dict(reference, load_file(latest_checkpoint(result.run_dir / "checkpoints") / "lora.safetensors"))
+    lora.load_lora_state_dict(reference, _checkpoint_lora(result))
     assert torch.allclose(loaded, _velocity(reference), atol=1e-5)
 
 
@@ -90,7 +94,7 @@ def test_diffusers_format_export_loads_too(trained, tmp_path):
     cfg, result = trained
     reference = load_components(ModelConfig()).transformer
     lora.add_lora(reference, cfg.lora)
-    lora.load_lora_state_dict(reference, load_file(latest_checkpoint(result.run_dir / "checkpoints") / "lora.safetensors"))
+    lora.load_lora_state_dict(reference, _checkpoint_lora(result))
     path = export_diffusers(reference, tmp_path / "diffusers")
     assert all(k.startswith("transformer.") for k in load_file(path))
     pipe = _pipeline()

@@ -1,4 +1,4 @@
-"""Rectified flow, the timestep sampler and the strategies: what is noised, at which timestep, and what the loss sees."""
+"""Rectified flow, the timestep sampler and the strategies: what is noised, at what timestep, what the loss sees."""
 
 import math
 
