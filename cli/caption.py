@@ -1,11 +1,11 @@
 """`loraport caption DATASET`: preview 3 captions, caption every file with a progress bar, or edit one."""
 
-import sys
 from typing import Annotated
 
 import typer
 
 from cli.common import JsonFlag, print_json
+from cli.dataset import FileProgress
 
 
 def register(app: typer.Typer) -> None:
@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
         trigger: Annotated[str | None, typer.Option("--trigger", help="Trigger word put first in every caption.")] = None,
         preview: Annotated[bool, typer.Option("--preview", help="Caption 3 files only, to check before the rest.")] = False,
         overwrite: Annotated[bool, typer.Option(help="Re-caption files that already have an approved caption.")] = False,
+        detach: Annotated[bool, typer.Option("--detach", help="Queue a caption job for the worker instead.")] = False,
         edit: Annotated[str | None, typer.Option("--edit", help="Set the caption of this file (with --text).")] = None,
         text: Annotated[str | None, typer.Option("--text", help="The new caption for --edit.")] = None,
         json_: JsonFlag = False,
@@ -36,36 +37,35 @@ def register(app: typer.Typer) -> None:
             shown = caption_preview(dataset, backend=backend, trigger_word=trigger)
             _show_preview(shown, json_)
             return
-        run = _caption_with_bar(caption_all, dataset, backend, trigger, overwrite, quiet=json_)
-        if json_:
-            print_json(run)
-        else:
-            typer.echo(f"{run.captioned} captioned, {run.skipped} kept, {len(run.errors)} failed "
-                       f"(backend {run.backend}{', LOW QUALITY' if run.quality == 'low' else ''}; "
-                       f"trigger {run.trigger_word or 'none'}).")
-            for name, why in run.errors.items():
-                typer.echo(f"  {name}: {why}")
+        if detach:
+            _queue(dataset, backend, trigger, overwrite, json_)
+            return
+        with FileProgress("captioning", quiet=json_) as bar:
+            run = caption_all(dataset, backend=backend, trigger_word=trigger, overwrite=overwrite, on_progress=bar)
+        _show_run(run, json_)
         if run.errors:
             raise typer.Exit(1)
 
 
-def _caption_with_bar(caption_all, dataset, backend, trigger, overwrite, *, quiet: bool):
-    from tqdm import tqdm
+def _queue(dataset: str, backend: str, trigger: str | None, overwrite: bool, as_json: bool) -> None:
+    from tools.caption import enqueue_caption_job
 
-    bar = None
+    job_id = enqueue_caption_job(dataset, backend=backend, trigger_word=trigger, overwrite=overwrite)
+    if as_json:
+        print_json({"job_id": job_id})
+    else:
+        typer.echo(f"queued caption job {job_id}; `loraport worker` runs it, `loraport jobs show {job_id}` follows it.")
 
-    def progress(done: int, total: int, name: str) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="file", desc="captioning", file=sys.stderr, disable=quiet)
-        bar.set_postfix_str(name, refresh=False)
-        bar.update(done - bar.n)
 
-    try:
-        return caption_all(dataset, backend=backend, trigger_word=trigger, overwrite=overwrite, on_progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
+def _show_run(run, as_json: bool) -> None:
+    if as_json:
+        print_json(run)
+        return
+    typer.echo(f"{run.captioned} captioned, {run.skipped} kept, {len(run.errors)} failed "
+               f"(backend {run.backend}{', LOW QUALITY' if run.quality == 'low' else ''}; "
+               f"trigger {run.trigger_word or 'none'}).")
+    for name, why in run.errors.items():
+        typer.echo(f"  {name}: {why}")
 
 
 def _show_preview(preview, as_json: bool) -> None:

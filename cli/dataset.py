@@ -1,5 +1,6 @@
 """`loraport dataset import|check`: bring clips into the workspace and see, per file, what to fix."""
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,9 @@ def register(app: typer.Typer) -> None:
         from tools.dataset import import_dataset
 
         source = paths[0] if len(paths) == 1 and not _is_single_media(paths[0]) else paths
-        report = import_dataset(source, name=name, recipe=recipe, seed=seed, holdout_fraction=holdout)
+        with FileProgress("checking files", quiet=json_) as bar:
+            report = import_dataset(source, name=name, recipe=recipe, seed=seed, holdout_fraction=holdout,
+                                    on_progress=bar)
         _show(report, json_)
 
     @group.command("check")
@@ -37,10 +40,33 @@ def register(app: typer.Typer) -> None:
         """Check a dataset (an id or any folder): a per-file table and a summary of what to fix."""
         from tools.dataset import check_dataset
 
-        report = check_dataset(dataset, recipe=recipe)
+        with FileProgress("checking files", quiet=json_) as bar:
+            report = check_dataset(dataset, recipe=recipe, on_progress=bar)
         _show(report, json_)
 
     app.add_typer(group, name="dataset")
+
+
+class FileProgress:
+    """A tqdm bar on stderr fed by a tool's ``on_progress(done, total, name)``; silent with --json."""
+
+    def __init__(self, desc: str, *, quiet: bool):
+        self.desc, self.quiet, self.bar = desc, quiet, None
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="file", desc=self.desc, file=sys.stderr, disable=self.quiet)
+        self.bar.set_postfix_str(name, refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def __enter__(self) -> "FileProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _show(report, as_json: bool) -> None:

@@ -27,10 +27,11 @@ def test_dataset_import_json_then_check_table(tmp_path, capsys):
     code, out, err = _run(capsys, "dataset", "import", _folder(tmp_path), "--recipe", "character", "--json")
     report = json.loads(out)
     assert code == 0 and report["n_files"] == 3 and "broken.mp4" in report["errors"]
+    assert err == "", "--json prints one document and no bar"
     assert report["recommendations"], "3 clips is too few for the character recipe: say so"
 
-    code, out, _ = _run(capsys, "dataset", "check", report["id"])
-    assert code == 0
+    code, out, err = _run(capsys, "dataset", "check", report["id"])
+    assert code == 0 and "checking files" in err, "a progress bar on stderr"
     lines = out.splitlines()
     assert lines[1].split()[:3] == ["file", "kind", "size"]
     assert any(line.startswith("broken.mp4") and "REFUSED" in line for line in lines)
@@ -62,3 +63,15 @@ def test_dataset_errors_are_one_line(tmp_path, capsys):
     assert code == 2 and out == "" and err.startswith("error: ") and "empty" in err and err.count("\n") == 1
     code, _, err = _run(capsys, "caption", "nope")
     assert code == 2 and "dataset import" in err
+
+
+def test_caption_detach_queues_a_caption_job(tmp_path, capsys, workspace):
+    from core.store import open_db
+    from trainer.jobs import get_job
+
+    _, out, _ = _run(capsys, "dataset", "import", _folder(tmp_path), "--json")
+    dataset_id = json.loads(out)["id"]
+    code, out, _ = _run(capsys, "caption", dataset_id, "--backend", "template", "--detach", "--json")
+    job = get_job(open_db(workspace), json.loads(out)["job_id"])
+    assert code == 0 and job.kind == "caption" and job.status == "queued"
+    assert job.config["dataset_id"] == dataset_id and job.config["backend"] == "template"

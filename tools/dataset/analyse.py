@@ -7,6 +7,7 @@ with an ``error``; it never stops the other files.
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
@@ -20,15 +21,16 @@ from tools.dataset.models import DatasetReport, FileEntry
 from tools.dataset.sources import IMAGE_EXTS, Collected, ImportLimits
 
 log = logging.getLogger(__name__)
+Progress = Callable[[int, int, str], None]  # (files done, files in all, last file's name)
 
 
 def analyse(collected: Collected, guidance: Guidance, *, seed: int = 0, holdout_fraction: float | None = None,
-            limits: ImportLimits = ImportLimits()) -> DatasetReport:
+            limits: ImportLimits = ImportLimits(), on_progress: Progress | None = None) -> DatasetReport:
     """Build the report for a collected source; entries without ``error`` are the usable files."""
     holdout_fraction = guidance.holdout_fraction if holdout_fraction is None else holdout_fraction
     report = DatasetReport(path=str(collected.root), recipe=guidance.name)
     report.errors.update(collected.errors)
-    entries, short = _examine_all(collected.media, guidance)
+    entries, short = _examine_all(collected.media, guidance, on_progress)
     _dedupe(entries, report)
     good = _pair_references([e for e in entries if e.error is None], guidance, report)
     _attach_captions(collected, good, report, limits)
@@ -82,12 +84,17 @@ def probe_entry(rel: str, path: Path) -> FileEntry:
     return entry
 
 
-def _examine_all(media: dict[str, Path], g: Guidance) -> tuple[list[FileEntry], dict[str, list[str]]]:
+def _examine_all(media: dict[str, Path], g: Guidance,
+                 on_progress: Progress | None) -> tuple[list[FileEntry], dict[str, list[str]]]:
     """Examine every file on a few threads (hashing and PyAV decoding release the GIL); keep name order."""
     names = sorted(media)
     workers = max(1, min(8, os.cpu_count() or 1, len(names)))
+    results = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda rel: _examine(rel, media[rel], g), names))
+        for i, result in enumerate(pool.map(lambda rel: _examine(rel, media[rel], g), names)):
+            results.append(result)
+            if on_progress is not None:
+                on_progress(i + 1, len(names), result[0].name)
     notes: dict[str, list[str]] = {}
     for entry, note in results:
         if note:

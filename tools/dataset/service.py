@@ -20,7 +20,7 @@ from core.settings import get_settings
 from core.store import now_iso, open_db
 from core.workspace import Workspace
 
-from tools.dataset.analyse import analyse, probe_entry, summarise
+from tools.dataset.analyse import Progress, analyse, probe_entry, summarise
 from tools.dataset.captions import write_captions_jsonl
 from tools.dataset.guidance import count_advice, load_guidance, reference_advice
 from tools.dataset.models import DatasetReport, FileEntry
@@ -31,7 +31,8 @@ _FILE_COLUMNS = ("name", "sha256", "kind", "width", "height", "frames", "fps", "
 
 
 def import_dataset(source: Path | list[Path], *, name: str | None = None, recipe=None, seed: int = 0,
-                   holdout_fraction: float | None = None, limits: ImportLimits | None = None) -> DatasetReport:
+                   holdout_fraction: float | None = None, limits: ImportLimits | None = None,
+                   on_progress: Progress | None = None) -> DatasetReport:
     """Import clips and images (a folder, a zip or files) into the workspace as a dataset, with a report of what to fix."""
     settings = get_settings()
     workspace = Workspace.from_settings(settings)
@@ -43,7 +44,8 @@ def import_dataset(source: Path | list[Path], *, name: str | None = None, recipe
     staging = workspace.datasets_dir / f".staging-{dataset_id}"
     try:
         collected = collect(source, staging / "unpacked", limits)
-        report = analyse(collected, guidance, seed=seed, holdout_fraction=holdout_fraction, limits=limits)
+        report = analyse(collected, guidance, seed=seed, holdout_fraction=holdout_fraction, limits=limits,
+                         on_progress=on_progress)
         _refuse_unusable(report, collected)
         final = workspace.dataset_dir(dataset_id)
         _assemble(collected, report, staging / "dataset")
@@ -56,7 +58,7 @@ def import_dataset(source: Path | list[Path], *, name: str | None = None, recipe
     return load_report(db, workspace, dataset_id)  # the same view `check` gives later
 
 
-def check_dataset(dataset_id_or_path: str | Path, recipe=None) -> DatasetReport:
+def check_dataset(dataset_id_or_path: str | Path, recipe=None, *, on_progress: Progress | None = None) -> DatasetReport:
     """Check a dataset (an imported id or any folder) and say per file what is wrong and what to fix."""
     workspace = Workspace.from_settings()
     db = open_db(workspace)
@@ -69,7 +71,8 @@ def check_dataset(dataset_id_or_path: str | Path, recipe=None) -> DatasetReport:
         limits = ImportLimits(max_file_bytes=get_settings().max_upload_mb << 20)
         staging = workspace.datasets_dir / f".staging-check-{secrets.token_hex(3)}"  # a zip unpacks here
         try:
-            report = analyse(collect(path, staging, limits), load_guidance(recipe), limits=limits)
+            report = analyse(collect(path, staging, limits), load_guidance(recipe), limits=limits,
+                             on_progress=on_progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         report.path = str(path)  # not the staging folder a zip was unpacked into
@@ -78,11 +81,11 @@ def check_dataset(dataset_id_or_path: str | Path, recipe=None) -> DatasetReport:
                                           "files into the workspace, then `loraport caption` captions them.")
             report.summary = summarise(report)
         return report
-    return load_report(db, workspace, dataset_id, recipe=recipe, verify=True)
+    return load_report(db, workspace, dataset_id, recipe=recipe, verify=True, on_progress=on_progress)
 
 
 def load_report(db: sqlite_utils.Database, workspace: Workspace, dataset_id: str, *, recipe=None,
-                verify: bool = False) -> DatasetReport:
+                verify: bool = False, on_progress: Progress | None = None) -> DatasetReport:
     """The stored report of an imported dataset; ``verify`` re-reads every file to catch ones gone or damaged."""
     try:
         row = db["datasets"].get(dataset_id)
@@ -104,7 +107,7 @@ def load_report(db: sqlite_utils.Database, workspace: Workspace, dataset_id: str
     for f in report.files:
         f.role = "reference" if f.name in references else "item"
     if verify:
-        _verify_files(Path(row["path"]), report.files)
+        _verify_files(Path(row["path"]), report.files, on_progress)
     good = [f for f in report.files if f.error is None and f.role == "item"]
     report.errors = {f.name: f.error for f in report.files if f.error}
     report.holdout = [f.name for f in good if f.split == "holdout"]
@@ -191,17 +194,17 @@ def _entry(row: dict) -> FileEntry:
     return FileEntry(**data, caption_status=row.get("caption_status"))
 
 
-def _verify_files(root: Path, files: list[FileEntry]) -> None:
-    for f in files:
-        if f.error is not None:
-            continue
+def _verify_files(root: Path, files: list[FileEntry], on_progress: Progress | None) -> None:
+    for i, f in enumerate(files):
         path = root / f.name
-        if not path.is_file():
+        if f.error is None and not path.is_file():
             f.error = "is missing from the dataset folder; import the dataset again"
-            continue
-        fresh = probe_entry(f.name, path)
-        if fresh.error or fresh.sha256 != f.sha256:
-            f.error = fresh.error or "changed on disk since import; import the dataset again"
+        elif f.error is None:
+            fresh = probe_entry(f.name, path)
+            if fresh.error or fresh.sha256 != f.sha256:
+                f.error = fresh.error or "changed on disk since import; import the dataset again"
+        if on_progress is not None:
+            on_progress(i + 1, len(files), f.name)
 
 
 def _slug(name: str) -> str:
