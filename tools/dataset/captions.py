@@ -47,13 +47,14 @@ def with_trigger(caption: str | None, trigger_word: str | None) -> str:
     return f"{trigger_word.strip()} {caption}".strip()
 
 
-def read_sidecars(media: list[str], sidecars: dict[str, Path]) -> dict[str, str]:
-    """``clip.txt`` beside ``clip.mp4`` captions it."""
+def read_sidecars(media: list[str], sidecars: dict[str, Path], max_chars: int = 64 * MAX_CAPTION_CHARS) -> dict[str, str]:
+    """``clip.txt`` beside ``clip.mp4`` captions it (only its start is read: a caption is a sentence or two)."""
     out = {}
     for rel in media:
         txt = PurePosixPath(rel).with_suffix(".txt").as_posix()
         if txt in sidecars:
-            out[rel] = clean_caption(sidecars[txt].read_text(encoding="utf-8", errors="replace"))
+            with open(sidecars[txt], encoding="utf-8", errors="replace") as f:
+                out[rel] = clean_caption(f.read(max_chars))
     return out
 
 
