@@ -6,9 +6,13 @@ maybe checkpoint / validate / stop, forward-backward-step, log. Everything rando
 noise, the timesteps, first-frame conditioning) is drawn from a generator seeded by (seed, micro-batch, rank),
 so a resumed run replays exactly what the uninterrupted run would have done.
 
-Several processes: the same entry point runs under `torchrun --nproc_per_node N -m trainer.train CONFIG RUN_DIR`
-or `accelerate launch -m trainer.train CONFIG RUN_DIR`; accelerate's Accelerator wraps the transformer in DDP
-(gloo on CPU, NCCL on GPUs), each rank trains on its own micro-batches, and only rank 0 writes files.
+Several processes, one entry point (`python -m trainer.train CONFIG.json RUN_DIR` under a launcher):
+    torchrun --nproc_per_node 8 -m trainer.train CONFIG.json RUN_DIR              # GPUs, or CPUs over gloo
+    accelerate launch --multi_gpu --num_processes 8 -m trainer.train CONFIG.json RUN_DIR
+    torchrun --nnodes 2 --node_rank R --master_addr HOST --nproc_per_node 8 -m trainer.train ...   # 2 nodes
+accelerate's Accelerator wraps the transformer in DDP (NCCL on GPUs, gloo on CPU), each rank trains its own
+micro-batches, only rank 0 writes files. (`accelerate launch --cpu --num_processes 2` starts one process:
+accelerate runs several CPU processes only through mpirun; use torchrun there.)
 """
 
 import contextlib
