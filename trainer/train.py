@@ -102,7 +102,7 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
     t0 = time.perf_counter()
     components = load_components(cfg.model, device=acc.device)
     transformer = components.transformer
-    with acc.main_process_first():  # rank 0 encodes; the others then hit the cache
+    with acc.local_main_process_first():  # one process per machine encodes; the others then hit the cache
         data = prepare_dataset(cfg, components)
     if not data.train:
         raise LoraportError(f"no usable training clips in {cfg.data.dataset_dir}: add videos or images "
@@ -134,6 +134,9 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
         checkpoints.set_rng_state(ck.rng)
         step, losses, resumed_from = ck.step, ck.losses, ck.step
         holdout_curve = [tuple(x) for x in ck.extra.get("holdout_curve", [])]
+    if world > 1 and not _same_on_all_ranks(acc, step):
+        raise LoraportError(f"the processes found different checkpoints under {ckpt_dir}: with several machines "
+                            "the run directory must be on a filesystem all of them see (NFS, Lustre, ...)")
     if main:
         _write_jsonl(run_dir / "losses.jsonl", [{"step": s, "loss": v} for s, v in losses])
     emit({"type": "started", "step": step, "total": opt_cfg.steps,
@@ -257,6 +260,11 @@ def _replicas_in_sync(acc, params: list) -> bool | None:
         return None
     sums = torch.stack([p.detach().double().sum() for p in params])[None]  # (1, n_tensors)
     every = acc.gather(sums)  # (world, n_tensors)
+    return bool((every == every[0]).all().item())
+
+
+def _same_on_all_ranks(acc, value: int) -> bool:
+    every = acc.gather(torch.tensor([value], device=acc.device))
     return bool((every == every[0]).all().item())
 
 
