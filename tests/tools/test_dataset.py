@@ -363,3 +363,21 @@ def test_clip_cut_short_behind_a_good_header_is_refused_at_import(tmp_path):
     assert set(report.errors) == {"cut.mp4"}
     assert "cut short" in report.errors["cut.mp4"]
     assert report.n_files == 2
+
+
+def test_ic_lora_reference_column_of_a_captions_table_pairs_clips(tmp_path):
+    src = tmp_path / "src"
+    make_clips(src / "targets", 2)
+    make_clips(src / "refs", 2, start=6, prefix="cond")
+    (src / "dataset.jsonl").write_text("\n".join(json.dumps(row) for row in [
+        {"caption": "a face turns", "media_path": "targets/clip00.mp4", "reference_path": "refs/cond06.mp4"},
+        {"caption": "a face smiles", "media_path": "targets/clip01.mp4", "reference_path": "refs/gone.mp4"}]))
+
+    report = import_dataset(src, recipe="face")
+
+    by_name = {f.name: f for f in report.files}
+    assert by_name["targets/clip00.mp4"].reference == "refs/cond06.mp4"
+    assert by_name["refs/cond06.mp4"].role == "reference"
+    assert by_name["targets/clip01.mp4"].reference is None
+    assert any("refs/gone.mp4" in w for w in report.warnings), "a reference that does not exist is named"
+    assert report.n_files == 3  # clip00, clip01 and the unpaired cond07

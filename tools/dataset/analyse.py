@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from core.errors import LoraportError
 from trainer.config import Bucket
 
-from tools.dataset.captions import read_sidecars, read_tables
+from tools.dataset.captions import TableCaptions, read_sidecars, read_tables
 from tools.dataset.guidance import Guidance, count_advice, length_advice, reference_advice
 from tools.dataset.layout import assign_bucket, holdout_split
 from tools.dataset.models import DatasetReport, FileEntry
@@ -32,8 +32,10 @@ def analyse(collected: Collected, guidance: Guidance, *, seed: int = 0, holdout_
     report.errors.update(collected.errors)
     entries, short = _examine_all(collected.media, guidance, on_progress)
     _dedupe(entries, report)
-    good = _pair_references([e for e in entries if e.error is None], guidance, report)
-    _attach_captions(collected, good, report, limits)
+    usable = [e for e in entries if e.error is None]
+    tables = read_tables([e.name for e in usable], collected.tables, limits.max_caption_file_bytes)
+    good = _pair_references(usable, guidance, report, tables.references)
+    _attach_captions(collected, good, report, tables)
     for note, names in short.items():
         report.warnings.append(f"{len(names)} clip(s) {note} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}).")
     held, note = holdout_split({e.name: e.sha256 for e in good}, seed=seed, fraction=holdout_fraction)
@@ -163,28 +165,33 @@ def _dedupe(entries: list[FileEntry], report: DatasetReport) -> None:
     report.duplicates = list(groups.values())
 
 
-def _pair_references(good: list[FileEntry], g: Guidance, report: DatasetReport) -> list[FileEntry]:
-    """IC-LoRA: ``clip_ref.mp4`` beside ``clip.mp4`` is clip's reference; return the items (targets) only."""
+def _pair_references(good: list[FileEntry], g: Guidance, report: DatasetReport,
+                     table_refs: dict[str, str]) -> list[FileEntry]:
+    """IC-LoRA: a table's reference column, or ``clip_ref.mp4`` beside ``clip.mp4``, gives a clip its reference;
+    return the items (targets) only. Without an IC-LoRA recipe nothing is paired; likely pairs are only named."""
     suffix = g.reference_suffix or "_ref"
+    by_name = {e.name: e for e in good}
     by_stem = {PurePosixPath(e.name).with_suffix("").as_posix(): e for e in good}
-    looks_like_ref = {stem for stem in by_stem if stem.endswith(suffix) and stem[:-len(suffix)] in by_stem}
+    pairs = {t: r for t, r in table_refs.items() if t in by_name and r in by_name}  # target name -> reference name
+    for stem, e in by_stem.items():
+        if stem.endswith(suffix) and stem[:-len(suffix)] in by_stem:
+            pairs.setdefault(by_stem[stem[:-len(suffix)]].name, e.name)
     if not g.reference_suffix:
-        if looks_like_ref:
-            report.warnings.append(f"{len(looks_like_ref)} file(s) look like IC-LoRA reference clips ("
-                                   + ", ".join(sorted(by_stem[s].name for s in looks_like_ref)[:3])
+        if pairs:
+            report.warnings.append(f"{len(pairs)} file(s) look like IC-LoRA reference clips ("
+                                   + ", ".join(sorted(pairs.values())[:3])
                                    + "); they are trained as ordinary clips. Import with --recipe face to pair them.")
         return good
-    for stem in looks_like_ref:
-        ref = by_stem[stem]
-        ref.role = "reference"
-        by_stem[stem[:-len(suffix)]].reference = ref.name
+    for target, ref in pairs.items():
+        by_name[ref].role = "reference"
+        by_name[target].reference = ref
     return [e for e in good if e.role == "item"]
 
 
-def _attach_captions(collected: Collected, good: list[FileEntry], report: DatasetReport, limits: ImportLimits) -> None:
-    names = [e.name for e in good]
-    table, missing, problems = read_tables(names, collected.tables, limits.max_caption_file_bytes)
-    sidecar = read_sidecars(names, collected.sidecars)
+def _attach_captions(collected: Collected, good: list[FileEntry], report: DatasetReport,
+                     tables: TableCaptions) -> None:
+    table, missing, problems = tables.captions, tables.missing, tables.problems
+    sidecar = read_sidecars([e.name for e in good], collected.sidecars)
     for entry in good:
         text = sidecar.get(entry.name, table.get(entry.name))
         if text:

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from core.atomic import atomic_write_text
@@ -19,6 +20,7 @@ MAX_CAPTION_CHARS = 1000
 # Terminal escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", two-byte ESC x) go whole, not just their ESC.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 MEDIA_KEYS = ("media_path", "video", "media", "image")
+REFERENCE_KEYS = ("reference", "reference_path")
 CAPTIONS_FILE = "captions.jsonl"
 
 
@@ -58,23 +60,29 @@ def read_sidecars(media: list[str], sidecars: dict[str, Path], max_chars: int = 
     return out
 
 
-def read_tables(media: list[str], tables: dict[str, Path], max_bytes: int) -> tuple[dict[str, str], list[str], list[str]]:
-    """Captions from CSV / JSON / JSONL tables with a ``caption`` column and a ``video`` / ``media_path`` column.
+@dataclass
+class TableCaptions:
+    captions: dict[str, str] = field(default_factory=dict)  # media name -> caption
+    references: dict[str, str] = field(default_factory=dict)  # IC-LoRA: media name -> its reference's name
+    missing: list[str] = field(default_factory=list)  # names in the tables that match no file
+    problems: list[str] = field(default_factory=list)  # tables that could not be read, and why
 
-    Returns (captions by media name, names in the tables that match no file, problems reading the tables).
+
+def read_tables(media: list[str], tables: dict[str, Path], max_bytes: int) -> TableCaptions:
+    """Captions from CSV / JSON / JSONL tables with a ``caption`` column and a ``video`` / ``media_path`` column
+    (plus ``reference`` / ``reference_path`` for IC-LoRA, as Lightricks' trainer writes them).
+
     A table path is tried relative to the table's folder, then to the dataset root, then by unique file name.
     """
     by_name: dict[str, list[str]] = {}
     for rel in media:
         by_name.setdefault(PurePosixPath(rel).name, []).append(rel)
     known = set(media)
-    captions: dict[str, str] = {}
-    missing: list[str] = []
-    problems: list[str] = []
+    out = TableCaptions()
     for table_rel, path in sorted(tables.items()):
         rows, problem = _read_rows(path, max_bytes)
         if problem:
-            problems.append(f"{table_rel}: {problem}")
+            out.problems.append(f"{table_rel}: {problem}")
         base = PurePosixPath(table_rel).parent
         for row in rows:
             ref, caption = _row_fields(row)
@@ -82,10 +90,16 @@ def read_tables(media: list[str], tables: dict[str, Path], max_bytes: int) -> tu
                 continue
             match = _resolve(ref, base, known, by_name)
             if match is None:
-                missing.append(ref)
-            else:
-                captions[match] = clean_caption(caption)
-    return captions, missing, problems
+                out.missing.append(ref)
+                continue
+            out.captions[match] = clean_caption(caption)
+            reference = next((row[k] for k in REFERENCE_KEYS if isinstance(row.get(k), str) and row[k].strip()), None)
+            ref_match = _resolve(reference.strip(), base, known, by_name) if reference else None
+            if reference and ref_match is None:
+                out.missing.append(reference.strip())
+            elif ref_match:
+                out.references[match] = ref_match
+    return out
 
 
 def _read_rows(path: Path, max_bytes: int) -> tuple[list[dict], str | None]:
