@@ -84,9 +84,19 @@ def m008_dataset_file_reference(db: sqlite_utils.Database) -> None:
     db["dataset_files"].add_column("reference", str)
 
 
+def m009_bots(db: sqlite_utils.Database) -> None:
+    """web/bots: requests already seen (replays, Slack retries) and who asked for each approval a bot posted."""
+    db["bot_seen"].create({"key": str, "seen_at": float}, pk="key")
+    db["bot_approvals"].create(
+        {"id": str, "thread_id": str, "platform": str, "requester": str, "created_at": str, "answered_by": str,
+         "answered_at": str},
+        pk="id",
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_jobs, m002_job_events, m003_datasets, m004_artifacts, m005_threads,
                                m006_jobs_worker_fields, m007_dataset_caption_status,
-                               m008_dataset_file_reference]
+                               m008_dataset_file_reference, m009_bots]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> list[str]:

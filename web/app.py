@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from core.errors import LoraportError
 from core.settings import Settings, get_settings
+from core.store import open_db
 from core.workspace import Workspace
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -30,7 +31,9 @@ def create_app(settings: Settings | None = None, *, sidekick_factory: Callable |
 
     app = FastAPI(title="loraport", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.hub = ChatHub(Workspace(settings.home).ensure(), sidekick_factory)
+    workspace = Workspace(settings.home).ensure()
+    open_db(workspace).close()  # migrate once now: many first requests racing to migrate a blank DB would lock it
+    app.state.hub = ChatHub(workspace, sidekick_factory)
     if settings.token is not None:
         from web.auth import TokenMiddleware
 
@@ -54,10 +57,12 @@ def create_app(settings: Settings | None = None, *, sidekick_factory: Callable |
         return JSONResponse({"error": f"Bad request: {problems}", "detail": detail}, status_code=422)
 
     from web.routes import artifacts, chat, datasets, health, inspect, jobs, studio, threads, uploads
+    from web.bots import bots_router
 
     app.include_router(health.router)
     for module in (uploads, inspect, threads, datasets, jobs, artifacts, studio, chat):
         app.include_router(module.router)
+    app.include_router(bots_router(settings))  # Slack / Discord routes, only for the bots whose settings are set
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

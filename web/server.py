@@ -96,6 +96,7 @@ def run_server(settings: Settings, *, worker: bool = True) -> None:
     import uvicorn
 
     from web.app import create_app
+    from web.bots import status_lines as bot_status_lines
 
     check_binding(settings)
     app = create_app(settings)
@@ -106,6 +107,7 @@ def run_server(settings: Settings, *, worker: bool = True) -> None:
         print(f"  access token required: open {url}?token=$LORAPORT_TOKEN once, or send "
               "'Authorization: Bearer $LORAPORT_TOKEN'", flush=True)
     print(f"  job worker: pid {jobs.pid}" if jobs else "  job worker: not started (run `loraport worker`)", flush=True)
+    print("\n".join(bot_status_lines(settings)), flush=True)
     print(f"  model: {settings.default_model}   stop with Ctrl+C", flush=True)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
