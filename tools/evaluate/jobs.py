@@ -1,0 +1,53 @@
+"""Evaluation as an ``evaluate`` job: queued, run by the worker, progress as job events.
+
+trainer/ must not import tools/, so the runner is registered from here: ``JOB_KINDS`` is read by
+``tools.train.register_job_kinds`` (``loraport worker`` / ``serve``), and ``register_evaluate_job()`` registers
+it directly for a surface that starts its own worker.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from core.store import open_db
+from core.workspace import Workspace
+
+KIND = "evaluate"
+
+
+def enqueue_evaluate_job(lora_or_job: str, dataset: str | None = None, *, checkpoints: bool = True,
+                         seeds: list[int] | None = None, thread_id: str | None = None) -> str:
+    """Queue an evaluation of a LoRA or a finished training job; returns the job id (results in its report)."""
+    from tools.evaluate.source import resolve
+    from trainer.jobs import enqueue
+
+    resolve(lora_or_job, dataset)  # refuse a bad reference now, not when the worker meets it
+    workspace = Workspace.from_settings()
+    config = {"lora_or_job": str(lora_or_job), "dataset": None if dataset is None else str(dataset),
+              "checkpoints": checkpoints, "seeds": list(seeds or [42])}
+    parent = str(lora_or_job) if not Path(str(lora_or_job)).exists() else None
+    return enqueue(open_db(workspace), KIND, config, thread_id=thread_id, parent_job_id=parent, workspace=workspace)
+
+
+def run_evaluate_job(workspace: Workspace, job, emit: Callable[[dict], None], should_stop: Callable[[], bool]) -> dict:
+    """The worker's runner for ``evaluate`` jobs: one progress event per phase; the report lands in the job's dir."""
+    from tools.evaluate.service import evaluate
+
+    cfg = job.config
+    phase = {"n": 0}
+
+    def progress(message: str) -> None:
+        phase["n"] += 1
+        emit({"type": "progress", "step": phase["n"], "message": message})
+
+    report = evaluate(cfg["lora_or_job"], cfg.get("dataset"), checkpoints=bool(cfg.get("checkpoints", True)),
+                      out_dir=Path(job.run_dir) / "evaluation", seeds=tuple(cfg.get("seeds") or (42,)),
+                      on_progress=progress)
+    return {"status": report.verdict.status, "summary": report.summary, "report_json": report.report_json,
+            "report_html": report.report_html, "steps": phase["n"]}
+
+
+def register_evaluate_job() -> None:
+    """Let workers in this process run ``evaluate`` jobs; call once at start-up, before starting a worker."""
+    from trainer.worker import register_job_kind
+
+    register_job_kind(KIND, run_evaluate_job)
