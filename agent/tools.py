@@ -124,8 +124,8 @@ def cancel_job(ctx: ToolContext, job_id: str | None = None) -> Any:
 
 def evaluate(ctx: ToolContext, job_id: str | None = None) -> ToolOutput:
     """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence."""
-    report = jsonable(real("tools.evaluate", "evaluate")(_job_id(ctx, job_id, "train"),
-                                                         _dataset_ref(ctx.state.get("dataset"))))
+    old = (ctx.state.get("old_lora") or {}).get("path")  # for the old-vs-new comparison, when LTX-2 is here
+    report = jsonable(real("tools.evaluate", "evaluate")(_job_id(ctx, job_id, "train"), old_lora=old))
     return ToolOutput(report, {"evaluations": [report]})
 
 
@@ -134,8 +134,7 @@ def suggest_adjustments(ctx: ToolContext) -> Any:
     evaluations = ctx.state.get("evaluations") or []
     if not evaluations:
         raise LoraportError("Nothing evaluated yet: say 'evaluate' once a training run has finished.")
-    report_cls = real("tools.evaluate", "EvalReport")
-    return real("tools.suggest", "suggest")(report_cls.model_validate(evaluations[-1]))
+    return real("tools.suggest", "suggest")(_strip(evaluations[-1]))
 
 
 def retrain_with(ctx: ToolContext, changes: dict[str, str | int | float] | None = None, recipe: str | None = None,

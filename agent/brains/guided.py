@@ -38,6 +38,9 @@ class GuidedBrain:
     def on_user(self, text: str, state: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         intents = parse(text)
         calls = [_call(i) for i in intents if i.kind == "tool"]
+        for call in calls:
+            if call["name"] == "retrain_with" and (problem := _fill_from_suggestion(call["args"], state)):
+                return problem, []
         if calls:
             heavy = [c for c in calls if c["name"] == "launch_training"]
             if heavy and len(calls) > 1:  # change first, launch on the next "start": the approval shows the new plan
@@ -73,6 +76,30 @@ class GuidedBrain:
 _PLAN_CHANGERS = {"choose_recipe", "import_dataset", "set_option", "inspect_lora"}
 
 
+def _suggestions(state: dict[str, Any]) -> list[dict[str, Any]]:
+    evaluations = state.get("evaluations") or []
+    return list(((evaluations[-1].get("verdict") or {}).get("suggestions") or [])) if evaluations else []
+
+
+def _fill_from_suggestion(args: dict[str, Any], state: dict[str, Any]) -> str | None:
+    """"retrain" / "try suggestion 2" after an evaluation: the numbered suggestion's changes (the approval shows
+    the exact diff before anything runs). Returns a reply instead when there is nothing to fill in."""
+    pick = args.pop("suggestion", None)
+    if pick is None and (args.get("changes") or args.get("recipe") or args.get("job_id")):
+        return None
+    suggestions = _suggestions(state)
+    if pick is None and not suggestions:
+        return None  # plain "retrain": the same config again
+    index = (pick or 1) - 1
+    if not 0 <= index < len(suggestions):
+        return f"There is no suggestion {pick}: the last evaluation made {len(suggestions)}."
+    chosen = suggestions[index]
+    if not chosen.get("retrain_with"):
+        return f"Suggestion {index + 1} needs no new run: {chosen.get('action')}"
+    args["changes"] = dict(chosen["retrain_with"])
+    return None
+
+
 def _call(intent: Intent) -> dict[str, Any]:
     return {"id": new_call_id(), "name": intent.tool, "args": intent.args}
 
@@ -106,7 +133,9 @@ def next_step(state: dict[str, Any]) -> str:
         return "Say 'start' to train with this plan, 'explain' for the reason behind each value, or change a setting."
     if not state.get("evaluations"):
         return f"Job {job} is on its way: say 'status' to check it, and 'evaluate' once it has finished."
-    return "Say 'suggest' for the next run, or 'retrain with ...' to launch one."
+    if any(s.get("retrain_with") for s in _suggestions(state)):
+        return "Say 'retrain' to try suggestion 1 (or 'try suggestion 2'), or 'retrain with ...' for your own change."
+    return "Say 'retrain with ...' (e.g. '20% more steps') to launch another run, or 'list my loras'."
 
 
 def _suggested_recipe(state: dict[str, Any]) -> str | None:
@@ -148,6 +177,14 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
     if tool in ("launch_training", "retrain_with"):
         based = f" (based on job {result['based_on']})" if result.get("based_on") else ""
         return f"Launched job {result.get('job_id')}{based}. I'll show its progress as it trains."
+    if tool == "evaluate" and isinstance(result, dict) and "verdict" in result:
+        verdict = result["verdict"]
+        lines = [str(result.get("summary") or f"Verdict: {verdict.get('status')}")]
+        if not result.get("summary"):
+            lines += [f"- {e}" for e in verdict.get("evidence") or []]
+        return "\n".join(lines + [_suggestions_text(verdict.get("suggestions") or [])])
+    if tool == "suggest_adjustments" and isinstance(result, list):
+        return _suggestions_text(result) or "No change suggested: the evaluation found nothing to fix."
     if tool == "caption_all":
         return f"Captioning runs as job {result.get('job_id')}; say 'status' to follow it."
     if tool == "choose_recipe":
@@ -170,6 +207,13 @@ def _explain_text(result: dict[str, Any]) -> str:
         return str(result["summary"])
     value = f" = {result['value']} ({result.get('source')})" if "value" in result else ""
     return f"{result.get('setting')}{value}: {result.get('explanation')}"
+
+
+def _suggestions_text(suggestions: list[dict[str, Any]]) -> str:
+    """Numbered, so "try suggestion 2" names one. Each is a hypothesis with the metric that would confirm it."""
+    lines = [f"{i}. {s.get('action')} Why: {s.get('why')} It worked if: {s.get('confirm')}"
+             for i, s in enumerate(suggestions, 1)]
+    return ("Suggestions (hypotheses, not promises):\n" + "\n".join(lines)) if lines else ""
 
 
 def _job_text(job: dict[str, Any]) -> str:

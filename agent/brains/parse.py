@@ -57,7 +57,8 @@ COMMANDS: list[tuple[str, str]] = [
 ]
 START = r"^(?:start|launch|go|train|begin|run it)\b|start (?:the )?training|launch (?:it|the (?:training|run))|" \
         r"let'?s go|train it|kick (?:it|off)|go ahead and train"
-RETRAIN = r"\bretrain|\bre-train|train (?:it )?again|same again|again (?:but|with)|\bre-?run\b|another run"
+RETRAIN = r"\bretrain|\bre-train|train (?:it )?again|same again|again (?:but|with)|\bre-?run\b|another run|" \
+          r"(?:try|use|apply|go with) (?:the )?(?:first |second )?suggestion"
 EXPLAIN = r"^(?:what|why|how|explain|tell me about|what's)\b|what does|what is|\bexplain\b"
 SKIP = r"\bskip\b|don'?t have (?:it|the (?:old )?lora|an? (?:old )?lora)|no old lora|start (?:fresh|from scratch)"
 YES = r"^(?:y|yes|yep|yeah|ok|okay|sure|approve|do it|go ahead|sounds good)[.! ]*$"
@@ -157,6 +158,8 @@ def options_from_text(raw: str) -> dict[str, str]:
 
 def _retrain(raw: str, low: str) -> Intent:
     args: dict[str, Any] = {"changes": options_from_text(raw)}
+    if pick := re.search(r"suggestion\s*#?(\d+)", low):  # "retrain with suggestion 2": the brain fills it in
+        args["suggestion"] = int(pick.group(1))
     named = re.search(r"\bmy (\w+) lora\b|\b(\w+) lora again\b|\bthe (\w+) (?:lora|run|one)\b", low)
     word = next((g for g in (named.groups() if named else ()) if g), None)
     recipe = recipe_from_text(f"{word} lora") if word else None

@@ -62,3 +62,20 @@ def test_list_my_loras_shows_runs_newest_first(sidekick_factory, workspace, tmp_
     events = list(sidekick_factory(GuidedBrain()).send("list my loras"))
     [end] = [e for e in events if isinstance(e, ToolEnd)]
     assert [row["id"] for row in end.result] == [b, a]
+
+
+def test_retrain_after_an_evaluation_uses_the_numbered_suggestion(sidekick_factory, workspace, tmp_path):
+    kick = sidekick_factory(GuidedBrain())
+    job = _enqueue(workspace, tiny_config(tmp_path, recipe="style", steps=100, rank=32), thread_id="t1")
+    suggestions = [{"action": "Export checkpoint 50.", "why": "held-out loss was lowest there", "confirm": "x",
+                    "retrain_with": None, "checkpoint": 50},
+                   {"action": "Train 20% longer.", "why": "the LoRA barely moves the base", "confirm": "strength up",
+                    "retrain_with": {"steps": "+20%"}}]
+    kick.graph.update_state(kick._config, {"job_ids": [job], "evaluations": [
+        {"verdict": {"status": "weak", "evidence": [], "suggestions": suggestions}}]})
+
+    events = list(kick.send("try suggestion 1"))
+    assert any(e.type == "text" and "needs no new run" in e.text for e in events)
+    [request] = [e for e in kick.send("retrain with suggestion 2") if isinstance(e, ApprovalRequest)]
+    assert request.args["changes"] == {"steps": "+20%"} and "steps 100 -> 120" in request.summary
+    assert not any(isinstance(e, ApprovalRequest) for e in kick.send("try suggestion 7"))

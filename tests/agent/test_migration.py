@@ -72,10 +72,15 @@ def test_guided_migration_in_at_most_8_turns(sidekick_factory, workspace, tmp_pa
         keys = list(f.keys())
     assert keys and all(k.startswith("diffusion_model.") and "lora_" in k for k in keys)
 
-    [evaluated] = _ends(say("evaluate"), "evaluate")
+    events = say("evaluate")
+    [evaluated] = _ends(events, "evaluate")
     if _evaluate_landed():
         assert evaluated.ok, evaluated.result
-        assert kick.state()["evaluations"], "the evaluation is kept in the thread"
+        verdict = evaluated.result["verdict"]
+        assert verdict["status"] in {"weak", "good", "over-fit", "broken"} and verdict["evidence"]
+        assert kick.state()["evaluations"][-1]["lora_path"] == str(lora_path)
+        reply = "".join(e.text for e in events if e.type == "text")
+        assert verdict["status"] in reply
     else:
         assert "not available yet" in evaluated.result["error"]
     assert turns <= 8
