@@ -12,22 +12,25 @@ that measures queueing in the agent, not a realistic load.
 Target: p99 under 250 ms, none lost.  Usage: python bench/ws_load.py [--sessions 100] [--messages 5]
 """
 
-import argparse
-import asyncio
-import json
-import os
-import random
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import httpx
-import websockets
-
 ROOT = Path(__file__).resolve().parents[1]
+# `python bench/ws_load.py` puts bench/ first on sys.path, where bench/inspect.py would shadow the stdlib's inspect.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import httpx  # noqa: E402
+import websockets  # noqa: E402
 MESSAGES = ["help", "what does rank do?", "what is the learning rate for?", "explain steps", "what can you do?"]
 TIMEOUT_S = 30.0
 
@@ -97,6 +100,12 @@ async def run(port: int, sessions: int, messages: int) -> dict:
     return results
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to report server cost per turn independent of load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(name: str, values: list[float | None]) -> None:
     ok = sorted(v * 1000 for v in values if v is not None)
     lost = sum(v is None for v in values)
@@ -120,7 +129,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         server = start_server(home, port)
         try:
+            cpu0 = cpu_seconds(server.pid)
             results = asyncio.run(run(port, args.sessions, args.messages))
+            cpu = cpu_seconds(server.pid) - cpu0
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -128,6 +139,10 @@ def main() -> None:
           f"{args.messages} paced messages each (think time 0.5-1.5 s); all connected in {results['connect_s']:.2f} s")
     summary("paced reply latency", results["paced"])
     summary("burst (all sessions at once)", results["burst"])
+    turns = len(results["paced"]) + len(results["burst"])
+    print(f"server CPU: {cpu:.2f} s for {args.sessions} connects and {turns} turns "
+          f"({cpu * 1000 / max(turns, 1):.1f} ms per turn); machine load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
     paced = [v for v in results["paced"] if v is not None]
     p99 = statistics.quantiles([v * 1000 for v in paced], n=100, method="inclusive")[98] if len(paced) > 1 else None
     lost = sum(v is None for v in results["paced"])
@@ -136,5 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

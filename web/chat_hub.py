@@ -111,7 +111,8 @@ class ChatHub:
                 if frame.get("type") != "job_event":  # the trainer's store is the full record of job events
                     conn.offer({**frame, "replay": True})
             async with room.feed_lock:
-                for frame in await self._in_thread(self._job_frames, thread_id, {}):
+                replay = await self._in_thread(self._job_frames, {thread_id: ({}, set())})
+                for frame in replay.get(thread_id, []):
                     conn.offer({**frame, "replay": True})
                 conn.offer({"type": "replay_end", "thread": thread_id})
                 room.conns.add(conn)
@@ -177,24 +178,30 @@ class ChatHub:
             self._poller = asyncio.create_task(self._poll_forever())
 
     async def _poll_forever(self) -> None:
+        """Every POLL_S, one read of the store for all watched threads (not one per tab: 100 tabs cost one query)."""
         while self.rooms:
             await asyncio.sleep(POLL_S)
-            for thread_id, room in list(self.rooms.items()):
-                if not room.conns:
-                    continue
-                async with room.feed_lock:
-                    try:
-                        frames = await self._in_thread(self._job_frames, thread_id, room.cursors, room.done_jobs)
-                    except Exception:
-                        log.exception("reading job events for thread %s failed", thread_id)
-                        continue
-                    for frame in frames:
-                        self.broadcast(thread_id, frame)
+            rooms = {thread_id: room for thread_id, room in self.rooms.items() if room.conns}
+            if not rooms:
+                continue
+            for room in rooms.values():
+                await room.feed_lock.acquire()
+            try:
+                watched = {thread_id: (room.cursors, room.done_jobs) for thread_id, room in rooms.items()}
+                frames = await self._in_thread(self._job_frames, watched)
+            except Exception:
+                log.exception("reading job events failed")
+                frames = {}
+            finally:
+                for room in rooms.values():
+                    room.feed_lock.release()
+            for thread_id, batch in frames.items():
+                for frame in batch:
+                    self.broadcast(thread_id, frame)
 
-    def _job_frames(self, thread_id: str, cursors: dict[str, int], done: set[str] | None = None) -> list[dict]:
-        """Job events of the thread after each cursor (advanced in place), as ``job_event`` frames."""
+    def _job_frames(self, watched: dict[str, tuple[dict[str, int], set[str]]]) -> dict[str, list[dict]]:
         with jobfeed.open_feed(self.workspace) as feed:
-            return feed.thread_frames(thread_id, cursors, done if done is not None else set())
+            return feed.frames_by_thread(watched)
 
     def _history(self, thread_id: str) -> list[dict]:
         return [to_frame(event) for event in self._sidekick(thread_id).history()]

@@ -16,21 +16,25 @@ class Feed:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def thread_jobs(self, thread_id: str) -> list[jobstore.JobRecord]:
-        return [j for j in jobstore.list_jobs(self.db, limit=THREAD_SCAN) if j.thread_id == thread_id][::-1]
+    def frames_by_thread(self, watched: dict[str, tuple[dict[str, int], set[str]]]) -> dict[str, list[dict]]:
+        """``job_event`` frames of the watched threads' jobs after each job's cursor, in one pass over the jobs.
 
-    def thread_frames(self, thread_id: str, cursors: dict[str, int], done: set[str]) -> list[dict]:
-        """``job_event`` frames after each job's cursor; cursors advance in place, finished jobs are skipped next."""
-        frames = []
-        for job in self.thread_jobs(thread_id):
+        ``watched`` maps a thread id to (its cursors: job id -> last event id, its finished jobs); both advance in
+        place: a job read once after its terminal status is never read again.
+        """
+        out: dict[str, list[dict]] = {}
+        for job in reversed(jobstore.list_jobs(self.db, limit=THREAD_SCAN)):  # oldest first
+            if job.thread_id not in watched:
+                continue
+            cursors, done = watched[job.thread_id]
             if job.job_id in done:
                 continue
             for event in jobstore.events(self.db, job.job_id, cursors.get(job.job_id, 0)):
-                frames.append({"type": "job_event", "event": event, "event_id": event["id"]})
+                out.setdefault(job.thread_id, []).append({"type": "job_event", "event": event, "event_id": event["id"]})
                 cursors[job.job_id] = event["id"]
-            if job.is_terminal:  # read once more after the terminal status, then never again
+            if job.is_terminal:  # status was read before its events, so they are complete now
                 done.add(job.job_id)
-        return frames
+        return out
 
 
 @contextlib.contextmanager
