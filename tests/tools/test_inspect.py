@@ -239,3 +239,22 @@ def test_trainer_export_of_the_tiny_model_is_ltx23_native(tmp_path):
     assert (r.base_model.family, r.base_model.confidence, r.verdict.status) == ("ltx-2.3", 1.0, "native")
     assert (r.convention, r.health.status, r.rank.mode, r.scale) == ("comfy", "ok", 4, 1.0)
     assert r.migration.recipe == "style" and r.migration.carry_over.trigger_word == "zxq"
+
+
+def test_dora_loha_and_diff_kinds_are_named(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    base = "diffusion_model.transformer_blocks.0.attn1.to_q"
+    files = {
+        "dora": {f"{base}.lora_A.weight": torch.ones(2, 64), f"{base}.lora_B.weight": torch.ones(64, 2),
+                 f"{base}.dora_scale": torch.ones(1, 64)},
+        "loha": {f"{base}.hada_w1_a": torch.ones(64, 2), f"{base}.hada_w1_b": torch.ones(2, 64),
+                 f"{base}.hada_w2_a": torch.ones(64, 2), f"{base}.hada_w2_b": torch.ones(2, 64)},
+        "diff": {f"{base}.diff": torch.ones(64, 64), f"{base}.diff_b": torch.ones(64)},
+    }
+    for kind, tensors in files.items():
+        save_file(tensors, str(tmp_path / f"{kind}.safetensors"))
+        r = inspect_lora(tmp_path / f"{kind}.safetensors")
+        assert r.kind == kind and r.targets.modules == ["attn1.to_q"] and r.health.status == "ok"
+    assert inspect_lora(tmp_path / "loha.safetensors", header_only=True).rank.mode == 2

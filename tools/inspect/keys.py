@@ -122,9 +122,6 @@ class Layout:
     modules: dict[str, Module]
     other_keys: list[str]  # tensors that are no adapter part (full weights, biases): listed, not interpreted
 
-    def count(self, role: str) -> int:
-        return sum(role in m.parts for m in self.modules.values())
-
 
 def parse_layout(tensors: list[TensorEntry]) -> Layout:
     modules: dict[str, Module] = {}

@@ -56,9 +56,6 @@ class Header:
     tensors: list[TensorEntry]  # in file order (ascending offsets): streaming then reads forward only
     metadata: dict[str, str] = field(default_factory=dict)
 
-    def by_name(self) -> dict[str, TensorEntry]:
-        return {t.name: t for t in self.tensors}
-
 
 @dataclass(frozen=True)
 class LoraSource:
