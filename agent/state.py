@@ -54,6 +54,7 @@ def pending_calls(state: ThreadState) -> list[dict[str, Any]]:
     return list(messages[-1].get("tool_calls") or [])
 
 
-def latest_job(state: ThreadState) -> str | None:
-    jobs = state.get("job_ids") or []
+def latest_job(state: ThreadState, kind: str | None = None) -> str | None:
+    """The thread's newest job id, optionally of one kind (job ids start with it: ``train-20260124-...``)."""
+    jobs = [j for j in state.get("job_ids") or [] if kind is None or j.startswith(kind + "-")]
     return jobs[-1] if jobs else None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import history, options
+from agent.state import latest_job
 from agent.toolkit import Tool, ToolContext, ToolOutput, jsonable, make_tool, real
 from core.errors import LoraportError
 
@@ -233,9 +234,8 @@ def _dataset_ref(dataset: dict[str, Any] | None) -> str:
 
 
 def _job_id(ctx: ToolContext, job_id: str | None, kind: str | None = None) -> str:
-    """The named job, else this thread's latest (of ``kind``: ids start with it, e.g. train-20260124-...)."""
-    mine = [j for j in ctx.state.get("job_ids") or [] if kind is None or j.startswith(kind + "-")]
-    job_id = job_id or (mine[-1] if mine else None)
+    """The named job, else this thread's latest (of ``kind``)."""
+    job_id = job_id or latest_job(ctx.state, kind)
     if not job_id:
         raise LoraportError("No job in this conversation yet: say 'start' once the plan looks right.")
     return job_id

@@ -126,12 +126,13 @@ def next_step(state: dict[str, Any]) -> str:
                 "or describe it (\"it's a person\").")
     if not state.get("dataset"):
         return "Where are the source clips? Give me a folder or a zip path."
-    job = latest_job(state)
+    job = latest_job(state, "train")
     if not job and not state.get("config"):
         return "There is no training plan yet: fix what I listed above, or tell me another recipe or clips."
     if not job:
         return "Say 'start' to train with this plan, 'explain' for the reason behind each value, or change a setting."
-    if not state.get("evaluations"):
+    evaluated = {e.get("job_id") for e in state.get("evaluations") or []}
+    if job not in evaluated:
         return f"Job {job} is on its way: say 'status' to check it, and 'evaluate' once it has finished."
     if any(s.get("retrain_with") for s in _suggestions(state)):
         return "Say 'retrain' to try suggestion 1 (or 'try suggestion 2'), or 'retrain with ...' for your own change."
