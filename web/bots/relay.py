@@ -26,6 +26,7 @@ from web.chat_hub import ChatHub, Conn
 log = logging.getLogger(__name__)
 YES_NO = {"y", "yes", "yep", "yeah", "ok", "okay", "approve", "go ahead", "do it",
           "n", "no", "nope", "reject", "don't", "cancel"}  # agent.session's words that answer a pending request
+MARK = "bot_posted_mark"
 
 
 class Sink(Protocol):
@@ -56,8 +57,18 @@ class Listener:
         self.conn = BotConn(self)
         self.ready: asyncio.Task | None = None
 
+    async def posted(self, timeout_s: float = 120.0) -> None:
+        """Wait until every frame offered so far has been posted (a marker travels through the same queue)."""
+        mark = asyncio.get_running_loop().create_future()
+        self.conn.offer({"type": MARK, "done": mark})
+        await asyncio.wait([mark], timeout=timeout_s)  # a dropped connection never resolves it: do not hang
+
     async def send_json(self, frame: dict) -> None:
         """Called by the hub connection's pump, in broadcast order."""
+        if frame.get("type") == MARK:
+            if not frame["done"].done():
+                frame["done"].set_result(None)
+            return
         try:
             if frame.get("type") == "approval_request" and not frame.get("replay"):
                 await asyncio.to_thread(self.relay.record_approval, frame, self.thread_id, self.sink.platform)
@@ -102,6 +113,7 @@ class Relay:
                     await self.hub.submit(thread_id, method, *args)
                 finally:
                     listener.turn_user = None
+                await listener.posted()  # the turn's messages are out before the next turn (or the caller) goes on
         finally:
             listener.turns -= 1
         await self.maybe_detach(listener)

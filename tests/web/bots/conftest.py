@@ -42,15 +42,16 @@ def bot_settings(fake, monkeypatch, workspace):
 
 @pytest.fixture
 def make_client(bot_settings):
-    """``make_client(sidekick_factory=None)``: a TestClient of the app (its loop keeps running between calls)."""
+    """``make_client(sidekick_factory=None, settings=None)``: a TestClient of the app (its loop keeps running
+    between calls, so the bots' background work goes on)."""
     from fastapi.testclient import TestClient
 
     from web.app import create_app
 
     clients = []
 
-    def make(sidekick_factory=None):
-        client = TestClient(create_app(bot_settings, sidekick_factory=sidekick_factory))
+    def make(sidekick_factory=None, settings=None):
+        client = TestClient(create_app(settings or bot_settings, sidekick_factory=sidekick_factory))
         clients.append(client.__enter__())
         return client
 
