@@ -1,7 +1,7 @@
 """Runtime settings of one sidekick run: passed to the graph as LangGraph's run context, never checkpointed."""
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.settings import Settings, get_settings
 from core.workspace import Workspace
@@ -20,4 +20,3 @@ class AgentContext:
     max_rounds: int = 6
     # Seconds between polls of trainer.jobs.events while a surface watches a job.
     job_poll_s: float = 0.5
-    extra: dict[str, Any] = field(default_factory=dict)

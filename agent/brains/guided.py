@@ -186,6 +186,11 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
         return "\n".join(lines + [_suggestions_text(verdict.get("suggestions") or [])])
     if tool == "suggest_adjustments" and isinstance(result, list):
         return _suggestions_text(result) or "No change suggested: the evaluation found nothing to fix."
+    if tool == "caption_preview" and isinstance(result, dict) and "items" in result:
+        lines = [f"Caption preview ({result.get('backend')}, quality {result.get('quality')}):"]
+        lines += [f'- {i.get("name")}: "{i.get("trained_as") or i.get("caption")}"' + (f" ({i['error']})" if i.get(
+            "error") else "") for i in result["items"]]
+        return "\n".join(lines + [str(result.get("note") or ""), "Say 'caption all' to caption the rest."])
     if tool == "caption_all":
         return f"Captioning runs as job {result.get('job_id')}; say 'status' to follow it."
     if tool == "choose_recipe":

@@ -72,3 +72,16 @@ def test_lora_metadata_injection_launches_nothing(sidekick_factory, workspace, t
     events = list(kick.send(f"here is my old lora {path}"))
     assert [e.tool for e in events if isinstance(e, ToolStart)] == ["inspect_lora"]
     assert kick.pending_approval() is None and job_rows(workspace) == []
+
+
+def test_caption_preview_shows_poisoned_captions_as_quoted_data(sidekick_factory, workspace, tmp_path):
+    kick = sidekick_factory(GuidedBrain())
+    list(kick.send("skip"))
+    list(kick.send("it's a style"))
+    list(kick.send(f"my clips are in {_poisoned_clips(tmp_path)}"))
+    events = list(kick.send("caption a preview"))
+    [end] = [e for e in events if e.type == "tool_end"]
+    assert end.ok, end.result
+    reply = "".join(e.text for e in events if e.type == "text")
+    assert "Caption preview" in reply
+    assert kick.pending_approval() is None and job_rows(workspace) == []
