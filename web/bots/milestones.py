@@ -25,6 +25,7 @@ class JobInfo:
     trigger_word: str | None = None
     final_loss: float | None = None
     steps: int | None = None
+    summary: str | None = None  # what a non-training job (an evaluation) concluded
 
 
 @dataclass
@@ -112,6 +113,8 @@ class Milestones:
 
     def _finished(self, job_id: str, kind: str, event: dict[str, Any]) -> Post:
         info = self.job_info(job_id) or JobInfo(kind=kind)
+        if kind == "evaluate" and info.summary:
+            return Post("job", f"Evaluation (job {job_id}): {info.summary}", job_id=job_id)
         if kind != "train":
             message = f" {event['message']}" if event.get("message") else ""
             return Post("job", f"The {kind} job {job_id} finished.{message}", job_id=job_id)

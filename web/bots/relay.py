@@ -218,5 +218,6 @@ class Relay:
             db.close()
         path = Path(job.lora_path) if job.lora_path else None
         trigger = lora_trigger_word(job, path) if path and path.is_file() else None
+        summary = (job.result or {}).get("summary")
         return JobInfo(kind=job.kind, lora_path=path, trigger_word=trigger, final_loss=job.final_loss,
-                       steps=job.steps)
+                       steps=job.steps, summary=summary if isinstance(summary, str) else None)

@@ -68,3 +68,9 @@ def test_evaluation_summary_is_posted_unless_the_reply_already_says_it():
     m.feed({"type": "tool_end", "tool": "evaluate", "result": {"summary": "Held-out loss 12% below base."}})
     m.feed({"type": "text", "text": "Held-out loss 12% below base."})
     assert len(m.feed({"type": "turn_end"})) == 1
+
+
+def test_an_evaluation_job_posts_its_summary_when_it_finishes():
+    m = Milestones(lambda job_id: JobInfo(kind="evaluate", summary="Stronger than base on 3 of 3 prompts."))
+    [post] = m.feed({"type": "job_event", "event": {"job_id": "e1", "kind": "evaluate", "type": "finished"}})
+    assert post.text == "Evaluation (job e1): Stronger than base on 3 of 3 prompts."
