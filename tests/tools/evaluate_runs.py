@@ -48,3 +48,30 @@ def train_runs(root: Path) -> dict[str, Path]:
     for name, cfg in configs.items():
         runs[name] = run_training(cfg, root / f"run-{name}").run_dir
     return runs
+
+
+def tiny_clip(folder: Path) -> Path:
+    """A CLIP with random weights and a word-level tokenizer, saved locally (nothing downloaded)."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(["a red square cat dog sks moving"],
+                            trainers.WordLevelTrainer(special_tokens=["<pad>", "<unk>", "<s>", "</s>"]))
+    # CLIP pools the text at its end token: every prompt must carry one
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 2), ("</s>", 3)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<s>",
+                                   eos_token="</s>", model_max_length=8)
+    images = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    torch.manual_seed(0)
+    cfg = CLIPConfig(text_config=dict(vocab_size=fast.vocab_size, hidden_size=16, intermediate_size=32,
+                                      num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=8,
+                                      eos_token_id=3, pad_token_id=0, bos_token_id=2),
+                     vision_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                        num_attention_heads=2, image_size=32, patch_size=8), projection_dim=8)
+    CLIPModel(cfg).save_pretrained(folder)
+    CLIPProcessor(image_processor=images, tokenizer=fast).save_pretrained(folder)
+    return folder
+

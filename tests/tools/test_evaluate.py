@@ -8,7 +8,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from tests.tools.evaluate_runs import OVERFIT_STEPS, train_runs
+from tests.tools.evaluate_runs import OVERFIT_STEPS, tiny_clip, train_runs
 from tools.evaluate import evaluate, export_best, suggest
 from tools.evaluate.verdict import OVERFIT_RISE, TRAIN_FALL, WEAK_IMPROVEMENT, WEAK_STRENGTH, decide
 from tools.retrain import retrain_with
@@ -21,7 +21,9 @@ def trained(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LORAPORT_HOME", str(root / "home"))
         runs = train_runs(root)
-        reports = {name: evaluate(run, checkpoints=name == "overfit", out_dir=root / f"eval-{name}")
+        clip = str(tiny_clip(root / "clip"))  # prompt adherence measured on the good run only
+        reports = {name: evaluate(run, checkpoints=name == "overfit", out_dir=root / f"eval-{name}",
+                                  clip_model=clip if name == "good" else None)
                    for name, run in runs.items()}
     return runs, reports
 
@@ -126,7 +128,10 @@ def test_report_files_hold_the_verdict_samples_and_meanings(trained):
     data = json.loads(open(r.report_json).read())
     assert data["verdict"]["status"] == "good"
     assert all(m["meaning"] for m in data["metrics"].values())
-    assert data["metrics"]["prompt_adherence"]["skipped"] and data["metrics"]["identity_similarity"]["skipped"]
+    adherence = data["metrics"]["prompt_adherence"]
+    assert adherence["skipped"] is None and -1 <= adherence["value"] <= 1 and adherence["base"] is not None
+    assert "CLIP" in reports["weak"].metrics["prompt_adherence"].skipped  # not configured there: says so
+    assert "Face" in data["metrics"]["identity_similarity"]["skipped"]
     kinds = [p["kind"] for p in data["prompts"]]
     assert kinds[0] == "train" and kinds.count("new") == 2
     assert all(p["text"].startswith("sks ") for p in data["prompts"] if p["kind"] == "new")

@@ -11,6 +11,7 @@ from tools.evaluate.report import render_html
 from tools.evaluate.source import resolve
 from tools.evaluate.verdict import decide
 from tools.retrain import apply_overrides, retrain_with
+from tests.tools.evaluate_runs import tiny_clip
 from tests.trainer.train_utils import tiny_config
 
 
@@ -90,3 +91,13 @@ def test_html_report_escapes_captions(tmp_path):
                             base_sheet=str(sheet), lora_mp4=str(tmp_path / "l.mp4"), lora_sheet=str(sheet), strength=0.1)]
     page = render_html(r, tmp_path)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
+
+
+def test_prompt_adherence_uses_a_local_clip_model(tmp_path):
+    model = str(tiny_clip(tmp_path / "clip"))
+    clip = np.random.default_rng(0).integers(0, 256, (9, 32, 32, 3), dtype=np.uint8)
+    red, cat = M.clip_adherence(model, ["a red square", "a cat"], [clip, clip])
+    assert -1.0 <= red <= 1.0 and red != cat  # a cosine, and it depends on the prompt
+    assert M.clip_adherence(model, ["a red square"], [clip]) == [red]  # deterministic
+    with pytest.raises(OSError):
+        M.clip_adherence(str(tmp_path / "missing"), ["a cat"], [clip])  # local only: never fetched

@@ -96,7 +96,8 @@ def clip_adherence(model_path: str, prompts: Sequence[str], clips: Sequence[np.n
             images = [Image.fromarray(clip[i]) for i in idx]
             inputs = processor(text=[prompt], images=images, return_tensors="pt", padding="max_length",
                                truncation=True)
-            img = F.normalize(model.get_image_features(pixel_values=inputs["pixel_values"]), dim=-1)
-            txt = F.normalize(model.get_text_features(input_ids=inputs["input_ids"]), dim=-1)
+            # The joint forward gives projected embeddings for CLIP and SigLIP alike: (n_images, D), (1, D)
+            res = model(**inputs)
+            img, txt = F.normalize(res.image_embeds, dim=-1), F.normalize(res.text_embeds, dim=-1)
             out.append(float((img @ txt.T).mean()))
     return out
