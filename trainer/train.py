@@ -159,7 +159,7 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
         acc.wait_for_everyone()
 
     # -- the loop --------------------------------------------------------------------------------------------
-    timer, status, t_loop = _StepTimer(), "finished", time.perf_counter()
+    timer, status, t_loop, cpu_loop = _StepTimer(), "finished", time.perf_counter(), time.process_time()
     while step < opt_cfg.steps:
         lr = lr_at(step, opt_cfg)
         if _any_rank(acc, should_stop()):
@@ -196,7 +196,7 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
         emit(timer.progress(step, opt_cfg.steps, loss, lr))
 
     # -- the end: checkpoint, LoRA file, holdout loss, report ------------------------------------------------
-    t_train = time.perf_counter() - t_loop
+    t_train, cpu_train = time.perf_counter() - t_loop, time.process_time() - cpu_loop
     if step != resumed_from:
         checkpoint(step)
         if status == "finished" and cfg.validation.every:
@@ -217,7 +217,7 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
         meta = lora_metadata(cfg, steps=step, dataset_hash=data.dataset_hash, dataset_size=len(data.train),
                              extra={"loraport.status": status, "loraport.total_steps": opt_cfg.steps})
         export_lora(transformer, lora_path, meta)
-        timings = {"setup_s": t_setup, "train_s": t_train, "total_s": time.perf_counter() - t_start,
+        timings = {"setup_s": t_setup, "train_s": t_train, "train_cpu_s": cpu_train, "total_s": time.perf_counter() - t_start,
                    "steps_per_s": timer.steps_per_s(), "world_size": world, "replicas_in_sync": in_sync}
         atomic_write_json(run_dir / "report.json", {**json.loads(result.model_dump_json()), "timings": timings,
                                                     "holdout_curve": holdout_curve, "peak_mem_mb": _peak_mem_mb(),
