@@ -44,19 +44,22 @@ def route(state: ThreadState) -> Literal["approval", "tools", "__end__"]:
 
 def approval(state: ThreadState, runtime: Runtime[AgentContext]) -> Command[Literal["tools"]]:
     """Ask the user about every heavy call; the answers travel to the tools node. Nothing runs here."""
-    decisions: dict[str, str] = {}
+    decisions: dict[str, dict[str, Any]] = {}
     for call in pending_calls(state):
         if not _needs_approval(call):
             continue
-        tool = TOOLS_BY_NAME[call["name"]]
+        tool, ctx = TOOLS_BY_NAME[call["name"]], _tool_context(state, runtime.context)
         try:
-            summary = tool.describe(_tool_context(state, runtime.context), call.get("args") or {})
+            args = tool.pinned(ctx, call.get("args") or {})
+            summary = tool.describe(ctx, args)
         except LoraportError as err:  # it cannot run anyway: say why instead of asking
-            decisions[call["id"]] = "error: " + err.message
+            decisions[call["id"]] = {"answer": "error", "error": err.message}
             continue
-        answer = interrupt({"id": call["id"], "tool": call["name"], "args": call.get("args") or {},
-                            "summary": summary})
-        decisions[call["id"]] = "yes" if isinstance(answer, dict) and answer.get("approved") is True else "no"
+        answer = interrupt({"id": call["id"], "tool": call["name"], "args": args, "summary": summary})
+        approved = isinstance(answer, dict) and answer.get("approved") is True
+        # Run what the request showed (the surface hands back its args), not a re-resolution made later.
+        shown = answer.get("args") if approved and isinstance(answer.get("args"), dict) else args
+        decisions[call["id"]] = {"answer": "yes" if approved else "no", "args": shown}
     return Command(update={"decisions": decisions}, goto="tools")
 
 
@@ -78,10 +81,10 @@ def _run_one(call, decisions, view, ctx: AgentContext, write) -> tuple[Any, bool
     tool = TOOLS_BY_NAME.get(call["name"])
     if tool is None:
         return {"error": f"There is no tool {call['name']!r}."}, False, {}
-    decision = decisions.get(call["id"], "")
-    if tool.needs_approval and decision != "yes":
-        return ({"error": decision[len("error: "):]} if decision.startswith("error: ") else DECLINED), False, {}
-    args = call.get("args") or {}
+    decision = decisions.get(call["id"]) or {}
+    if tool.needs_approval and decision.get("answer") != "yes":
+        return ({"error": decision["error"]} if decision.get("answer") == "error" else DECLINED), False, {}
+    args = decision["args"] if tool.needs_approval else call.get("args") or {}
     write({"type": "tool_start", "tool": tool.name, "args": args})
     output, ok = run_call(tool, _tool_context(view, ctx), args)
     write({"type": "tool_end", "tool": tool.name, "result": output.result, "ok": ok})

@@ -68,8 +68,8 @@ class Sidekick:
 
     def approve(self, approval_id: str) -> Iterator[Any]:
         """The user's explicit yes to the pending approval request; the heavy tool runs now."""
-        self._check_pending(approval_id)
-        yield from self._run(Command(resume={"approved": True}))
+        pending = self._check_pending(approval_id)
+        yield from self._run(Command(resume={"approved": True, "args": pending.args}))
 
     def reject(self, approval_id: str) -> Iterator[Any]:
         """The user's no: nothing runs and the brain hears that it was declined."""
@@ -157,12 +157,13 @@ class Sidekick:
         if end_turn:
             yield TurnEnd()
 
-    def _check_pending(self, approval_id: str) -> None:
+    def _check_pending(self, approval_id: str) -> ApprovalRequest:
         pending = self.pending_approval()
         if pending is None:
             raise LoraportError("There is nothing waiting for approval in this conversation.")
         if pending.id != approval_id:
             raise NotFoundError(f"No pending approval {approval_id!r}; the pending one is {pending.id!r}.")
+        return pending
 
     def _touch_thread(self, first_message: str) -> None:
         """The threads table (agent-owned) lists conversations for the surfaces' thread pickers."""

@@ -48,6 +48,9 @@ class Tool:
     args_model: type[BaseModel]
     needs_approval: bool
     preview: Callable[..., str] | None = None  # what will happen + estimate, shown in the approval request
+    # Resolves what a call refers to ("my latest style run" -> a job id) before the user is asked, so what runs
+    # after the yes is exactly what the request showed, even if newer jobs appeared in between.
+    pin: Callable[..., dict[str, Any]] | None = None
 
     def schema(self) -> dict[str, Any]:
         """The Anthropic tool definition (name, description, input_schema)."""
@@ -66,13 +69,17 @@ class Tool:
         out = self.fn(ctx, **self.validate(args))
         return out if isinstance(out, ToolOutput) else ToolOutput(result=jsonable(out))
 
+    def pinned(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        valid = self.validate(args)
+        return self.pin(ctx, **valid) if self.pin else valid
+
     def describe(self, ctx: ToolContext, args: dict[str, Any]) -> str:
         if self.preview is None:
             return f"Run {self.name} with {args}."
         return self.preview(ctx, **self.validate(args))
 
 
-def make_tool(fn: Callable[..., Any], *, needs_approval: bool = False, preview=None) -> Tool:
+def make_tool(fn: Callable[..., Any], *, needs_approval: bool = False, preview=None, pin=None) -> Tool:
     doc = inspect.getdoc(fn) or ""
     if not doc:
         raise TypeError(f"tool {fn.__name__} needs a docstring: its first line is what the brain sees")
@@ -81,7 +88,7 @@ def make_tool(fn: Callable[..., Any], *, needs_approval: bool = False, preview=N
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[name] = (param.annotation, default)
     model = create_model(f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields)
-    return Tool(fn.__name__, fn, doc.splitlines()[0], model, needs_approval, preview)
+    return Tool(fn.__name__, fn, doc.splitlines()[0], model, needs_approval, preview, pin)
 
 
 def real(module: str, name: str) -> Callable[..., Any]:

@@ -177,6 +177,15 @@ def _caption_preview(ctx: ToolContext, backend="auto", overwrite=False) -> str:
             f"background job, {kept}.")
 
 
+def _retrain_pin(ctx: ToolContext, changes=None, recipe=None, job_id=None) -> dict[str, Any]:
+    base = history.find_base_job(ctx, recipe=recipe, job_id=job_id)
+    return {"changes": changes or {}, "recipe": recipe, "job_id": base["id"]}
+
+
+def _cancel_pin(ctx: ToolContext, job_id=None) -> dict[str, Any]:
+    return {"job_id": _job_id(ctx, job_id)}
+
+
 def _cancel_preview(ctx: ToolContext, job_id=None) -> str:
     return f"Stop job {_job_id(ctx, job_id)} at its next step; its checkpoints are kept and it can be resumed."
 
@@ -292,8 +301,10 @@ TOOLS: list[Tool] = [
     make_tool(caption_all, needs_approval=True, preview=_caption_preview),
     make_tool(set_option), make_tool(explain_settings), make_tool(estimate),
     make_tool(launch_training, needs_approval=True, preview=_launch_preview),
-    make_tool(job_status), make_tool(cancel_job, needs_approval=True, preview=_cancel_preview),
+    make_tool(job_status),
+    make_tool(cancel_job, needs_approval=True, preview=_cancel_preview, pin=_cancel_pin),
     make_tool(evaluate), make_tool(suggest_adjustments),
-    make_tool(retrain_with, needs_approval=True, preview=_retrain_preview), make_tool(list_my_loras),
+    make_tool(retrain_with, needs_approval=True, preview=_retrain_preview, pin=_retrain_pin),
+    make_tool(list_my_loras),
 ]
 TOOLS_BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}

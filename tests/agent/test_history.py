@@ -79,3 +79,16 @@ def test_retrain_after_an_evaluation_uses_the_numbered_suggestion(sidekick_facto
     [request] = [e for e in kick.send("retrain with suggestion 2") if isinstance(e, ApprovalRequest)]
     assert request.args["changes"] == {"steps": "+20%"} and "steps 100 -> 120" in request.summary
     assert not any(isinstance(e, ApprovalRequest) for e in kick.send("try suggestion 7"))
+
+
+def test_approved_retrain_runs_from_the_job_it_showed_even_if_a_newer_one_appears(sidekick_factory, workspace,
+                                                                                     tmp_path):
+    shown = _enqueue(workspace, tiny_config(tmp_path, recipe="style", steps=100))
+    kick = sidekick_factory(GuidedBrain())
+    [request] = [e for e in kick.send("retrain my style lora with rank 16") if isinstance(e, ApprovalRequest)]
+    assert request.args["job_id"] == shown and shown in request.summary
+    _enqueue(workspace, tiny_config(tmp_path, recipe="style", steps=999))  # newer "latest style run"
+    [end] = [e for e in kick.approve(request.id) if isinstance(e, ToolEnd)]
+    assert end.result["based_on"] == shown
+    config = json.loads(open_db(workspace)["jobs"].get(end.result["job_id"])["config"])
+    assert (config["optim"]["steps"], config["lora"]["rank"]) == (100, 16)
