@@ -101,3 +101,14 @@ def test_prompt_adherence_uses_a_local_clip_model(tmp_path):
     assert M.clip_adherence(model, ["a red square"], [clip]) == [red]  # deterministic
     with pytest.raises(OSError):
         M.clip_adherence(str(tmp_path / "missing"), ["a cat"], [clip])  # local only: never fetched
+
+
+def test_old_on_old_comparison_says_what_is_missing(tmp_path):
+    from tools.evaluate.compare import compare_old
+
+    r = _report()
+    assert "no old LoRA" in compare_old(None, r, components_dir=tmp_path).skipped
+    old = tmp_path / "old.safetensors"
+    old.write_bytes(b"x")
+    skipped = compare_old(old, r, components_dir=tmp_path)
+    assert not skipped.done and "LTX-2 weights" in skipped.skipped

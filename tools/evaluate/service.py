@@ -25,7 +25,7 @@ MEANINGS = {
     "heldout_trend": "Rise of held-out loss from its best checkpoint to the end while training loss fell: above 5% = over-fitting.",
     "training_loss": "The training loss curve: NaN or a late rise means training diverged.",
     "strength": "How far the LoRA moves a generation from the base model's at the same seed (share of the pixel range).",
-    "memorisation": "Correlation of new- and held-out-prompt generations with the nearest training clip (base in brackets): near 1 = it copies clips.",
+    "memorisation": "Correlation of new- and held-out-prompt generations with the nearest training clip, vs the base model's: near 1 = it copies clips.",
     "diversity": "How different generations are across prompts and seeds (1 - mean correlation): near 0 = everything looks the same.",
     "prompt_adherence": "Image-text similarity of each generation to its prompt (CLIP/SigLIP), with vs without the LoRA.",
     "identity_similarity": "Face-embedding similarity of generated faces to the training faces (Face recipe).",
