@@ -38,7 +38,8 @@ class JsonSurface:
         self.kick, self.run_jobs = kick, run_jobs
 
     def loop(self) -> None:
-        self.emit({"type": "thread", "thread_id": self.kick.thread_id})
+        # stdout carries only agent events; the thread id (to continue with --thread) goes to stderr.
+        typer.echo(f"thread: {self.kick.thread_id}", err=True)
         for line in sys.stdin:
             text = line.strip()
             if not text:

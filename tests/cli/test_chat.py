@@ -11,16 +11,16 @@ from core.store import open_db
 def _chat(lines: list[str], *args: str) -> list[dict]:
     result = CliRunner().invoke(build_app(), ["chat", "--json", *args], input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("thread: ")  # stdout holds nothing but events
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
 def test_chat_json_streams_typed_events_per_line(workspace):
     events = _chat(["help", "what does rank do?", "/approve"], "--thread", "cli-1")
-    assert events[0] == {"type": "thread", "thread_id": "cli-1"}
-    assert [e["type"] for e in events[1:]] == ["text", "turn_end", "tool_start", "tool_end", "text", "turn_end",
+    assert [e["type"] for e in events] == ["text", "turn_end", "tool_start", "tool_end", "text", "turn_end",
                                                "error", "turn_end"]
-    assert events[3] == {"type": "tool_start", "tool": "explain_settings", "args": {"setting": "rank"}}
-    assert "capacity" in events[4]["result"]["explanation"]
+    assert events[2] == {"type": "tool_start", "tool": "explain_settings", "args": {"setting": "rank"}}
+    assert "capacity" in events[3]["result"]["explanation"]
 
 
 def test_chat_json_approve_launches_after_the_request(workspace, tmp_path):
@@ -41,7 +41,7 @@ def test_chat_json_approve_launches_after_the_request(workspace, tmp_path):
 def test_chat_thread_continues_across_invocations(workspace):
     _chat(["it's a style"], "--thread", "cli-3")
     events = _chat(["/reject"], "--thread", "cli-3")
-    assert events[1]["type"] == "error"  # nothing pending; the thread is the same and remembers its recipe
+    assert events[0]["type"] == "error"  # nothing pending; the thread is the same and remembers its recipe
     from agent.session import Sidekick
 
     assert Sidekick(workspace, "cli-3", brain="guided").state()["recipe"] == "style"
