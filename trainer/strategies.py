@@ -66,6 +66,9 @@ class Strategy(ABC):
         tcfg = transformer.config
         self.patch = (tcfg.patch_size, tcfg.patch_size_t)
         self.audio_dims = (tcfg.audio_in_channels, tcfg.audio_cross_attention_dim)
+        # The base weights' dtype (bf16 on CUDA): inputs are cast to it so that forwards outside autocast
+        # (holdout loss, evaluation) work too; the loss is computed in fp32 whatever it is.
+        self.dtype = transformer.dtype
 
     @abstractmethod
     def prepare_inputs(self, batch: Batch, generator: torch.Generator, sigma: torch.Tensor | None = None
@@ -102,15 +105,16 @@ class Strategy(ABC):
 
     def _inputs(self, batch: Batch, tokens, timesteps, sigma, coords, targets, loss_mask, n_prefix=0) -> ModelInputs:
         b, _, f, h, w = batch.latents.shape
-        dev, dtype = tokens.device, tokens.dtype
+        dev, dtype = tokens.device, self.dtype
         # Video-only training: one silent audio token; `predict` isolates the modalities so it cannot leak in.
         audio = torch.zeros(b, 1, self.audio_dims[0], device=dev, dtype=dtype)
         audio_ctx = batch.audio_prompt_embeds
         if audio_ctx is None:
             audio_ctx = torch.zeros(b, 1, self.audio_dims[1], device=dev, dtype=dtype)
         audio_coords = self.audio_rope.prepare_audio_coords(b, 1, dev)
-        return ModelInputs(tokens, timesteps, sigma, coords, targets, loss_mask, batch.prompt_embeds,
-                           batch.prompt_mask, audio_ctx, audio, audio_coords, (f, h, w), batch.fps, n_prefix)
+        return ModelInputs(tokens.to(dtype), timesteps, sigma, coords, targets, loss_mask,
+                           batch.prompt_embeds.to(dtype), batch.prompt_mask, audio_ctx.to(dtype), audio, audio_coords,
+                           (f, h, w), batch.fps, n_prefix)
 
 
 class TextToVideo(Strategy):

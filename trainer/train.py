@@ -90,7 +90,10 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
     bf16 = cuda and opt_cfg.mixed_precision in ("auto", "bf16")  # autocast on CUDA only: CPU bf16 is slow
     # Audio-branch LoRA parameters get no gradient from a video-only loss; DDP must be told, or it fails.
     ddp = DistributedDataParallelKwargs(find_unused_parameters=not cfg.lora.video_only)
-    acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if bf16 else "no", kwargs_handlers=[ddp])
+    # Autocast is ours, not accelerate's: AcceleratorState is process-wide and refuses a second Accelerator with
+    # another mixed_precision, which a worker running a bf16 job after an fp32 one would hit.
+    acc = Accelerator(cpu=not cuda, kwargs_handlers=[ddp])
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16) if cuda else contextlib.nullcontext()
     rank, world, main = acc.process_index, acc.num_processes, acc.is_main_process
     emit = (emit or (lambda event: None)) if main else (lambda event: None)
     ckpt_dir, fp = run_dir / "checkpoints", checkpoints.fingerprint(cfg)
@@ -179,7 +182,7 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + index)
             inputs = strategy.prepare_inputs(collate([data.train[i] for i in order.batch(index)]).to(acc.device), gen)
             last = micro == opt_cfg.grad_accum - 1
-            with acc.autocast(), (contextlib.nullcontext() if last else acc.no_sync(model)):
+            with autocast, (contextlib.nullcontext() if last else acc.no_sync(model)):
                 micro_loss = strategy.compute_loss(predict(model, inputs, forward_kwargs), inputs).mean()
                 acc.backward(micro_loss / opt_cfg.grad_accum)
             loss += micro_loss.item() / opt_cfg.grad_accum
