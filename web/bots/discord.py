@@ -93,7 +93,8 @@ async def _request(method: str, url: str, payload: dict, headers: dict | None = 
         else:  # multipart: the message as payload_json, the file as files[0]
             payload = {**payload, "attachments": [{"id": 0, "filename": filename}]}
             with open(file, "rb") as fh:
-                response = await client.request(method, url, headers=headers, data={"payload_json": json.dumps(payload)},
+                response = await client.request(method, url, headers=headers,
+                                                data={"payload_json": json.dumps(payload)},
                                                 files={"files[0]": (filename, fh, "application/octet-stream")})
     if response.status_code >= 300:
         log.warning("discord %s %s -> %s", method, urlsplit(url).path.split("/webhooks/")[0], response.status_code)
@@ -120,7 +121,7 @@ class DiscordBot:
         api_host = urlsplit(settings.discord_api_base).hostname or "discord.com"
         self.file_hosts = {"cdn.discordapp.com", "media.discordapp.net", api_host}
 
-    def command(self, relay: Relay, payload: dict) -> dict:
+    async def command(self, relay: Relay, payload: dict) -> dict:
         data = payload.get("data") or {}
         if data.get("name") != "loraport":
             return {"type": REPLY, "data": {"content": "Unknown command.", "flags": EPHEMERAL}}
@@ -128,7 +129,14 @@ class DiscordBot:
         attachments = (data.get("resolved") or {}).get("attachments") or {}
         files = [RemoteFile(a.get("filename") or "file", a.get("url") or "", a.get("size"))
                  for key, a in attachments.items() if key == options.get("attachment")]
-        relay.spawn(self.run_message(relay, payload, str(options.get("message") or "").strip(), files))
+        text = str(options.get("message") or "").strip()
+        # Checked before answering, so a refusal can be private (a deferred reply's visibility is fixed up front).
+        refusal = await relay.gate_message(thread_id_for(payload.get("guild_id"), _channel(payload)), "discord",
+                                           _user(payload), text)
+        if refusal:
+            return {"type": REPLY, "data": {"content": relay.clean(refusal), "flags": EPHEMERAL,
+                                            "allowed_mentions": NO_PINGS}}
+        relay.spawn(self.run_message(relay, payload, text, files))
         return {"type": DEFERRED}
 
     async def run_message(self, relay: Relay, payload: dict, text: str, files: list[RemoteFile]) -> None:
@@ -136,10 +144,6 @@ class DiscordBot:
         sink = DiscordSink(self.settings, payload["token"], channel, relay.clean, deferred=True)
         thread_id = thread_id_for(payload.get("guild_id"), channel)
         try:
-            refusal = await relay.gate_message(thread_id, "discord", user, text)
-            if refusal:
-                await sink.post(Post("error", refusal))
-                return
             uploads = await download_uploads(relay.workspace, self.settings.max_upload_mb, files,
                                              allowed_hosts=self.file_hosts, platform="Discord")
             await relay.turn(thread_id, sink, user, "send", text or "here are the files", [u.path for u in uploads])
@@ -193,7 +197,7 @@ def router(settings: Settings, get_relay) -> APIRouter:
         if str(payload.get("application_id")) != str(settings.discord_app_id):
             return JSONResponse({"error": "this interaction is for another application"}, status_code=400)
         if kind == COMMAND:
-            return JSONResponse(bot.command(relay, payload))
+            return JSONResponse(await bot.command(relay, payload))
         if kind == COMPONENT:
             return JSONResponse(await bot.component(relay, payload))
         return JSONResponse({"error": f"interaction type {kind} is not handled"}, status_code=400)

@@ -40,6 +40,8 @@ def test_retrain_buttons_answer_only_the_requester_and_the_finished_lora_is_post
     refused = post_discord(client, button(approve, user="222", token="tok-2", content=ask["args"]["content"]))
     assert refused.json()["type"] == 4 and refused.json()["data"]["flags"] == 64  # only 222 sees it
     assert "<@111>" in refused.json()["data"]["content"]
+    talk = post_discord(client, command("yes", user="222", token="tok-x"))  # nor can they answer in words
+    assert talk.json()["type"] == 4 and talk.json()["data"]["flags"] == 64
     assert _train_jobs(workspace) == 1
 
     accepted = post_discord(client, button(approve, user="111", token="tok-3", content=ask["args"]["content"]))
@@ -58,3 +60,20 @@ def test_retrain_buttons_answer_only_the_requester_and_the_finished_lora_is_post
 
 def _train_jobs(workspace) -> int:
     return open_db(workspace)["jobs"].count_where("kind = 'train'")
+
+
+async def test_milestones_after_the_interaction_token_expires_go_to_the_channel_with_the_bot_token(
+        fake, bot_settings, monkeypatch):
+    from core.settings import get_settings
+    from web.bots.discord import TOKEN_LIFE_S, DiscordSink
+    from web.bots.milestones import Post
+
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", "bot-token-for-tests")
+    sink = DiscordSink(get_settings(), "tok-old", "CH1", lambda text: text, deferred=False)
+    await sink.post(Post("job", "Training 50%"))
+    sink.born -= TOKEN_LIFE_S + 1  # a long job: the interaction's 15 minutes are over
+    await sink.post(Post("job", "Training 100%"))
+    webhook, channel = fake.discord()
+    assert webhook["method"] == f"POST /webhooks/{APP_ID}/tok-old" and webhook["args"]["content"] == "Training 50%"
+    assert channel["method"] == "POST /channels/CH1/messages" and channel["args"]["content"] == "Training 100%"
+    assert channel["headers"]["authorization"] == "Bot bot-token-for-tests"

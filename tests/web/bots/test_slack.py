@@ -1,10 +1,11 @@
 """The Slack bot end to end: signed events in, the real sidekick (guided brain) and worker, posts to a fake Slack."""
 
 import json
+from urllib.parse import urlencode
 
 from core.store import open_db
 from tests.tools.lora_factory import make_ltx2_lora
-from tests.web.bots.conftest import block_action, mention, post_slack
+from tests.web.bots.conftest import block_action, mention, post_slack, slack_event
 from tests.web.bots.flows import seed_finished_style_run, run_queued_jobs
 
 
@@ -39,7 +40,8 @@ def test_retrain_asks_with_buttons_refuses_other_users_and_trains_for_the_reques
                         what="approval request")[0]
     blocks = ask["blocks"] if isinstance(ask["blocks"], list) else json.loads(ask["blocks"])
     buttons = {e["action_id"]: e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
-    assert set(buttons) == {"loraport_approve", "loraport_reject"} and "steps 10 -&gt; 12" in ask["text"]  # Slack escapes >
+    assert set(buttons) == {"loraport_approve", "loraport_reject"}
+    assert "steps 10 -&gt; 12" in ask["text"]  # Slack's escape for ">"
     message = {"ts": "1700000999.000100", "thread_ts": ask["thread_ts"], "blocks": blocks}
 
     # someone else clicks Approve: told no, privately; nothing is queued
@@ -47,6 +49,10 @@ def test_retrain_asks_with_buttons_refuses_other_users_and_trains_for_the_reques
     refusal = fake.wait_for(lambda: fake.slack("chat.postEphemeral"), what="refusal")[0]
     assert refusal["user"] == "U2" and "<@U1>" in refusal["text"]
     assert _train_jobs(workspace) == 1 and not fake.slack("chat.update")
+    # nor can they answer in words in the thread
+    post_slack(client, _reply_in_thread("yes", ask["thread_ts"], user="U2"))
+    fake.wait_for(lambda: len(fake.slack("chat.postEphemeral")) == 2, what="second refusal")
+    assert _train_jobs(workspace) == 1
 
     # the requester clicks: the buttons go, the job is queued on the tiny model and trained by the worker
     post_slack(client, block_action("U1", "loraport_approve", buttons["loraport_approve"], message))
@@ -71,3 +77,47 @@ def test_retrain_asks_with_buttons_refuses_other_users_and_trains_for_the_reques
 
 def _train_jobs(workspace) -> int:
     return open_db(workspace)["jobs"].count_where("kind = 'train'")
+
+
+def _reply_in_thread(text: str, thread_ts: str, *, user: str):
+    body, ctype = mention(text, user=user, ts="1700000002.000100", event_id=f"Ev-{user}-{text}")
+    event = json.loads(body)
+    event["event"]["thread_ts"] = thread_ts
+    return json.dumps(event).encode(), ctype
+
+
+def test_slash_command_opens_a_thread_and_answers_in_it(make_client, scripted, fake):
+    client = make_client(scripted)
+    form = urlencode({"command": "/loraport", "text": "hello there", "user_id": "U1", "channel_id": "C9",
+                      "team_id": "T1", "trigger_id": "trig-1", "response_url": f"{fake.url}/slack/respond"})
+    response = post_slack(client, (form.encode(), "application/x-www-form-urlencoded"))
+    assert response.status_code == 200
+    root, reply = fake.wait_for(lambda: len(fake.slack("chat.postMessage")) >= 2 and fake.slack("chat.postMessage"),
+                                what="thread")[:2]
+    assert root["text"] == "<@U1> asked: hello there" and "thread_ts" not in root
+    assert reply["text"] == "you said: hello there" and reply["channel"] == "C9"
+    assert reply["thread_ts"].startswith("1700000")  # the root message's ts, as the fake returned it
+    assert scripted.received[0][0] == f"slack-T1-C9-{reply['thread_ts']}"
+
+
+def test_empty_slash_command_gets_usage_and_runs_nothing(make_client, scripted):
+    client = make_client(scripted)
+    form = urlencode({"command": "/loraport", "text": " ", "user_id": "U1", "channel_id": "C9", "team_id": "T1"})
+    response = post_slack(client, (form.encode(), "application/x-www-form-urlencoded"))
+    assert "Usage" in response.text and scripted.received == []
+
+
+def test_direct_message_is_one_conversation_answered_in_place(make_client, scripted, fake):
+    client = make_client(scripted)
+    event = {"type": "message", "channel_type": "im", "user": "U1", "text": "hi &amp; hello", "ts": "1700000000.1",
+             "channel": "D1"}
+    assert post_slack(client, slack_event(event, "EvDm")).status_code == 200
+    [reply] = fake.wait_for(lambda: fake.slack("chat.postMessage"), what="DM reply")
+    assert reply["channel"] == "D1" and "thread_ts" not in reply and reply["text"] == "you said: hi &amp; hello"
+    assert scripted.received[0][:3] == ("slack-T1-D1-dm", "send", "hi & hello")
+
+
+def test_url_verification_challenge_is_answered(make_client):
+    body = json.dumps({"token": "legacy", "challenge": "c-123", "type": "url_verification"}).encode()
+    response = post_slack(make_client(), (body, "application/json"))
+    assert response.status_code == 200 and response.json() == {"challenge": "c-123"}
