@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from core.errors import LoraportError
-from core.settings import Settings
 from core.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,6 @@ class ToolContext:
     workspace: Workspace
     thread_id: str
     state: dict[str, Any]  # the thread state when the call started (read-only by convention)
-    settings: Settings
 
 
 @dataclass
