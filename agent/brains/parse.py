@@ -200,6 +200,7 @@ def _paths(raw: str) -> list[Intent]:
         path = Path(token).expanduser()
         if token.lower().endswith(".safetensors"):
             intents.append(Intent("tool", "inspect_lora", {"path": str(path)}))
-        elif token.lower().endswith(_MEDIA) or path.is_dir():
+        elif token.lower().endswith(_MEDIA) or path.is_dir() or token.startswith(("/", "~", "./", "../")):
+            # A path that does not exist still goes to the tool: its error says what was wrong.
             intents.append(Intent("tool", "import_dataset", {"source": str(path)}))
     return intents

@@ -63,6 +63,7 @@ CASES = [
     ("/data/old/my_lora.safetensors", "inspect_lora", {"path": "/data/old/my_lora.safetensors"}),
     ('my lora is "/tmp/a b/old.safetensors"', "inspect_lora", {"path": "/tmp/a b/old.safetensors"}),
     ("the clips are in clips.zip", "import_dataset", {"source": "clips.zip"}),
+    ("my clips live in /no/such/folder", "import_dataset", {"source": "/no/such/folder"}),
     ("caption a preview", "caption_preview", {}),
     ("caption all of them", "caption_all", {}),
     ("check the dataset", "check_dataset", {}),
