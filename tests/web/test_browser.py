@@ -2,7 +2,8 @@
 
 A real server (uvicorn in a thread, the real guided sidekick) and a real worker process (`loraport worker`) on a
 fresh workspace. The browser uploads an old LTX-2 LoRA and five clips, answers the wizard, approves, watches the
-progress bar reach 100% and the loss chart draw, sees a sample, downloads the LoRA, and generates in the Studio.
+progress bar reach 100% and the loss chart draw, sees a sample, downloads the LoRA, evaluates it, and generates in
+the Studio; then checks the page at a phone's width.
 Screenshots land in test-artifacts/browser/.
 """
 
@@ -90,6 +91,7 @@ def test_migration_through_the_page_on_the_tiny_model(chromium, served, files, t
     from playwright.sync_api import sync_playwright
 
     old_lora, clips = files
+    shutil.rmtree(SHOTS, ignore_errors=True)  # this run's screenshots only
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(chromium), args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
@@ -146,6 +148,11 @@ def _migrate(p: Page, url: str, old_lora: Path, clips: list[Path], tmp_path: Pat
     with safe_open(str(saved), framework="pt") as f:
         assert all(k.startswith("diffusion_model.") for k in f.keys())
     assert page.inner_text(".card-job .trigger") == "ohwx"  # carried over from the old LoRA's metadata
+    p.say("evaluate", ".card-evaluation", timeout_s=180)
+    assert page.text_content(".card-evaluation .verdict strong") in ("weak", "good", "over-fit", "broken")
+    assert page.locator(".card-evaluation .pair video").count() >= 2
+    page.wait_for_selector("li[data-step='evaluate'].done")
+    p.shot("evaluated")
 
 
 def _studio(p: Page) -> None:
@@ -155,8 +162,8 @@ def _studio(p: Page) -> None:
     assert page.input_value("#studio-prompt").startswith("ohwx")  # the trigger word is filled in
     page.fill("#studio-prompt", page.input_value("#studio-prompt") + " a lighthouse at dusk")
     page.click("#studio-form button[type=submit]")
-    page.wait_for_selector(".side-by-side .clip:nth-child(2) video", timeout=120_000)
-    page.wait_for_function("() => [...document.querySelectorAll('.side-by-side video')].every(v => v.readyState >= 1)",
+    page.wait_for_selector("#studio-out .side-by-side .clip:nth-child(2) video", timeout=120_000)
+    page.wait_for_function("() => [...document.querySelectorAll('#studio-out video')].every(v => v.readyState >= 1)",
                            timeout=30_000)
     assert "noise" in page.inner_text("#studio-out .noise-note")
     p.shot("studio")

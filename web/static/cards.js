@@ -104,13 +104,32 @@ export function approvalCard(req, answer) {
   return node;
 }
 
-export function evaluationCard(r) {
+export function evaluationCard(r, say) {
   const verdict = r.verdict || {};
+  const metrics = Object.values(r.metrics || {}).map((m) => el("tr", {},
+    el("th", { scope: "row" }, m.name), el("td", { class: "value" }, m.skipped ? "skipped" : fmtValue(m.value)),
+    el("td", {}, m.skipped ? m.skipped : m.meaning || "")));
+  const suggestions = (verdict.suggestions || []).map((s, i) => el("li", {},
+    el("strong", {}, s.action), el("span", { class: "muted" }, ` — ${s.why} Confirm: ${s.confirm}`),
+    s.retrain_with && say ? el("button", { type: "button", class: "small", onclick: () => say(`try suggestion ${i + 1}`) },
+                               `Try suggestion ${i + 1}`) : null));
+  const pairs = (r.samples || []).slice(0, 3).map((p) => el("div", { class: "pair" },
+    el("p", { class: "muted" }, `${p.kind}: ${p.prompt}`),
+    el("div", { class: "side-by-side" },
+      el("figure", { class: "clip" }, el("figcaption", {}, "Base model"), video(p.base_mp4)),
+      el("figure", { class: "clip" }, el("figcaption", {}, "With the LoRA"), video(p.lora_mp4)))));
   return card("evaluation", "Evaluation",
     el("p", { class: `verdict verdict-${verdict.status}` }, el("strong", {}, verdict.status || "done")),
-    verdict.evidence?.length ? el("div", {}, el("h4", {}, "Evidence"), list(verdict.evidence.map(fmtValue))) : null,
-    verdict.suggestions?.length ? el("div", {}, el("h4", {}, "What to try next"), list(verdict.suggestions.map(fmtValue))) : null,
-    r.html_report || r.report_html ? el("a", { href: fileURL(r.html_report || r.report_html), target: "_blank" }, "Open the full report") : null);
+    r.tiny ? el("p", { class: "noise-note" }, "Tiny demo model: its samples are noise; the numbers still follow the training.") : null,
+    verdict.evidence?.length ? el("div", {}, el("h4", {}, "Evidence"), list(verdict.evidence)) : null,
+    suggestions.length ? el("div", {}, el("h4", {}, "What to try next"), el("ol", {}, suggestions)) : null,
+    metrics.length ? el("details", {}, el("summary", {}, "Measurements"), el("table", {}, el("tbody", {}, metrics))) : null,
+    pairs.length ? el("details", { open: true }, el("summary", {}, "Samples, same seed"), pairs) : null,
+    r.report_html ? el("a", { href: fileURL(r.report_html), target: "_blank", rel: "noopener" }, "Open the full report") : null);
+}
+
+function video(path) {
+  return el("video", { src: fileURL(path), controls: true, muted: true, loop: true, preload: "metadata", playsinline: true });
 }
 
 export function genericCard(tool, result, ok) {

@@ -99,7 +99,8 @@ export class Chat {
       return;
     }
     const draw = f.ok !== false && result && typeof result === "object" ? CARD_OF[f.tool] : null;
-    this.append(draw ? draw(result) : genericCard(f.tool, result, f.ok));
+    const say = (text) => this.send({ type: "message", text, uploads: [] });
+    this.append(draw ? draw(result, say) : genericCard(f.tool, result, f.ok));
   }
 
   jobCard(jobId) {
