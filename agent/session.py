@@ -21,6 +21,7 @@ from agent.events import (ApprovalRequest, ErrorEvent, JobEventMsg, TextEvent, T
                           parse_event)
 from agent.graph import build_graph, open_checkpointer
 from agent.toolkit import real
+from agent.tools import TOOLS_BY_NAME
 from core.errors import LoraportError, NotFoundError
 from core.settings import Settings, get_settings
 from core.store import now_iso, open_db
@@ -58,8 +59,12 @@ class Sidekick:
             if word in NO_WORDS:
                 yield from self.reject(pending.id)
                 return
-            # Anything else answers "no" to the pending request, then is read as a new message.
-            yield from self._run(Command(resume={"approved": False}), end_turn=False)
+            # Anything else answers "no" to the pending request(s), then is read as a new message: every
+            # proposed call gets its result first, so the brain's history stays well-formed.
+            for _ in range(len(TOOLS_BY_NAME)):
+                yield from self._run(Command(resume={"approved": False}), end_turn=False)
+                if self.pending_approval() is None:
+                    break
         content = text.strip()
         if uploads:
             content += "\n" + "\n".join(f'uploaded: "{Path(p)}"' for p in uploads)

@@ -121,3 +121,17 @@ def test_two_heavy_calls_are_asked_one_by_one(sidekick_factory, workspace, tmp_p
     assert [(e.tool, e.ok) for e in events if isinstance(e, ToolEnd)] == [("launch_training", True)]
     assert len(job_rows(workspace)) == 1
     assert brain.seen[-1][-1]["content"]["declined"] is True
+
+
+def test_a_new_message_declines_every_pending_request_before_it_is_read(sidekick_factory, workspace, tmp_path):
+    brain = ScriptedBrain([("", [("launch_training", {}), ("cancel_job", {"job_id": "train-x"})]),
+                           ("Nothing ran.", []), ("About rank.", [])])
+    kick = sidekick_factory(brain)
+    _with_plan(kick, tmp_path)
+    list(kick.send("start and cancel"))
+    events = list(kick.send("what does rank do?"))
+    assert kick.pending_approval() is None and job_rows(workspace) == []
+    results = [m for m in brain.seen[-1] if m["role"] == "tool"]
+    assert [r["content"].get("declined") for r in results] == [True, True]
+    assert brain.seen[-1][-1] == {"role": "user", "content": "what does rank do?"}
+    assert [e.text for e in events if isinstance(e, TextEvent)] == ["Nothing ran.", "About rank."]
