@@ -46,7 +46,12 @@ export function setHome(value) { home = value.replace(/\/+$/, ""); }
 export function fileURL(path) {
   if (!path) return null;
   if (path.startsWith("/api/")) return path;
-  const rel = home && path.startsWith(home + "/") ? path.slice(home.length + 1) : path;
+  let rel = home && path.startsWith(home + "/") ? path.slice(home.length + 1) : null;
+  if (rel === null) {
+    // The path may name the workspace another way (a resolved symlink): cut at the workspace's own folders.
+    const m = path.match(/\/((?:runs|datasets|uploads|studio)\/.*)$/);
+    rel = m ? m[1] : path;
+  }
   return "/api/files/" + rel.split("/").map(encodeURIComponent).join("/");
 }
 
