@@ -120,6 +120,9 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
     transformer.train()  # from_pretrained leaves models in eval mode, which would switch LoRA dropout off
     if opt_cfg.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
+    if not cfg.lora.video_only:
+        emit({"type": "progress", "message": "the audio-branch LoRA layers get no training signal from video-only "
+                                             "data: they are exported untrained (B = 0)"})
     strategy = get_strategy(cfg, transformer)
     forward_kwargs = dict(components.spec.transformer_forward_kwargs)
     params = lora.lora_parameters(transformer)
@@ -186,16 +189,20 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
                 micro_loss = strategy.compute_loss(predict(model, inputs, forward_kwargs), inputs).mean()
                 acc.backward(micro_loss / opt_cfg.grad_accum)
             loss += micro_loss.item() / opt_cfg.grad_accum
-        acc.clip_grad_norm_(params, opt_cfg.max_grad_norm)
+        loss = _mean_over_ranks(acc, loss)
+        if not math.isfinite(loss):  # stop before a NaN reaches the weights (the "black video" LoRA)
+            raise LoraportError(f"training diverged at step {step + 1}: the loss is {loss}. Checkpoints up to "
+                                f"step {step} are kept; start a new run with a lower learning rate (now {lr:g}) "
+                                "or more warmup steps")
+        grad_norm = float(acc.clip_grad_norm_(params, opt_cfg.max_grad_norm))
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
 
-        loss = _mean_over_ranks(acc, loss)
         losses.append((step, loss))
         timer.stop()
         if main:
-            _append_jsonl(run_dir / "losses.jsonl", {"step": step, "loss": loss, "lr": lr})
+            _append_jsonl(run_dir / "losses.jsonl", {"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm})
         emit(timer.progress(step, opt_cfg.steps, loss, lr))
 
     # -- the end: checkpoint, LoRA file, holdout loss, report ------------------------------------------------

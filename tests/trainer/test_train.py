@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 from safetensors import safe_open
+from safetensors.torch import load_file
 
 from core.errors import LoraportError
 from tests.trainer.train_utils import concept_dataset, tiny_config
@@ -158,3 +159,22 @@ def test_validation_samples_show_the_base_at_step_zero_and_the_lora_as_it_is_now
     final = generate(load_components(cfg.model), "sks a white square", lora_path=result.lora_path, seed=3, width=64,
                      height=64, frames=9, steps=2, out_dir=tmp_path / "ref", name="final")
     assert (frames(samples[-1]["path"]) - frames(final.mp4_path)).abs().max() < 0.05
+
+
+def test_a_nan_loss_stops_training_before_it_reaches_the_weights(tmp_path, monkeypatch):
+    import trainer.train as train_module
+
+    real_predict, calls = train_module.predict, []
+
+    def predict_nan_on_the_fourth_step(model, inputs, kwargs):
+        calls.append(1)
+        out = real_predict(model, inputs, kwargs)
+        return out * float("nan") if len(calls) == 4 else out
+
+    monkeypatch.setattr(train_module, "predict", predict_nan_on_the_fourth_step)
+    cfg = tiny_config(concept_dataset(tmp_path / "ds", n=3), steps=8, checkpoints={"every": 2})
+    with pytest.raises(LoraportError, match="diverged at step 4.*lower learning rate") as err:
+        run_training(cfg, tmp_path / "run")
+    assert "Checkpoints up to step 3" in err.value.message
+    kept = load_file(tmp_path / "run" / "checkpoints" / "step-000002" / "lora.safetensors")
+    assert all(torch.isfinite(v).all() for v in kept.values())
