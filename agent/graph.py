@@ -4,6 +4,7 @@ The approval node asks (``interrupt``) before anything runs; the tools node acts
 its first line, so nothing with a side effect may sit before an ``interrupt`` (STYLE: LangGraph habits).
 """
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from agent.toolkit import ToolContext, run_call
 from agent.tools import TOOLS_BY_NAME
 from core.errors import LoraportError
 
+log = logging.getLogger(__name__)
 DECLINED = {"declined": True, "error": "The user said no, so nothing ran."}
 
 
@@ -54,6 +56,10 @@ def approval(state: ThreadState, runtime: Runtime[AgentContext]) -> Command[Lite
             summary = tool.describe(ctx, args)
         except LoraportError as err:  # it cannot run anyway: say why instead of asking
             decisions[call["id"]] = {"answer": "error", "error": err.message}
+            continue
+        except Exception as err:  # a bug in a preview must not leave the call without a result
+            log.exception("approval preview of %s failed", call["name"])
+            decisions[call["id"]] = {"answer": "error", "error": f"could not prepare it ({type(err).__name__})"}
             continue
         answer = interrupt({"id": call["id"], "tool": call["name"], "args": args, "summary": summary})
         approved = isinstance(answer, dict) and answer.get("approved") is True

@@ -54,15 +54,23 @@ class AnthropicBrain:
 def to_anthropic(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Our neutral messages -> Messages API turns (tool results ride in user turns; same roles merge)."""
     out: list[dict[str, Any]] = []
+    answered = {m["tool_call_id"] for m in messages if m["role"] == "tool"}
     for message in messages:
-        role, blocks = _blocks(message)
-        if not blocks:
-            continue
-        if out and out[-1]["role"] == role:
-            out[-1]["content"].extend(blocks)
-        else:
-            out.append({"role": role, "content": blocks})
+        _append(out, *_blocks(message))
+        # A call that a crash left without a result still needs one, or the API refuses the whole history.
+        missing = [c["id"] for c in message.get("tool_calls") or [] if c["id"] not in answered]
+        _append(out, "user", [{"type": "tool_result", "tool_use_id": i, "is_error": True,
+                               "content": "Not run: the turn was interrupted."} for i in missing])
     return out
+
+
+def _append(out: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
+    if not blocks:
+        return
+    if out and out[-1]["role"] == role:
+        out[-1]["content"].extend(blocks)
+    else:
+        out.append({"role": role, "content": blocks})
 
 
 def _blocks(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:

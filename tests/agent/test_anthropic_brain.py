@@ -114,3 +114,15 @@ def test_claude_drives_the_same_migration_through_the_same_tools(claude, workspa
     results = [b for r in fake.requests for m in r["body"]["messages"] for b in m["content"]
                if b["type"] == "tool_result"]
     assert any('"n_files": 5' in b["content"] for b in results)
+
+
+def test_a_call_left_without_result_gets_one_so_the_history_stays_valid():
+    from agent.brains.anthropic import to_anthropic
+
+    out = to_anthropic([{"role": "user", "content": "go"},
+                        {"role": "assistant", "content": "", "tool_calls": [{"id": "a", "name": "x", "args": {}}]},
+                        {"role": "user", "content": "hello?"}])
+    assert [m["role"] for m in out] == ["user", "assistant", "user"]
+    assert out[2]["content"][0] == {"type": "tool_result", "tool_use_id": "a", "is_error": True,
+                                    "content": "Not run: the turn was interrupted."}
+    assert out[2]["content"][1] == {"type": "text", "text": "hello?"}
