@@ -10,7 +10,7 @@ from safetensors.torch import load_file, save_file
 
 from tests.tools.evaluate_runs import OVERFIT_STEPS, tiny_clip, train_runs
 from tools.evaluate import evaluate, export_best, suggest
-from tools.evaluate.verdict import OVERFIT_RISE, TRAIN_FALL, WEAK_IMPROVEMENT, WEAK_STRENGTH, decide
+from tools.evaluate.verdict import FIT_GAP, OVERFIT_RISE, TRAIN_FALL, WEAK_IMPROVEMENT, WEAK_STRENGTH, decide
 from tools.retrain import retrain_with
 
 
@@ -60,7 +60,8 @@ def test_long_high_lr_run_on_two_clips_is_overfit_and_memorises(trained):
     assert trend.value >= OVERFIT_RISE and trend.detail["train_drop"] >= TRAIN_FALL
     assert trend.detail["best_step"] < OVERFIT_STEPS
     # Memorisation: it removes far more of the loss on its two clips than on the held-out one; the good run does not.
-    assert r.metrics["train_fit"].detail["fit_gap"] > 0.1 > good.metrics["train_fit"].detail["fit_gap"]
+    assert r.metrics["train_fit"].detail["fit_gap"] >= FIT_GAP > 0.05 > good.metrics["train_fit"].detail["fit_gap"]
+    assert [e.split(":")[0] for e in r.verdict.evidence] == ["heldout_trend", "train_fit"]
     fewer = [s for s in r.verdict.suggestions if s.retrain_with and "steps" in s.retrain_with]
     assert fewer and int(fewer[0].retrain_with["steps"]) == trend.detail["best_step"]
     assert all(s.confirm for s in r.verdict.suggestions)

@@ -56,6 +56,14 @@ def test_copying_training_clips_into_new_prompts_is_overfit_without_a_curve():
     assert {"rank": "16"} in [s.retrain_with for s in v.suggestions]  # rank 32 -> 16
 
 
+def test_fitting_training_clips_far_better_than_held_out_is_overfit():
+    r = _report(weight_health={"value": "ok"}, holdout_loss={"value": 0.6, "base": 1.0, "detail": {"improvement": 0.4}},
+                train_fit={"value": 0.3, "base": 1.0, "detail": {"improvement": 0.7, "fit_gap": 0.3}})
+    v = decide(r)
+    assert v.status == "over-fit" and v.evidence[0].startswith("train_fit:")
+    assert v.suggestions[0].retrain_with == {"steps": "-30%"}  # no curve: no best step to go back to
+
+
 def test_big_change_without_held_out_gain_is_not_called_weak():
     r = _report(weight_health={"value": "ok"}, holdout_loss={"value": 0.99, "base": 1.0, "detail": {"improvement": 0.01}},
                 strength={"value": 0.2})

@@ -19,16 +19,25 @@ from tools.evaluate.source import Source, resolve
 from tools.evaluate.training import heldout_trend, training_loss
 
 MEANINGS = {
-    "weight_health": "NaN, Inf or all-zero layers in the file (from the inspector): broken weights do nothing or render black.",
-    "holdout_loss": "Flow-matching loss on clips the LoRA never trained on, with vs without it: lower = it learned something that carries over.",
-    "train_fit": "The same loss on training clips: far lower than held-out means the LoRA fits its clips more than the concept.",
-    "heldout_trend": "Rise of held-out loss from its best checkpoint to the end while training loss fell: above 5% = over-fitting.",
+    "weight_health": ("NaN, Inf or all-zero layers in the file (from the inspector): broken weights "
+                      "do nothing or render black."),
+    "holdout_loss": ("Flow-matching loss on clips the LoRA never trained on, with vs without it: "
+                     "lower = it learned something that carries over."),
+    "train_fit": ("The same loss on training clips; fit_gap = how much more it improves there than on "
+                  "held-out clips: above 20% means the LoRA fits its clips more than the concept."),
+    "heldout_trend": ("Rise of held-out loss from its best checkpoint to the end while training loss "
+                      "fell: above 5% = over-fitting."),
     "training_loss": "The training loss curve: NaN or a late rise means training diverged.",
-    "strength": "How far the LoRA moves a generation from the base model's at the same seed (share of the pixel range).",
-    "memorisation": "Correlation of new- and held-out-prompt generations with the nearest training clip, vs the base model's: near 1 = it copies clips.",
-    "diversity": "How different generations are across prompts and seeds (1 - mean correlation): near 0 = everything looks the same.",
-    "prompt_adherence": "Image-text similarity of each generation to its prompt (CLIP/SigLIP), with vs without the LoRA.",
-    "identity_similarity": "Face-embedding similarity of generated faces to the training faces (Face recipe).",
+    "strength": ("How far the LoRA moves a generation from the base model's at the same seed (share "
+                 "of the pixel range)."),
+    "memorisation": ("Correlation of new- and held-out-prompt generations with the nearest training "
+                     "clip, vs the base model's: near 1 = it copies clips."),
+    "diversity": ("How different generations are across prompts and seeds (1 - mean correlation): "
+                  "near 0 = everything looks the same."),
+    "prompt_adherence": ("Image-text similarity of each generation to its prompt (CLIP/SigLIP), with "
+                         "vs without the LoRA."),
+    "identity_similarity": ("Face-embedding similarity of generated faces to the training faces (Face"
+                            " recipe)."),
 }
 MAX_REFERENCES = 8  # training clips decoded for memorisation: enough to find the nearest, cheap on a big set
 TRAIN_FIT_ITEMS = 4  # training clips scored for train_fit
@@ -56,7 +65,7 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
     broken = report.metrics["weight_health"].value == "broken"
 
     note("preparing the dataset")
-    components = load_components(cfg.model)
+    components = load_components(cfg.model, device=_device())
     data = prepare_dataset(cfg, components)
     if data.errors:
         report.warnings.append(f"{len(data.errors)} file(s) of the dataset could not be used: "
@@ -100,6 +109,12 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
     write_report(report)
     note("done")
     return report
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _default_out(src: Source) -> Path:

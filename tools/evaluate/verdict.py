@@ -4,6 +4,11 @@ The step count is never an input to the status: two runs with the same metrics g
 their labels say. It is used only to word the advice (a weak *long* run wants capacity, not more steps). Every
 threshold is a ratio (a share of the base model's loss, a share of the pixel range, a correlation), so it means
 the same on the tiny model and on LTX-2.3. Checks run in order of harm: broken, over-fit, weak, good.
+- broken: NaN / Inf / all-zero weights, a non-finite or exploding held-out loss, a diverged training loss;
+- over-fit: held-out loss rising from its best checkpoint while training loss falls, and/or memorisation
+  (generations that copy training clips, or a loss gap between training and held-out clips);
+- weak: a small held-out improvement over the base AND a low strength;
+- good: otherwise.
 """
 
 import math
@@ -25,9 +30,11 @@ TRAIN_FALL = 0.02
 MEMORISATION_GAIN = 0.25
 MEMORISATION_LEVEL = 0.9
 # The LoRA removes this much more of the base's loss on its training clips than on held-out ones (a share of
-# the base loss): it fits its clips more than the concept. Held-out clips are often a little harder even for a
-# good LoRA, so this only supports an over-fit verdict made on the curve or the generations; never alone.
-FIT_GAP = 0.10
+# the base loss): memorisation measured by the loss, the generalisation gap. A LoRA that learned the concept
+# scores both alike (measured on the tiny model: gap ~0.00 for a 6-clip concept run); two clips trained hard at
+# a high learning rate leave a gap of ~0.26-0.28 whatever the schedule. Held-out clips can be a little harder
+# even for a good LoRA, hence a bar well above noise.
+FIT_GAP = 0.20
 # A LoRA that removes under 10% of the base model's held-out loss has barely learned the data ...
 WEAK_IMPROVEMENT = 0.10
 # ... and one that moves pixels by under 1% of their range (mean over prompts and seeds) barely shows.
@@ -98,13 +105,13 @@ def _overfit(r: EvalReport, long_run: int) -> Verdict | None:
         if gain >= MEMORISATION_GAIN and mem.value >= MEMORISATION_LEVEL:
             evidence.append(f"memorisation: new-prompt generations correlate {mem.value:.2f} with a training clip "
                             f"(base {mem.base:.2f}): the LoRA reproduces its clips")
-    if not evidence:
-        return None
     fit = r.metrics.get("train_fit")
     gap = fit.detail.get("fit_gap") if fit and not fit.skipped else None
     if _finite(gap) and gap >= FIT_GAP:
         evidence.append(f"train_fit: the LoRA removes {_pct(gap)} more of the base's loss on its training clips "
-                        "than on held-out ones (memorised clips more than the concept)")
+                        "than on held-out ones: it fits those clips more than the concept")
+    if not evidence:
+        return None
     return Verdict(status="over-fit", evidence=evidence, suggestions=_overfit_advice(r, best_step))
 
 
