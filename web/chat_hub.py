@@ -207,11 +207,16 @@ class ChatHub:
         return [to_frame(event) for event in self._sidekick(thread_id).history()]
 
     def _sidekick(self, thread_id: str):
-        """A Sidekick per thread, kept for the next turn (building one opens a checkpointer and compiles the graph).
-        The thread's turn lock means one turn at a time uses it."""
+        """A Sidekick per thread, kept for the next turn (building one opens a checkpointer and compiles the graph,
+        ~20 ms, so it is built outside the lock). The thread's turn lock means one turn at a time uses it."""
         with self._sidekicks_lock:
-            sidekick = self._sidekicks.pop(thread_id, None) or self.sidekick_factory(self.workspace, thread_id)
-            self._sidekicks[thread_id] = sidekick
+            sidekick = self._sidekicks.get(thread_id)
+            if sidekick is not None:
+                self._sidekicks.move_to_end(thread_id)
+                return sidekick
+        sidekick = self.sidekick_factory(self.workspace, thread_id)
+        with self._sidekicks_lock:
+            sidekick = self._sidekicks.setdefault(thread_id, sidekick)
             while len(self._sidekicks) > SIDEKICKS_KEPT:
                 self._sidekicks.popitem(last=False)  # not closed: a turn may still hold it; GC closes it after
         return sidekick
