@@ -34,7 +34,8 @@ def chromium() -> Path:
                     ["apt-get", "install", "-y", "-q", "chromium"]):
             if CHROMIUM.exists():
                 break
-            subprocess.run(cmd, capture_output=True, timeout=600, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            subprocess.run(cmd, capture_output=True, timeout=600, env=env)
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed and could not be installed (needs root and apt-get): "
                     "run `apt-get install -y chromium`")

@@ -61,7 +61,8 @@ def test_upload_refuses_declared_oversize_before_reading(client, workspace, monk
     consumed = [0]
     response = client.post(
         "/api/uploads", content=_multipart_chunks("big.mp4", 8 * 1024 * 1024, consumed),
-        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "Content-Length": str(8 * 1024 * 1024 + 300)},
+        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                 "Content-Length": str(8 * 1024 * 1024 + 300)},
     )
     assert response.status_code == 413 and "MiB" in response.json()["error"]
     assert _leftovers(workspace) == []
