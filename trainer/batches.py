@@ -48,6 +48,8 @@ def collate(items: Sequence) -> Batch:
         values = [getattr(it, name, None) for it in items]
         return None if values[0] is None else torch.stack(values)
 
+    # One fps per batch (RoPE's time axis): clips of one bucket at different rates take the first one's, as
+    # ltx-trainer does.
     return Batch(latents=stack("latents"), prompt_embeds=stack("prompt_embeds"), prompt_mask=stack("prompt_mask"),
                  audio_prompt_embeds=stack("audio_prompt_embeds"), fps=float(first.fps),
                  ref_latents=stack("ref_latents"))

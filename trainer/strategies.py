@@ -93,11 +93,12 @@ class Strategy(ABC):
             sigma = flow.sample_sigmas(b, x0.shape[1], self.timesteps_cfg, generator)
         sigma = sigma.to(x0.device, torch.float32)
         noise = torch.randn(x0.shape, **cpu).to(x0.device, x0.dtype)
-        # First-frame conditioning: with probability p per sample the first latent frame (h*w tokens) stays
-        # clean at timestep 0, which teaches image-to-video alongside text-to-video.
+        # First-frame conditioning: with probability p per sample the first latent frame (its (h/p)(w/p) tokens
+        # lead the sequence) stays clean at timestep 0, which teaches image-to-video alongside text-to-video.
         cond = torch.zeros(b, x0.shape[1], dtype=torch.bool, device=x0.device)
         if f > 1:
-            cond[:, : h * w] = (torch.rand(b, **cpu) < first_frame_p).to(x0.device)[:, None]
+            frame_tokens = (h // self.patch[0]) * (w // self.patch[0])
+            cond[:, :frame_tokens] = (torch.rand(b, **cpu) < first_frame_p).to(x0.device)[:, None]
         x_t = torch.where(cond[..., None], x0, flow.add_noise(x0, noise, sigma))
         timesteps = (sigma[:, None] * (~cond)) * flow.TIMESTEP_SCALE  # (B, T)
         coords = self.rope.prepare_video_coords(b, f, h, w, x0.device, fps=batch.fps)
