@@ -80,20 +80,25 @@ def test_every_kept_checkpoint_is_scored_and_the_best_exported(trained, tmp_path
         assert all(k.startswith("diffusion_model.") for k in f.keys())
 
 
-def test_lora_with_nan_weights_is_broken_and_advised_a_lower_learning_rate(trained, tmp_path):
+@pytest.mark.parametrize("damage", ["nan", "zero"])
+def test_lora_with_nan_or_all_zero_weights_is_broken_and_advised_a_lower_learning_rate(trained, tmp_path, damage):
     runs, _ = trained
     state = load_file(str(runs["good"] / "lora.safetensors"))
     with safe_open(str(runs["good"] / "lora.safetensors"), "pt") as f:
         meta = f.metadata()
-    key = next(k for k in state if ".lora_B." in k)
-    state[key][0, 0] = float("nan")
-    bad = tmp_path / "nan.safetensors"
+    b_keys = [k for k in state if ".lora_B." in k]
+    if damage == "nan":
+        state[b_keys[0]][0, 0] = float("nan")
+    else:  # every up matrix zero: the LoRA "does nothing" (USERS.md: ai-toolkit #975)
+        for key in b_keys:
+            state[key].zero_()
+    bad = tmp_path / f"{damage}.safetensors"
     save_file(state, str(bad), metadata=meta)
     dataset = json.loads((runs["good"] / "config.json").read_text())["data"]["dataset_dir"]
     r = evaluate(bad, dataset, out_dir=tmp_path / "eval")
     assert r.verdict.status == "broken"
     assert any(e.startswith("weight_health:") for e in r.verdict.evidence)
-    assert r.metrics["strength"].skipped  # no renders of NaN weights
+    assert r.metrics["strength"].skipped  # no renders of broken weights
     assert suggest(r)[0].retrain_with == {"learning_rate": "-50%"}
 
 
