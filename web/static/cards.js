@@ -142,7 +142,7 @@ export function genericCard(tool, result, ok) {
 
 // A training job: progress bar with ETA, live loss chart, samples, and the download once finished.
 export class JobCard {
-  constructor(jobId) {
+  constructor(jobId, say) {
     this.jobId = jobId;
     this.chart = new LossChart(1);
     this.bar = el("progress", { max: 1, value: 0, "aria-label": "Training progress" });
@@ -150,7 +150,9 @@ export class JobCard {
     this.eta = el("span", { class: "muted" });
     this.samples = el("div", { class: "samples" });
     this.download = el("div", { class: "download" });
-    this.node = card("job", `Training ${jobId}`, el("div", { class: "progress-row" }, this.bar, this.label, this.eta),
+    // Stopping goes through the sidekick, which asks for approval and keeps the checkpoints.
+    this.stop = say ? el("button", { type: "button", class: "small", onclick: () => say(`cancel job ${jobId}`) }, "Stop…") : null;
+    this.node = card("job", `Training ${jobId}`, el("div", { class: "progress-row" }, this.bar, this.label, this.eta, this.stop),
       this.chart.node, this.samples, this.download);
     this.node.dataset.jobId = jobId;
     this.seenSamples = new Set();
@@ -169,7 +171,9 @@ export class JobCard {
       this.addSample(e.path, e.step);
     } else if (e.type === "started") {
       this.label.textContent = e.message || "started";
-    } else if (e.type === "finished") {
+    }
+    if (["finished", "failed", "cancelled"].includes(e.type)) this.stop?.remove();
+    if (e.type === "finished") {
       this.bar.value = this.bar.max;
       this.label.textContent = `finished: step ${e.step ?? this.bar.max} of ${this.bar.max} (100%)`;
       this.eta.textContent = "";

@@ -105,7 +105,7 @@ export class Chat {
 
   jobCard(jobId) {
     if (!this.jobs.has(jobId)) {
-      const jc = new JobCard(jobId);
+      const jc = new JobCard(jobId, (text) => this.send({ type: "message", text, uploads: [] }));
       this.jobs.set(jobId, jc);
       this.append(jc.node);
     }
