@@ -54,3 +54,14 @@ def test_retrain_proposal_keeps_alpha_equal_to_rank_and_launches_linked(workspac
     ref = launch_retrain(proposal)
     child = jobs.get_job(open_db(workspace), ref.job_id)
     assert child.status == "queued" and child.parent_job_id == trained_job and child.config["lora"]["rank"] == 16
+
+
+def test_cancelled_evaluation_stops_between_phases_without_a_report(workspace, trained_job):
+    from tools.evaluate import run_evaluate_job
+
+    eval_id = enqueue_evaluate_job(trained_job, checkpoints=False)
+    job = jobs.get_job(open_db(workspace), eval_id)
+    events = []
+    result = run_evaluate_job(workspace, job, events.append, should_stop=lambda: len(events) >= 1)
+    assert result == {"status": "cancelled", "steps": 1} and [e["type"] for e in events] == ["progress"]
+    assert not list((workspace.run_dir(eval_id)).rglob("report.json"))

@@ -14,6 +14,11 @@ from core.workspace import Workspace
 KIND = "evaluate"
 
 
+class _Stopped(Exception):
+    """Raised between phases when the job is cancelled: nothing is written until the report, so it leaves nothing
+    half-done."""
+
+
 def enqueue_evaluate_job(lora_or_job: str, dataset: str | None = None, *, checkpoints: bool = True,
                          seeds: list[int] | None = None, thread_id: str | None = None) -> str:
     """Queue an evaluation of a LoRA or a finished training job; returns the job id (results in its report)."""
@@ -29,19 +34,25 @@ def enqueue_evaluate_job(lora_or_job: str, dataset: str | None = None, *, checkp
 
 
 def run_evaluate_job(workspace: Workspace, job, emit: Callable[[dict], None], should_stop: Callable[[], bool]) -> dict:
-    """The worker's runner for ``evaluate`` jobs: one progress event per phase; the report lands in the job's dir."""
+    """The worker's runner for ``evaluate`` jobs: one progress event per phase; the report lands in the job's dir.
+    A cancel is honoured at the next phase."""
     from tools.evaluate.service import evaluate
 
     cfg = job.config
     phase = {"n": 0}
 
     def progress(message: str) -> None:
+        if should_stop():
+            raise _Stopped
         phase["n"] += 1
         emit({"type": "progress", "step": phase["n"], "message": message})
 
-    report = evaluate(cfg["lora_or_job"], cfg.get("dataset"), checkpoints=bool(cfg.get("checkpoints", True)),
-                      out_dir=Path(job.run_dir) / "evaluation", seeds=tuple(cfg.get("seeds") or (42,)),
-                      on_progress=progress)
+    try:
+        report = evaluate(cfg["lora_or_job"], cfg.get("dataset"), checkpoints=bool(cfg.get("checkpoints", True)),
+                          out_dir=Path(job.run_dir) / "evaluation", seeds=tuple(cfg.get("seeds") or (42,)),
+                          on_progress=progress)
+    except _Stopped:
+        return {"status": "cancelled", "steps": phase["n"]}
     return {"status": report.verdict.status, "summary": report.summary, "report_json": report.report_json,
             "report_html": report.report_html, "steps": phase["n"]}
 
