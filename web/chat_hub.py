@@ -124,8 +124,7 @@ class ChatHub:
         if room is None:
             return
         room.conns.discard(conn)
-        if not room.conns and room.turns == 0:
-            self.rooms.pop(thread_id, None)
+        self._forget_if_idle(thread_id, room)
 
     def broadcast(self, thread_id: str, frame: dict) -> None:
         room = self.rooms.get(thread_id)
@@ -168,9 +167,12 @@ class ChatHub:
                 await future
         finally:
             room.turns -= 1
-            if not room.conns and room.turns == 0:
-                self.rooms.pop(thread_id, None)
+            self._forget_if_idle(thread_id, room)
             self._ensure_poller()
+
+    def _forget_if_idle(self, thread_id: str, room: Room) -> None:
+        if not room.conns and room.turns == 0 and self.rooms.get(thread_id) is room:
+            del self.rooms[thread_id]
 
     # --- job events -----------------------------------------------------------------------------------------
     def _ensure_poller(self) -> None:
