@@ -16,6 +16,8 @@ class AgentContext:
     thread_id: str
     brain: "Brain"
     settings: Settings = field(default_factory=get_settings)
+    # True only on the terminal surface: the local user may name any file (see ToolContext.user_path).
+    any_path: bool = False
     # A brain may chain tool calls (inspect, then plan); past this many calls in one user turn it must answer.
     max_rounds: int = 6
     # Seconds between polls of trainer.jobs.events while a surface watches a job.

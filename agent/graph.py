@@ -112,7 +112,7 @@ def _needs_approval(call: dict[str, Any]) -> bool:
 
 
 def _tool_context(state: dict[str, Any], ctx: AgentContext) -> ToolContext:
-    return ToolContext(workspace=ctx.workspace, thread_id=ctx.thread_id, state=dict(state))
+    return ToolContext(workspace=ctx.workspace, thread_id=ctx.thread_id, state=dict(state), any_path=ctx.any_path)
 
 
 def build_graph(checkpointer: SqliteSaver):

@@ -42,7 +42,8 @@ class Sidekick:
         self.brain = brain if brain is not None and not isinstance(brain, str) else make_brain(self.settings, brain)
         self._saver = open_checkpointer(self.workspace.agent_checkpoint_path)
         self.graph = build_graph(self._saver)
-        self.context = AgentContext(self.workspace, self.thread_id, self.brain, self.settings)
+        self.context = AgentContext(self.workspace, self.thread_id, self.brain, self.settings,
+                                    any_path=surface == "cli")
         self._config = {"configurable": {"thread_id": self.thread_id}, "recursion_limit": 40}
         self._surface = surface
 

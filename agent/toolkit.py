@@ -11,6 +11,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -30,6 +31,20 @@ class ToolContext:
     workspace: Workspace
     thread_id: str
     state: dict[str, Any]  # the thread state when the call started (read-only by convention)
+    # The terminal's user owns this machine and may name any file; over the web or a chat app, the person typing
+    # does not, so paths must lie inside the workspace (uploads, datasets, runs).
+    any_path: bool = False
+
+    def user_path(self, value: str) -> Path:
+        """A file or folder the user named, refused when this surface may not reach outside the workspace."""
+        path = Path(value).expanduser()
+        if self.any_path:
+            return path
+        resolved, home = path.resolve(), self.workspace.home.resolve()
+        if not resolved.is_relative_to(home):
+            raise LoraportError(f"{path.name or value} is not one of your uploads: over the web or a chat app "
+                                "I only read files you uploaded. Attach the file to your message instead.")
+        return resolved
 
 
 @dataclass

@@ -5,7 +5,6 @@ them re-implements a tool: a tools/ module that has not landed gives a "not avai
 """
 
 import json
-from pathlib import Path
 from typing import Any
 
 from agent import history, options
@@ -18,7 +17,7 @@ RECIPES_FALLBACK = ("character", "style", "motion", "face", "object")
 
 def inspect_lora(ctx: ToolContext, path: str) -> ToolOutput:
     """Inspect a LoRA .safetensors file: its format, base model, rank, health and whether it is valid on LTX-2.3."""
-    report = jsonable(real("tools.inspect", "inspect_lora")(path))
+    report = jsonable(real("tools.inspect", "inspect_lora")(ctx.user_path(path)))
     return ToolOutput(report, {"old_lora": report, **_replan(ctx, old_lora=report)})
 
 
@@ -37,14 +36,14 @@ def choose_recipe(ctx: ToolContext, name: str) -> ToolOutput:
 
 def import_dataset(ctx: ToolContext, source: str, name: str | None = None) -> ToolOutput:
     """Import the user's clips (a folder, a zip or a file path) into the workspace and check them."""
-    report = jsonable(real("tools.dataset", "import_dataset")(Path(source).expanduser(), name=name,
+    report = jsonable(real("tools.dataset", "import_dataset")(ctx.user_path(source), name=name,
                                                             recipe=ctx.state.get("recipe")))
     return ToolOutput(report, {"dataset": report, **_replan(ctx, dataset=report)})
 
 
 def check_dataset(ctx: ToolContext, dataset: str | None = None) -> ToolOutput:
     """Check the dataset (counts, sizes, frames, captions, duplicates) against the chosen recipe."""
-    ref = dataset or _dataset_ref(ctx.state.get("dataset"))
+    ref = _named_dataset(ctx, dataset) if dataset else _dataset_ref(ctx.state.get("dataset"))
     report = jsonable(real("tools.dataset", "check_dataset")(ref, recipe=ctx.state.get("recipe")))
     return ToolOutput(report, {"dataset": report} if not dataset else {})
 
@@ -234,6 +233,13 @@ def _config(ctx: ToolContext):
         missing = [w for w, k in (("a recipe", "recipe"), ("the clips", "dataset")) if not ctx.state.get(k)]
         raise LoraportError(f"There is no training plan yet: I still need {' and '.join(missing) or 'a plan'}.")
     return real("trainer.config", "TrainConfig").model_validate(config)
+
+
+def _named_dataset(ctx: ToolContext, value: str) -> str:
+    """A dataset the user named: an id of this workspace, or a folder this surface may read."""
+    if "/" not in value and "\\" not in value and (ctx.workspace.datasets_dir / value).is_dir():
+        return value
+    return str(ctx.user_path(value))
 
 
 def _dataset_ref(dataset: dict[str, Any] | None) -> str:

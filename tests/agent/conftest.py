@@ -41,6 +41,6 @@ def sidekick_factory(workspace):
     from agent.session import Sidekick
 
     def make(brain, thread_id="t1"):
-        return Sidekick(workspace, thread_id, brain=brain)
+        return Sidekick(workspace, thread_id, brain=brain, surface="cli")
 
     return make

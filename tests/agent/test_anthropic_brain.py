@@ -16,7 +16,7 @@ def claude(workspace):
     def make(replies, thread_id="c1"):
         fake = FakeAnthropic(replies).__enter__()
         settings = get_settings(anthropic_api_key="sk-test", anthropic_base_url=fake.url, llm_model="claude-test-1")
-        return fake, Sidekick(workspace, thread_id, settings=settings)
+        return fake, Sidekick(workspace, thread_id, settings=settings, surface="cli")
 
     made = []
     yield lambda replies, thread_id="c1": made.append(make(replies, thread_id)) or made[-1]

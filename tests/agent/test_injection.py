@@ -43,7 +43,7 @@ def test_caption_injection_reaches_claude_only_as_tool_data_and_cannot_skip_appr
                [{"text": "Nothing was launched."}]]
     with FakeAnthropic(replies) as fake:
         settings = get_settings(anthropic_api_key="sk-test", anthropic_base_url=fake.url)
-        kick = Sidekick(workspace, "inj", settings=settings)
+        kick = Sidekick(workspace, "inj", settings=settings, surface="cli")
         events = list(kick.send("import my clips"))
         assert job_rows(workspace) == []
         pending = [e for e in events if isinstance(e, ApprovalRequest)]
