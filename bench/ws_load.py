@@ -9,7 +9,9 @@ A message is lost when its reply text or its turn_end does not arrive within the
 A second phase sends one message from every session at the same instant (a burst) and reports it separately:
 that measures queueing in the agent, not a realistic load.
 
-Target: p99 under 250 ms, none lost.  Usage: python bench/ws_load.py [--sessions 100] [--messages 5]
+`--echo` swaps the agent for an instant one, to separate the web layer's own cost from the agent's.
+
+Target: p99 under 250 ms, none lost.  Usage: python -m bench.ws_load [--sessions 100] [--messages 5] [--echo]
 """
 
 import sys
@@ -35,9 +37,30 @@ MESSAGES = ["help", "what does rank do?", "what is the learning rate for?", "exp
 TIMEOUT_S = 30.0
 
 
-def start_server(home: str, port: int) -> subprocess.Popen:
-    code = ("from core.settings import get_settings; from web.server import run_server; "
-            f"run_server(get_settings(port={port}), worker=False)")
+class EchoSidekick:
+    """``--echo``: a Sidekick that answers at once, to measure the web layer alone (hub, websocket, JSON)."""
+
+    def __init__(self, workspace, thread_id):
+        pass
+
+    def send(self, text, uploads=None):
+        from agent.events import TextEvent, TurnEnd
+
+        return iter([TextEvent(text=f"echo: {text}"), TurnEnd()])
+
+    def history(self):
+        return []
+
+
+def start_server(home: str, port: int, echo: bool) -> subprocess.Popen:
+    if echo:
+        code = ("import uvicorn; from core.settings import get_settings; from web.app import create_app; "
+                "from bench.ws_load import EchoSidekick; "
+                f"uvicorn.run(create_app(get_settings(), sidekick_factory=EchoSidekick), port={port}, "
+                "log_level='warning')")
+    else:
+        code = ("from core.settings import get_settings; from web.server import run_server; "
+                f"run_server(get_settings(port={port}), worker=False)")
     env = {**os.environ, "LORAPORT_HOME": home, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     env.pop("ANTHROPIC_API_KEY", None)  # the guided brain: deterministic, no network
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -122,12 +145,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--messages", type=int, default=5, help="paced messages per session")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--echo", action="store_true", help="an instant sidekick: the web layer's own latency")
     args = parser.parse_args()
     from web.server import free_port
 
     port = args.port or free_port()
     with tempfile.TemporaryDirectory() as home:
-        server = start_server(home, port)
+        server = start_server(home, port, args.echo)
         try:
             cpu0 = cpu_seconds(server.pid)
             results = asyncio.run(run(port, args.sessions, args.messages))
@@ -135,7 +159,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"ws_load: {args.sessions} concurrent sessions on loopback, guided brain, "
+    brain = "echo sidekick (web layer only)" if args.echo else "guided brain"
+    print(f"ws_load: {args.sessions} concurrent sessions on loopback, {brain}, "
           f"{args.messages} paced messages each (think time 0.5-1.5 s); all connected in {results['connect_s']:.2f} s")
     summary("paced reply latency", results["paced"])
     summary("burst (all sessions at once)", results["burst"])
