@@ -8,11 +8,12 @@ bytes whatever the file size.
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from tools.inspect.keys import Layout
+from tools.inspect.report import Health
 from tools.inspect.safetensors_header import FLOAT_DTYPES, Header, iter_tensors
 
 CHUNK = 1 << 15  # elements per reduction: at or under torch's parallel grain (32768), so no thread pool spins up
@@ -35,19 +36,6 @@ class TensorStats:
     @property
     def rms(self) -> float:
         return (self.sum_sq / self.numel) ** 0.5 if self.numel else 0.0
-
-
-@dataclass
-class HealthResult:
-    checked: bool
-    nan_tensors: int = 0
-    inf_tensors: int = 0
-    zero_B_layers: int = 0
-    near_zero_B_layers: int = 0
-    median_norm: float | None = None
-    max_norm: float | None = None
-    status: str | None = None
-    findings: list[str] = field(default_factory=list)
 
 
 def tensor_stats(t: torch.Tensor, norm: bool = True) -> TensorStats:
@@ -75,10 +63,10 @@ def tensor_stats(t: torch.Tensor, norm: bool = True) -> TensorStats:
     return s
 
 
-def check_health(header: Header, layout: Layout, progress=None) -> HealthResult:
+def check_health(header: Header, layout: Layout, progress=None) -> Health:
     """Stream every tensor once; ``progress(n_bytes)`` is called after each (for a progress bar)."""
     b_names = {m.parts["B"].name: path for path, m in layout.modules.items() if "B" in m.parts}
-    res = HealthResult(checked=True)
+    res = Health(checked=True)
     nan_names, inf_names, zero, near, norms = [], [], [], [], []
     for entry, t in iter_tensors(header):
         if entry.dtype in FLOAT_DTYPES and entry.numel:
@@ -106,7 +94,7 @@ def check_health(header: Header, layout: Layout, progress=None) -> HealthResult:
     return res
 
 
-def _judge(res: HealthResult, nan_names, inf_names, zero, near, n_b: int) -> None:
+def _judge(res: Health, nan_names, inf_names, zero, near, n_b: int) -> None:
     broken = suspect = False
     if nan_names:
         broken = True
@@ -137,6 +125,6 @@ def _few(names: list[str], n: int = 2) -> str:
     return shown + (f" (+{len(names) - n} more)" if len(names) > n else "")
 
 
-def unchecked() -> HealthResult:
-    return HealthResult(checked=False, findings=["weights not read (header-only): run without --header-only to "
+def unchecked() -> Health:
+    return Health(checked=False, findings=["weights not read (header-only): run without --header-only to "
                                                  "check for NaN and all-zero layers"])

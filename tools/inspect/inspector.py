@@ -7,7 +7,7 @@ from tools.inspect import metadata as meta
 from tools.inspect.fingerprint import LTX2_AUDIO, identify, version_of
 from tools.inspect.health import check_health, unchecked
 from tools.inspect.keys import Layout, parse_layout
-from tools.inspect.report import (BaseModelInfo, CarryOver, Health, InspectReport, Migration, RankInfo, Targets,
+from tools.inspect.report import (BaseModelInfo, CarryOver, InspectReport, Migration, RankInfo, Targets,
                                   Training, guess_recipe, judge, normalise_target)
 from tools.inspect.safetensors_header import read_header, read_scalars, resolve_source
 
@@ -38,7 +38,7 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
     alpha = _alpha(layout, header, training, rank.mode)
     scale = round(alpha / rank.mode, 6) if alpha is not None and rank.mode else None
     modality = _modality(layout, base.family)
-    health = Health(**vars(check_health(header, layout, progress) if not header_only else unchecked()))
+    health = check_health(header, layout, progress) if not header_only else unchecked()
     ic = meta.ic_lora_factors(md)
     triggers = meta.trigger_words(md)
     recipe, why = guess_recipe(md, source.weights.name, triggers, ic, rank.mode, modality)

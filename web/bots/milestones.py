@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from tools.estimate import human_duration
+
 TERMINAL = {"finished", "failed", "cancelled"}
 QUARTERS = (25, 50, 75, 100)
 EVAL_TOOLS = {"evaluate"}
@@ -108,7 +110,7 @@ class Milestones:
         if event.get("loss") is not None:
             parts.append(f"loss {float(event['loss']):.4f}")
         if event.get("eta_s") and crossed[-1] < 100:
-            parts.append(f"about {_duration(float(event['eta_s']))} left")
+            parts.append(f"about {human_duration(float(event['eta_s']))} left")
         return [Post("job", ", ".join(parts) + f" (job {job_id}).", job_id=job_id)]
 
     def _finished(self, job_id: str, kind: str, event: dict[str, Any]) -> Post:
@@ -139,11 +141,3 @@ def _eval_summary(result: Any) -> str | None:
         if isinstance(value, str) and value.strip():
             return value.strip()
     return None
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
