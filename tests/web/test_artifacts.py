@@ -40,6 +40,7 @@ def test_sample_video_is_served_from_the_run(client, workspace):
     job_id, _ = _finished_job(workspace)
     response = client.get(f"/api/files/runs/{job_id}/samples/step-2.mp4")
     assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+    assert "sandbox" in response.headers["content-security-policy"]  # a served report can never run a script
 
 
 def test_files_outside_the_workspace_or_its_served_folders_are_404(client, workspace, tmp_path):

@@ -19,6 +19,10 @@ SERVED_EXT = {".mp4", ".webm", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".json"
 MEDIA_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".safetensors": "application/octet-stream",
                ".json": "application/json", ".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
 TRIGGER_HEADER = "X-Loraport-Trigger-Word"
+# A served report may quote captions (user data): it may show pictures and clips, never run a script.
+FILE_HEADERS = {"X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; img-src 'self' data:; media-src 'self'; "
+                                           "style-src 'unsafe-inline'; sandbox"}
 
 
 class LoraPublic(BaseModel):
@@ -102,4 +106,4 @@ def download_lora(job_id: str, db: DbDep) -> FileResponse:
 def read_file(relative: str, workspace: WorkspaceDep) -> FileResponse:
     """A sample video, contact sheet, report or upload from the workspace (nothing outside it)."""
     path = resolve_workspace_file(workspace, relative)
-    return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix.lower()))
+    return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix.lower()), headers=FILE_HEADERS)
