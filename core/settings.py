@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(None, description="Local LTX-2.3 weights (diffusers folder or single file).")
     text_encoder_path: Path | None = Field(None, description="Local Gemma 3 folder for the single-file checkpoint.")
     caption_model: str | None = Field(None, description="Vision-language model (local path or hub id) for captions.")
+    clip_model: str | None = Field(None, description="CLIP / SigLIP model (local path) for the prompt-adherence metric.")
+    ltx2_model_path: Path | None = Field(None, description="Local LTX-2 weights, for old-on-old vs new-on-new renders.")
     llm_model: str = Field("claude-sonnet-4-5", description="Claude model used by the anthropic brain.")
     anthropic_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "LORAPORT_ANTHROPIC_API_KEY")

@@ -12,7 +12,7 @@ from tools.evaluate.models import Comparison, EvalReport
 def ltx2_weights() -> Path | None:
     from core.settings import get_settings
 
-    path = getattr(get_settings(), "ltx2_model_path", None)
+    path = get_settings().ltx2_model_path
     return Path(path).expanduser() if path else None
 
 

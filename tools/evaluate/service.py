@@ -252,7 +252,7 @@ def _memorisation_gain(sampler: _Sampler, prompts: list[EvalPrompt], lora_file: 
 def _adherence(clips: list[tuple], clip_model: str | None) -> Metric:
     from core.settings import get_settings
 
-    path = clip_model or getattr(get_settings(), "clip_model", None)
+    path = clip_model or get_settings().clip_model
     meaning = MEANINGS["prompt_adherence"]
     if not path:
         return Metric(name="prompt_adherence", meaning=meaning, skipped="no CLIP/SigLIP model configured "
