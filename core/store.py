@@ -7,6 +7,7 @@ its record in ``_migrations``.
 """
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,32 +101,49 @@ MIGRATIONS: list[Migration] = [m001_jobs, m002_job_events, m003_datasets, m004_a
 
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied now."""
-    if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    done = {row["name"] for row in db["_migrations"].rows}
-    applied = []
-    for fn in migrations:
-        if fn.__name__ in done:
-            continue
-        with db.atomic():  # DDL included: a failing migration leaves no half-made table behind
-            fn(db)
-            db["_migrations"].insert({"name": fn.__name__, "applied_at": now_iso()})
-        applied.append(fn.__name__)
+    """Apply every migration not yet recorded, all in one transaction; return the names applied now."""
+    if all(fn.__name__ in _recorded(db) for fn in migrations):
+        return []  # the common case, one read: every open of the store passes here
+    # Take the write lock before reading what is done, so two processes opening a blank store do not both
+    # migrate it: the second waits (busy_timeout), then finds nothing left to do.
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        done, applied = _recorded(db), []
+        for fn in migrations:
+            if fn.__name__ not in done:
+                fn(db)  # DDL included: a failure rolls everything back, no half-made table stays behind
+                db["_migrations"].insert({"name": fn.__name__, "applied_at": now_iso()})
+                applied.append(fn.__name__)
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
     return applied
 
 
+def _recorded(db: sqlite_utils.Database) -> set[str]:
+    try:
+        return {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+    except sqlite3.OperationalError:  # a blank store: no _migrations table yet
+        return set()
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
-    return db["_migrations"].count if "_migrations" in db.table_names() else 0
+    return len(_recorded(db))
 
 
-def open_db(workspace: Workspace | Path | None = None) -> sqlite_utils.Database:
-    """Open the workspace database, migrated to the current schema. WAL lets the worker and server share it."""
+def open_db(workspace: Workspace | Path | None = None, *, check_same_thread: bool = True) -> sqlite_utils.Database:
+    """Open the workspace database, migrated to the current schema. WAL lets the worker and server share it.
+
+    ``check_same_thread=False`` is for web dependencies, which FastAPI may open, use and close on different
+    threads (one request at a time, never concurrently).
+    """
     if workspace is None:
         workspace = Workspace.from_settings()
     path = workspace.db_path if isinstance(workspace, Workspace) else Path(workspace)
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
+    db = sqlite_utils.Database(sqlite3.connect(path, timeout=10, check_same_thread=check_same_thread))
     db.conn.execute("PRAGMA busy_timeout = 10000")
     db.conn.execute("PRAGMA journal_mode = WAL")
     migrate(db)

@@ -32,3 +32,25 @@ def test_failed_migration_rolls_back_with_its_record(tmp_path):
         pass
     assert "m900_broken" not in {r["name"] for r in db["_migrations"].rows}
     assert "half" not in db.table_names()
+
+
+def test_concurrent_opens_of_a_blank_store_migrate_it_once(workspace):
+    import threading
+
+    errors, applied = [], []
+
+    def open_one():
+        try:
+            db = sqlite_utils.Database(workspace.db_path)
+            db.conn.execute("PRAGMA busy_timeout = 10000")
+            applied.extend(migrate(db))
+        except Exception as err:  # noqa: BLE001 - the test reports any failure
+            errors.append(err)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(applied) == sorted(m.__name__ for m in MIGRATIONS)
