@@ -56,8 +56,9 @@ def _config(dataset: Path, steps: int, seed: int, grad_ckpt: bool):
     return TrainConfig.model_validate({
         "seed": seed, "model": {"id": "tiny-ltx-2.3"}, "lora": {"rank": 8, "alpha": 8},
         "optim": {"steps": steps, "learning_rate": 1e-3, "schedule": "constant", "gradient_checkpointing": grad_ckpt},
+        # No first-frame conditioning: the bare loop has none, and the comparison is of the same work.
         "data": {"dataset_dir": str(dataset), "buckets": [{"width": 64, "height": 64, "frames": 17}],
-                 "holdout_fraction": 0.0},
+                 "holdout_fraction": 0.0, "first_frame_conditioning_p": 0.0},
         "checkpoints": {"every": steps, "keep": 1}, "validation": {"every": 0},
     })
 
