@@ -1,6 +1,5 @@
 """Dependencies as ``Annotated`` aliases, so a route's signature reads as types (STYLE: full-stack template)."""
 
-import sqlite3
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -31,9 +30,7 @@ WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 def get_db(workspace: WorkspaceDep) -> Iterator[sqlite_utils.Database]:
     """One connection per request. FastAPI may run this dependency, a sync route and the clean-up on three different
     pool threads, so the connection is not tied to its creating thread (it is still never shared)."""
-    open_db(workspace).close()  # migrate (a no-op once done), with the store's own pragmas
-    db = sqlite_utils.Database(sqlite3.connect(workspace.db_path, check_same_thread=False))
-    db.conn.execute("PRAGMA busy_timeout = 10000")
+    db = open_db(workspace, check_same_thread=False)
     try:
         yield db
     finally:

@@ -96,3 +96,15 @@ def test_upload_streamed_past_limit_is_refused_while_still_streaming(workspace, 
 def test_read_upload_unknown_is_json_404(client):
     response = client.get("/api/uploads/up-000000000000")
     assert response.status_code == 404 and "upload" in response.json()["error"]
+
+
+def _read_response(sock) -> bytes:
+    """Headers and the whole body: the server may send them in separate segments."""
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        reply += sock.recv(4096)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head + b"\r\n\r\n" + body
