@@ -31,6 +31,7 @@ from core.events import JobEvent
 from core.store import now_iso, open_db
 from core.workspace import Workspace
 from trainer import jobs as jobstore
+from trainer.checkpoints import latest_checkpoint
 from trainer.config import TrainConfig
 from trainer.jobs import JobRecord
 
@@ -153,12 +154,6 @@ def claim(
     return jobstore.get_job(db, row[0]) if row else None
 
 
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest ``checkpoints/step-XXXXXX`` of a run (the name sorts by step), for reporting a resume."""
-    found = sorted(p for p in (Path(run_dir) / "checkpoints").glob("step-*") if not p.name.endswith((".tmp", ".old")))
-    return found[-1] if found else None
-
-
 # ---- running one job ---------------------------------------------------------------------------------------
 
 def execute(
@@ -188,7 +183,7 @@ def execute(
             stopped["cancel"] = True
         return stopped["shutdown"] or stopped["cancel"]
 
-    checkpoint = latest_checkpoint(run_dir)
+    checkpoint = latest_checkpoint(Path(run_dir) / "checkpoints")
     db["jobs"].update(job.job_id, {"resumed_from": str(checkpoint) if checkpoint else None})
     resume_step = int(checkpoint.name.split("-")[1]) if checkpoint else 0
     record({"type": "started", "step": resume_step, "total": job.total,
@@ -212,7 +207,7 @@ def _finish(db, job: JobRecord, result: dict, stopped: dict, record: Callable[[d
     current = jobstore.get_job(db, job.job_id)
     step = result.get("steps", current.step)
     if stopped["cancel"] or (stopped["shutdown"] and jobstore.cancel_requested(db, job.job_id)):
-        kept = latest_checkpoint(Path(job.run_dir))
+        kept = latest_checkpoint(Path(job.run_dir) / "checkpoints")
         if result.get("lora_path"):  # the LoRA so far: a stop that saves (likeness often peaks early)
             db["jobs"].update(job.job_id, {"lora_path": result["lora_path"]})
         record({"type": "cancelled", "step": step, "path": str(kept) if kept else None,

@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 
 from core.atomic import atomic_replace_dir, atomic_write_json
-from trainer.worker import latest_checkpoint, register_job_kind, run_worker
+from trainer.checkpoints import latest_checkpoint
+from trainer.worker import register_job_kind, run_worker
 
 
 def count_runner(workspace, job, emit, should_stop) -> dict:
     cfg, run_dir = job.config, Path(job.run_dir)
-    latest = latest_checkpoint(run_dir)
+    latest = latest_checkpoint(run_dir / "checkpoints")
     start = json.loads((latest / "state.json").read_text())["step"] if latest else 0
     step = start
     while step < cfg["steps"]:
