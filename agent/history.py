@@ -1,45 +1,28 @@
 """Runs the user trained before, read from the jobs table (trainer owns it; the agent only reads).
 
-"Retrain my style LoRA with 20% more steps" resolves here: the latest run of that recipe, or the latest run of
-this thread for "same again but rank 16".
+"Retrain my style LoRA with 20% more steps" names a run in the conversation's words; here it becomes a job id
+(the latest run of that recipe, or this thread's latest run for "same again but rank 16"). Building the new
+config from it is ``tools.retrain``'s job.
 """
 
-import json
 from typing import Any
 
-from agent import options
-from agent.toolkit import ToolContext
-from core.errors import LoraportError, NotFoundError
+from agent.toolkit import ToolContext, real
+from core.errors import NotFoundError
 from core.store import open_db
 from core.workspace import Workspace
 
 
-def find_base_job(ctx: ToolContext, *, recipe: str | None, job_id: str | None) -> dict[str, Any]:
-    db = open_db(ctx.workspace)
+def base_job(ctx: ToolContext, *, recipe: str | None, job_id: str | None) -> str:
+    """The job id a retrain request means: the named job, else the latest run of the recipe or of this thread."""
     if job_id:
-        row = db["jobs"].get(job_id) if db["jobs"].count_where("id = ?", [job_id]) else None
-        if row is None:
+        # Only a job of this workspace: tools.retrain would also take a folder, which a chat user may not name.
+        if not open_db(ctx.workspace)["jobs"].count_where("id = ?", [job_id]):
             raise NotFoundError(f"There is no job {job_id!r}: say 'list my loras' to see your runs.")
-        return row
-    where, params = "kind = 'train'", []
-    if recipe:
-        where, params = where + " and recipe = ?", [recipe.lower()]
-    elif any(j.startswith("train-") for j in ctx.state.get("job_ids") or []):
-        where, params = where + " and thread_id = ?", [ctx.thread_id]
-    # A finished run is what "my style LoRA" means; a failed one is only a fallback.
-    order = "case status when 'finished' then 0 else 1 end, created_at desc, rowid desc"
-    rows = list(db["jobs"].rows_where(where, params, order_by=order, limit=1))
-    if not rows:
-        what = f"{recipe} " if recipe else ""
-        raise LoraportError(f"I found no earlier {what}training run to start from: train one first, or name a job id.")
-    return rows[0]
-
-
-def retrain_config(ctx: ToolContext, changes: dict[str, str], *, recipe: str | None,
-                   job_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(base job row, its config with the changes applied). Relative changes resolve against the base config."""
-    base = find_base_job(ctx, recipe=recipe, job_id=job_id)
-    return base, options.apply_changes(json.loads(base["config"]), changes)
+        return job_id
+    # "same again" (no recipe named) after this thread trained: this thread's run, not another thread's newer one.
+    own = not recipe and any(j.startswith("train-") for j in ctx.state.get("job_ids") or [])
+    return real("tools.retrain", "latest_run")(recipe=recipe, thread_id=ctx.thread_id if own else None)
 
 
 def trained_loras(workspace: Workspace, *, recipe: str | None = None, limit: int = 20) -> list[dict[str, Any]]:

@@ -1,16 +1,13 @@
-"""Settings as the conversation shows them: read a value from a resolved config, diff two configs, and apply a
-user's changes to an earlier run's config (for "retrain with 20% more steps").
+"""Settings as the conversation shows them: read a value from a resolved config and diff two configs.
 
 Parsing a spoken value ("+20%", "x2", "768x512") and the settings' names, aliases and bounds belong to
-``tools.overrides`` / ``tools.glossary``; this module only reads and writes ``TrainConfig`` JSON with them.
+``tools.overrides`` / ``tools.glossary``; applying changes belongs to the plan (``set_option``) and to
+``tools.retrain`` (a retrain). This module only reads ``TrainConfig`` JSON.
 """
 
-import copy
 from typing import Any
 
-from agent.toolkit import real
-
-# What the plan review and the approval diff show, and where each lives in TrainConfig JSON.
+# What the plan review and a setting change show, and where each lives in TrainConfig JSON.
 SHOWN: dict[str, str] = {
     "model": "model.id", "rank": "lora.rank", "alpha": "lora.alpha", "steps": "optim.steps",
     "learning_rate": "optim.learning_rate", "batch_size": "optim.batch_size", "schedule": "optim.schedule",
@@ -39,29 +36,6 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tu
 
 def describe_diff(changes: dict[str, tuple[Any, Any]]) -> str:
     return "; ".join(f"{name} {before} -> {after}" for name, (before, after) in changes.items()) or "no change"
-
-
-def apply_changes(config: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a resolved config with the user's changes (relative ones against this config's values)."""
-    settings = real("tools.glossary", "SETTINGS")
-    bucket_str, parse_bucket = real("tools.recipes", "bucket_str"), real("tools.recipes", "parse_bucket")
-    bucket_cls = real("trainer.config", "Bucket")
-    current = {name: _get(config, info.path) for name, info in settings.items() if info.path}
-    current["buckets"] = [bucket_str(bucket_cls(**b)) for b in config["data"]["buckets"]]
-    resolved = real("tools.overrides", "resolve_overrides")(changes, current)
-    out = copy.deepcopy(config)
-    for name, value in resolved.items():
-        if name == "buckets":
-            out["data"]["buckets"] = [parse_bucket(b).model_dump() for b in value]
-            continue
-        *parents, leaf = settings[name].path
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})
-        if name == "rank" and "alpha" not in resolved and node.get("alpha") == node.get("rank"):
-            node["alpha"] = value  # keep alpha = rank: every loader then agrees on the scale (USERS.md)
-        node[leaf] = value
-    return out
 
 
 def _get(config: dict[str, Any], path) -> Any:

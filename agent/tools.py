@@ -4,7 +4,6 @@ Each wrapper adapts the thread state to the real function and returns JSON plus 
 them re-implements a tool: a tools/ module that has not landed gives a "not available yet" tool error.
 """
 
-import json
 from typing import Any
 
 from agent import history, options
@@ -108,7 +107,7 @@ def estimate(ctx: ToolContext) -> Any:
 
 def launch_training(ctx: ToolContext) -> ToolOutput:
     """Launch training with the current plan on this machine's engine (needs the user's approval)."""
-    ref = jsonable(_launch(_config(ctx), ctx.thread_id))
+    ref = jsonable(real("tools.train", "launch")(_config(ctx), thread_id=ctx.thread_id))
     return ToolOutput(ref, {"job_ids": [ref["job_id"]]})
 
 
@@ -140,12 +139,19 @@ def suggest_adjustments(ctx: ToolContext) -> Any:
 def retrain_with(ctx: ToolContext, changes: dict[str, str | int | float] | None = None, recipe: str | None = None,
                  job_id: str | None = None) -> ToolOutput:
     """Retrain from an earlier run's config with changes, e.g. {"steps": "+20%"} (needs approval)."""
-    base, new_config = history.retrain_config(ctx, changes or {}, recipe=recipe, job_id=job_id)
-    ref = jsonable(_launch(real("trainer.config", "TrainConfig").model_validate(new_config), ctx.thread_id,
-                           parent_job_id=base["id"]))
+    proposal = _retrain_proposal(ctx, changes, recipe, job_id)
+    ref = jsonable(real("tools.retrain", "launch_retrain")(proposal, ctx.thread_id))
+    config = proposal.config.model_dump(mode="json")
     # The thread's config is now this run's; the old plan (estimate, reasons) no longer describes it.
-    return ToolOutput({**ref, "based_on": base["id"]}, {"job_ids": [ref["job_id"]], "config": new_config,
-                                                        "plan": None})
+    return ToolOutput({**ref, "based_on": proposal.based_on, "changes": jsonable(proposal.changes)},
+                      {"job_ids": [ref["job_id"]], "config": config, "plan": None})
+
+
+def export_checkpoint(ctx: ToolContext, job_id: str | None = None) -> Any:
+    """Export the earlier checkpoint the evaluation recommends as its own LoRA file beside the run (needs approval)."""
+    report = _evaluation(ctx, job_id)
+    path = real("tools.evaluate", "export_best")(report)
+    return {"job_id": report.job_id, "step": report.best_checkpoint, "path": str(path)}
 
 
 def list_my_loras(ctx: ToolContext, recipe: str | None = None) -> list:
@@ -161,11 +167,17 @@ def _launch_preview(ctx: ToolContext) -> str:
 
 
 def _retrain_preview(ctx: ToolContext, changes=None, recipe=None, job_id=None) -> str:
-    base, new_config = history.retrain_config(ctx, changes or {}, recipe=recipe, job_id=job_id)
-    changed = options.describe_diff(options.diff(json.loads(base["config"]), new_config))
-    cfg = real("trainer.config", "TrainConfig").model_validate(new_config)
-    return (f"Retrain from job {base['id']} ({base.get('recipe') or 'no recipe'}) with: {changed}. "
-            f"{_describe_config(new_config)}. {_estimate_text(ctx, cfg)}")
+    proposal = _retrain_proposal(ctx, changes, recipe, job_id)
+    return (f"{proposal.summary} New run: {_describe_config(proposal.config.model_dump(mode='json'))}. "
+            f"{_estimate_text(ctx, proposal.config)}")
+
+
+def _export_preview(ctx: ToolContext, job_id=None) -> str:
+    report = _evaluation(ctx, job_id)
+    chosen, dest = real("tools.evaluate.checkpoints", "export_target")(report)
+    loss = f", held-out loss {chosen.holdout_loss:.4f}" if chosen.holdout_loss is not None else ""
+    what = f"REPLACING the existing {dest}" if dest.exists() else f"as a new file {dest}"
+    return f"Export checkpoint step {chosen.step} of {report.job_id or report.lora_path}{loss}, {what}."
 
 
 def _caption_preview(ctx: ToolContext, backend="auto", overwrite=False) -> str:
@@ -177,8 +189,11 @@ def _caption_preview(ctx: ToolContext, backend="auto", overwrite=False) -> str:
 
 
 def _retrain_pin(ctx: ToolContext, changes=None, recipe=None, job_id=None) -> dict[str, Any]:
-    base = history.find_base_job(ctx, recipe=recipe, job_id=job_id)
-    return {"changes": changes or {}, "recipe": recipe, "job_id": base["id"]}
+    return {"changes": changes or {}, "recipe": recipe, "job_id": history.base_job(ctx, recipe=recipe, job_id=job_id)}
+
+
+def _export_pin(ctx: ToolContext, job_id=None) -> dict[str, Any]:
+    return {"job_id": _evaluation(ctx, job_id).job_id}
 
 
 def _cancel_pin(ctx: ToolContext, job_id=None) -> dict[str, Any]:
@@ -217,14 +232,18 @@ def _strip(data: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in data.items() if k != "summary"} if data else data
 
 
-def _launch(config, thread_id: str, parent_job_id: str | None = None):
-    launch = real("tools.train", "launch")
-    if parent_job_id is not None:
-        try:
-            return launch(config, thread_id=thread_id, parent_job_id=parent_job_id)
-        except TypeError:  # launch() without lineage support: the run still happens, unlinked
-            pass
-    return launch(config, thread_id=thread_id)
+def _retrain_proposal(ctx: ToolContext, changes, recipe, job_id):
+    """tools.retrain's proposal for the run this thread means (the pinned job id after the approval)."""
+    base = history.base_job(ctx, recipe=recipe, job_id=job_id)
+    return real("tools.retrain", "retrain_with")(base, changes or {})
+
+
+def _evaluation(ctx: ToolContext, job_id: str | None):
+    """This thread's latest evaluation (of ``job_id``), as the EvalReport tools.evaluate reads."""
+    reports = [e for e in ctx.state.get("evaluations") or [] if not job_id or e.get("job_id") == job_id]
+    if not reports:
+        raise LoraportError("Nothing evaluated yet: say 'evaluate' once a training run has finished.")
+    return real("tools.evaluate", "EvalReport").model_validate(reports[-1])
 
 
 def _config(ctx: ToolContext):
@@ -311,6 +330,8 @@ TOOLS: list[Tool] = [
     make_tool(cancel_job, needs_approval=True, preview=_cancel_preview, pin=_cancel_pin),
     make_tool(evaluate), make_tool(suggest_adjustments),
     make_tool(retrain_with, needs_approval=True, preview=_retrain_preview, pin=_retrain_pin),
+    # It writes a file beside the run and replaces an earlier export of the same step: the user says yes first.
+    make_tool(export_checkpoint, needs_approval=True, preview=_export_preview, pin=_export_pin),
     make_tool(list_my_loras),
 ]
 TOOLS_BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}

@@ -51,7 +51,7 @@ def retrain_with(job_id_or_report: Any, overrides: dict[str, Any] | None = None)
     text = "; ".join(f"{c.name} {_show(c.old)} -> {_show(c.new)}" for c in changes)
     return RetrainProposal(based_on=base_id, config=TrainConfig.model_validate(new), changes=changes,
                            overrides={k: str(v) for k, v in overrides.items()},
-                           summary=f"Retrain {base_id or 'the run'} with {text}.")
+                           summary=f"Retrain from {f'job {base_id}' if base_id else 'the run'} with {text}.")
 
 
 def launch_retrain(proposal: RetrainProposal, thread_id: str | None = None):
@@ -68,6 +68,26 @@ def launch_retrain(proposal: RetrainProposal, thread_id: str | None = None):
                           workspace=workspace)
     job = jobs.get_job(db, job_id)
     return JobRef(job_id=job_id, status=job.status, run_dir=job.run_dir, worker_running=bool(live_workers(workspace)))
+
+
+def latest_run(recipe: str | None = None, thread_id: str | None = None) -> str:
+    """The id of the latest training run (of a recipe, of a conversation thread): "retrain my style LoRA"."""
+    from core.store import open_db
+    from core.workspace import Workspace
+
+    where, params = "kind = 'train'", []
+    if recipe:
+        where, params = where + " and recipe = ?", [*params, recipe.lower()]
+    if thread_id:
+        where, params = where + " and thread_id = ?", [*params, thread_id]
+    # A finished run is what "my style LoRA" means; a failed or unfinished one is only a fallback.
+    order = "case status when 'finished' then 0 else 1 end, created_at desc, rowid desc"
+    rows = list(open_db(Workspace.from_settings())["jobs"].rows_where(where, params, order_by=order, limit=1,
+                                                                        select="id"))
+    if not rows:
+        what = f"{recipe} " if recipe else ""
+        raise LoraportError(f"I found no earlier {what}training run to start from: train one first, or name a job id.")
+    return rows[0]["id"]
 
 
 def apply_overrides(config: dict[str, Any] | TrainConfig, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,8 @@ HELP = ("I can: inspect your old LoRA (give me its .safetensors path); pick a re
         "face, object, or just describe it: \"it's a person\"); import your clips (a folder or zip path); "
         "change a setting (\"rank 16\", \"20% more steps\", \"lr 2e-4\", \"768x512\", \"49 frames\", "
         "\"trigger word zorbly\"); explain a setting (\"what does rank do?\"); estimate; start, status, cancel; "
-        "evaluate; suggest; retrain (\"retrain my style LoRA with 20% more steps\"); list my LoRAs.")
+        "evaluate; suggest; export the best checkpoint; retrain (\"retrain my style LoRA with 20% more steps\"); "
+        "list my LoRAs.")
 UNKNOWN = "I didn't understand that, and I'd rather not guess. " + HELP
 
 
@@ -89,13 +90,13 @@ def _fill_from_suggestion(args: dict[str, Any], state: dict[str, Any]) -> str | 
         return None
     suggestions = _suggestions(state)
     if pick is None and not suggestions:
-        return None  # plain "retrain": the same config again
+        return None  # plain "retrain": tools.retrain says what it needs (a change to make)
     index = (pick or 1) - 1
     if not 0 <= index < len(suggestions):
         return f"There is no suggestion {pick}: the last evaluation made {len(suggestions)}."
     chosen = suggestions[index]
     if not chosen.get("retrain_with"):
-        return f"Suggestion {index + 1} needs no new run: {chosen.get('action')}"
+        return f"Suggestion {index + 1} needs no new run: {chosen.get('action')} {_export_offer(state)}".strip()
     args["changes"] = dict(chosen["retrain_with"])
     return None
 
@@ -135,8 +136,18 @@ def next_step(state: dict[str, Any]) -> str:
     if job not in evaluated:
         return f"Job {job} is on its way: say 'status' to check it, and 'evaluate' once it has finished."
     if any(s.get("retrain_with") for s in _suggestions(state)):
-        return "Say 'retrain' to try suggestion 1 (or 'try suggestion 2'), or 'retrain with ...' for your own change."
-    return "Say 'retrain with ...' (e.g. '20% more steps') to launch another run, or 'list my loras'."
+        return (f"{_export_offer(state)} Say 'retrain' to try suggestion 1 (or 'try suggestion 2'), or "
+                "'retrain with ...' for your own change.").strip()
+    return (f"{_export_offer(state)} Say 'retrain with ...' (e.g. '20% more steps') to launch another run, or "
+            "'list my loras'.").strip()
+
+
+def _export_offer(state: dict[str, Any]) -> str:
+    """When the evaluation found an earlier checkpoint better than the final LoRA, offer to export it."""
+    step = next((s["checkpoint"] for s in _suggestions(state) if s.get("checkpoint") is not None), None)
+    if step is None:
+        return ""
+    return f"Say 'export' to save checkpoint {step} (the evaluation's pick) as its own LoRA file."
 
 
 def _suggested_recipe(state: dict[str, Any]) -> str | None:
@@ -175,6 +186,8 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
         return f"{tool} didn't work: {result['error']}"
     if tool == "set_option":
         return f"Changed: {result.get('changed')}."
+    if tool == "export_checkpoint" and isinstance(result, dict) and result.get("path"):
+        return f"Exported checkpoint {result.get('step')} to {result['path']}: load it like any LoRA file."
     if tool in ("launch_training", "retrain_with"):
         based = f" (based on job {result['based_on']})" if result.get("based_on") else ""
         return f"Launched job {result.get('job_id')}{based}. I'll show its progress as it trains."

@@ -48,6 +48,7 @@ COMMANDS: list[tuple[str, str]] = [
                    r"|how far"),
     ("cancel_job", r"\b(?:cancel|abort|kill)\b|\bstop (?:it|the (?:job|training|run))|^stop\b"),
     ("evaluate", r"\bevaluat|how good|test (?:it|the lora)|is it any good|judge|score (?:it|the lora)|did it work"),
+    ("export_checkpoint", r"\bexport\b"),
     ("suggest_adjustments", r"\bsuggest|what should i (?:change|do|try)|advice|next run|improve it|how to improve"),
     ("list_my_loras", r"\bmy (?:\w+ )?loras\b|(?:list|show) (?:my )?(?:\w+ )?(?:loras|runs)|previous runs|my runs"),
     ("list_recipes", r"(?:list|show|which|what) (?:the )?recipes|recipes (?:are there|do you have)|^recipes\??$"),
@@ -174,7 +175,7 @@ def _command_args(tool: str, low: str) -> dict[str, Any]:
     if tool == "list_my_loras":
         recipe = re.search(r"\b(" + "|".join(RECIPES) + r")\b", low)
         return {"recipe": recipe.group(1)} if recipe else {}
-    if tool in ("job_status", "cancel_job", "evaluate"):
+    if tool in ("job_status", "cancel_job", "evaluate", "export_checkpoint"):
         job = re.search(r"\bjob\s+([0-9a-z][\w-]{3,})", low)
         return {"job_id": job.group(1)} if job else {}
     if tool == "caption_preview":

@@ -32,6 +32,7 @@ def test_retrain_style_lora_with_more_steps_copies_latest_style_run(sidekick_fac
     config = json.loads(new["config"])
     assert config["optim"]["steps"] == 240 and config["recipe"] == "style"
     assert config["lora"]["rank"] == 32 and new["thread_id"] == "t1"
+    assert new["parent_job_id"] == latest_style  # the new run is linked to the run it improves
 
 
 def test_same_again_but_rank_16_builds_on_this_threads_last_run(sidekick_factory, workspace, tmp_path):
@@ -92,3 +93,41 @@ def test_approved_retrain_runs_from_the_job_it_showed_even_if_a_newer_one_appear
     assert end.result["based_on"] == shown
     config = json.loads(open_db(workspace)["jobs"].get(end.result["job_id"])["config"])
     assert (config["optim"]["steps"], config["lora"]["rank"]) == (100, 16)
+
+
+def _evaluated_with_earlier_checkpoint(kick, tmp_path, job):
+    """The thread's evaluation recommends checkpoint 50 over the final LoRA (its file: the checkpoint's bytes)."""
+    ckpt = tmp_path / "run" / "checkpoints" / "lora-50.safetensors"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"weights at step 50")
+    report = {"lora_path": str(tmp_path / "run" / "lora.safetensors"), "job_id": job, "run_dir": str(tmp_path / "run"),
+              "model_id": "tiny-ltx-2.3", "out_dir": str(tmp_path / "run" / "eval"), "best_checkpoint": 50,
+              "checkpoints": [{"step": 50, "path": str(ckpt), "holdout_loss": 0.4, "recommended": True},
+                              {"step": 100, "path": str(ckpt), "holdout_loss": 0.6, "final": True}],
+              "verdict": {"status": "over-fit", "evidence": ["holdout_loss rose after step 50"], "suggestions": [
+                  {"action": "Export checkpoint 50.", "why": "held-out loss was lowest there", "confirm": "x",
+                   "checkpoint": 50}]}}
+    kick.graph.update_state(kick._config, {"job_ids": [job], "evaluations": [report]})
+    return tmp_path / "run" / "lora-step-000050.safetensors"
+
+
+def test_an_earlier_best_checkpoint_is_offered_and_exported_after_a_yes(sidekick_factory, workspace, tmp_path):
+    kick = sidekick_factory(GuidedBrain())
+    job = _enqueue(workspace, tiny_config(tmp_path, recipe="style", steps=100), thread_id="t1")
+    dest = _evaluated_with_earlier_checkpoint(kick, tmp_path, job)
+
+    offer = [e.text for e in kick.send("try suggestion 1") if e.type == "text"]
+    assert any("needs no new run" in t and "'export'" in t and "checkpoint 50" in t for t in offer)
+    [request] = [e for e in kick.send("export it") if isinstance(e, ApprovalRequest)]
+    assert request.tool == "export_checkpoint" and "step 50" in request.summary and "new file" in request.summary
+    assert not dest.exists()  # nothing written before the yes
+
+    [end] = [e for e in kick.approve(request.id) if isinstance(e, ToolEnd)]
+    assert end.ok and end.result["path"] == str(dest) and dest.read_bytes() == b"weights at step 50"
+    [again] = [e for e in kick.send("export") if isinstance(e, ApprovalRequest)]
+    assert f"REPLACING the existing {dest}" in again.summary  # a second export overwrites: the request says so
+
+
+def test_export_without_a_recommended_checkpoint_says_why(sidekick_factory, workspace, tmp_path):
+    kick = sidekick_factory(GuidedBrain())
+    assert any(e.type == "text" and "Nothing evaluated yet" in e.text for e in kick.send("export the best checkpoint"))

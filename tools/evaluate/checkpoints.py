@@ -72,16 +72,23 @@ def recommend(scores: list[CheckpointScore]) -> int | None:
     return best.step
 
 
-def export_best(report, path: Path | None = None) -> Path:
-    """Copy the recommended checkpoint's LoRA file beside the run as ``lora-step-XXXXXX.safetensors``."""
-    from core.atomic import atomic_write_bytes
-
+def export_target(report, path: Path | None = None) -> tuple[CheckpointScore, Path]:
+    """The checkpoint ``export_best`` copies and the file it writes (shown for approval before it is written)."""
     chosen = next((c for c in report.checkpoints if c.recommended), None)
     if chosen is None:
         raise LoraportError("this evaluation recommends no checkpoint (none were kept, or none had a held-out "
                             "loss): evaluate with checkpoints and a dataset that has a held-out clip")
+    if path:
+        return chosen, Path(path)
+    return chosen, Path(report.run_dir or Path(chosen.path).parent) / f"lora-step-{chosen.step:06d}.safetensors"
+
+
+def export_best(report, path: Path | None = None) -> Path:
+    """Copy the recommended checkpoint's LoRA file beside the run as ``lora-step-XXXXXX.safetensors``."""
+    from core.atomic import atomic_write_bytes
+
+    chosen, dest = export_target(report, path)
     src = Path(chosen.path)
-    dest = Path(path) if path else Path(report.run_dir or src.parent) / f"lora-step-{chosen.step:06d}.safetensors"
     if not src.is_file():
         raise LoraportError(f"{src} is gone: run the evaluation again to re-export the checkpoints")
     return atomic_write_bytes(dest, src.read_bytes())
