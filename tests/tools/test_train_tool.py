@@ -86,6 +86,7 @@ def test_build_config_names_an_unknown_recipe(tmp_path):
 def test_register_job_kinds_loads_the_kinds_modules_offer_and_skips_absent_ones(monkeypatch):
     from trainer import worker
 
-    monkeypatch.setattr(worker, "JOB_RUNNERS", dict(worker.JOB_RUNNERS))
+    # Only the trainer's own kind, whatever earlier tests registered in this process.
+    monkeypatch.setattr(worker, "JOB_RUNNERS", {"train": worker.JOB_RUNNERS["train"]})
     monkeypatch.setattr(train_tools, "JOB_KIND_MODULES", ("tests.trainer.fake_jobs", "tests.no_such_module"))
     assert train_tools.register_job_kinds() == ["count", "train"]
