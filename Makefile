@@ -16,7 +16,7 @@ $(BIN)/python:
 
 # The stamp re-installs when pyproject changes. torch first: a looser spec would pull a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/pip install -q $(TORCH_SPEC)
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@
 
