@@ -230,7 +230,7 @@ def _explain_text(result: dict[str, Any]) -> str:
 
 def _suggestions_text(suggestions: list[dict[str, Any]]) -> str:
     """Numbered, so "try suggestion 2" names one. Each is a hypothesis with the metric that would confirm it."""
-    lines = [f"{i}. {s.get('action')} Why: {s.get('why')} It worked if: {s.get('confirm')}"
+    lines = [f"{i}. {s.get('action')} Why: {_sentence(s.get('why'))} It worked if: {s.get('confirm')}"
              for i, s in enumerate(suggestions, 1)]
     return ("Suggestions (hypotheses, not promises):\n" + "\n".join(lines)) if lines else ""
 
@@ -256,3 +256,9 @@ def _line(item: Any) -> str:
             return str(item["summary"])
         return ", ".join(f"{k}={v}" for k, v in item.items() if v not in (None, "", [], {}))[:400]
     return json.dumps(item, default=str)[:400]
+
+
+def _sentence(text: Any) -> str:
+    """End a clause with a full stop, so joined fragments read as sentences."""
+    text = str(text or "").strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
