@@ -6,7 +6,8 @@ from safetensors.torch import load_file, save_file
 
 from tests.tools.lora_factory import ltx2_modules, make_lora, make_ltx23_lora
 from tools.inspect import inspect_lora
-from tools.inspect.health import tensor_stats
+from tools.inspect.health import run_stats, tensor_stats
+from tools.inspect.safetensors_header import iter_runs, read_header
 
 
 def test_nan_in_gate_logits_is_broken_and_says_black_video(tmp_path):
@@ -74,3 +75,36 @@ def test_tensor_stats_match_torch_across_chunks():
     assert s.norm == pytest.approx(float(finite.norm()), rel=1e-4)
     fp8 = torch.full((70_000,), 0.5).to(torch.float8_e4m3fn)
     assert tensor_stats(fp8).rms == pytest.approx(0.5)
+
+
+def test_run_stats_flags_only_the_bad_rows_and_matches_per_tensor_stats():
+    block = torch.randn(4, 5000, dtype=torch.bfloat16)
+    block[1, 7] = float("nan")
+    block[3, 0] = float("inf")
+    runs = run_stats(block)
+    assert [(s.nan, s.inf) for s in runs] == [(0, 0), (1, 0), (0, 0), (0, 1)]
+    for row, s in zip(block, runs):
+        assert s.norm == pytest.approx(tensor_stats(row).norm, rel=1e-4)
+
+
+def test_float64_tensors_are_checked_not_refused(tmp_path):
+    # vector_norm refuses to narrow float64 to float32; the health scan must accumulate F64 in float64.
+    path = make_lora(tmp_path / "f64.safetensors", ltx2_modules(n_blocks=1), rank=2, dtype=torch.float64)
+    h = inspect_lora(path).health
+    assert h.checked and h.status == "ok" and h.median_norm > 0
+
+
+def test_runs_read_every_tensor_once_in_bounded_pieces(tmp_path):
+    path = make_lora(tmp_path / "runs.safetensors", ltx2_modules(n_blocks=2), rank=4)
+    header = read_header(path)
+    expected = load_file(str(path))
+    largest = max(e.nbytes for e in header.tensors)
+    seen = []
+    for run, block in iter_runs(header, max_bytes=3 * largest):
+        assert block.shape == (len(run), run[0].numel)
+        assert run[-1].end - run[0].begin <= 3 * largest  # the buffer bound holds
+        for e, row in zip(run, block):
+            assert torch.equal(row.view(e.shape), expected[e.name])
+            seen.append(e.name)
+    assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
+    assert seen == [e.name for e in header.tensors]  # file order: forward reads only

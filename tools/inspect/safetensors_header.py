@@ -195,27 +195,53 @@ def _entry(name: str, key: str, info, data_start: int, data_size: int) -> Tensor
 
 def iter_tensors(header: Header, entries: list[TensorEntry] | None = None
                  ) -> Iterator[tuple[TensorEntry, torch.Tensor]]:
-    """Yield each tensor in file order, read into ONE reused buffer sized to the largest of them.
+    """Yield each tensor in file order as a view of a reused buffer (overwritten next: reduce it, never keep it)."""
+    for run, block in iter_runs(header, entries, max_bytes=0):
+        for e, row in zip(run, block):
+            yield e, row.view(e.shape)
 
-    Sequential reads keep the kernel's readahead at full speed on a cold file (measured faster than a memory map
-    here, cold and warm: bench/inspect.py), and resident memory stays at that one buffer whatever the file size.
-    A yielded tensor is a view of the buffer, overwritten by the next one: callers reduce it, never keep it.
+
+RUN_BYTES = 1 << 20  # largest read that holds several tensors (one bigger tensor is read alone, into its own size)
+
+
+def iter_runs(header: Header, entries: list[TensorEntry] | None = None, max_bytes: int = RUN_BYTES
+              ) -> Iterator[tuple[list[TensorEntry], torch.Tensor]]:
+    """Yield runs of adjacent tensors of one dtype and one element count, each as an (n, numel) view of ONE buffer.
+
+    One ``readinto`` and one reduction per run instead of per tensor: an LTX-2 LoRA's A (32, 4096) and B (4096, 32)
+    have the same numel, so 2304 tensors become a few hundred runs. The buffer is max(largest tensor, max_bytes)
+    whatever the file size. Sequential reads keep the kernel's readahead at full speed on a cold file (measured
+    faster than a memory map here: bench/inspect.py). The view is overwritten by the next run: reduce, never keep.
     """
     entries = header.tensors if entries is None else sorted(entries, key=lambda e: e.begin)
-    buf = bytearray(max((e.nbytes for e in entries), default=0))
+    size = max(max((e.nbytes for e in entries), default=0), max_bytes)
+    buf = bytearray(size)
     view = memoryview(buf)
     with open(header.path, "rb") as f:
         ahead = _Readahead(f.fileno())
-        for e in entries:
-            dtype = DTYPES[e.dtype][1]
-            if e.numel == 0:
-                yield e, torch.empty(e.shape, dtype=dtype)
+        for run in _runs(entries, size):
+            first, dtype = run[0], DTYPES[run[0].dtype][1]
+            if first.numel == 0:
+                yield run, torch.empty((1, 0), dtype=dtype)
                 continue
-            ahead.up_to(e.end)
-            if f.tell() != e.begin:
-                f.seek(e.begin)
-            _read_exact(f, view[: e.nbytes], header.path.name)
-            yield e, torch.frombuffer(buf, dtype=dtype, count=e.numel).view(e.shape)
+            begin, end = first.begin, run[-1].end
+            ahead.up_to(end)
+            if f.tell() != begin:
+                f.seek(begin)
+            _read_exact(f, view[: end - begin], header.path.name)
+            yield run, torch.frombuffer(buf, dtype=dtype, count=len(run) * first.numel).view(len(run), first.numel)
+
+
+def _runs(entries: list[TensorEntry], size: int) -> Iterator[list[TensorEntry]]:
+    run: list[TensorEntry] = []
+    for e in entries:
+        if run and (e.begin != run[-1].end or e.dtype != run[0].dtype or e.numel != run[0].numel
+                    or e.numel == 0 or e.end - run[0].begin > size):
+            yield run
+            run = []
+        run.append(e)
+    if run:
+        yield run
 
 
 class _Readahead:
