@@ -83,8 +83,8 @@ def test_run_stats_flags_only_the_bad_rows_and_matches_per_tensor_stats():
     block[3, 0] = float("inf")
     runs = run_stats(block)
     assert [(s.nan, s.inf) for s in runs] == [(0, 0), (1, 0), (0, 0), (0, 1)]
-    for row, s in zip(block, runs):
-        assert s.norm == pytest.approx(tensor_stats(row).norm, rel=1e-4)
+    for row, s in zip(block, runs):  # norms come back in bf16: 8 significant bits
+        assert s.norm == pytest.approx(tensor_stats(row).norm, rel=1 / 128)
 
 
 def test_float64_tensors_are_checked_not_refused(tmp_path):
