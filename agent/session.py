@@ -5,6 +5,7 @@
     for event in kick.approve(kick.pending_approval().id): draw(event)
 """
 
+import copy
 import json
 import logging
 import time
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from agent.brains import Brain, make_brain
 from agent.context import AgentContext
@@ -46,12 +47,14 @@ class Sidekick:
                                     any_path=surface == "cli")
         self._config = {"configurable": {"thread_id": self.thread_id}, "recursion_limit": 40}
         self._surface = surface
+        self._db = None  # the workspace database, opened on the first message and kept (see _touch_thread)
+        self._snap: tuple[tuple | None, StateSnapshot] | None = None  # (checkpoint key, snapshot): see _snapshot
 
     # -- the conversation -----------------------------------------------------------------------------------
 
     def send(self, text: str, uploads: list[str | Path] | None = None) -> Iterator[Any]:
         """The user's message; yields events until the sidekick waits for the user again."""
-        pending = self.pending_approval()
+        pending = _pending(self._snapshot())
         if pending is not None:
             word = text.strip().lower().rstrip(".!")
             if word in YES_WORDS:
@@ -64,7 +67,7 @@ class Sidekick:
             # proposed call gets its result first, so the brain's history stays well-formed.
             for _ in range(len(TOOLS_BY_NAME)):
                 yield from self._run(Command(resume={"approved": False}), end_turn=False)
-                if self.pending_approval() is None:
+                if _pending(self._snapshot()) is None:
                     break
         content = text.strip()
         if uploads:
@@ -83,25 +86,25 @@ class Sidekick:
         yield from self._run(Command(resume={"approved": False}))
 
     def pending_approval(self) -> ApprovalRequest | None:
-        snapshot = self.graph.get_state(self._config)
-        for item in snapshot.interrupts or ():
-            return ApprovalRequest(**item.value)
-        return None
+        return _pending(self._snapshot())
 
     def state(self) -> dict[str, Any]:
         """The thread's state (agent/state.py) plus ``plan_settings`` and ``estimate`` lifted out of the plan."""
-        state = dict(self.graph.get_state(self._config).values or {})
+        state = copy.deepcopy(self._snapshot().values or {})  # a copy: the caller may change it, the cache not
         plan = state.get("plan") or {}
         return {**state, "plan_settings": plan.get("settings"), "estimate": plan.get("estimate")}
 
     def close(self) -> None:
-        """Close the checkpoint file's connection (a web turn makes a Sidekick per turn)."""
+        """Close the checkpoint file's connection and the workspace database's."""
         self._saver.conn.close()
+        if self._db is not None:
+            self._db.conn.close()
 
     def history(self) -> list[Any]:
         """The thread as events (user messages as TextEvent(role='user')), then any pending approval."""
         events: list[Any] = []
-        for message in self.state().get("messages") or []:
+        snapshot = self._snapshot()
+        for message in (snapshot.values or {}).get("messages") or []:
             if message["role"] == "user":
                 events.append(TextEvent(text=message["content"], role="user"))
             elif message["role"] == "assistant":
@@ -110,13 +113,13 @@ class Sidekick:
                 events += [ToolStart(tool=c["name"], args=c.get("args") or {}) for c in message.get("tool_calls") or []]
             else:
                 events.append(ToolEnd(tool=message["name"], result=message["content"], ok=not message.get("is_error")))
-        pending = self.pending_approval()
+        pending = _pending(snapshot)
         return events + ([pending] if pending else [])
 
     # -- jobs -------------------------------------------------------------------------------------------------
 
     def job_ids(self) -> list[str]:
-        return list(self.state().get("job_ids") or [])
+        return list((self._snapshot().values or {}).get("job_ids") or [])
 
     def watch_job(self, job_id: str, *, timeout_s: float | None = None, after_id: int = 0,
                   poll_s: float | None = None) -> Iterator[JobEventMsg]:
@@ -154,7 +157,7 @@ class Sidekick:
         except Exception as err:  # the conversation survives a bug; the log keeps the trace
             log.exception("sidekick turn failed")
             yield ErrorEvent(message=f"Something went wrong on my side ({type(err).__name__}: {err}).")
-        snapshot = self.graph.get_state(self._config)  # one read for both: the interrupt and the new jobs
+        snapshot = self._snapshot()  # one read for both: the interrupt and the new jobs
         for item in (snapshot.interrupts or ())[:1]:
             yield ApprovalRequest(**item.value)
         for job_id in (snapshot.values or {}).get("job_ids") or []:
@@ -163,8 +166,31 @@ class Sidekick:
         if end_turn:
             yield TurnEnd()
 
+    def _snapshot(self) -> StateSnapshot:
+        """The thread's LangGraph state, read again only when the checkpoint file changed since the last read.
+
+        Building a snapshot costs about as much as the guided brain's whole reply, and a turn needs it three
+        times (pending approval, jobs before, interrupt after). The key is the thread's newest checkpoint id and
+        its count of pending writes (an interrupt is a write), so a turn run by another process or another
+        Sidekick on this thread is still seen.
+        """
+        key = self._checkpoint_key()
+        if self._snap is None or key is None or self._snap[0] != key:
+            self._snap = (key, self.graph.get_state(self._config))
+        return self._snap[1]
+
+    def _checkpoint_key(self) -> tuple | None:
+        # The tables are langgraph-checkpoint-sqlite's (SqliteSaver.setup); cursor() holds the saver's lock.
+        with self._saver.cursor(transaction=False) as cur:
+            row = cur.execute(
+                "SELECT c.checkpoint_id, (SELECT count(*) FROM writes w WHERE w.thread_id = c.thread_id AND "
+                "w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id) FROM checkpoints c "
+                "WHERE c.thread_id = ? AND c.checkpoint_ns = '' ORDER BY c.checkpoint_id DESC LIMIT 1",
+                (self.thread_id,)).fetchone()
+        return tuple(row) if row else None
+
     def _check_pending(self, approval_id: str) -> ApprovalRequest:
-        pending = self.pending_approval()
+        pending = _pending(self._snapshot())
         if pending is None:
             raise LoraportError("There is nothing waiting for approval in this conversation.")
         if pending.id != approval_id:
@@ -172,13 +198,26 @@ class Sidekick:
         return pending
 
     def _touch_thread(self, first_message: str) -> None:
-        """The threads table (agent-owned) lists conversations for the surfaces' thread pickers."""
-        table, now = open_db(self.workspace)["threads"], now_iso()
-        if table.count_where("id = ?", [self.thread_id]):
-            table.update(self.thread_id, {"updated_at": now})
-        else:
-            table.insert({"id": self.thread_id, "title": first_message[:80], "surface": self._surface,
-                          "owner": None, "created_at": now, "updated_at": now})
+        """The threads table (agent-owned) lists conversations for the surfaces' thread pickers.
+
+        One connection per Sidekick (opening and migration-checking the store each turn cost ~1 ms), shared by
+        the executor threads a web surface runs its turns on, one turn at a time.
+        """
+        if self._db is None:
+            self._db = open_db(self.workspace, check_same_thread=False)
+        now = now_iso()
+        with self._db.conn:  # one transaction: committed here, rolled back on error
+            updated = self._db.conn.execute("UPDATE threads SET updated_at = ? WHERE id = ?", [now, self.thread_id])
+            if not updated.rowcount:
+                self._db["threads"].insert({"id": self.thread_id, "title": first_message[:80],
+                                            "surface": self._surface, "owner": None, "created_at": now,
+                                            "updated_at": now})
+
+
+def _pending(snapshot: StateSnapshot) -> ApprovalRequest | None:
+    for item in snapshot.interrupts or ():
+        return ApprovalRequest(**item.value)
+    return None
 
 
 def _event_dict(row: dict[str, Any], job_id: str) -> dict[str, Any]:

@@ -224,10 +224,35 @@ def _validation_message(path: Path, err: ValidationError) -> str:
     return f"recipe file {path.name}: field '{loc}' {what}{more}. Fix the file and retry."
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def load_recipe_file(path: Path, defaults_path: Path | None = None) -> Recipe:
     """Load and validate one recipe file; errors name the file and the field."""
-    path = Path(path)
+    return _parsed(Path(path), defaults_path).model_copy(deep=True)  # a copy: the caller may change it
+
+
+def _parsed(path: Path, defaults_path: Path | None = None) -> Recipe:
+    """The parsed recipe, shared: read it, never change it. Parsing and validating costs ~1 ms a file and the
+    agent lists recipes on many turns, so each is kept while neither its file nor the defaults file changed."""
     defaults_path = defaults_path or path.parent / DEFAULTS_FILE
+    key = (str(path), _stamp(path), str(defaults_path), _stamp(defaults_path))
+    cached = _PARSED.get(key[0])
+    if cached is None or cached[0] != key or key[1] is None:
+        cached = (key, _load_recipe_file(path, defaults_path))
+        _PARSED[key[0]] = cached
+    return cached[1]
+
+
+_PARSED: dict[str, tuple[tuple, Recipe]] = {}  # path -> (file stamps, parsed recipe); errors are never kept
+
+
+def _load_recipe_file(path: Path, defaults_path: Path) -> Recipe:
     defaults = _read_toml(defaults_path) if defaults_path.exists() else {}
     data = _read_toml(path)
     if "name" in data:
@@ -248,7 +273,7 @@ def list_recipes(recipes_dir: Path | None = None) -> list[RecipeSummary]:
     """List the training recipes (character, style, motion, face, object, ...) with what each is for."""
     out = []
     for path in _recipe_paths(recipes_dir):
-        r = load_recipe_file(path)
+        r = _parsed(path)
         out.append(RecipeSummary(name=r.name, title=r.title, purpose=r.purpose, rank=r.settings.rank.value,
                                  strategy=r.settings.strategy.value))
     return out
@@ -268,7 +293,7 @@ def match_recipe(description: str, recipes_dir: Path | None = None) -> RecipeSum
     words = set(re.findall(r"[a-z0-9]+", description.lower()))
     best: tuple[int, RecipeSummary] | None = None
     for path in _recipe_paths(recipes_dir):
-        r = load_recipe_file(path)
+        r = _parsed(path)
         score = sum(2 if " " in k else 1 for k in r.keywords
                     if (k in words if " " not in k else k in description.lower()))
         score += 3 if r.name in words else 0
