@@ -55,12 +55,25 @@ _ROLES = [
     (re.compile(r"\.diff_b$"), "diff_b"),
     (re.compile(r"\.diff$"), "diff"),
 ]
-_COMMON = ((".lora_A.weight", "A"), (".lora_B.weight", "B"), (".lora_down.weight", "A"), (".lora_up.weight", "B"),
-           (".alpha", "alpha"))
-_STACK = re.compile(
-    r"^(transformer_blocks|single_transformer_blocks|double_blocks|single_blocks|blocks|input_blocks|"
-    r"output_blocks|middle_block|down_blocks|up_blocks|mid_block)\.(\d+)\.(.+)$"
-)
+_COMMON_MID = {"lora_A": "A", "lora_B": "B", "lora_down": "A", "lora_up": "B"}  # <module>.<this>.weight
+_STACK_NAMES = frozenset({"transformer_blocks", "single_transformer_blocks", "double_blocks", "single_blocks", "blocks",
+                          "input_blocks", "output_blocks", "middle_block", "down_blocks", "up_blocks", "mid_block"})
+_STACK = re.compile(rf"^({'|'.join(sorted(_STACK_NAMES))})\.(\d+)\.(.+)$")  # only for paths with a newline in them
+
+
+def _stack_of(path: str) -> tuple[str, int, str] | None:
+    """``_STACK``'s split, by two partitions (a regex match per module was a visible cost on 1152-module headers);
+    a path with a newline, where ``.``/``$`` differ from a plain split, goes to the regex itself."""
+    if "\n" in path:
+        m = _STACK.match(path)
+        return (m.group(1), int(m.group(2)), m.group(3)) if m else None
+    head, _, rest = path.partition(".")
+    if head not in _STACK_NAMES:
+        return None
+    idx, dot, inner = rest.partition(".")
+    if not (dot and inner and idx.isdecimal()):  # \d matches exactly the str.isdecimal() characters
+        return None
+    return head, int(idx), inner
 
 
 @dataclass
@@ -73,8 +86,7 @@ class Module:
     stack: tuple[str, int, str] | None = field(init=False)
 
     def __post_init__(self) -> None:
-        m = _STACK.match(self.path)
-        self.stack = (m.group(1), int(m.group(2)), m.group(3)) if m else None
+        self.stack = _stack_of(self.path)
 
     @property
     def rank(self) -> int | None:
@@ -126,9 +138,9 @@ class Layout:
 def parse_layout(tensors: list[TensorEntry]) -> Layout:
     modules: dict[str, Module] = {}
     by_key: dict[str, Module] = {}  # raw module key -> Module: prefix and kohya decoding run once per module
-    prefixes: Counter[str] = Counter()
-    conventions: Counter[str] = Counter()
-    roles: Counter[str] = Counter()
+    found_prefixes: list[str] = []  # one per module key; counted once at the end (Counter += per key was the
+    found_conventions: list[str] = []  # largest cost of this function in the profile)
+    found_roles: list[str] = []
     other = []
     for t in tensors:
         found = _split_role(t.name)
@@ -139,23 +151,35 @@ def parse_layout(tensors: list[TensorEntry]) -> Layout:
         module = by_key.get(module_key)
         if module is None:
             prefix, convention, path = _strip_prefix(module_key)
-            prefixes[prefix] += 1
-            conventions[convention] += 1
+            found_prefixes.append(prefix)
+            found_conventions.append(convention)
             module = by_key[module_key] = modules.setdefault(path, Module(path))
-        roles[role.split("_")[0] if role.startswith(("lokr", "hada")) else role] += 1
+        found_roles.append(role)
         module.parts[role] = t
+    roles: Counter[str] = Counter()
+    for role, n in Counter(found_roles).items():  # lokr_w1_a, hada_t1, ... count as their kind
+        roles[role.split("_")[0] if role.startswith(("lokr", "hada")) else role] += n
     kind = _kind(roles)
+    conventions = Counter(found_conventions)
     convention = conventions.most_common(1)[0][0] if conventions else "unknown"
     if kind in ("lokr", "loha") and convention == "kohya":
         convention = "lycoris"  # LyCORIS writes kohya-style names with its own tensor names
+    prefixes = Counter(found_prefixes)
     prefix = prefixes.most_common(1)[0][0] if prefixes else None
     return Layout(convention, prefix or None, kind, modules, other)
 
 
 def _split_role(key: str) -> tuple[str, str] | None:
-    for suffix, role in _COMMON:  # fast path for the usual names; the patterns below cover the rest
-        if key.endswith(suffix):
-            return key[: -len(suffix)], role
+    # Fast path for the usual names (.lora_A.weight, .lora_up.weight, .alpha): two rpartitions and a dict lookup
+    # instead of trying each suffix; the patterns below cover the rest.
+    head, dot, last = key.rpartition(".")
+    if dot and last == "weight":
+        module_key, dot, mid = head.rpartition(".")
+        role = _COMMON_MID.get(mid)
+        if dot and role:
+            return module_key, role
+    elif dot and last == "alpha":
+        return head, "alpha"
     for pattern, role in _ROLES:
         m = pattern.search(key)
         if m:

@@ -8,6 +8,7 @@ allocate what it claims, and (c) every inconsistency becomes one clear ``Lorapor
 
 import json
 import math
+import operator
 import os
 import struct
 from collections.abc import Iterator
@@ -158,8 +159,12 @@ def _metadata(name: str, raw) -> dict[str, str]:
 def _tensors(name: str, doc: dict, data_start: int, data_size: int) -> list[TensorEntry]:
     if not doc:
         raise LoraportError(f"{name} holds no tensors: it is not a LoRA. Check that you picked the right file.")
-    entries = [_entry(name, key, info, data_start, data_size) for key, info in doc.items()]
-    entries.sort(key=lambda e: (e.begin, e.end))
+    entries = []
+    for key, info in doc.items():
+        entry = _entry_fast(key, info, data_start, data_size)
+        # Anything the fast check does not accept gets the full check, which names what is wrong (or accepts it).
+        entries.append(entry if entry is not None else _entry(name, key, info, data_start, data_size))
+    entries.sort(key=_BEGIN_END)
     prev = None
     for e in entries:
         if prev is not None and e.begin < prev.end and e.nbytes > 0:
@@ -169,11 +174,35 @@ def _tensors(name: str, doc: dict, data_start: int, data_size: int) -> list[Tens
     return entries
 
 
+_BEGIN_END = operator.attrgetter("begin", "end")
+_ITEMSIZE = {k: v[0] for k, v in DTYPES.items()}
+
+
+def _entry_fast(key: str, info, data_start: int, data_size: int) -> TensorEntry | None:
+    """The entry when it passes every check of ``_entry``, else None. Inline loops, no generators or messages: the
+    profile of a 2304-tensor header showed per-entry validation costing more than json.loads itself."""
+    try:
+        dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
+        itemsize = _ITEMSIZE[dtype]
+        if type(info) is not dict or type(shape) is not list or type(begin) is not int or type(end) is not int:
+            return None
+        numel = 1
+        for d in shape:
+            if type(d) is not int or d < 0:  # int, not bool/float
+                return None
+            numel *= d
+    except (TypeError, KeyError, ValueError):  # not an object, a key missing, offsets not a pair, unhashable dtype
+        return None
+    if not 0 <= begin <= end <= data_size or numel * itemsize != end - begin:
+        return None
+    return TensorEntry(key, dtype, tuple(shape), data_start + begin, data_start + end, numel)
+
+
 def _entry(name: str, key: str, info, data_start: int, data_size: int) -> TensorEntry:
     if not isinstance(info, dict):
         raise _not_safetensors(name, f"the entry for {key!r} is not an object")
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:  # a list or object dtype is unhashable
         raise _not_safetensors(name, f"tensor {key!r} has unknown dtype {dtype!r} (known: {', '.join(DTYPES)})")
     if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):  # int, not bool/float
         raise _not_safetensors(name, f"tensor {key!r} has an invalid shape {shape!r}")
