@@ -1,7 +1,8 @@
 """Runtime settings of one sidekick run: passed to the graph as LangGraph's run context, never checkpointed."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings, get_settings
 from core.workspace import Workspace
@@ -22,3 +23,6 @@ class AgentContext:
     max_rounds: int = 6
     # Seconds between polls of trainer.jobs.events while a surface watches a job.
     job_poll_s: float = 0.5
+    # Where nodes send the events a surface shows (text, tool_start, tool_end); set per turn by the Sidekick
+    # (agent/runner.py). None drops them.
+    emit: Callable[[dict[str, Any]], None] | None = None

@@ -4,13 +4,13 @@ The approval node asks (``interrupt``) before anything runs; the tools node acts
 its first line, so nothing with a side effect may sit before an ``interrupt`` (STYLE: LangGraph habits).
 """
 
+import functools
 import logging
 import sqlite3
 from pathlib import Path
 from typing import Any, Literal
 
 from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.config import get_stream_writer
 from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
@@ -29,9 +29,9 @@ def brain(state: ThreadState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx, rounds = runtime.context, state.get("rounds", 0)
     if rounds >= ctx.max_rounds:  # a last-step guard: answer instead of looping on tools
         text = "I've taken several steps in a row; tell me how you'd like to go on."
-        get_stream_writer()({"type": "text", "text": text})
+        _writer(ctx)({"type": "text", "text": text})
         return {"messages": [{"role": "assistant", "content": text, "tool_calls": []}], "rounds": rounds + 1}
-    message = ctx.brain.respond(state, ctx, get_stream_writer())
+    message = ctx.brain.respond(state, ctx, _writer(ctx))
     return {"messages": [message], "rounds": rounds + 1, "decisions": {}}
 
 
@@ -71,7 +71,7 @@ def approval(state: ThreadState, runtime: Runtime[AgentContext]) -> Command[Lite
 
 def tools(state: ThreadState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Run the calls in order; each sees the state the previous ones left. Results go back to the brain."""
-    write, view = get_stream_writer(), dict(state)
+    write, view = _writer(runtime.context), dict(state)
     update: dict[str, Any] = {"messages": []}
     for call in pending_calls(state):
         result, ok, changes = _run_one(call, state.get("decisions") or {}, view, runtime.context, write)
@@ -106,6 +106,10 @@ def _combine(old: Any, new: Any, key: str) -> Any:
     return new
 
 
+def _writer(ctx: AgentContext):
+    return ctx.emit or (lambda event: None)
+
+
 def _needs_approval(call: dict[str, Any]) -> bool:
     tool = TOOLS_BY_NAME.get(call["name"])
     return bool(tool and tool.needs_approval)
@@ -116,6 +120,12 @@ def _tool_context(state: dict[str, Any], ctx: AgentContext) -> ToolContext:
 
 
 def build_graph(checkpointer: SqliteSaver):
+    """The graph bound to ``checkpointer``: compiled once per process (~4 ms), each Sidekick gets a copy."""
+    return _compiled().copy(update={"checkpointer": checkpointer})
+
+
+@functools.cache
+def _compiled():
     graph = StateGraph(ThreadState, context_schema=AgentContext)
     graph.add_node("brain", brain)
     graph.add_node("approval", approval)
@@ -123,7 +133,7 @@ def build_graph(checkpointer: SqliteSaver):
     graph.add_edge(START, "brain")
     graph.add_conditional_edges("brain", route)
     graph.add_edge("tools", "brain")
-    return graph.compile(checkpointer=checkpointer)
+    return graph.compile()
 
 
 def open_checkpointer(path: Path) -> SqliteSaver:

@@ -6,6 +6,7 @@
 """
 
 import copy
+import dataclasses
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from agent.context import AgentContext
 from agent.events import (ApprovalRequest, ErrorEvent, JobEventMsg, TextEvent, ToolEnd, ToolStart, TurnEnd,
                           parse_event)
 from agent.graph import build_graph, open_checkpointer
+from agent.runner import stream_turn
 from agent.toolkit import real
 from agent.tools import TOOLS_BY_NAME
 from core.errors import LoraportError, NotFoundError
@@ -147,11 +149,16 @@ class Sidekick:
         # once at its end or at its interrupt ("exit"): 3-4x faster, and a crash loses only that unfinished turn.
         durability = "sync" if isinstance(graph_input, Command) else "exit"
         jobs_before = set(self.job_ids())
+
+        def run(emit) -> None:
+            context = dataclasses.replace(self.context, emit=emit)
+            for _ in self.graph.stream(graph_input, self._config, context=context, stream_mode="updates",
+                                       durability=durability):
+                pass
+
         try:
-            for mode, chunk in self.graph.stream(graph_input, self._config, context=self.context,
-                                                 stream_mode=["custom", "updates"], durability=durability):
-                if mode == "custom":
-                    yield parse_event(chunk)
+            for chunk in stream_turn(run):
+                yield parse_event(chunk)
         except LoraportError as err:
             yield ErrorEvent(message=err.message)
         except Exception as err:  # the conversation survives a bug; the log keeps the trace

@@ -1,6 +1,8 @@
 """Sidekick keeps one store connection and re-reads the thread's state only when the checkpoint changed; what
 another Sidekick (another process, a restart) did on the thread must still show, and callers get copies."""
 
+import threading
+
 from agent.events import ApprovalRequest, TextEvent
 from core.store import open_db
 from tests.agent.conftest import ScriptedBrain, tiny_config
@@ -50,3 +52,26 @@ def test_the_thread_is_listed_once_and_its_time_moves_on(sidekick_factory, works
     [after] = list(open_db(workspace)["threads"].rows)
     assert after["title"] == "first words" and after["created_at"] == row["created_at"]
     assert after["updated_at"] > "2000-01-01" and after["surface"] == "cli"
+
+
+class _SlowBrain:
+    """Emits its text, then keeps working until the test has seen that text (or gives up after 5 s)."""
+
+    name = "slow"
+
+    def __init__(self):
+        self.seen = threading.Event()
+        self.text_arrived_while_working = None
+
+    def respond(self, state, ctx, emit):
+        emit({"type": "text", "text": "thinking out loud"})
+        self.text_arrived_while_working = self.seen.wait(5)
+        return {"role": "assistant", "content": "thinking out loud", "tool_calls": []}
+
+
+def test_text_reaches_the_surface_while_the_brain_is_still_working(sidekick_factory):
+    brain = _SlowBrain()
+    for event in sidekick_factory(brain).send("hi"):
+        if isinstance(event, TextEvent):
+            brain.seen.set()
+    assert brain.text_arrived_while_working is True
