@@ -105,7 +105,7 @@ async def session(url: str, n: int, think: tuple[float, float], gate: asyncio.Ev
         results["burst"].append(await one_turn(ws, "help"))
 
 
-async def run(port: int, sessions: int, messages: int) -> dict:
+async def run(port: int, sessions: int, messages: int, server_pid: int) -> dict:
     results = {"messages": messages, "paced": [], "burst": [], "burst_gate": asyncio.Event(), "connected": 0}
     gate = asyncio.Event()
     url = f"ws://127.0.0.1:{port}/ws/chat"
@@ -114,6 +114,7 @@ async def run(port: int, sessions: int, messages: int) -> dict:
     while results["connected"] < sessions and not any(t.done() for t in tasks):
         await asyncio.sleep(0.05)
     results["connect_s"] = time.perf_counter() - t0
+    results["cpu_connected"] = cpu_seconds(server_pid)  # connects (a Sidekick and a replay each) end here
     gate.set()
     while len(results["paced"]) < sessions * messages and not any(t.done() and t.exception() for t in tasks):
         await asyncio.sleep(0.1)
@@ -154,8 +155,9 @@ def main() -> None:
         server = start_server(home, port, args.echo)
         try:
             cpu0 = cpu_seconds(server.pid)
-            results = asyncio.run(run(port, args.sessions, args.messages))
-            cpu = cpu_seconds(server.pid) - cpu0
+            results = asyncio.run(run(port, args.sessions, args.messages, server.pid))
+            cpu_turns = cpu_seconds(server.pid) - results["cpu_connected"]
+            cpu_connects = results["cpu_connected"] - cpu0
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -165,8 +167,9 @@ def main() -> None:
     summary("paced reply latency", results["paced"])
     summary("burst (all sessions at once)", results["burst"])
     turns = len(results["paced"]) + len(results["burst"])
-    print(f"server CPU: {cpu:.2f} s for {args.sessions} connects and {turns} turns "
-          f"({cpu * 1000 / max(turns, 1):.1f} ms per turn); machine load average {os.getloadavg()[0]:.1f} "
+    print(f"server CPU: {cpu_connects:.2f} s for {args.sessions} connects "
+          f"({cpu_connects * 1000 / max(args.sessions, 1):.1f} ms each), {cpu_turns:.2f} s for {turns} turns "
+          f"({cpu_turns * 1000 / max(turns, 1):.1f} ms per turn); machine load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
     paced = [v for v in results["paced"] if v is not None]
     p99 = statistics.quantiles([v * 1000 for v in paced], n=100, method="inclusive")[98] if len(paced) > 1 else None
