@@ -116,7 +116,7 @@ def main() -> None:
     import torch
 
     from tools.inspect import inspect_lora
-    from tools.inspect.safetensors_header import read_header
+    from tools.inspect.safetensors_header import RUN_BYTES, read_header
 
     with tempfile.TemporaryDirectory(prefix="loraport-bench-") as tmp:
         folder = args.keep or Path(tmp)
@@ -131,7 +131,8 @@ def main() -> None:
         largest = max(t.nbytes for t in header.tensors)
         print(f"file: {path.name}  {path.stat().st_size / 2**20:.1f} MiB, {len(header.tensors)} tensors, "
               f"largest tensor {largest / 2**10:.0f} KiB, built in {build_s:.1f} s")
-        print(f"torch threads: {torch.get_num_threads()} (the default, as `loraport inspect` runs); seconds = fastest of {args.repeats}; peak = resident rise "
+        print(f"torch threads: {torch.get_num_threads()} (the default; the health scan itself runs on 1); read runs of "
+              f"up to {max(RUN_BYTES, largest) // 2**10} KiB; seconds = fastest of {args.repeats}; peak = resident rise "
               "of one run in a fresh process")
         fns = phases(path)
         inspect_lora(path, header_only=True)  # warm the imports

@@ -239,8 +239,10 @@ def iter_runs(header: Header, entries: list[TensorEntry] | None = None, max_byte
 
     One ``readinto`` and one reduction per run instead of per tensor: an LTX-2 LoRA's A (32, 4096) and B (4096, 32)
     have the same numel, so 2304 tensors become a few hundred runs. The buffer is max(largest tensor, max_bytes)
-    whatever the file size. Sequential reads keep the kernel's readahead at full speed on a cold file (measured
-    faster than a memory map here: bench/inspect.py). The view is overwritten by the next run: reduce, never keep.
+    whatever the file size; 1 MiB (this machine's L2 per core) measured fastest: the run is still in cache when
+    reduced. Why not a memory map: it skips the copy (warm 408 MiB scan 0.047 s vs 0.077 s here) but is no faster
+    cold (0.41 vs 0.39 s), and a file truncated while mapped kills the process with SIGBUS instead of raising
+    "ended early". The view is overwritten by the next run: reduce it, never keep it.
     """
     entries = header.tensors if entries is None else sorted(entries, key=lambda e: e.begin)
     size = max(max((e.nbytes for e in entries), default=0), max_bytes)
