@@ -77,3 +77,24 @@ def test_unhashable_dtype_is_a_clean_error_not_a_crash(tmp_path):
     path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0\0")
     with pytest.raises(LoraportError, match=re.escape("unknown dtype")):
         inspect_lora(path, header_only=True)
+
+
+def test_header_parsing_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    import gc
+
+    from tests.tools.lora_factory import ltx2_modules, make_lora
+
+    good = make_lora(tmp_path / "ok.safetensors", ltx2_modules(n_blocks=1), rank=2)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(struct.pack("<Q", 4) + b"{[}]")
+    assert gc.isenabled()
+    inspect_lora(good, header_only=True)
+    with pytest.raises(LoraportError):
+        inspect_lora(bad)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        inspect_lora(good, header_only=True)
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
