@@ -1,7 +1,9 @@
-"""p50 / p95 latency of guided sidekick turns that start no job (issue 5; target p95 < 50 ms).
+"""p50 / p95 / p99 latency and CPU of guided sidekick turns that start no job (issue 5; target p95 < 50 ms).
 
 Each turn is a full Sidekick.send(): graph run, SQLite checkpoint writes, the guided brain and a light tool
 (explain a setting, list recipes) or none (help, unknown). Runs in a temporary workspace; prints its figures.
+CPU per turn is the process's CPU time (all threads) over the counted turns: unlike latency, it barely moves
+when other processes share the cores.
 
     .venv/bin/python bench/agent_turns.py [--turns 1000]
 """
@@ -34,21 +36,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         settings = get_settings(home=home)
         workspace = Workspace.from_settings(settings)
-        kick, times, kinds = None, [], {}
+        kick, times, kinds, cpu = None, [], {}, 0.0
         for i in range(-20, turns):  # 20 warm-up turns (imports, first SQLite pages) are not counted
             if i % THREAD_TURNS == 0 or kick is None:
                 kick = Sidekick(workspace, f"bench-{i}", brain=GuidedBrain(), settings=settings)
             text = PHRASES[i % len(PHRASES)]
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             events = list(kick.send(text))
             elapsed = (time.perf_counter() - start) * 1000
+            cpu += (time.process_time() - cpu_start) * 1000 if i >= 0 else 0.0
             assert events[-1].type == "turn_end" and not kick.job_ids()
             if i >= 0:
                 times.append(elapsed)
                 kinds.setdefault(text, []).append(elapsed)
     times.sort()
-    p50, p95 = times[len(times) // 2], times[int(len(times) * 0.95) - 1]
-    print(f"guided turns (no job): n={len(times)}  p50={p50:.1f} ms  p95={p95:.1f} ms  max={times[-1]:.1f} ms  "
+    p50, p95, p99 = (times[int(len(times) * q) - 1] for q in (0.5, 0.95, 0.99))
+    print(f"guided turns (no job): n={len(times)}  p50={p50:.1f} ms  p95={p95:.1f} ms  p99={p99:.1f} ms  "
+          f"max={times[-1]:.1f} ms  CPU {cpu / len(times):.1f} ms per turn  "
           f"target p95 < 50 ms: {'met' if p95 < 50 else 'NOT met'}")
     for text, values in kinds.items():
         print(f"  {text!r:32} median {statistics.median(values):6.1f} ms")
