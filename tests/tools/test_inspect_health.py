@@ -108,3 +108,21 @@ def test_runs_read_every_tensor_once_in_bounded_pieces(tmp_path):
             seen.append(e.name)
     assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
     assert seen == [e.name for e in header.tensors]  # file order: forward reads only
+
+
+def test_runs_split_on_dtype_size_and_empty_tensors_and_yield_exact_bytes(tmp_path):
+    tensors = {  # safetensors orders them by dtype (widest first), then name
+        "a": torch.randn(2, 3, dtype=torch.bfloat16), "b": torch.randn(3, 2, dtype=torch.bfloat16),
+        "c": torch.randn(6), "d": torch.zeros(0, 3, dtype=torch.bfloat16), "e": torch.arange(6),
+        "f": torch.randn(6, dtype=torch.bfloat16), "g": torch.full((6,), 0.5).to(torch.float8_e4m3fn),
+    }
+    path = tmp_path / "mixed.safetensors"
+    save_file(tensors, str(path))
+    grouped = []
+    for run, block in iter_runs(read_header(path)):  # views of one reused buffer: check each before the next
+        grouped.append([e.name for e in run])
+        for e, row in zip(run, block):
+            assert torch.equal(row.view(e.shape).view(torch.uint8), tensors[e.name].view(torch.uint8))
+        if run[0].dtype == "F8_E4M3":
+            assert run_stats(block)[0].rms == pytest.approx(0.5)  # fp8: no CPU norm, the chunked path
+    assert sorted(grouped) == [["a", "b"], ["c"], ["d"], ["e"], ["f"], ["g"]]  # d (empty) parts f from a, b

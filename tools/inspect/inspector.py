@@ -22,7 +22,7 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
     """Inspect a LoRA file: the base model it was made for, rank, targets, health, and whether it works on the target.
 
     Reads the safetensors header itself (bounded, validated); without ``header_only`` it also streams every
-    tensor once to check for NaN / Inf / all-zero layers. ``progress(n_bytes)`` is called per tensor read.
+    tensor once to check for NaN / Inf / all-zero layers. ``progress(n_bytes)`` is called per run of tensors read.
     Raises ``LoraportError`` for anything that is not a readable safetensors LoRA (pickles are refused unopened).
     """
     target = normalise_target(target)
