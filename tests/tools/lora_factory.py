@@ -74,27 +74,24 @@ def wan_modules(size: str = "1.3b", i2v: bool = False) -> Modules:
 
 def hunyuan_modules() -> Modules:
     """HunyuanVideo: 20 double blocks (img/txt attn_qkv, attn_proj) + 40 single blocks (linear1/2), 3072 wide."""
-    out: Modules = {}
-    for b in range(20):
-        for s in ("img", "txt"):
-            out[f"double_blocks.{b}.{s}_attn_qkv"] = (3 * 3072, 3072)
-            out[f"double_blocks.{b}.{s}_attn_proj"] = (3072, 3072)
-    for b in range(40):
-        out[f"single_blocks.{b}.linear1"] = (3 * 3072 + 4 * 3072, 3072)
-        out[f"single_blocks.{b}.linear2"] = (3072, 3072 + 4 * 3072)
-    return out
+    return _double_single_modules(n_double=20, n_single=40, attn="attn_")
 
 
 def flux_modules() -> Modules:
     """Flux.1 (original key names): 19 double blocks (img/txt_attn.qkv, .proj) + 38 single blocks, 3072 wide."""
+    return _double_single_modules(n_double=19, n_single=38, attn="attn.")
+
+
+def _double_single_modules(n_double: int, n_single: int, attn: str, d: int = 3072) -> Modules:
+    """The double-stream / single-stream layout HunyuanVideo and Flux share; only counts and the attn name differ."""
     out: Modules = {}
-    for b in range(19):
+    for b in range(n_double):
         for s in ("img", "txt"):
-            out[f"double_blocks.{b}.{s}_attn.qkv"] = (3 * 3072, 3072)
-            out[f"double_blocks.{b}.{s}_attn.proj"] = (3072, 3072)
-    for b in range(38):
-        out[f"single_blocks.{b}.linear1"] = (3 * 3072 + 4 * 3072, 3072)
-        out[f"single_blocks.{b}.linear2"] = (3072, 3072 + 4 * 3072)
+            out[f"double_blocks.{b}.{s}_{attn}qkv"] = (3 * d, d)
+            out[f"double_blocks.{b}.{s}_{attn}proj"] = (d, d)
+    for b in range(n_single):
+        out[f"single_blocks.{b}.linear1"] = (3 * d + 4 * d, d)
+        out[f"single_blocks.{b}.linear2"] = (d, d + 4 * d)
     return out
 
 
