@@ -313,9 +313,9 @@ def _estimate_text(ctx: ToolContext, config) -> str:
 
 
 def estimate_summary(est: dict[str, Any]) -> str:
-    human = real("tools.estimate", "human_duration")
+    human_range = real("tools.estimate", "human_range")
     disk = est.get("disk_mb") or {}
-    return (f"Estimate: {human(est['seconds_low'])} to {human(est['seconds_high'])} for {est['steps']} steps "
+    return (f"Estimate: {human_range(est['seconds_low'], est['seconds_high'])} for {est['steps']} steps "
             f"({est.get('basis')}); disk: cache {disk.get('cache', 0):.0f} MB, checkpoints "
             f"{disk.get('checkpoints', 0):.0f} MB, LoRA {disk.get('lora', 0):.1f} MB.")
 

@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
 
 
 def render_plan(p) -> str:
-    from tools.estimate import human_duration
+    from tools.estimate import human_duration, human_range
     from tools.glossary import SETTINGS
 
     e = p.estimate
@@ -75,7 +75,7 @@ def render_plan(p) -> str:
         value = ", ".join(map(str, s.value)) if isinstance(s.value, list) else str(s.value)
         what = SETTINGS[name].what if name in SETTINGS else ""
         lines += [f"{name:<{width}}  {value}   [{s.source}]", _wrap(f"{what} {s.explanation}", indent=width + 2)]
-    lines += ["", f"Estimate ({e.basis}): {human_duration(e.seconds_low)} to {human_duration(e.seconds_high)} for "
+    lines += ["", f"Estimate ({e.basis}): {human_range(e.seconds_low, e.seconds_high)} for "
               f"{e.steps} steps ({e.per_step_s:.3g} s/step, preprocessing {human_duration(e.preprocess_s)}, "
               f"samples {human_duration(e.sampling_s)})", _wrap(e.note),
               f"Disk: cache {e.disk_mb.cache:.0f} MB, checkpoints {e.disk_mb.checkpoints:.0f} MB, "

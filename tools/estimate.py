@@ -230,6 +230,12 @@ def _buckets(config: TrainConfig) -> str:
     return ",".join(f"{b.width}x{b.height}x{b.frames}" for b in config.data.buckets)
 
 
+def human_range(low: float, high: float) -> str:
+    """"2 to 3 min" style; one figure when both ends round to the same words."""
+    a, b = human_duration(low), human_duration(high)
+    return a if a == b else f"{a} to {b}"
+
+
 def human_duration(seconds: float) -> str:
     if seconds < 90:
         return f"{math.ceil(seconds)} s"

@@ -55,3 +55,10 @@ def test_measured_calibration_runs_real_steps_once_and_is_cached(tmp_path, monke
     other_rank = est.estimate(cfg.model_copy(update={"lora": LoraConfig(rank=8, alpha=8)}), CPU, n_items=2,
                               calibrate=False)
     assert other_rank.basis == "table"  # the cache is keyed by rank
+
+
+def test_human_range_says_one_figure_when_both_ends_round_alike():
+    from tools.estimate import human_range
+
+    assert human_range(100, 130) == "2 min"
+    assert human_range(30, 200) == "30 s to 3 min"
