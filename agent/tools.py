@@ -1,7 +1,8 @@
 """The sidekick's tools: thin wrappers over tools/ (the same functions the CLI and REST call).
 
 Each wrapper adapts the thread state to the real function and returns JSON plus the state it changes. None of
-them re-implements a tool: a tools/ module that has not landed gives a "not available yet" tool error.
+them re-implements a tool; each imports its tools/ function when first called (`real`), so importing the agent
+stays light.
 """
 
 from typing import Any

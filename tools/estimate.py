@@ -124,10 +124,7 @@ def run_calibration(config: TrainConfig, hw: Hardware, *, n_items: int) -> dict 
 
     from core.settings import get_settings
 
-    try:
-        from trainer.train import run_training
-    except ImportError:
-        return None
+    from trainer.train import run_training
     probe = config.model_copy(deep=True)
     probe.optim.steps, probe.optim.warmup_steps = CALIBRATION_STEPS, 0
     probe.checkpoints.every, probe.checkpoints.keep = CALIBRATION_STEPS + 1, 1

@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from core.errors import LoraportError
 
 
 class MediaFacts(BaseModel):
@@ -59,7 +58,9 @@ def dataset_facts(dataset: Any, recipe_name: str | None = None) -> DatasetFacts:
     if isinstance(dataset, DatasetFacts):
         return dataset
     if isinstance(dataset, (str, Path)):
-        dataset = _check(dataset, recipe_name)
+        from tools.dataset import check_dataset
+
+        dataset = check_dataset(dataset, recipe=recipe_name)
     data = dataset.model_dump() if isinstance(dataset, BaseModel) else dict(dataset)
     files = [MediaFacts(name=f["name"], kind=f.get("kind") or "video", width=f.get("width"),
                         height=f.get("height"), frames=f.get("frames"), duration_s=f.get("duration_s"),
@@ -75,32 +76,6 @@ def dataset_facts(dataset: Any, recipe_name: str | None = None) -> DatasetFacts:
                         total_duration_s=sum(f.duration_s or 0.0 for f in files if f.kind == "video"),
                         notes=list(data.get("warnings", [])) + list(data.get("recommendations", [])),
                         recipe=data.get("recipe"))
-
-
-def _check(ref: str | Path, recipe_name: str | None):
-    """Use tools.dataset when it is there; otherwise probe the folder's media with trainer.media."""
-    try:
-        from tools.dataset import check_dataset
-    except ImportError:
-        return _probe_folder(Path(ref))
-    return check_dataset(ref, recipe=recipe_name)
-
-
-def _probe_folder(folder: Path) -> dict:
-    from trainer.media import is_media, probe
-
-    if not folder.is_dir():
-        raise LoraportError(f"dataset {folder} is not a folder: give a folder of clips or a dataset id.")
-    files, errors = [], []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and is_media(p)):
-        try:
-            info = probe(path)
-        except LoraportError as err:
-            errors.append(str(err))
-            continue
-        files.append({"name": str(path.relative_to(folder)), "kind": info.kind, "width": info.width,
-                      "height": info.height, "frames": info.frames, "duration_s": info.duration_s})
-    return {"path": str(folder), "files": files, "warnings": errors}
 
 
 def old_lora_facts(report: Any) -> OldLoraFacts | None:

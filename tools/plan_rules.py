@@ -68,15 +68,9 @@ def _count_advice(recipe: Recipe, facts: DatasetFacts) -> list[str]:
                 f"clips. {recipe.data.guidance}"]
     if facts.recipe == recipe.name:  # the dataset check already applied this recipe's counts
         return list(facts.notes)
-    try:
-        from tools.dataset.guidance import count_advice, load_guidance
-    except ImportError:
-        advice = []
-        if facts.n_items < recipe.data.min_items:
-            advice.append(f"The {recipe.name} recipe needs at least {recipe.data.min_items} items; this set has "
-                          f"{facts.n_items}. Add more varied clips before training.")
-    else:
-        advice = count_advice(load_guidance(recipe), facts.n_videos, facts.n_images)
+    from tools.dataset.guidance import count_advice, load_guidance
+
+    advice = count_advice(load_guidance(recipe), facts.n_videos, facts.n_images)
     if facts.n_items < recipe.data.min_items:
         advice.append(f"If you train anyway, expect a LoRA that copies the clips: {recipe.data.guidance}")
     return advice + list(facts.notes)
