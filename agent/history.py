@@ -2,7 +2,7 @@
 
 "Retrain my style LoRA with 20% more steps" names a run in the conversation's words; here it becomes a job id
 (the latest run of that recipe, or this thread's latest run for "same again but rank 16"). Building the new
-config from it is ``tools.retrain``'s job.
+config from it is ``tools.train.retrain``'s job.
 """
 
 from typing import Any
@@ -16,13 +16,13 @@ from core.workspace import Workspace
 def base_job(ctx: ToolContext, *, recipe: str | None, job_id: str | None) -> str:
     """The job id a retrain request means: the named job, else the latest run of the recipe or of this thread."""
     if job_id:
-        # Only a job of this workspace: tools.retrain would also take a folder, which a chat user may not name.
+        # Only a job of this workspace: tools.train.retrain would also take a folder, which a chat user may not name.
         if not open_db(ctx.workspace)["jobs"].count_where("id = ?", [job_id]):
             raise NotFoundError(f"There is no job {job_id!r}: say 'list my loras' to see your runs.")
         return job_id
     # "same again" (no recipe named) after this thread trained: this thread's run, not another thread's newer one.
     own = not recipe and any(j.startswith("train-") for j in ctx.state.get("job_ids") or [])
-    return real("tools.retrain", "latest_run")(recipe=recipe, thread_id=ctx.thread_id if own else None)
+    return real("tools.train.retrain", "latest_run")(recipe=recipe, thread_id=ctx.thread_id if own else None)
 
 
 def trained_loras(workspace: Workspace, *, recipe: str | None = None, limit: int = 20) -> list[dict[str, Any]]:

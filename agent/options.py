@@ -1,8 +1,8 @@
 """Settings as the conversation shows them: read a value from a resolved config and diff two configs.
 
 Parsing a spoken value ("+20%", "x2", "768x512") and the settings' names, aliases and bounds belong to
-``tools.overrides`` / ``tools.glossary``; applying changes belongs to the plan (``set_option``) and to
-``tools.retrain`` (a retrain). This module only reads ``TrainConfig`` JSON.
+``tools.plan.overrides`` / ``tools.plan.glossary``; applying changes belongs to the plan (``set_option``) and to
+``tools.train.retrain`` (a retrain). This module only reads ``TrainConfig`` JSON.
 """
 
 from typing import Any

@@ -29,8 +29,8 @@ class ThreadState(TypedDict, total=False):
     recipe: str | None
     dataset: dict[str, Any] | None  # DatasetReport as JSON (id, path, counts, problems)
     overrides: Annotated[dict[str, Any], merge_dict]  # the user's changes, by option name (agent/options.py)
-    config: dict[str, Any] | None  # the resolved TrainConfig as JSON (from tools.plan)
-    plan: dict[str, Any] | None  # the whole tools.plan Plan as JSON: settings {name: {value, source,
+    config: dict[str, Any] | None  # the resolved TrainConfig as JSON (from tools.plan.service)
+    plan: dict[str, Any] | None  # the whole tools.plan.service Plan as JSON: settings {name: {value, source,
     # explanation}}, estimate, warnings, recommendations
     plan_error: str | None  # why no plan could be made from recipe + dataset (told to the user)
     job_ids: Annotated[list[str], operator.add]

@@ -89,7 +89,7 @@ def explain_settings(ctx: ToolContext, setting: str | None = None) -> Any:
     if setting:
         key = _setting_key(setting)
         key = "buckets" if key in ("resolution", "frames") else key
-        text = real("tools.explain", "explain_setting")(key, recipe=ctx.state.get("recipe"))
+        text = real("tools.plan.explain", "explain_setting")(key, recipe=ctx.state.get("recipe"))
         entry = ((plan or {}).get("settings") or {}).get(key)
         if entry:  # this plan's value, where it came from and why
             return {"setting": key, "value": entry["value"], "source": entry["source"],
@@ -97,29 +97,29 @@ def explain_settings(ctx: ToolContext, setting: str | None = None) -> Any:
         return {"setting": key, "explanation": text}
     if not plan:
         raise LoraportError("There is no plan yet: choose a recipe and import the clips first.")
-    return {"summary": real("tools.explain", "explain")(real("tools.plan", "Plan").model_validate(plan))}
+    return {"summary": real("tools.plan.explain", "explain")(real("tools.plan.service", "Plan").model_validate(plan))}
 
 
 def estimate(ctx: ToolContext) -> Any:
     """Estimate the training time and the disk the cache and checkpoints will take, for the current plan."""
-    est = jsonable(real("tools.estimate", "estimate")(_config(ctx)))
+    est = jsonable(real("tools.plan.estimate", "estimate")(_config(ctx)))
     return {**est, "summary": estimate_summary(est)}
 
 
 def launch_training(ctx: ToolContext) -> ToolOutput:
     """Launch training with the current plan on this machine's engine (needs the user's approval)."""
-    ref = jsonable(real("tools.train", "launch")(_config(ctx), thread_id=ctx.thread_id))
+    ref = jsonable(real("tools.train.launch", "launch")(_config(ctx), thread_id=ctx.thread_id))
     return ToolOutput(ref, {"job_ids": [ref["job_id"]]})
 
 
 def job_status(ctx: ToolContext, job_id: str | None = None) -> Any:
     """Show a training job's status: step, loss, speed, ETA, and the LoRA file once it has finished."""
-    return real("tools.train", "job_status")(_job_id(ctx, job_id))
+    return real("tools.train.launch", "job_status")(_job_id(ctx, job_id))
 
 
 def cancel_job(ctx: ToolContext, job_id: str | None = None) -> Any:
     """Cancel a training job; it stops at the next step and keeps its checkpoints (needs approval)."""
-    return real("tools.train", "cancel_job")(_job_id(ctx, job_id))
+    return real("tools.train.launch", "cancel_job")(_job_id(ctx, job_id))
 
 
 def evaluate(ctx: ToolContext, job_id: str | None = None) -> ToolOutput:
@@ -134,14 +134,14 @@ def suggest_adjustments(ctx: ToolContext) -> Any:
     evaluations = ctx.state.get("evaluations") or []
     if not evaluations:
         raise LoraportError("Nothing evaluated yet: say 'evaluate' once a training run has finished.")
-    return real("tools.suggest", "suggest")(_strip(evaluations[-1]))
+    return real("tools.evaluate", "suggest")(_strip(evaluations[-1]))
 
 
 def retrain_with(ctx: ToolContext, changes: dict[str, str | int | float] | None = None, recipe: str | None = None,
                  job_id: str | None = None) -> ToolOutput:
     """Retrain from an earlier run's config with changes, e.g. {"steps": "+20%"} (needs approval)."""
     proposal = _retrain_proposal(ctx, changes, recipe, job_id)
-    ref = jsonable(real("tools.retrain", "launch_retrain")(proposal, ctx.thread_id))
+    ref = jsonable(real("tools.train.retrain", "launch_retrain")(proposal, ctx.thread_id))
     config = proposal.config.model_dump(mode="json")
     # The thread's config is now this run's; the old plan (estimate, reasons) no longer describes it.
     return ToolOutput({**ref, "based_on": proposal.based_on, "changes": jsonable(proposal.changes)},
@@ -208,7 +208,7 @@ def _cancel_preview(ctx: ToolContext, job_id=None) -> str:
 # -- helpers ---------------------------------------------------------------------------------------------------
 
 def _replan(ctx: ToolContext, strict: bool = False, **changed: Any) -> dict[str, Any]:
-    """Re-run tools.plan when recipe and dataset are both known; returns the state keys the plan sets.
+    """Re-run tools.plan.service when recipe and dataset are both known; returns the state keys the plan sets.
 
     A plan that cannot be made does not undo the step that triggered it (the clips stay imported): the reason
     is kept in ``plan_error`` for the brain to tell. ``strict`` (a user's setting change) raises instead.
@@ -217,7 +217,7 @@ def _replan(ctx: ToolContext, strict: bool = False, **changed: Any) -> dict[str,
     if not (state.get("recipe") and state.get("dataset")):
         return {}
     try:
-        plan = real("tools.plan", "plan")(state["recipe"], _strip(state["dataset"]),
+        plan = real("tools.plan.service", "plan")(state["recipe"], _strip(state["dataset"]),
                                           old_lora=_strip(state.get("old_lora")) or None,
                                           overrides=dict(state.get("overrides") or {}))
     except LoraportError as err:
@@ -234,9 +234,9 @@ def _strip(data: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _retrain_proposal(ctx: ToolContext, changes, recipe, job_id):
-    """tools.retrain's proposal for the run this thread means (the pinned job id after the approval)."""
+    """tools.train.retrain's proposal for the run this thread means (the pinned job id after the approval)."""
     base = history.base_job(ctx, recipe=recipe, job_id=job_id)
-    return real("tools.retrain", "retrain_with")(base, changes or {})
+    return real("tools.train.retrain", "retrain_with")(base, changes or {})
 
 
 def _evaluation(ctx: ToolContext, job_id: str | None):
@@ -286,9 +286,9 @@ def _setting_key(name: str) -> str:
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     if key in ("resolution", "size", "frames", "num_frames"):
         return "frames" if "frame" in key else "resolution"
-    info = real("tools.glossary", "find_setting")(name)
+    info = real("tools.plan.glossary", "find_setting")(name)
     if info is None:
-        known = ", ".join(sorted(real("tools.glossary", "SETTINGS")))
+        known = ", ".join(sorted(real("tools.plan.glossary", "SETTINGS")))
         raise LoraportError(f"I don't know a setting called {name!r}. Settings: {known}, resolution, frames.")
     return info.name
 
@@ -301,20 +301,20 @@ def _describe_config(config: dict[str, Any]) -> str:
 
 
 def _estimate_text(ctx: ToolContext, config) -> str:
-    """Time range and disk from tools.estimate (the plan's own estimate when the config is the plan's)."""
+    """Time range and disk from tools.plan.estimate (the plan's own estimate when the config is the plan's)."""
     plan = ctx.state.get("plan") or {}
     if plan.get("estimate") and plan.get("config") == config.model_dump(mode="json"):
         est = plan["estimate"]
     else:
         try:
-            est = jsonable(real("tools.estimate", "estimate")(config))
+            est = jsonable(real("tools.plan.estimate", "estimate")(config))
         except LoraportError as err:
             return f"No estimate: {err.message}"
     return estimate_summary(est)
 
 
 def estimate_summary(est: dict[str, Any]) -> str:
-    human_range = real("tools.estimate", "human_range")
+    human_range = real("tools.plan.estimate", "human_range")
     disk = est.get("disk_mb") or {}
     return (f"Estimate: {human_range(est['seconds_low'], est['seconds_high'])} for {est['steps']} steps "
             f"({est.get('basis')}); disk: cache {disk.get('cache', 0):.0f} MB, checkpoints "

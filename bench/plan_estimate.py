@@ -27,8 +27,8 @@ def main() -> None:
 
         torch.set_num_threads(1)
         from tests.trainer.clips import make_clip
-        from tools.estimate import human_duration
-        from tools.plan import plan
+        from tools.plan.estimate import human_duration
+        from tools.plan.service import plan
         from trainer.train import run_training
 
         for i in range(args.clips):

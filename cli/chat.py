@@ -138,7 +138,7 @@ class TerminalSurface:
 
 def run_and_watch(kick, job_id: str, on_event) -> None:
     """Run the job in this process (or follow the worker that claimed it); Ctrl-C stops it at its next step."""
-    from tools.train import register_job_kinds
+    from tools.train.launch import register_job_kinds
     from trainer.worker import run_job
 
     register_job_kinds()  # caption and evaluate jobs are defined above trainer/

@@ -12,7 +12,7 @@ JobId = Annotated[str, typer.Argument(help="Job id, as `loraport jobs list` show
 
 
 def _list(status: str | None, kind: str | None, limit: int, as_json: bool) -> None:
-    from tools.train import list_jobs
+    from tools.train.launch import list_jobs
 
     records = list_jobs(status=status, kind=kind, limit=limit)
     if as_json:
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show one job: status, progress, loss, LoRA path, error."""
         from core.store import open_db
-        from tools.train import job_status
+        from tools.train.launch import job_status
         from trainer.jobs import events
 
         record = job_status(job_id)
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
     @jobs_app.command()
     def cancel(job_id: JobId, json_: JsonFlag = False) -> None:
         """Cancel a job: a queued one at once, a running one at its next step (checkpoints are kept)."""
-        from tools.train import cancel_job
+        from tools.train.launch import cancel_job
 
         record = cancel_job(job_id)
         if json_:
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonFlag = False,
     ) -> None:
         """Resume a cancelled, failed or interrupted job from its latest checkpoint."""
-        from tools.train import job_status, resume_job
+        from tools.train.launch import job_status, resume_job
 
         ref = resume_job(job_id)
         if detach:
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
         poll: Annotated[float, typer.Option(help="Seconds between looks at the queue.")] = 0.5,
     ) -> None:
         """Run queued jobs one at a time (resuming interrupted ones); Ctrl+C stops at the next step."""
-        from tools.train import register_job_kinds
+        from tools.train.launch import register_job_kinds
         from trainer.worker import run_worker
 
         kinds = register_job_kinds()

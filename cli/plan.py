@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
         json_out: JsonFlag = False,
     ) -> None:
         """Plan a training run: every setting with its source and reason, plus time and disk estimates."""
-        from tools.overrides import parse_override_args
-        from tools.plan import plan as make_plan
+        from tools.plan.overrides import parse_override_args
+        from tools.plan.service import plan as make_plan
 
         old = None
         if from_lora is not None:
@@ -64,8 +64,8 @@ def register(app: typer.Typer) -> None:
 
 
 def render_plan(p) -> str:
-    from tools.estimate import human_duration, human_range
-    from tools.glossary import SETTINGS
+    from tools.plan.estimate import human_duration, human_range
+    from tools.plan.glossary import SETTINGS
 
     e = p.estimate
     lines = [f"Plan: {p.recipe_title} on {p.model_id} ({p.tier}); dataset {p.dataset.path}: "

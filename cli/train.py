@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonFlag = False,
     ) -> None:
         """Train a LoRA: queue the job and run it here with a progress bar (or --detach for the worker)."""
-        from tools.train import build_config, job_status, launch
+        from tools.train.launch import build_config, job_status, launch
 
         config = build_config(recipe, dataset, model=model, steps=steps, rank=rank, lr=lr, trigger=trigger,
                               checkpoint_every=checkpoint_every)

@@ -135,7 +135,7 @@ class IcSettings(Strict):
 
 
 class RecipeSettings(Strict):
-    """Settings a recipe may set; names are those of tools.glossary.SETTINGS."""
+    """Settings a recipe may set; names are those of tools.plan.glossary.SETTINGS."""
 
     strategy: Choice[Literal["text-to-video", "ic-lora"]] | None = None
     trigger: Choice[str] | None = None

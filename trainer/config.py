@@ -1,6 +1,6 @@
 """The resolved training config: the one object the trainer reads (STYLE habit 1).
 
-recipe TOML -> tools.plan -> ``TrainConfig`` -> ``runs/<job-id>/config.json`` -> trainer. Defaults follow
+recipe TOML -> tools.plan.service -> ``TrainConfig`` -> ``runs/<job-id>/config.json`` -> trainer. Defaults follow
 Lightricks' ltx-trainer recipe of record for LTX-2.x (LTX_FACTS.md, "The training recipe of record").
 """
 

@@ -90,7 +90,7 @@ def _fill_from_suggestion(args: dict[str, Any], state: dict[str, Any]) -> str | 
         return None
     suggestions = _suggestions(state)
     if pick is None and not suggestions:
-        return None  # plain "retrain": tools.retrain says what it needs (a change to make)
+        return None  # plain "retrain": tools.train.retrain says what it needs (a change to make)
     index = (pick or 1) - 1
     if not 0 <= index < len(suggestions):
         return f"There is no suggestion {pick}: the last evaluation made {len(suggestions)}."

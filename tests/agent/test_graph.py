@@ -5,7 +5,7 @@ from tests.agent.conftest import ScriptedBrain, job_rows, tiny_config
 
 
 def _with_plan(kick, tmp_path, **kw):
-    """Give the thread a resolved config, as tools.plan would have left it."""
+    """Give the thread a resolved config, as tools.plan.service would have left it."""
     kick.graph.update_state(kick._config, {"config": tiny_config(tmp_path, **kw).model_dump(mode="json"),
                                            "recipe": kw.get("recipe", "style")})
 

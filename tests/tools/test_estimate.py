@@ -5,8 +5,8 @@ import json
 import pytest
 
 from core.workspace import Workspace
-from tools import estimate as est
-from tools.hardware import Hardware
+from tools.plan import estimate as est
+from tools.plan.hardware import Hardware
 from trainer.config import Bucket, DataConfig, LoraConfig, ModelConfig, OptimConfig, TrainConfig
 
 CPU = Hardware(device="cpu", name="CPU: test")
@@ -58,7 +58,7 @@ def test_measured_calibration_runs_real_steps_once_and_is_cached(tmp_path, monke
 
 
 def test_human_range_says_one_figure_when_both_ends_round_alike():
-    from tools.estimate import human_range
+    from tools.plan.estimate import human_range
 
     assert human_range(100, 130) == "2 min"
     assert human_range(30, 200) == "30 s to 3 min"

@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from tests.tools.evaluate_runs import OVERFIT_STEPS, tiny_clip, train_runs
 from tools.evaluate import evaluate, export_best, suggest
 from tools.evaluate.verdict import FIT_GAP, OVERFIT_RISE, TRAIN_FALL, WEAK_IMPROVEMENT, WEAK_STRENGTH, decide
-from tools.retrain import retrain_with
+from tools.train.retrain import retrain_with
 
 
 @pytest.fixture(scope="module")

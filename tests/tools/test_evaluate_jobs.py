@@ -8,7 +8,7 @@ from cli.main import main
 from core.store import open_db
 from tests.trainer.train_utils import concept_dataset, tiny_config
 from tools.evaluate import enqueue_evaluate_job, register_evaluate_job
-from tools.retrain import launch_retrain, retrain_with
+from tools.train.retrain import launch_retrain, retrain_with
 from trainer import jobs
 from trainer.worker import JOB_RUNNERS, run_job
 

@@ -10,7 +10,7 @@ from tools.evaluate.prompts import pick_prompts
 from tools.evaluate.report import render_html
 from tools.evaluate.source import resolve
 from tools.evaluate.verdict import decide
-from tools.retrain import apply_overrides, retrain_with
+from tools.train.retrain import apply_overrides, retrain_with
 from tests.tools.evaluate_runs import tiny_clip
 from tests.trainer.train_utils import tiny_config
 

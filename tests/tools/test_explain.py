@@ -3,11 +3,11 @@
 import pytest
 
 from core.errors import LoraportError
-from tools.explain import explain, explain_setting, explain_settings
-from tools.glossary import SETTINGS
-from tools.hardware import Hardware
-from tools.plan import plan
-from tools.plan_inputs import DatasetFacts, MediaFacts
+from tools.plan.explain import explain, explain_setting, explain_settings
+from tools.plan.glossary import SETTINGS
+from tools.plan.hardware import Hardware
+from tools.plan.service import plan
+from tools.plan.inputs import DatasetFacts, MediaFacts
 
 H100 = Hardware(device="cuda", name="NVIDIA H100 80GB HBM3", vram_gb=79.2)
 

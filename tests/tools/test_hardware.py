@@ -2,7 +2,7 @@
 
 import pytest
 
-from tools.hardware import Hardware, detect_hardware, pick_tier
+from tools.plan.hardware import Hardware, detect_hardware, pick_tier
 
 
 def gpu(gb: float, name: str = "NVIDIA GPU") -> Hardware:

@@ -3,9 +3,9 @@
 import pytest
 
 from core.errors import LoraportError
-from tools.hardware import Hardware
-from tools.plan import plan
-from tools.plan_inputs import DatasetFacts, MediaFacts
+from tools.plan.hardware import Hardware
+from tools.plan.service import plan
+from tools.plan.inputs import DatasetFacts, MediaFacts
 from tools.recipes import list_recipes, load_recipe
 
 H100 = Hardware(device="cuda", name="NVIDIA H100 80GB HBM3", vram_gb=79.2, gpu_count=1, bf16=True)

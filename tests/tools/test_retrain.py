@@ -5,7 +5,7 @@ import pytest
 from core.errors import LoraportError
 from core.store import open_db
 from tests.agent.conftest import tiny_config
-from tools.retrain import latest_run, retrain_with
+from tools.train.retrain import latest_run, retrain_with
 
 
 def _enqueue(workspace, config, thread_id=None, status=None):

@@ -37,7 +37,7 @@ def count_runner(workspace, job, emit, should_stop) -> dict:
     return {"steps": step, "final_loss": 1.0 / max(step, 1), "lora_path": str(out), "resumed_at": start}
 
 
-JOB_KINDS = {"count": count_runner}  # how a module above trainer/ offers its kinds to tools.train
+JOB_KINDS = {"count": count_runner}  # how a module above trainer/ offers its kinds to tools.train.launch
 
 
 def register() -> None:

@@ -13,7 +13,7 @@ def suggest(report: EvalReport | dict) -> list[Suggestion]:
     return list(report.verdict.suggestions)
 
 
-# Read by tools.train.register_job_kinds (what `loraport worker` and `serve` call at start-up).
+# Read by tools.train.launch.register_job_kinds (what `loraport worker` and `serve` call at start-up).
 JOB_KINDS = {"evaluate": run_evaluate_job}
 
 __all__ = ["JOB_KINDS", "CheckpointScore", "EvalPrompt", "EvalReport", "Metric", "SamplePair", "Suggestion",

@@ -1,7 +1,7 @@
 """Evaluation as an ``evaluate`` job: queued, run by the worker, progress as job events.
 
 trainer/ must not import tools/, so the runner is registered from here: ``JOB_KINDS`` is read by
-``tools.train.register_job_kinds`` (``loraport worker`` / ``serve``), and ``register_evaluate_job()`` registers
+``tools.train.launch.register_job_kinds`` (``loraport worker`` / ``serve``), and ``register_evaluate_job()`` registers
 it directly for a surface that starts its own worker.
 """
 

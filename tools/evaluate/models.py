@@ -51,8 +51,8 @@ class Suggestion(BaseModel):
     action: str = Field(description="What to do, in plain English.")
     why: str = Field(description="The measurement that points to it.")
     confirm: str = Field(description="The metric that would confirm it worked, and in which direction.")
-    retrain_with: dict[str, str] | None = Field(None, description="Overrides for tools.retrain.retrain_with / "
-                                                "tools.plan (e.g. {'steps': '+20%'}); None = no new run needed.")
+    retrain_with: dict[str, str] | None = Field(None, description="Overrides for tools.train.retrain.retrain_with / "
+                                                "tools.plan.service (e.g. {'steps': '+20%'}); None = no new run needed.")
     checkpoint: int | None = Field(None, description="A kept checkpoint step to export instead of retraining.")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tools.estimate import human_duration
+from tools.plan.estimate import human_duration
 
 TERMINAL = {"finished", "failed", "cancelled"}
 QUARTERS = (25, 50, 75, 100)

@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field, ValidationError
 
 from core.errors import LoraportError
 from core.settings import get_settings
-from tools.estimate import Estimate, estimate
-from tools.glossary import SETTINGS
-from tools.hardware import Hardware, TierChoice, detect_hardware, pick_tier
-from tools.overrides import resolve_overrides
-from tools.plan_inputs import DatasetFacts, OldLoraFacts, dataset_facts, old_lora_facts
-from tools.plan_rules import adapt_buckets, dataset_warnings, tiny_buckets
+from tools.plan.estimate import Estimate, estimate
+from tools.plan.glossary import SETTINGS
+from tools.plan.hardware import Hardware, TierChoice, detect_hardware, pick_tier
+from tools.plan.overrides import resolve_overrides
+from tools.plan.inputs import DatasetFacts, OldLoraFacts, dataset_facts, old_lora_facts
+from tools.plan.rules import adapt_buckets, dataset_warnings, tiny_buckets
 from tools.recipes import Recipe, load_recipe, parse_bucket
 from trainer.config import TrainConfig
 

@@ -3,7 +3,7 @@
 import pytest
 
 from core.errors import LoraportError, NotFoundError
-from tools import train as train_tools
+from tools.train import launch as train_tools
 from trainer.config import TrainConfig
 
 

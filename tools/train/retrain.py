@@ -2,7 +2,7 @@
 
 ``retrain_with`` only proposes: it returns the new config and what changed, old -> new. Launching costs GPU time,
 so it happens in ``launch_retrain`` after the user's approval (the agent's approval interrupt, a CLI prompt or a
-button). Changes use tools.overrides' syntax (names and aliases of tools.glossary.SETTINGS; absolute, ``+20%``,
+button). Changes use tools.plan.overrides' syntax (names and aliases of tools.glossary.SETTINGS; absolute, ``+20%``,
 ``-50%``, ``+500``, ``x1.5``; ``resolution``/``frames``), and relative values apply to the earlier run's values,
 not the recipe's: "20% more steps" means 20% more than the run being improved.
 """
@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from core.errors import LoraportError
-from tools.glossary import SETTINGS
-from tools.overrides import resolve_overrides
+from tools.plan.glossary import SETTINGS
+from tools.plan.overrides import resolve_overrides
 from tools.recipes import bucket_str, parse_bucket
 from trainer.config import Bucket, TrainConfig
 
@@ -58,7 +58,7 @@ def launch_retrain(proposal: RetrainProposal, thread_id: str | None = None):
     """Queue the approved retrain as a new training job linked to the run it improves; returns its JobRef."""
     from core.store import open_db
     from core.workspace import Workspace
-    from tools.train import JobRef
+    from tools.train.launch import JobRef
     from trainer import jobs
     from trainer.worker import live_workers
 

@@ -1,7 +1,7 @@
 """What the plan reads from its inputs: the dataset (a DatasetReport, a folder or an id) and the old LoRA's report.
 
 Both arrive in several shapes (pydantic objects from other tools, dicts from JSON, a bare path); this module turns
-them into two small facts objects so ``tools.plan`` reads one shape.
+them into two small facts objects so ``tools.plan.service`` reads one shape.
 """
 
 import re

@@ -1,6 +1,6 @@
 """The user's overrides: ``rank=16``, ``steps=+20%``, ``lr=2e-4``, ``resolution=768x512``, ``frames=49``.
 
-Parsed against tools.glossary.SETTINGS (names and aliases, types, bounds); relative values apply to the value
+Parsed against tools.plan.glossary.SETTINGS (names and aliases, types, bounds); relative values apply to the value
 the plan resolved before the override. Every mistake is one LoraportError that says what to write instead.
 """
 
@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from core.errors import LoraportError
-from tools.glossary import SETTINGS, SettingInfo, find_setting
+from tools.plan.glossary import SETTINGS, SettingInfo, find_setting
 from tools.recipes import bucket_str, parse_bucket
 
 _RELATIVE = re.compile(r"^([+-])\s*(\d+(?:\.\d+)?)\s*(%?)$")
@@ -43,7 +43,7 @@ def resolve_overrides(overrides: dict[str, Any] | None, current: dict[str, Any])
 
 def _lookup(key: str) -> SettingInfo:
     key = key.strip()
-    by_path = {".".join(i.path): i for i in SETTINGS.values() if i.path}  # "optim.steps" from tools.train
+    by_path = {".".join(i.path): i for i in SETTINGS.values() if i.path}  # "optim.steps" from tools.train.launch
     info = SETTINGS.get(key.lower()) or by_path.get(key) or find_setting(key)
     if info is None:
         names = ", ".join(sorted(n for n, i in SETTINGS.items() if i.overridable))

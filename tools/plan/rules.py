@@ -4,7 +4,7 @@ recommendations a too-small or lopsided dataset gets (advice, never a crash)."""
 import json
 from pathlib import Path
 
-from tools.plan_inputs import DatasetFacts
+from tools.plan.inputs import DatasetFacts
 from tools.recipes import Recipe, bucket_str, parse_bucket
 
 TINY_SCALE = 10  # 960x544 -> 96x64: the tiny VAE compresses 8x, so that is a 12x8 latent grid

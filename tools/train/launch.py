@@ -102,7 +102,7 @@ def build_config(
 
 def _planned(recipe: str, dataset_dir: Path, model_id: str, overrides: dict) -> TrainConfig:
     """The recipe's plan, with the flags as the user's overrides (the plan validates and explains them)."""
-    from tools.plan import plan
+    from tools.plan.service import plan
 
     return plan(recipe, dataset_dir, overrides=overrides, model_id=model_id).config
 

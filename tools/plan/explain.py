@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from core.errors import LoraportError
-from tools.glossary import SETTINGS, find_setting
+from tools.plan.glossary import SETTINGS, find_setting
 
 
 class SettingExplanation(BaseModel):

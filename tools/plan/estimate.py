@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from core.atomic import atomic_write_json
 from core.workspace import Workspace
-from tools.hardware import TINY_MODELS, Hardware
+from tools.plan.hardware import TINY_MODELS, Hardware
 from trainer.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Estimate(BaseModel):
 def estimate(config: TrainConfig, hardware: Hardware | None = None, *, n_items: int = 10,
              calibrate: bool | None = None) -> Estimate:
     """Estimate a run's time (a range) and disk before launch, from a measured calibration when possible."""
-    from tools.hardware import detect_hardware
+    from tools.plan.hardware import detect_hardware
 
     hw = hardware or detect_hardware()
     dims = _DIMS.get(config.model.id, _DIMS["ltx-2.3"])
