@@ -17,7 +17,7 @@ import torch
 
 from core.errors import LoraportError
 from trainer.config import ModelConfig
-from trainer.models.registry import ModelSpec
+from trainer.models.spec import ModelSpec
 
 _SUBFOLDERS = ("transformer", "vae", "audio_vae", "vocoder", "connectors", "text_encoder", "tokenizer", "scheduler")
 
