@@ -7,10 +7,11 @@ config from it is ``tools.train.retrain``'s job.
 
 from typing import Any
 
-from agent.toolkit import ToolContext, real
+from agent.toolkit import ToolContext
 from core.errors import NotFoundError
 from core.store import open_db
 from core.workspace import Workspace
+from tools.train.retrain import latest_run
 
 
 def base_job(ctx: ToolContext, *, recipe: str | None, job_id: str | None) -> str:
@@ -22,7 +23,7 @@ def base_job(ctx: ToolContext, *, recipe: str | None, job_id: str | None) -> str
         return job_id
     # "same again" (no recipe named) after this thread trained: this thread's run, not another thread's newer one.
     own = not recipe and any(j.startswith("train-") for j in ctx.state.get("job_ids") or [])
-    return real("tools.train.retrain", "latest_run")(recipe=recipe, thread_id=ctx.thread_id if own else None)
+    return latest_run(recipe=recipe, thread_id=ctx.thread_id if own else None)
 
 
 def trained_loras(workspace: Workspace, *, recipe: str | None = None, limit: int = 20) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@
 
 import copy
 import dataclasses
-import json
 import logging
 import time
 import uuid
@@ -23,12 +22,12 @@ from agent.events import (ApprovalRequest, ErrorEvent, JobEventMsg, TextEvent, T
                           parse_event)
 from agent.graph import build_graph, open_checkpointer
 from agent.runner import stream_turn
-from agent.toolkit import real
 from agent.tools import TOOLS_BY_NAME
 from core.errors import LoraportError, NotFoundError
 from core.settings import Settings, get_settings
 from core.store import now_iso, open_db
 from core.workspace import Workspace
+from trainer import jobs
 
 log = logging.getLogger(__name__)
 YES_WORDS = {"y", "yes", "yep", "yeah", "ok", "okay", "approve", "/approve", "go ahead", "do it"}
@@ -126,13 +125,12 @@ class Sidekick:
     def watch_job(self, job_id: str, *, timeout_s: float | None = None, after_id: int = 0,
                   poll_s: float | None = None) -> Iterator[JobEventMsg]:
         """Stream a job's events (trainer.jobs.events) until it ends or ``timeout_s`` passes."""
-        events_fn, db = real("trainer.jobs", "events"), open_db(self.workspace)
+        db = open_db(self.workspace)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
-            batch = events_fn(db, job_id, after_id=after_id)
-            for row in batch:
-                after_id = max(after_id, int(row.get("id") or after_id))
-                event = _event_dict(row, job_id)
+            batch = jobs.events(db, job_id, after_id=after_id)
+            for event in batch:
+                after_id = event["id"]
                 yield JobEventMsg(event=event)
                 if event.get("type") in TERMINAL:
                     return
@@ -225,18 +223,3 @@ def _pending(snapshot: StateSnapshot) -> ApprovalRequest | None:
     for item in snapshot.interrupts or ():
         return ApprovalRequest(**item.value)
     return None
-
-
-def _event_dict(row: dict[str, Any], job_id: str) -> dict[str, Any]:
-    """A jobs.events row as the JobEvent JSON shape (rows may keep the payload in a JSON `data` column)."""
-    event = dict(row)
-    data = event.pop("data", None)
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except ValueError:
-            data = None
-    if isinstance(data, dict):
-        event = {**event, **data}
-    event.setdefault("job_id", job_id)
-    return event

@@ -39,13 +39,6 @@ class ThreadState(TypedDict, total=False):
     rounds: int  # brain calls since the last user message (a guard against tool loops)
 
 
-def last_message(state: ThreadState, role: str | None = None) -> dict[str, Any] | None:
-    for message in reversed(state.get("messages") or []):
-        if role is None or message["role"] == role:
-            return message
-    return None
-
-
 def pending_calls(state: ThreadState) -> list[dict[str, Any]]:
     """Tool calls of the last assistant message, if it is the newest message (not yet answered)."""
     messages = state.get("messages") or []

@@ -6,7 +6,6 @@ stop for the user's yes before running it. A tool that raises ``LoraportError`` 
 ``{"error": message}`` as its result and the conversation goes on (STYLE habit 6).
 """
 
-import importlib
 import inspect
 import logging
 from collections.abc import Callable
@@ -20,10 +19,6 @@ from core.errors import LoraportError
 from core.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-
-class ToolUnavailable(LoraportError):
-    """The tools/ module behind an agent tool has not landed in this checkout yet."""
 
 
 @dataclass
@@ -102,18 +97,6 @@ def make_tool(fn: Callable[..., Any], *, needs_approval: bool = False, preview=N
         fields[name] = (param.annotation, default)
     model = create_model(f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields)
     return Tool(fn.__name__, fn, doc.splitlines()[0], model, needs_approval, preview, pin)
-
-
-def real(module: str, name: str) -> Callable[..., Any]:
-    """The real tools/ function, imported when first used; a clear tool error if it has not landed yet."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as err:
-        if err.name and module.startswith(err.name):
-            raise ToolUnavailable(f"{module}.{name} is not available yet in this installation.") from None
-        raise
-    except AttributeError:
-        raise ToolUnavailable(f"{module}.{name} is not available yet in this installation.") from None
 
 
 def jsonable(obj: Any) -> Any:

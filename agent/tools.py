@@ -1,34 +1,44 @@
 """The sidekick's tools: thin wrappers over tools/ (the same functions the CLI and REST call).
 
 Each wrapper adapts the thread state to the real function and returns JSON plus the state it changes. None of
-them re-implements a tool; each imports its tools/ function when first called (`real`), so importing the agent
-stays light.
+them re-implements a tool.
 """
 
 from typing import Any
 
+import tools.caption
+import tools.dataset
+import tools.evaluate
+import tools.inspect
+import tools.plan.estimate
+import tools.plan.explain
+import tools.plan.glossary
+import tools.plan.service
+import tools.recipes
+import tools.train.launch
+import tools.train.retrain
 from agent import history, options
 from agent.state import latest_job
-from agent.toolkit import Tool, ToolContext, ToolOutput, jsonable, make_tool, real
+from agent.toolkit import Tool, ToolContext, ToolOutput, jsonable, make_tool
 from core.errors import LoraportError
-
-RECIPES_FALLBACK = ("character", "style", "motion", "face", "object")
+from tools.evaluate.checkpoints import export_target
+from trainer.config import TrainConfig
 
 
 def inspect_lora(ctx: ToolContext, path: str) -> ToolOutput:
     """Inspect a LoRA .safetensors file: its format, base model, rank, health and whether it is valid on LTX-2.3."""
-    report = jsonable(real("tools.inspect", "inspect_lora")(ctx.user_path(path)))
+    report = jsonable(tools.inspect.inspect_lora(ctx.user_path(path)))
     return ToolOutput(report, {"old_lora": report, **_replan(ctx, old_lora=report)})
 
 
 def list_recipes(ctx: ToolContext) -> list:
     """List the training recipes (character, style, motion, face, object, ...) with what each is for."""
-    return real("tools.recipes", "list_recipes")()
+    return tools.recipes.list_recipes()
 
 
 def choose_recipe(ctx: ToolContext, name: str) -> ToolOutput:
     """Choose the recipe for this LoRA by name (e.g. character, style, motion, face, object)."""
-    recipe = real("tools.recipes", "load_recipe")(name.strip().lower())
+    recipe = tools.recipes.load_recipe(name.strip().lower())
     data = jsonable(recipe)
     result = {"recipe": name.strip().lower(), "title": data.get("title"), "description": data.get("purpose")}
     return ToolOutput(result, {"recipe": result["recipe"], **_replan(ctx, recipe=result["recipe"])})
@@ -36,29 +46,29 @@ def choose_recipe(ctx: ToolContext, name: str) -> ToolOutput:
 
 def import_dataset(ctx: ToolContext, source: str, name: str | None = None) -> ToolOutput:
     """Import the user's clips (a folder, a zip or a file path) into the workspace and check them."""
-    report = jsonable(real("tools.dataset", "import_dataset")(ctx.user_path(source), name=name,
-                                                            recipe=ctx.state.get("recipe")))
+    report = jsonable(tools.dataset.import_dataset(ctx.user_path(source), name=name,
+                                                   recipe=ctx.state.get("recipe")))
     return ToolOutput(report, {"dataset": report, **_replan(ctx, dataset=report)})
 
 
 def check_dataset(ctx: ToolContext, dataset: str | None = None) -> ToolOutput:
     """Check the dataset (counts, sizes, frames, captions, duplicates) against the chosen recipe."""
     ref = _named_dataset(ctx, dataset) if dataset else _dataset_ref(ctx.state.get("dataset"))
-    report = jsonable(real("tools.dataset", "check_dataset")(ref, recipe=ctx.state.get("recipe")))
+    report = jsonable(tools.dataset.check_dataset(ref, recipe=ctx.state.get("recipe")))
     return ToolOutput(report, {"dataset": report} if not dataset else {})
 
 
 def caption_preview(ctx: ToolContext, backend: str = "auto", n: int = 3) -> Any:
     """Caption a few clips as a preview for the user to check (the trigger word is added at training)."""
-    return real("tools.caption", "caption_preview")(_dataset_ref(ctx.state.get("dataset")), backend=backend,
-                                                     trigger_word=_trigger(ctx), n=n, recipe=ctx.state.get("recipe"))
+    return tools.caption.caption_preview(_dataset_ref(ctx.state.get("dataset")), backend=backend,
+                                         trigger_word=_trigger(ctx), n=n, recipe=ctx.state.get("recipe"))
 
 
 def caption_all(ctx: ToolContext, backend: str = "auto", overwrite: bool = False) -> ToolOutput:
     """Caption every clip of the dataset as a background job (needs approval; overwrite replaces existing captions)."""
-    job_id = real("tools.caption", "enqueue_caption_job")(_dataset_ref(ctx.state.get("dataset")), backend=backend,
-                                                           trigger_word=_trigger(ctx), overwrite=overwrite,
-                                                           thread_id=ctx.thread_id)
+    job_id = tools.caption.enqueue_caption_job(_dataset_ref(ctx.state.get("dataset")), backend=backend,
+                                               trigger_word=_trigger(ctx), overwrite=overwrite,
+                                               thread_id=ctx.thread_id)
     return ToolOutput({"job_id": job_id, "status": "queued"}, {"job_ids": [job_id]})
 
 
@@ -89,7 +99,7 @@ def explain_settings(ctx: ToolContext, setting: str | None = None) -> Any:
     if setting:
         key = _setting_key(setting)
         key = "buckets" if key in ("resolution", "frames") else key
-        text = real("tools.plan.explain", "explain_setting")(key, recipe=ctx.state.get("recipe"))
+        text = tools.plan.explain.explain_setting(key, recipe=ctx.state.get("recipe"))
         entry = ((plan or {}).get("settings") or {}).get(key)
         if entry:  # this plan's value, where it came from and why
             return {"setting": key, "value": entry["value"], "source": entry["source"],
@@ -97,35 +107,35 @@ def explain_settings(ctx: ToolContext, setting: str | None = None) -> Any:
         return {"setting": key, "explanation": text}
     if not plan:
         raise LoraportError("There is no plan yet: choose a recipe and import the clips first.")
-    return {"summary": real("tools.plan.explain", "explain")(real("tools.plan.service", "Plan").model_validate(plan))}
+    return {"summary": tools.plan.explain.explain(tools.plan.service.Plan.model_validate(plan))}
 
 
 def estimate(ctx: ToolContext) -> Any:
     """Estimate the training time and the disk the cache and checkpoints will take, for the current plan."""
-    est = jsonable(real("tools.plan.estimate", "estimate")(_config(ctx)))
+    est = jsonable(tools.plan.estimate.estimate(_config(ctx)))
     return {**est, "summary": estimate_summary(est)}
 
 
 def launch_training(ctx: ToolContext) -> ToolOutput:
     """Launch training with the current plan on this machine's engine (needs the user's approval)."""
-    ref = jsonable(real("tools.train.launch", "launch")(_config(ctx), thread_id=ctx.thread_id))
+    ref = jsonable(tools.train.launch.launch(_config(ctx), thread_id=ctx.thread_id))
     return ToolOutput(ref, {"job_ids": [ref["job_id"]]})
 
 
 def job_status(ctx: ToolContext, job_id: str | None = None) -> Any:
     """Show a training job's status: step, loss, speed, ETA, and the LoRA file once it has finished."""
-    return real("tools.train.launch", "job_status")(_job_id(ctx, job_id))
+    return tools.train.launch.job_status(_job_id(ctx, job_id))
 
 
 def cancel_job(ctx: ToolContext, job_id: str | None = None) -> Any:
     """Cancel a training job; it stops at the next step and keeps its checkpoints (needs approval)."""
-    return real("tools.train.launch", "cancel_job")(_job_id(ctx, job_id))
+    return tools.train.launch.cancel_job(_job_id(ctx, job_id))
 
 
 def evaluate(ctx: ToolContext, job_id: str | None = None) -> ToolOutput:
     """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence."""
     old = (ctx.state.get("old_lora") or {}).get("path")  # for the old-vs-new comparison, when LTX-2 is here
-    report = jsonable(real("tools.evaluate", "evaluate")(_job_id(ctx, job_id, "train"), old_lora=old))
+    report = jsonable(tools.evaluate.evaluate(_job_id(ctx, job_id, "train"), old_lora=old))
     return ToolOutput(report, {"evaluations": [report]})
 
 
@@ -134,14 +144,14 @@ def suggest_adjustments(ctx: ToolContext) -> Any:
     evaluations = ctx.state.get("evaluations") or []
     if not evaluations:
         raise LoraportError("Nothing evaluated yet: say 'evaluate' once a training run has finished.")
-    return real("tools.evaluate", "suggest")(_strip(evaluations[-1]))
+    return tools.evaluate.suggest(_strip(evaluations[-1]))
 
 
 def retrain_with(ctx: ToolContext, changes: dict[str, str | int | float] | None = None, recipe: str | None = None,
                  job_id: str | None = None) -> ToolOutput:
     """Retrain from an earlier run's config with changes, e.g. {"steps": "+20%"} (needs approval)."""
     proposal = _retrain_proposal(ctx, changes, recipe, job_id)
-    ref = jsonable(real("tools.train.retrain", "launch_retrain")(proposal, ctx.thread_id))
+    ref = jsonable(tools.train.retrain.launch_retrain(proposal, ctx.thread_id))
     config = proposal.config.model_dump(mode="json")
     # The thread's config is now this run's; the old plan (estimate, reasons) no longer describes it.
     return ToolOutput({**ref, "based_on": proposal.based_on, "changes": jsonable(proposal.changes)},
@@ -151,7 +161,7 @@ def retrain_with(ctx: ToolContext, changes: dict[str, str | int | float] | None 
 def export_checkpoint(ctx: ToolContext, job_id: str | None = None) -> Any:
     """Export the earlier checkpoint the evaluation recommends as its own LoRA file beside the run (needs approval)."""
     report = _evaluation(ctx, job_id)
-    path = real("tools.evaluate", "export_best")(report)
+    path = tools.evaluate.export_best(report)
     return {"job_id": report.job_id, "step": report.best_checkpoint, "path": str(path)}
 
 
@@ -175,7 +185,7 @@ def _retrain_preview(ctx: ToolContext, changes=None, recipe=None, job_id=None) -
 
 def _export_preview(ctx: ToolContext, job_id=None) -> str:
     report = _evaluation(ctx, job_id)
-    chosen, dest = real("tools.evaluate.checkpoints", "export_target")(report)
+    chosen, dest = export_target(report)
     loss = f", held-out loss {chosen.holdout_loss:.4f}" if chosen.holdout_loss is not None else ""
     what = f"REPLACING the existing {dest}" if dest.exists() else f"as a new file {dest}"
     return f"Export checkpoint step {chosen.step} of {report.job_id or report.lora_path}{loss}, {what}."
@@ -217,9 +227,9 @@ def _replan(ctx: ToolContext, strict: bool = False, **changed: Any) -> dict[str,
     if not (state.get("recipe") and state.get("dataset")):
         return {}
     try:
-        plan = real("tools.plan.service", "plan")(state["recipe"], _strip(state["dataset"]),
-                                          old_lora=_strip(state.get("old_lora")) or None,
-                                          overrides=dict(state.get("overrides") or {}))
+        plan = tools.plan.service.plan(state["recipe"], _strip(state["dataset"]),
+                                       old_lora=_strip(state.get("old_lora")) or None,
+                                       overrides=dict(state.get("overrides") or {}))
     except LoraportError as err:
         if strict:
             raise
@@ -236,7 +246,7 @@ def _strip(data: dict[str, Any] | None) -> dict[str, Any] | None:
 def _retrain_proposal(ctx: ToolContext, changes, recipe, job_id):
     """tools.train.retrain's proposal for the run this thread means (the pinned job id after the approval)."""
     base = history.base_job(ctx, recipe=recipe, job_id=job_id)
-    return real("tools.train.retrain", "retrain_with")(base, changes or {})
+    return tools.train.retrain.retrain_with(base, changes or {})
 
 
 def _evaluation(ctx: ToolContext, job_id: str | None):
@@ -244,7 +254,7 @@ def _evaluation(ctx: ToolContext, job_id: str | None):
     reports = [e for e in ctx.state.get("evaluations") or [] if not job_id or e.get("job_id") == job_id]
     if not reports:
         raise LoraportError("Nothing evaluated yet: say 'evaluate' once a training run has finished.")
-    return real("tools.evaluate", "EvalReport").model_validate(reports[-1])
+    return tools.evaluate.EvalReport.model_validate(reports[-1])
 
 
 def _config(ctx: ToolContext):
@@ -252,7 +262,7 @@ def _config(ctx: ToolContext):
     if not config:
         missing = [w for w, k in (("a recipe", "recipe"), ("the clips", "dataset")) if not ctx.state.get(k)]
         raise LoraportError(f"There is no training plan yet: I still need {' and '.join(missing) or 'a plan'}.")
-    return real("trainer.config", "TrainConfig").model_validate(config)
+    return TrainConfig.model_validate(config)
 
 
 def _named_dataset(ctx: ToolContext, value: str) -> str:
@@ -286,9 +296,9 @@ def _setting_key(name: str) -> str:
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     if key in ("resolution", "size", "frames", "num_frames"):
         return "frames" if "frame" in key else "resolution"
-    info = real("tools.plan.glossary", "find_setting")(name)
+    info = tools.plan.glossary.find_setting(name)
     if info is None:
-        known = ", ".join(sorted(real("tools.plan.glossary", "SETTINGS")))
+        known = ", ".join(sorted(tools.plan.glossary.SETTINGS))
         raise LoraportError(f"I don't know a setting called {name!r}. Settings: {known}, resolution, frames.")
     return info.name
 
@@ -307,14 +317,14 @@ def _estimate_text(ctx: ToolContext, config) -> str:
         est = plan["estimate"]
     else:
         try:
-            est = jsonable(real("tools.plan.estimate", "estimate")(config))
+            est = jsonable(tools.plan.estimate.estimate(config))
         except LoraportError as err:
             return f"No estimate: {err.message}"
     return estimate_summary(est)
 
 
 def estimate_summary(est: dict[str, Any]) -> str:
-    human_range = real("tools.plan.estimate", "human_range")
+    human_range = tools.plan.estimate.human_range
     disk = est.get("disk_mb") or {}
     return (f"Estimate: {human_range(est['seconds_low'], est['seconds_high'])} for {est['steps']} steps "
             f"({est.get('basis')}); disk: cache {disk.get('cache', 0):.0f} MB, checkpoints "

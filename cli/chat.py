@@ -138,13 +138,12 @@ class TerminalSurface:
 
 def run_and_watch(kick, job_id: str, on_event) -> None:
     """Run the job in this process (or follow the worker that claimed it); Ctrl-C stops it at its next step."""
-    from tools.train.launch import register_job_kinds
+    from tools.jobs import JOB_KINDS
     from trainer.worker import run_job
 
-    register_job_kinds()  # caption and evaluate jobs are defined above trainer/
     stop = threading.Event()
     try:
-        run_job(kick.workspace, job_id, on_event=on_event, stop=stop)
+        run_job(kick.workspace, job_id, on_event=on_event, stop=stop, runners=JOB_KINDS)
     except KeyboardInterrupt:
         stop.set()
         typer.echo("stopped watching; the job keeps its checkpoints (`loraport jobs resume` continues it)")

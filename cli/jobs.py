@@ -127,11 +127,10 @@ def register(app: typer.Typer) -> None:
         poll: Annotated[float, typer.Option(help="Seconds between looks at the queue.")] = 0.5,
     ) -> None:
         """Run queued jobs one at a time (resuming interrupted ones); Ctrl+C stops at the next step."""
-        from tools.train.launch import register_job_kinds
+        from tools.jobs import JOB_KINDS
         from trainer.worker import run_worker
 
-        kinds = register_job_kinds()
         workspace = Workspace.from_settings()
-        typer.echo(f"worker: running {', '.join(kinds)} jobs from {workspace.home}", err=True)
-        ran = run_worker(workspace, once=once, poll_s=poll, device=device)
+        typer.echo(f"worker: running {', '.join(sorted(JOB_KINDS))} jobs from {workspace.home}", err=True)
+        ran = run_worker(workspace, once=once, poll_s=poll, device=device, runners=JOB_KINDS)
         typer.echo(f"worker: ran {ran} job(s)", err=True)

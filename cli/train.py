@@ -57,6 +57,7 @@ def _stats(event: dict) -> str:
 
 def run_foreground(workspace: Workspace, job_id: str, *, as_json: bool) -> None:
     """Run (or follow) a job here until it ends; Ctrl+C stops it at its next step, resumable later."""
+    from tools.jobs import JOB_KINDS
     from trainer.worker import run_job, stop_on_signals
 
     stop = threading.Event()
@@ -64,7 +65,7 @@ def run_foreground(workspace: Workspace, job_id: str, *, as_json: bool) -> None:
     bar = ProgressBar(job_id)
     try:
         record = run_job(workspace, job_id, on_event=bar, stop=stop,
-                         on_wait=lambda text: typer.echo(text, err=True))
+                         on_wait=lambda text: typer.echo(text, err=True), runners=JOB_KINDS)
     finally:
         bar.close()
         restore()

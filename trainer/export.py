@@ -19,8 +19,9 @@ from trainer.config import TrainConfig
 from trainer.lora import ADAPTER, lora_state_dict
 
 PREFIX = "diffusion_model."
-ARCHITECTURES = {"ltx-2.3": "ltx-video-2.3/lora", "tiny-ltx-2.3": "ltx-video-2.3/lora", "ltx-2": "ltx-video-2/lora"}
-BASE_VERSIONS = {"ltx-2.3": "2.3", "tiny-ltx-2.3": "2.3", "ltx-2": "2"}
+ARCHITECTURES = {"ltx-2.3": "ltx-video-2.3/lora", "tiny-ltx-2.3": "ltx-video-2.3/lora", "ltx-2": "ltx-video-2/lora",
+                 "ltx-2.5": "ltx-video-2.5/lora", "tiny-ltx-2.5": "ltx-video-2.5/lora"}
+BASE_VERSIONS = {"ltx-2.3": "2.3", "tiny-ltx-2.3": "2.3", "ltx-2": "2", "ltx-2.5": "2.5", "tiny-ltx-2.5": "2.5"}
 
 
 def comfy_state_dict(transformer: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -7,8 +7,9 @@ finds that owner dead, marks the job ``interrupted`` and takes it again: trainin
 checkpoint (``run_training(..., resume=True)``). SIGTERM / SIGINT stop the job at its next step as
 ``interrupted`` too. Cancel is the ``cancel_requested`` flag, read by ``should_stop`` at every step.
 
-Job kinds: ``JOB_RUNNERS`` maps a kind to ``runner(workspace, job, emit, should_stop) -> dict``. Layers above
-trainer/ add theirs with ``register_job_kind`` before starting a worker; a worker only claims kinds it can run.
+Job kinds: a runners dict maps a kind to ``runner(workspace, job, emit, should_stop) -> dict``. trainer/ knows only
+``train`` (``JOB_RUNNERS``); the surfaces pass ``tools.jobs.JOB_KINDS``, which adds the kinds defined above trainer/
+(caption, evaluate, ...). A worker only claims kinds it can run.
 """
 
 import json
@@ -19,7 +20,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,7 @@ def run_train_job(workspace: Workspace, job: JobRecord, emit: Emit, should_stop:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
 
 
-JOB_RUNNERS: dict[str, Runner] = {"train": run_train_job}
-
-
-def register_job_kind(kind: str, runner: Runner) -> None:
-    """Let workers in this process run jobs of ``kind`` (caption, evaluate, ...)."""
-    JOB_RUNNERS[kind] = runner
+JOB_RUNNERS: dict[str, Runner] = {"train": run_train_job}  # the default runners: the kinds trainer/ defines
 
 
 # ---- who owns a running job --------------------------------------------------------------------------------
@@ -159,6 +155,7 @@ def claim(
 def execute(
     db: sqlite_utils.Database, workspace: Workspace, job: JobRecord, *,
     on_event: Callable[[dict], None] | None = None, stop: threading.Event | None = None,
+    runners: Mapping[str, Runner] | None = None,
 ) -> JobRecord:
     """Run a job this process has claimed, and record how it ended."""
     run_dir = Path(job.run_dir)
@@ -190,7 +187,7 @@ def execute(
             "message": f"resuming from {checkpoint.name}" if checkpoint else "starting from scratch",
             "path": str(checkpoint) if checkpoint else None})
     try:
-        result = JOB_RUNNERS[job.kind](workspace, job, emit, should_stop) or {}
+        result = (runners or JOB_RUNNERS)[job.kind](workspace, job, emit, should_stop) or {}
     except (KeyboardInterrupt, SystemExit):
         _set_interrupted(db, job.job_id)
         raise
@@ -244,7 +241,7 @@ def default_device() -> str:
 def run_job(
     workspace: Workspace, job_id: str, *, on_event: Callable[[dict], None] | None = None,
     stop: threading.Event | None = None, device: str | None = None, poll_s: float = 0.5,
-    on_wait: Callable[[str], None] | None = None,
+    on_wait: Callable[[str], None] | None = None, runners: Mapping[str, Runner] | None = None,
 ) -> JobRecord:
     """Run one job in this process (the foreground of `loraport train`) and return its final record.
 
@@ -253,15 +250,16 @@ def run_job(
     """
     db = open_worker_db(workspace)
     device = device or default_device()
+    runners = runners or JOB_RUNNERS
     job = jobstore.get_job(db, job_id)
-    if job.kind not in JOB_RUNNERS:
+    if job.kind not in runners:
         raise LoraportError(f"this process cannot run {job.kind!r} jobs: start `loraport worker` to run them.")
     told = False
     while True:
         reap_dead(db)
-        mine = claim(db, device=device, job_id=job_id)
+        mine = claim(db, device=device, kinds=list(runners), job_id=job_id)
         if mine is not None:
-            return execute(db, workspace, mine, on_event=on_event, stop=stop)
+            return execute(db, workspace, mine, on_event=on_event, stop=stop, runners=runners)
         job = jobstore.get_job(db, job_id)
         if job.is_terminal:
             return job
@@ -287,6 +285,7 @@ def run_job(
 def run_worker(
     workspace: Workspace, *, once: bool = False, poll_s: float = 0.5, device: str | None = None,
     stop: threading.Event | None = None, on_event: Callable[[dict], None] | None = None,
+    runners: Mapping[str, Runner] | None = None,
 ) -> int:
     """Run waiting jobs one at a time until stopped (with ``once``: until none is waiting); return how many ran."""
     db = open_worker_db(workspace)
@@ -298,14 +297,14 @@ def run_worker(
     try:
         while not stop.is_set():
             reap_dead(db)
-            job = claim(db, device=device)
+            job = claim(db, device=device, kinds=list(runners or JOB_RUNNERS))
             if job is None:
                 if once:
                     break
                 stop.wait(poll_s)
                 continue
             log.info("worker %s: running %s job %s", os.getpid(), job.kind, job.job_id)
-            execute(db, workspace, job, on_event=on_event, stop=stop)
+            execute(db, workspace, job, on_event=on_event, stop=stop, runners=runners)
             ran += 1
     finally:
         marker.unlink(missing_ok=True)

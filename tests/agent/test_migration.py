@@ -1,7 +1,6 @@
 """The whole migration through the guided sidekick, in at most 8 user turns: an LTX-2 LoRA and five clips in,
-a trained tiny-model LoRA (and its evaluation, once tools.evaluate exists) out. The test plays the worker."""
+a trained tiny-model LoRA and its evaluation out. The test plays the worker."""
 
-import importlib
 from pathlib import Path
 
 from safetensors import safe_open
@@ -22,13 +21,6 @@ def _inputs(tmp_path: Path) -> tuple[Path, Path]:
                   pattern="moving")
         (clips / f"clip{i}.txt").write_text(f"a bright square sliding across a coloured wall, take {i}")
     return lora, clips
-
-
-def _evaluate_landed() -> bool:
-    try:
-        return hasattr(importlib.import_module("tools.evaluate"), "evaluate")
-    except ModuleNotFoundError:
-        return False
 
 
 def _ends(events, tool):
@@ -74,13 +66,10 @@ def test_guided_migration_in_at_most_8_turns(sidekick_factory, workspace, tmp_pa
 
     events = say("evaluate")
     [evaluated] = _ends(events, "evaluate")
-    if _evaluate_landed():
-        assert evaluated.ok, evaluated.result
-        verdict = evaluated.result["verdict"]
-        assert verdict["status"] in {"weak", "good", "over-fit", "broken"} and verdict["evidence"]
-        assert kick.state()["evaluations"][-1]["lora_path"] == str(lora_path)
-        reply = "".join(e.text for e in events if e.type == "text")
-        assert verdict["status"] in reply
-    else:
-        assert "not available yet" in evaluated.result["error"]
+    assert evaluated.ok, evaluated.result
+    verdict = evaluated.result["verdict"]
+    assert verdict["status"] in {"weak", "good", "over-fit", "broken"} and verdict["evidence"]
+    assert kick.state()["evaluations"][-1]["lora_path"] == str(lora_path)
+    reply = "".join(e.text for e in events if e.type == "text")
+    assert verdict["status"] in reply
     assert turns <= 8

@@ -22,7 +22,10 @@ def _cli(capsys, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def count_kind(monkeypatch):
-    monkeypatch.setitem(worker.JOB_RUNNERS, "count", fake_jobs.count_runner)
+    from tools.jobs import JOB_KINDS
+
+    monkeypatch.setitem(JOB_KINDS, "count", fake_jobs.count_runner)  # what the CLI's workers run
+    monkeypatch.setitem(worker.JOB_RUNNERS, "count", fake_jobs.count_runner)  # a worker started in-test
 
 
 @pytest.fixture

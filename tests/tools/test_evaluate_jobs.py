@@ -7,10 +7,11 @@ import pytest
 from cli.main import main
 from core.store import open_db
 from tests.trainer.train_utils import concept_dataset, tiny_config
-from tools.evaluate import enqueue_evaluate_job, register_evaluate_job
+from tools.evaluate import enqueue_evaluate_job
+from tools.jobs import JOB_KINDS
 from tools.train.retrain import launch_retrain, retrain_with
 from trainer import jobs
-from trainer.worker import JOB_RUNNERS, run_job
+from trainer.worker import run_job
 
 
 @pytest.fixture
@@ -24,10 +25,8 @@ def trained_job(workspace, tmp_path):
 
 
 def test_evaluate_job_runs_in_the_worker_and_records_the_verdict(workspace, trained_job):
-    register_evaluate_job()
-    assert "evaluate" in JOB_RUNNERS
     eval_id = enqueue_evaluate_job(trained_job, checkpoints=False)
-    record = run_job(workspace, eval_id)
+    record = run_job(workspace, eval_id, runners=JOB_KINDS)
     assert record.status == "finished" and record.parent_job_id == trained_job
     result = record.result if isinstance(record.result, dict) else json.loads(record.result)
     assert result["status"] in ("weak", "good", "over-fit", "broken")

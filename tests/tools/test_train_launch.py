@@ -83,10 +83,10 @@ def test_build_config_names_an_unknown_recipe(tmp_path):
         train_tools.build_config("no-such-recipe", tmp_path / "clips")
 
 
-def test_register_job_kinds_loads_the_kinds_modules_offer_and_skips_absent_ones(monkeypatch):
-    from trainer import worker
+def test_the_job_kinds_dict_holds_every_kind_a_surface_queues():
+    from tools.caption.jobs import run_caption_job
+    from tools.evaluate.jobs import run_evaluate_job
+    from tools.jobs import JOB_KINDS
+    from trainer.worker import run_train_job
 
-    # Only the trainer's own kind, whatever earlier tests registered in this process.
-    monkeypatch.setattr(worker, "JOB_RUNNERS", {"train": worker.JOB_RUNNERS["train"]})
-    monkeypatch.setattr(train_tools, "JOB_KIND_MODULES", ("tests.trainer.fake_jobs", "tests.no_such_module"))
-    assert train_tools.register_job_kinds() == ["count", "train"]
+    assert JOB_KINDS == {"train": run_train_job, "caption": run_caption_job, "evaluate": run_evaluate_job}

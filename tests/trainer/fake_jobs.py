@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.atomic import atomic_replace_dir, atomic_write_json
 from trainer.checkpoints import latest_checkpoint
-from trainer.worker import register_job_kind, run_worker
+from trainer.worker import JOB_RUNNERS, run_worker
 
 
 def count_runner(workspace, job, emit, should_stop) -> dict:
@@ -37,15 +37,10 @@ def count_runner(workspace, job, emit, should_stop) -> dict:
     return {"steps": step, "final_loss": 1.0 / max(step, 1), "lora_path": str(out), "resumed_at": start}
 
 
-JOB_KINDS = {"count": count_runner}  # how a module above trainer/ offers its kinds to tools.train.launch
-
-
-def register() -> None:
-    register_job_kind("count", count_runner)
+RUNNERS = {**JOB_RUNNERS, "count": count_runner}  # the runners a worker for these tests is handed
 
 
 if __name__ == "__main__":  # a worker process that can run `count` jobs: python -m tests.trainer.fake_jobs HOME
     from core.workspace import Workspace
 
-    register()
-    run_worker(Workspace(Path(sys.argv[1])).ensure(), poll_s=0.05, device="cpu")
+    run_worker(Workspace(Path(sys.argv[1])).ensure(), poll_s=0.05, device="cpu", runners=RUNNERS)

@@ -1,7 +1,7 @@
 """Captioning a whole dataset as a ``caption`` job: queued, run by the worker, with progress events.
 
-trainer/ must not import tools/, so the runner is registered from here: surfaces call
-``register_caption_job()`` at start-up (``loraport serve``, ``loraport worker``) before a worker starts.
+trainer/ must not import tools/, so the runner is listed in ``tools.jobs.JOB_KINDS``, the dict the surfaces
+hand to the worker.
 """
 
 from collections.abc import Callable
@@ -42,10 +42,3 @@ def run_caption_job(workspace: Workspace, job, emit: Callable[[dict], None], sho
     run = caption_all(cfg["dataset_id"], backend=cfg.get("backend", "auto"), trigger_word=cfg.get("trigger_word"),
                       overwrite=bool(cfg.get("overwrite")), on_progress=progress, should_stop=should_stop)
     return {**run.model_dump(mode="json"), "steps": run.captioned + run.skipped + len(run.errors)}
-
-
-def register_caption_job() -> None:
-    """Let workers in this process run ``caption`` jobs; call once at start-up, before starting a worker."""
-    from trainer.worker import register_job_kind
-
-    register_job_kind(KIND, run_caption_job)

@@ -1,7 +1,7 @@
 """Evaluation and advice: measure a trained LoRA, judge it (weak | good | over-fit | broken), suggest the next run."""
 
 from tools.evaluate.checkpoints import export_best
-from tools.evaluate.jobs import enqueue_evaluate_job, register_evaluate_job, run_evaluate_job
+from tools.evaluate.jobs import enqueue_evaluate_job, run_evaluate_job
 from tools.evaluate.models import CheckpointScore, EvalPrompt, EvalReport, Metric, SamplePair, Suggestion, Verdict
 from tools.evaluate.service import evaluate
 
@@ -13,9 +13,6 @@ def suggest(report: EvalReport | dict) -> list[Suggestion]:
     return list(report.verdict.suggestions)
 
 
-# Read by tools.train.launch.register_job_kinds (what `loraport worker` and `serve` call at start-up).
-JOB_KINDS = {"evaluate": run_evaluate_job}
-
-__all__ = ["JOB_KINDS", "CheckpointScore", "EvalPrompt", "EvalReport", "Metric", "SamplePair", "Suggestion",
-           "Verdict", "enqueue_evaluate_job", "evaluate", "export_best", "register_evaluate_job",
-           "run_evaluate_job", "suggest"]
+__all__ = ["CheckpointScore", "EvalPrompt", "EvalReport", "Metric", "SamplePair", "Suggestion",
+           "Verdict", "enqueue_evaluate_job", "evaluate", "export_best", "run_evaluate_job",
+           "suggest"]

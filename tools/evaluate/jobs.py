@@ -1,8 +1,7 @@
 """Evaluation as an ``evaluate`` job: queued, run by the worker, progress as job events.
 
-trainer/ must not import tools/, so the runner is registered from here: ``JOB_KINDS`` is read by
-``tools.train.launch.register_job_kinds`` (``loraport worker`` / ``serve``), and ``register_evaluate_job()`` registers
-it directly for a surface that starts its own worker.
+trainer/ must not import tools/, so the runner is listed in ``tools.jobs.JOB_KINDS``, the dict the surfaces
+hand to the worker.
 """
 
 from collections.abc import Callable
@@ -55,10 +54,3 @@ def run_evaluate_job(workspace: Workspace, job, emit: Callable[[dict], None], sh
         return {"status": "cancelled", "steps": phase["n"]}
     return {"status": report.verdict.status, "summary": report.summary, "report_json": report.report_json,
             "report_html": report.report_html, "steps": phase["n"]}
-
-
-def register_evaluate_job() -> None:
-    """Let workers in this process run ``evaluate`` jobs; call once at start-up, before starting a worker."""
-    from trainer.worker import register_job_kind
-
-    register_job_kind(KIND, run_evaluate_job)

@@ -4,7 +4,6 @@ The same functions serve the agent, the CLI and the REST API. They queue work; t
 started by ``loraport serve``) runs it, so a chat turn never waits for a training run.
 """
 
-import importlib
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -16,9 +15,6 @@ from core.workspace import Workspace
 from trainer import jobs
 from trainer.config import CheckpointConfig, DataConfig, LoraConfig, ModelConfig, OptimConfig, TrainConfig
 from trainer.jobs import JobRecord
-
-# Modules (above trainer/) that define job kinds: each may expose JOB_KINDS = {"kind": runner}.
-JOB_KIND_MODULES = ("tools.caption", "tools.evaluate", "tools.dataset")
 
 
 class JobRef(BaseModel):
@@ -130,19 +126,3 @@ def resolve_dataset(dataset: str | Path) -> Path:
             return candidate
     raise LoraportError(f"dataset {str(dataset)!r} is neither a folder nor a dataset id of this workspace: "
                         "pass a folder of clips, or import one with `loraport dataset import`.")
-
-
-def register_job_kinds() -> list[str]:
-    """Teach this process's worker the job kinds defined above trainer/ (caption, evaluate, ...)."""
-    from trainer.worker import JOB_RUNNERS, register_job_kind
-
-    for name in JOB_KIND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        for kind, runner in getattr(module, "JOB_KINDS", {}).items():
-            register_job_kind(kind, runner)
-    return sorted(JOB_RUNNERS)

@@ -39,6 +39,22 @@ SPECS: dict[str, ModelSpec] = {
         latent_channels=128, vae_spatial_ratio=32, vae_temporal_ratio=8, default_buckets=_REAL_BUCKETS,
         transformer_forward_kwargs={"use_cross_timestep": False},
     ),
+    # LTX-2.5: 2.3's transformer without the video feed-forward bias (and, from 2.5.1, a keyframe position
+    # embedding), 2.3's VAE encoder, an LTX-tuned Gemma 4 text encoder. Same latent layout and forward inputs.
+    "ltx-2.5": ModelSpec(
+        id="ltx-2.5", family="ltx", version="2.5",
+        description="Lightricks LTX-2.5 (22B audio+video, LTX-tuned Gemma 4 12B text encoder), from local weights.",
+        latent_channels=128, vae_spatial_ratio=32, vae_temporal_ratio=8, default_buckets=_REAL_BUCKETS,
+        transformer_forward_kwargs=dict(_LTX23_FORWARD),
+    ),
+    "tiny-ltx-2.5": ModelSpec(
+        id="tiny-ltx-2.5", family="ltx", version="2.5", tiny=True,
+        description="LTX-2.5-shaped tiny model with random weights (no video FF bias, keyframe embedding, "
+                    "Gemma-4-shaped text encoder): runs on a CPU in seconds, outputs noise.",
+        latent_channels=8, vae_spatial_ratio=8, vae_temporal_ratio=8,
+        default_buckets=_buckets((64, 64, 17), (96, 64, 17), (64, 96, 17), (64, 64, 1)),
+        transformer_forward_kwargs=dict(_LTX23_FORWARD), max_sequence_length=32,
+    ),
 }
 
 
@@ -73,10 +89,18 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
     dtype = resolve_dtype(dtype if dtype is not None else model_cfg.dtype, device)
     if model_cfg.quantize_base == "int8":
         _check_int8(spec, device)
-    if spec.tiny:
+    if spec.tiny and spec.version == "2.5":
+        from trainer.models.tiny25 import build_tiny25_parts
+
+        parts = build_tiny25_parts()
+    elif spec.tiny:
         from trainer.models.tiny import build_tiny_parts
 
         parts = build_tiny_parts()
+    elif spec.version == "2.5":
+        from trainer.models.ltx25 import load_ltx25_parts
+
+        parts = load_ltx25_parts(model_cfg, spec, dtype)
     else:
         from trainer.models.ltx2 import load_ltx2_parts
 
