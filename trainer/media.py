@@ -130,6 +130,29 @@ def decode(path: Path, bucket) -> torch.Tensor:
     return video.float() / 127.5 - 1.0
 
 
+def decode_upto(path: Path, width: int, height: int, max_frames: int) -> torch.Tensor:
+    """Up to ``max_frames`` first frames (fewer when the file is shorter), resized + centre-cropped to width x height.
+    -> (F, 3, H, W) float in [-1, 1]; an image gives F = 1. For IC-LoRA references at generation time, which may
+    be shorter than the clip generated."""
+    path = Path(path)
+    info = probe(path)
+    want = 1 if info.kind == "image" else max(1, max_frames)
+    frames = []
+    with _open(path) as container:
+        try:
+            for frame in container.decode(video=0):
+                frames.append(_resize_crop(frame, width, height))
+                if len(frames) == want:
+                    break
+        except Exception as exc:  # PyAV raises many decoder error types; any of them means a damaged file
+            if not frames:
+                raise LoraportError(f"{path.name}: could not decode ({exc}); re-export the file.") from exc
+    if not frames:
+        raise LoraportError(f"{path.name}: has no decodable frames; the file is empty or damaged.")
+    video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)  # (F, 3, H, W) uint8
+    return video.float() / 127.5 - 1.0
+
+
 def write_mp4(frames: np.ndarray, path: Path, fps: float = 24.0) -> Path:
     """Encode (F, H, W, 3) uint8 frames as H.264 MP4 (yuv420p, plays everywhere); written atomically."""
     import av

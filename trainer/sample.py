@@ -12,6 +12,7 @@ import torch
 
 from core.errors import LoraportError
 from trainer.media import contact_sheet, write_mp4
+from trainer.reference import Reference
 
 SAMPLE_ADAPTER = "loraport_sample"
 
@@ -27,13 +28,18 @@ class SampleResult:
     frames: np.ndarray  # (F, H, W, 3) uint8
     seed: int
     prompt: str
+    reference: str | None = None  # IC-LoRA: the reference the clip was conditioned on (its dataset name)
+    beside_mp4: Path | None = None  # IC-LoRA: the reference (left) beside the generation (right), one clip
+    beside_sheet: Path | None = None
 
 
-def build_pipeline(components):
-    """An ``LTX2Pipeline`` over the given components (no copies: it shares their weights)."""
-    from diffusers import LTX2Pipeline
+def build_pipeline(components, in_context: bool = False):
+    """An ``LTX2Pipeline`` over the given components (no copies: it shares their weights); with ``in_context``
+    diffusers' ``LTX2InContextPipeline``, which takes IC-LoRA reference conditions."""
+    from diffusers import LTX2InContextPipeline, LTX2Pipeline
 
-    pipe = LTX2Pipeline(scheduler=components.scheduler, vae=components.vae, audio_vae=components.audio_vae,
+    cls = LTX2InContextPipeline if in_context else LTX2Pipeline
+    pipe = cls(scheduler=components.scheduler, vae=components.vae, audio_vae=components.audio_vae,
                         text_encoder=components.text_encoder, tokenizer=components.tokenizer,
                         connectors=components.connectors, transformer=components.transformer,
                         vocoder=components.vocoder)
@@ -98,22 +104,27 @@ def _to_uint8(video: np.ndarray) -> np.ndarray:
 def generate(components, prompt: str, *, lora_path: Path | None = None, lora_scale: float = 1.0, seed: int = 42,
              width: int | None = None, height: int | None = None, frames: int | None = None,
              steps: int | None = None, out_dir: Path, name: str = "sample", fps: float = 24.0,
-             guidance_scale: float = 3.0, negative_prompt: str = "") -> SampleResult:
+             guidance_scale: float = 3.0, negative_prompt: str = "", reference: Reference | None = None
+             ) -> SampleResult:
     """Generate one clip and write ``<out_dir>/<name>.mp4`` and ``<name>.png`` (a contact sheet).
 
     Size defaults to the model's first video bucket; steps to 30 (4 on the tiny model). The same seed gives the
     same frames. ``lora_path`` may hold ComfyUI (``diffusion_model.``) or diffusers (``transformer.``) keys.
+
+    With a ``reference`` (IC-LoRA) the clip is rendered by ``LTX2InContextPipeline`` conditioned on it (see
+    ``trainer.reference``), and ``<name>-beside-ref.mp4`` / ``.png`` show the reference beside the generation.
     """
     spec = components.spec
     bucket = next((b for b in spec.default_buckets if b.frames > 1), spec.default_buckets[0])
     width, height, frames = width or bucket.width, height or bucket.height, frames or bucket.frames
     steps = steps or (4 if spec.tiny else 30)
     _check_size(spec, width, height, frames)
-    pipe = build_pipeline(components)
+    pipe = build_pipeline(components, in_context=reference is not None)
+    ref_kwargs, ref_frames = _reference_kwargs(spec, reference, width, height, frames)
     generator = torch.Generator(device="cpu").manual_seed(seed)  # CPU noise: the same on every device
     with _SampleLora(pipe, lora_path, lora_scale):
         out = pipe(prompt=prompt, negative_prompt=negative_prompt, width=width, height=height, num_frames=frames,
-                   frame_rate=fps, num_inference_steps=steps, guidance_scale=guidance_scale,
+                   **ref_kwargs, frame_rate=fps, num_inference_steps=steps, guidance_scale=guidance_scale,
                    audio_guidance_scale=guidance_scale, generator=generator, output_type="np",
                    max_sequence_length=spec.max_sequence_length, **PLAIN_GUIDANCE,
                    **spec.transformer_forward_kwargs)
@@ -121,4 +132,26 @@ def generate(components, prompt: str, *, lora_path: Path | None = None, lora_sca
     out_dir = Path(out_dir)
     mp4 = write_mp4(video, out_dir / f"{name}.mp4", fps=fps)
     sheet = contact_sheet(video, out_dir / f"{name}.png")
-    return SampleResult(mp4_path=mp4, sheet_path=sheet, frames=video, seed=seed, prompt=prompt)
+    result = SampleResult(mp4_path=mp4, sheet_path=sheet, frames=video, seed=seed, prompt=prompt)
+    if reference is not None:
+        from trainer.reference import side_by_side
+
+        beside = side_by_side(ref_frames, video)
+        result.reference = reference.name
+        result.beside_mp4 = write_mp4(beside, out_dir / f"{name}-beside-ref.mp4", fps=fps)
+        result.beside_sheet = contact_sheet(beside, out_dir / f"{name}-beside-ref.png")
+    return result
+
+
+def _reference_kwargs(spec, reference: Reference | None, width: int, height: int, frames: int):
+    """The in-context pipeline's reference arguments and the reference's own frames (uint8, for the side-by-side
+    view); nothing without a reference."""
+    if reference is None:
+        return {}, None
+    from diffusers.pipelines.ltx2.pipeline_ltx2_ic_lora import LTX2ReferenceCondition
+
+    from trainer.reference import load_reference_frames, to_uint8
+
+    pixels = load_reference_frames(reference, width, height, frames, spec.size_multiple, spec.frame_rule[0])
+    cond = LTX2ReferenceCondition(frames=pixels, strength=reference.strength)
+    return dict(reference_conditions=[cond], reference_downscale_factor=reference.downscale_factor), to_uint8(pixels)
