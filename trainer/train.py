@@ -1,10 +1,11 @@
 """The training loop: one resolved TrainConfig in, a LoRA file, checkpoints and a report out.
 
-Reads top to bottom like nanoGPT's train.py: config and derived values; data (cached latents); model (base +
-peft LoRA); optimizer; resume; then the loop, whose body keeps one order: lr = lr_at(step) (a pure function),
-maybe checkpoint / validate / stop, forward-backward-step, log. Everything random in the loop (which clips, the
-noise, the timesteps, first-frame conditioning) is drawn from a generator seeded by (seed, micro-batch, rank),
-so a resumed run replays exactly what the uninterrupted run would have done.
+Reads top to bottom like nanoGPT's train.py, in phases: prepare (config and derived values; data (cached
+latents); model (base + peft LoRA); optimizer; resume), then the loop, whose body keeps one order: lr =
+lr_at(step) (a pure function), maybe stop / checkpoint / validate, step (forward-backward-step), log; then
+finish (last checkpoint and samples, holdout loss, the LoRA file, the report). Everything random in the loop
+(which clips, the noise, the timesteps, first-frame conditioning) is drawn from a generator seeded by (seed,
+micro-batch, rank), so a resumed run replays exactly what the uninterrupted run would have done.
 
 Several processes, one entry point (`python -m trainer.train CONFIG.json RUN_DIR` under a launcher):
     torchrun --nproc_per_node 8 -m trainer.train CONFIG.json RUN_DIR              # GPUs, or CPUs over gloo
@@ -20,7 +21,9 @@ import json
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from pydantic import BaseModel
@@ -28,15 +31,15 @@ from pydantic import BaseModel
 from core.atomic import atomic_write_json
 from core.errors import LoraportError
 from core.settings import get_settings
-from trainer import checkpoints, lora
+from trainer import checkpoints, lora, ranks
 from trainer.config import OptimConfig, TrainConfig
 from trainer.batches import BatchOrder, collate
 from trainer.export import export_lora, lora_metadata
 from trainer.losses import adapters_off, flow_loss
+from trainer.progress import StepTimer, append_jsonl, peak_mem_mb, write_jsonl
 from trainer.strategies import get_strategy, predict
 
 Emit = Callable[[dict], None]
-STEADY_AFTER = 2  # steps after (re)start excluded from speed and ETA: the first ones pay for warm-up
 
 
 class TrainResult(BaseModel):
@@ -65,6 +68,43 @@ def lr_at(step: int, cfg: OptimConfig) -> float:
     return cfg.learning_rate
 
 
+@dataclass
+class _Run:
+    """What the loop reads and advances: built by `_prepare`, moved on by `_train_step`, closed by `_finish`."""
+
+    cfg: TrainConfig
+    run_dir: Path
+    acc: Any  # accelerate.Accelerator
+    autocast: Any  # bf16 autocast on CUDA, a null context elsewhere
+    emit: Emit  # a no-op on ranks other than 0
+    components: Any  # trainer.models.Components
+    data: Any  # trainer.data.PreparedDataset
+    strategy: Any  # trainer.strategies.Strategy
+    forward_kwargs: dict
+    params: list  # the LoRA parameters: the only ones with gradients
+    model: torch.nn.Module  # the transformer as accelerate wrapped it (DDP with several processes)
+    optimizer: torch.optim.Optimizer
+    order: BatchOrder
+    fp: dict  # config fingerprint: resume refuses a checkpoint whose fingerprint differs
+    t_setup: float
+    step: int = 0
+    losses: list = field(default_factory=list)  # [(step, loss)]
+    holdout_curve: list = field(default_factory=list)  # [(step, holdout loss)] at each checkpoint
+    resumed_from: int | None = None
+
+    @property
+    def main(self) -> bool:
+        return self.acc.is_main_process
+
+    @property
+    def transformer(self) -> torch.nn.Module:
+        return self.components.transformer
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+
 def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None,
                  should_stop: Callable[[], bool] | None = None, resume: bool = True) -> TrainResult:
     """Train a LoRA as `config` says, writing everything under `run_dir`; resumes from its latest checkpoint.
@@ -73,38 +113,88 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
     the terminal event). `should_stop()` is polled before each step: True stops there, writes a checkpoint and
     the LoRA so far, and returns status "cancelled".
     """
-    from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs
+    t_start, should_stop = time.perf_counter(), should_stop or (lambda: False)
+    run = _prepare(config, Path(run_dir), emit)
+    _resume(run, resume)
+    opt_cfg, timer, status = config.optim, StepTimer(), "finished"
+    t_loop, cpu_loop = time.perf_counter(), time.process_time()
+    while run.step < opt_cfg.steps:
+        lr = lr_at(run.step, opt_cfg)  # a pure function of the step
+        if ranks.any_rank(run.acc, should_stop()):
+            status = "cancelled"
+            break
+        _checkpoint_and_validate_when_due(run)
+        timer.start()
+        loss, grad_norm = _train_step(run, lr)  # forward, backward, clip, optimizer step
+        run.step += 1
+        run.losses.append((run.step, loss))
+        timer.stop()
+        if run.main:
+            append_jsonl(run.run_dir / "losses.jsonl", {"step": run.step, "loss": loss, "lr": lr,
+                                                         "grad_norm": grad_norm})
+        run.emit(timer.progress(run.step, opt_cfg.steps, loss, lr))
+    timings = {"train_s": time.perf_counter() - t_loop, "train_cpu_s": time.process_time() - cpu_loop,
+               "steps_per_s": timer.steps_per_s()}
+    return _finish(run, status, timings, t_start)
 
-    from trainer.data import prepare_dataset
-    from trainer.models import load_components
 
-    t_start = time.perf_counter()
-    should_stop = should_stop or (lambda: False)
-    run_dir, cfg, opt_cfg = Path(run_dir), config, config.optim
+# -- prepare: derived values, data, model (base + LoRA), optimizer, resume ---------------------------------------
 
-    # -- derived values --------------------------------------------------------------------------------------
+def _prepare(cfg: TrainConfig, run_dir: Path, emit: Emit | None) -> _Run:
+    from trainer.models import load_components  # noqa: PLC0415  (heavy: diffusers)
+
+    acc, autocast = _accelerator(cfg)
+    emit = (emit or (lambda event: None)) if acc.is_main_process else (lambda event: None)
+    if acc.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / "config.json", json.loads(cfg.model_dump_json()))
+    t0 = time.perf_counter()
+    components = load_components(cfg.model, device=acc.device)
+    data = _prepare_data(cfg, components, acc, emit)
+    if torch.cuda.is_available():  # the text encoder and VAE are idle until validation: give their memory to training
+        _move_encoders(components, "cpu")
+    transformer = components.transformer
+    torch.manual_seed(cfg.seed)  # LoRA A init, identical on every rank
+    lora.add_lora(transformer, cfg.lora)
+    transformer.train()  # from_pretrained leaves models in eval mode, which would switch LoRA dropout off
+    if cfg.optim.gradient_checkpointing:
+        transformer.enable_gradient_checkpointing()
+    if not cfg.lora.video_only:
+        emit({"type": "progress", "message": "the audio-branch LoRA layers get no training signal from video-only "
+                                             "data: they are exported untrained (B = 0)"})
+    params = lora.lora_parameters(transformer)
+    # Only the model goes through accelerate (DDP when several processes); the optimizer, backward and clipping
+    # stay plain torch: with bf16 autocast there is no loss scaler for accelerate's wrappers to apply, and they
+    # cost a few percent of a small model's step.
+    return _Run(cfg=cfg, run_dir=run_dir, acc=acc, autocast=autocast, emit=emit, components=components, data=data,
+                strategy=get_strategy(cfg, transformer),
+                forward_kwargs=dict(components.spec.transformer_forward_kwargs), params=params,
+                model=acc.prepare(transformer), optimizer=_optimizer(params, cfg.optim, emit),
+                order=BatchOrder([tuple(it.latents.shape) for it in data.train], cfg.optim.batch_size, cfg.seed),
+                fp=checkpoints.fingerprint(cfg), t_setup=time.perf_counter() - t0)
+
+
+def _accelerator(cfg: TrainConfig) -> tuple[Any, Any]:
+    """The Accelerator (one process, or one of several under torchrun) and the autocast context of each step."""
+    from accelerate import Accelerator  # noqa: PLC0415
+    from accelerate.utils import DistributedDataParallelKwargs  # noqa: PLC0415
+
     cuda = torch.cuda.is_available()
     if not cuda and get_settings().torch_threads:  # small models on few cores: 1 thread is ~20x faster
         torch.set_num_threads(get_settings().torch_threads)
-    bf16 = cuda and opt_cfg.mixed_precision in ("auto", "bf16")  # autocast on CUDA only: CPU bf16 is slow
+    bf16 = cuda and cfg.optim.mixed_precision in ("auto", "bf16")  # autocast on CUDA only: CPU bf16 is slow
     # Audio-branch LoRA parameters get no gradient from a video-only loss; DDP must be told, or it fails.
     ddp = DistributedDataParallelKwargs(find_unused_parameters=not cfg.lora.video_only)
     # Autocast is ours, not accelerate's: AcceleratorState is process-wide and refuses a second Accelerator with
     # another mixed_precision, which a worker running a bf16 job after an fp32 one would hit.
     acc = Accelerator(cpu=not cuda, kwargs_handlers=[ddp])
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16) if cuda else contextlib.nullcontext()
-    rank, world, main = acc.process_index, acc.num_processes, acc.is_main_process
-    emit = (emit or (lambda event: None)) if main else (lambda event: None)
-    ckpt_dir, fp = run_dir / "checkpoints", checkpoints.fingerprint(cfg)
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run_dir / "config.json", json.loads(cfg.model_dump_json()))
+    return acc, autocast
 
-    # -- data and model (base + LoRA) ------------------------------------------------------------------------
-    t0 = time.perf_counter()
-    components = load_components(cfg.model, device=acc.device)
-    transformer = components.transformer
+
+def _prepare_data(cfg: TrainConfig, components, acc, emit: Emit):
+    from trainer.data import prepare_dataset  # noqa: PLC0415
+
     with acc.local_main_process_first():  # one process per machine encodes; the others then hit the cache
         data = prepare_dataset(cfg, components)
     if not data.train:
@@ -113,129 +203,121 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
     if data.errors:  # bad files were skipped, not fatal: say which
         emit({"type": "progress", "message": f"skipped {len(data.errors)} file(s): " + "; ".join(
             f"{e.media}: {e.message}" for e in data.errors[:5])})
-    if cuda:  # the text encoder and VAE are idle until validation: give their memory to training
-        _move_encoders(components, "cpu")
-    torch.manual_seed(cfg.seed)  # LoRA A init, identical on every rank
-    lora.add_lora(transformer, cfg.lora)
-    transformer.train()  # from_pretrained leaves models in eval mode, which would switch LoRA dropout off
-    if opt_cfg.gradient_checkpointing:
-        transformer.enable_gradient_checkpointing()
-    if not cfg.lora.video_only:
-        emit({"type": "progress", "message": "the audio-branch LoRA layers get no training signal from video-only "
-                                             "data: they are exported untrained (B = 0)"})
-    strategy = get_strategy(cfg, transformer)
-    forward_kwargs = dict(components.spec.transformer_forward_kwargs)
-    params = lora.lora_parameters(transformer)
-    # Only the model goes through accelerate (DDP when several processes); the optimizer, backward and clipping
-    # stay plain torch: with bf16 autocast there is no loss scaler for accelerate's wrappers to apply, and they
-    # cost a few percent of a small model's step.
-    model, optimizer = acc.prepare(transformer), _optimizer(params, opt_cfg, emit)
-    order = BatchOrder([tuple(it.latents.shape) for it in data.train], opt_cfg.batch_size, cfg.seed)
-    t_setup = time.perf_counter() - t0
+    return data
 
-    # -- resume ----------------------------------------------------------------------------------------------
-    step, losses, holdout_curve, resumed_from = 0, [], [], None
-    latest = checkpoints.latest_checkpoint(ckpt_dir) if resume else None
+
+def _resume(run: _Run, resume: bool) -> None:
+    """Continue from the latest complete checkpoint (weights, optimizer, RNG, loss history), if any."""
+    latest = checkpoints.latest_checkpoint(run.ckpt_dir) if resume else None
     if latest is not None:
-        ck = checkpoints.load_checkpoint(latest, fp, device=acc.device)
-        lora.load_lora_state_dict(transformer, ck.lora)
-        optimizer.load_state_dict(ck.optimizer)
+        ck = checkpoints.load_checkpoint(latest, run.fp, device=run.acc.device)
+        lora.load_lora_state_dict(run.transformer, ck.lora)
+        run.optimizer.load_state_dict(ck.optimizer)
         checkpoints.set_rng_state(ck.rng)
-        step, losses, resumed_from = ck.step, ck.losses, ck.step
-        holdout_curve = [tuple(x) for x in ck.extra.get("holdout_curve", [])]
-    if world > 1 and not _same_on_all_ranks(acc, step):
-        raise LoraportError(f"the processes found different checkpoints under {ckpt_dir}: with several machines "
-                            "the run directory must be on a filesystem all of them see (NFS, Lustre, ...)")
-    if main:
-        _write_jsonl(run_dir / "losses.jsonl", [{"step": s, "loss": v} for s, v in losses])
-    emit({"type": "started", "step": step, "total": opt_cfg.steps,
-          "message": f"resumed from step {step}" if latest is not None else "training started"})
+        run.step, run.losses, run.resumed_from = ck.step, ck.losses, ck.step
+        run.holdout_curve = [tuple(x) for x in ck.extra.get("holdout_curve", [])]
+    if run.acc.num_processes > 1 and not ranks.same_on_all_ranks(run.acc, run.step):
+        raise LoraportError(f"the processes found different checkpoints under {run.ckpt_dir}: with several "
+                            "machines the run directory must be on a filesystem all of them see (NFS, Lustre, ...)")
+    if run.main:
+        write_jsonl(run.run_dir / "losses.jsonl", [{"step": s, "loss": v} for s, v in run.losses])
+    run.emit({"type": "started", "step": run.step, "total": run.cfg.optim.steps,
+              "message": f"resumed from step {run.step}" if latest is not None else "training started"})
 
-    def checkpoint(at_step: int) -> None:
-        if main:
-            if data.holdout:
-                holdout_curve.append((at_step, flow_loss(transformer, strategy, data.holdout, forward_kwargs)))
-            path = checkpoints.save_checkpoint(
-                ckpt_dir, at_step, lora=lora.lora_state_dict(transformer), optimizer=optimizer.state_dict(),
-                rng=checkpoints.rng_state(), losses=losses, fp=fp, keep=cfg.checkpoints.keep,
-                extra={"holdout_curve": holdout_curve})
-            emit({"type": "checkpoint", "step": at_step, "total": opt_cfg.steps, "path": str(path)})
-        acc.wait_for_everyone()
 
-    def validate(at_step: int) -> None:
-        if main and cfg.validation.every and cfg.validation.prompts:
-            _sample(components, cfg, run_dir / "samples", at_step, emit)
-        acc.wait_for_everyone()
+# -- step -------------------------------------------------------------------------------------------------------
 
-    # -- the loop --------------------------------------------------------------------------------------------
-    timer, status, t_loop, cpu_loop = _StepTimer(), "finished", time.perf_counter(), time.process_time()
-    while step < opt_cfg.steps:
-        lr = lr_at(step, opt_cfg)
-        if _any_rank(acc, should_stop()):
-            status = "cancelled"
-            break
-        if step % cfg.checkpoints.every == 0 and step not in (0, resumed_from):
-            checkpoint(step)
-        if cfg.validation.every and step % cfg.validation.every == 0 and step != resumed_from:
-            validate(step)  # step 0 too: the baseline the user compares later samples against
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+def _train_step(run: _Run, lr: float) -> tuple[float, float]:
+    """One optimizer step over grad_accum micro-batches; returns (loss averaged over ranks, grad norm)."""
+    opt_cfg, acc = run.cfg.optim, run.acc
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    loss = 0.0
+    for micro in range(opt_cfg.grad_accum):
+        # This rank's micro-batch, unique overall; its generator draws clips, noise, timesteps and conditioning,
+        # so a resumed run replays what the uninterrupted run would have drawn.
+        index = (run.step * opt_cfg.grad_accum + micro) * acc.num_processes + acc.process_index
+        gen = torch.Generator().manual_seed(run.cfg.seed * 1_000_003 + index)
+        batch = collate([run.data.train[i] for i in run.order.batch(index)]).to(acc.device)
+        inputs = run.strategy.prepare_inputs(batch, gen)
+        last = micro == opt_cfg.grad_accum - 1
+        with run.autocast, (contextlib.nullcontext() if last else acc.no_sync(run.model)):
+            micro_loss = run.strategy.compute_loss(predict(run.model, inputs, run.forward_kwargs), inputs).mean()
+            (micro_loss / opt_cfg.grad_accum).backward()
+        loss += micro_loss.item() / opt_cfg.grad_accum
+    loss = ranks.mean_over_ranks(acc, loss)
+    if not math.isfinite(loss):  # stop before a NaN reaches the weights (the "black video" LoRA)
+        raise LoraportError(f"training diverged at step {run.step + 1}: the loss is {loss}. Checkpoints up to "
+                            f"step {run.step} are kept; start a new run with a lower learning rate (now {lr:g}) "
+                            "or more warmup steps")
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(run.params, opt_cfg.max_grad_norm))  # DDP grads are synced
+    run.optimizer.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    return loss, grad_norm
 
-        timer.start()
-        loss = 0.0
-        for micro in range(opt_cfg.grad_accum):
-            index = (step * opt_cfg.grad_accum + micro) * world + rank  # this rank's micro-batch, unique overall
-            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + index)
-            inputs = strategy.prepare_inputs(collate([data.train[i] for i in order.batch(index)]).to(acc.device), gen)
-            last = micro == opt_cfg.grad_accum - 1
-            with autocast, (contextlib.nullcontext() if last else acc.no_sync(model)):
-                micro_loss = strategy.compute_loss(predict(model, inputs, forward_kwargs), inputs).mean()
-                (micro_loss / opt_cfg.grad_accum).backward()
-            loss += micro_loss.item() / opt_cfg.grad_accum
-        loss = _mean_over_ranks(acc, loss)
-        if not math.isfinite(loss):  # stop before a NaN reaches the weights (the "black video" LoRA)
-            raise LoraportError(f"training diverged at step {step + 1}: the loss is {loss}. Checkpoints up to "
-                                f"step {step} are kept; start a new run with a lower learning rate (now {lr:g}) "
-                                "or more warmup steps")
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, opt_cfg.max_grad_norm))  # DDP grads are synced
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
 
-        losses.append((step, loss))
-        timer.stop()
-        if main:
-            _append_jsonl(run_dir / "losses.jsonl", {"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm})
-        emit(timer.progress(step, opt_cfg.steps, loss, lr))
+# -- checkpoint and validate ------------------------------------------------------------------------------------
 
-    # -- the end: checkpoint, LoRA file, holdout loss, report ------------------------------------------------
-    t_train, cpu_train = time.perf_counter() - t_loop, time.process_time() - cpu_loop
-    if step != resumed_from:
-        checkpoint(step)
+def _checkpoint_and_validate_when_due(run: _Run) -> None:
+    """Before the step: checkpoint every N (not at 0 or where we resumed); validation samples every M, step 0
+    included: the baseline the user compares later samples against."""
+    step, cfg = run.step, run.cfg
+    if step % cfg.checkpoints.every == 0 and step not in (0, run.resumed_from):
+        _checkpoint(run, step)
+    if cfg.validation.every and step % cfg.validation.every == 0 and step != run.resumed_from:
+        _validate(run, step)
+
+
+def _checkpoint(run: _Run, at_step: int) -> None:
+    if run.main:
+        if run.data.holdout:
+            run.holdout_curve.append((at_step, flow_loss(run.transformer, run.strategy, run.data.holdout,
+                                                         run.forward_kwargs)))
+        path = checkpoints.save_checkpoint(
+            run.ckpt_dir, at_step, lora=lora.lora_state_dict(run.transformer), optimizer=run.optimizer.state_dict(),
+            rng=checkpoints.rng_state(), losses=run.losses, fp=run.fp, keep=run.cfg.checkpoints.keep,
+            extra={"holdout_curve": run.holdout_curve})
+        run.emit({"type": "checkpoint", "step": at_step, "total": run.cfg.optim.steps, "path": str(path)})
+    run.acc.wait_for_everyone()
+
+
+def _validate(run: _Run, at_step: int) -> None:
+    if run.main and run.cfg.validation.every and run.cfg.validation.prompts:
+        _sample(run.components, run.cfg, run.run_dir / "samples", at_step, run.emit)
+    run.acc.wait_for_everyone()
+
+
+# -- finish: last checkpoint and samples, holdout loss, LoRA file, report -----------------------------------------
+
+def _finish(run: _Run, status: str, timings: dict, t_start: float) -> TrainResult:
+    step, cfg = run.step, run.cfg
+    if step != run.resumed_from:
+        _checkpoint(run, step)
         if status == "finished" and cfg.validation.every:
-            validate(step)  # the final LoRA's samples
+            _validate(run, step)  # the final LoRA's samples
     holdout = base_holdout = None
-    if main and data.holdout:
-        holdout = holdout_curve[-1][1] if holdout_curve and holdout_curve[-1][0] == step else \
-            flow_loss(transformer, strategy, data.holdout, forward_kwargs)
-        with adapters_off(transformer):
-            base_holdout = flow_loss(transformer, strategy, data.holdout, forward_kwargs)
-    in_sync = _replicas_in_sync(acc, params)
-    lora_path = run_dir / "lora.safetensors"
-    result = TrainResult(status=status, run_dir=run_dir, lora_path=lora_path, steps=step, total_steps=opt_cfg.steps,
-                         final_loss=losses[-1][1] if losses else None, losses=losses, holdout_loss=holdout,
-                         holdout_loss_base=base_holdout, trigger_word=cfg.data.trigger_word,
-                         resumed_from=resumed_from)
-    if main:
-        meta = lora_metadata(cfg, steps=step, dataset_hash=data.dataset_hash, dataset_size=len(data.train),
-                             extra={"loraport.status": status, "loraport.total_steps": opt_cfg.steps})
-        export_lora(transformer, lora_path, meta)
-        timings = {"setup_s": t_setup, "train_s": t_train, "train_cpu_s": cpu_train, "total_s": time.perf_counter() - t_start,
-                   "steps_per_s": timer.steps_per_s(), "world_size": world, "replicas_in_sync": in_sync}
-        atomic_write_json(run_dir / "report.json", {**json.loads(result.model_dump_json()), "timings": timings,
-                                                    "holdout_curve": holdout_curve, "peak_mem_mb": _peak_mem_mb(),
-                                                    "data": _data_summary(data)})
-    acc.wait_for_everyone()
+    if run.main and run.data.holdout:
+        last = run.holdout_curve[-1] if run.holdout_curve else None
+        holdout = last[1] if last and last[0] == step else \
+            flow_loss(run.transformer, run.strategy, run.data.holdout, run.forward_kwargs)
+        with adapters_off(run.transformer):
+            base_holdout = flow_loss(run.transformer, run.strategy, run.data.holdout, run.forward_kwargs)
+    in_sync = ranks.replicas_in_sync(run.acc, run.params)
+    lora_path = run.run_dir / "lora.safetensors"
+    result = TrainResult(status=status, run_dir=run.run_dir, lora_path=lora_path, steps=step,
+                         total_steps=cfg.optim.steps, final_loss=run.losses[-1][1] if run.losses else None,
+                         losses=run.losses, holdout_loss=holdout, holdout_loss_base=base_holdout,
+                         trigger_word=cfg.data.trigger_word, resumed_from=run.resumed_from)
+    if run.main:
+        meta = lora_metadata(cfg, steps=step, dataset_hash=run.data.dataset_hash, dataset_size=len(run.data.train),
+                             extra={"loraport.status": status, "loraport.total_steps": cfg.optim.steps})
+        export_lora(run.transformer, lora_path, meta)
+        timings = {"setup_s": run.t_setup, **timings, "total_s": time.perf_counter() - t_start,
+                   "world_size": run.acc.num_processes, "replicas_in_sync": in_sync}
+        atomic_write_json(run.run_dir / "report.json", {
+            **json.loads(result.model_dump_json()), "timings": timings, "holdout_curve": run.holdout_curve,
+            "peak_mem_mb": peak_mem_mb(), "data": _data_summary(run.data)})
+    run.acc.wait_for_everyone()
     return result
 
 
@@ -257,60 +339,6 @@ def _optimizer(params: list, cfg: OptimConfig, emit: Emit) -> torch.optim.Optimi
         emit({"type": "progress", "message": f"AdamW8bit asked for but {why}: using AdamW (optimizer state "
                                              "takes 4x the memory; install bitsandbytes on a CUDA machine)"})
     return torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-
-
-def _any_rank(acc, flag: bool) -> bool:
-    """Stop together: one rank seeing the cancel flag must stop them all, or DDP hangs in the next all-reduce."""
-    if acc.num_processes == 1:
-        return flag
-    return bool(acc.reduce(torch.tensor([float(flag)], device=acc.device), reduction="sum").item() > 0)
-
-
-def _replicas_in_sync(acc, params: list) -> bool | None:
-    """DDP keeps replicas identical by averaging gradients; check it once, cheaply: per-tensor float64 sums
-    of the LoRA weights, gathered from every rank, must agree exactly. None for a single process."""
-    if acc.num_processes == 1:
-        return None
-    sums = torch.stack([p.detach().double().sum() for p in params])[None]  # (1, n_tensors)
-    every = acc.gather(sums)  # (world, n_tensors)
-    return bool((every == every[0]).all().item())
-
-
-def _same_on_all_ranks(acc, value: int) -> bool:
-    every = acc.gather(torch.tensor([value], device=acc.device))
-    return bool((every == every[0]).all().item())
-
-
-def _mean_over_ranks(acc, value: float) -> float:
-    if acc.num_processes == 1:
-        return value
-    return acc.reduce(torch.tensor([value], device=acc.device), reduction="mean").item()
-
-
-class _StepTimer:
-    """it/s and ETA from steady-state step time only: the first steps after a (re)start pay for warm-up, and
-    checkpoints and validation samples happen between start() and stop() of no step."""
-
-    def __init__(self):
-        self.count, self.t0 = 0, 0.0
-        self.steady_time, self.steady_steps = 0.0, 0
-
-    def start(self) -> None:
-        self.t0 = time.perf_counter()
-
-    def stop(self) -> None:
-        self.count += 1
-        if self.count > STEADY_AFTER:
-            self.steady_time += time.perf_counter() - self.t0
-            self.steady_steps += 1
-
-    def steps_per_s(self) -> float | None:
-        return self.steady_steps / self.steady_time if self.steady_steps and self.steady_time > 0 else None
-
-    def progress(self, step: int, total: int, loss: float, lr: float) -> dict:
-        rate = self.steps_per_s()
-        return {"type": "progress", "step": step, "total": total, "loss": loss, "lr": lr, "it_per_s": rate,
-                "eta_s": (total - step) / rate if rate else None, "peak_mem_mb": _peak_mem_mb()}
 
 
 def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit) -> None:
@@ -342,26 +370,6 @@ def _move_encoders(components, device) -> None:
         part.to(device)
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-def _peak_mem_mb() -> float:
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    import resource  # noqa: PLC0415  (POSIX only; CPU runs report the process's peak RSS)
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    from core.atomic import atomic_write_text  # noqa: PLC0415
-
-    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
-
-
-def _append_jsonl(path: Path, row: dict) -> None:
-    # Appends are not atomic; a torn last line is rewritten from the checkpoint's history on resume.
-    with path.open("a") as f:
-        f.write(json.dumps(row) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,8 @@ from trainer.config import LoraConfig, ModelConfig, OptimConfig
 from trainer.data import prepare_dataset
 from trainer.losses import holdout_loss
 from trainer.models import load_components
-from trainer.train import STEADY_AFTER, lr_at, run_training
+from trainer.progress import STEADY_AFTER
+from trainer.train import lr_at, run_training
 
 
 def test_lora_learns_the_concept_holdout_loss_clearly_below_base(tmp_path):
