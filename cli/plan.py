@@ -18,6 +18,8 @@ def register(app: typer.Typer) -> None:
         set_: Annotated[list[str] | None, typer.Option("--set", help="Override: rank=16, steps=+20%, lr=2e-4, "
                                                        "resolution=768x512, frames=49, trigger=zorbly.")] = None,
         model: Annotated[str | None, typer.Option(help="Model id (default: settings.default_model).")] = None,
+        trigger: Annotated[str | None, typer.Option("--trigger", help="Trigger phrase, one or more words: "
+                                                    "--trigger \"zorbly style\" (default: the old LoRA's).")] = None,
         calibrate: Annotated[bool, typer.Option("--calibrate", help="Measure a few real steps for the time "
                                                 "estimate (always done for the tiny model).")] = False,
         json_out: JsonFlag = False,
@@ -31,7 +33,10 @@ def register(app: typer.Typer) -> None:
             from tools.inspect import inspect_lora
 
             old = inspect_lora(from_lora)
-        result = make_plan(recipe, dataset, old_lora=old, overrides=parse_override_args(set_), model_id=model,
+        overrides = parse_override_args(set_)
+        if trigger is not None:
+            overrides["trigger"] = trigger
+        result = make_plan(recipe, dataset, old_lora=old, overrides=overrides, model_id=model,
                            calibrate=True if calibrate else None)
         if json_out:
             print_json(result)

@@ -49,3 +49,34 @@ def test_recipes_command_lists_and_shows():
     assert {"character", "style", "motion", "face", "object"} <= {r["name"] for r in json.loads(listed.stdout)}
     shown = runner.invoke(build_app(), ["recipes", "face"])
     assert shown.exit_code == 0 and "learning_rate = 0.0002" in shown.stdout
+
+
+def _zorbly_lora(tmp_path):
+    for i in range(4):
+        make_clip(tmp_path / "clips" / f"c{i}.mp4", frames=17, size=(96, 64), color=(60 * i, 120, 30))
+    metadata = {**ltx2_metadata(), "modelspec.trigger_phrase": "zorbly style"}
+    return make_ltx2_lora(tmp_path / "old.safetensors", rank=1, audio=False, metadata=metadata)
+
+
+def test_plan_from_lora_keeps_a_multi_word_trigger_verbatim_and_says_where_it_came_from(tmp_path):
+    old = _zorbly_lora(tmp_path)
+    result = CliRunner().invoke(build_app(), ["plan", "--recipe", "style", "--dataset", str(tmp_path / "clips"),
+                                              "--from-lora", str(old), "--set", "steps=30", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    trigger = doc["settings"]["trigger"]
+    assert (trigger["value"], trigger["source"]) == ("zorbly style", "old_lora")
+    assert "old.safetensors" in trigger["explanation"]
+    assert doc["config"]["data"]["trigger_word"] == "zorbly style"
+    assert all("zorbly style" in p for p in doc["config"]["validation"]["prompts"])
+
+
+def test_cli_sets_a_multi_word_trigger_by_flag_or_by_set(tmp_path):
+    old = _zorbly_lora(tmp_path)
+    base = ["plan", "--recipe", "style", "--dataset", str(tmp_path / "clips"), "--from-lora", str(old), "--json"]
+    for extra in (["--trigger", "ohwx man"], ["--set", 'trigger="ohwx man"'], ["--set", "trigger=ohwx man"]):
+        result = CliRunner().invoke(build_app(), [*base, *extra])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        assert doc["config"]["data"]["trigger_word"] == "ohwx man", extra
+        assert doc["settings"]["trigger"]["source"] == "user"

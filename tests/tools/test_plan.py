@@ -109,10 +109,10 @@ def test_user_overrides_resolve_relative_values_with_source_user():
 
 
 @pytest.mark.parametrize("override,message", [
-    ({"rank": "0"}, "between 1 and 256"), ({"rank": "lots"}, "not a number"), ({"frames": "48"}, "8k"),
+    ({"rank": "0"}, "between 1 and 512"), ({"rank": "lots"}, "not a number"), ({"frames": "48"}, "8k"),
     ({"rnak": "16"}, "unknown setting"), ({"lr": "5"}, "out of range"), ({"resolution": "wide"}, "WIDTHxHEIGHT"),
     ({"resolution": "770x512"}, "multiple"), ({"timestep_sampling": "uniform"}, "cannot be overridden"),
-    ({"trigger": "two words"}, "one word"), ({"schedule": "fast"}, "choose one of"),
+    ({"trigger": "a b c d e f g h"}, "one to six words"), ({"trigger": "run; rm -rf /"}, "one to six words"), ({"schedule": "fast"}, "choose one of"),
 ])
 def test_bad_overrides_give_a_clear_error(override, message):
     with pytest.raises(LoraportError, match=message):

@@ -1,11 +1,20 @@
 """Every user-facing training setting: its name, where it lives in ``TrainConfig``, what it does, its bounds.
 
-One table serves the recipes (which settings a recipe may set), the plan (which values it resolves), the
-override parser (``rank=16``) and ``explain_setting("what does rank do?")``. The text is data: one plain
-sentence of *what the setting does*; the *why this value* comes from the recipe or the plan.
+One table, the settings vocabulary, serves the recipes (which settings a recipe may set), the plan (which
+values it resolves), the one override applier (``tools.plan.overrides``: plan, retrain, the sidekick's
+``set_option`` and the CLI's ``--set``), ``explain_setting("what does rank do?")``, the sidekick's list of shown
+options and the guided brain's reader of everyday sentences (names, aliases and units: "3000 steps"). The text
+is data: one plain sentence of *what the setting does*; the *why this value* comes from the recipe or the plan.
+
+Bounds come from ``TrainConfig``'s own field constraints unless an entry sets a narrower range, so the chat, the
+CLI and the config never disagree about what is allowed.
 """
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from trainer.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -19,11 +28,28 @@ class SettingInfo:
     choices: tuple[str, ...] = ()
     aliases: tuple[str, ...] = field(default_factory=tuple)
     overridable: bool = True
+    units: tuple[str, ...] = ()  # words a spoken value may carry: "3000 steps", "49 frames"
 
 
-def _s(name, path, what, kind, low=None, high=None, choices=(), aliases=(), overridable=True) -> SettingInfo:
-    return SettingInfo(name, tuple(path.split(".")) if path else None, what, kind, low, high, tuple(choices),
-                       tuple(aliases), overridable)
+def _s(name, path, what, kind, low=None, high=None, choices=(), aliases=(), overridable=True,
+       units=()) -> SettingInfo:
+    info = SettingInfo(name, tuple(path.split(".")) if path else None, what, kind, low, high, tuple(choices),
+                       tuple(aliases), overridable, tuple(units))
+    return _with_config_bounds(info)
+
+
+def _with_config_bounds(info: SettingInfo) -> SettingInfo:
+    """Fill a missing bound from the TrainConfig field's ge/gt/le/lt, so there is one range per setting."""
+    if info.path is None or info.kind not in ("int", "float") or None not in (info.low, info.high):
+        return info
+    model: Any = TrainConfig
+    for part in info.path[:-1]:
+        model = model.model_fields[part].annotation
+    meta = model.model_fields[info.path[-1]].metadata
+    low = next((getattr(m, a) for m in meta for a in ("ge", "gt") if getattr(m, a, None) is not None), None)
+    high = next((getattr(m, a) for m in meta for a in ("le", "lt") if getattr(m, a, None) is not None), None)
+    return replace(info, low=info.low if info.low is not None else low,
+                   high=info.high if info.high is not None else high)
 
 
 SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
@@ -39,7 +65,7 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
     _s("reference_suffix", "strategy.reference_suffix", "IC-LoRA: how a clip's reference is found (clip.mp4 -> "
        "clip_ref.mp4), unless captions.jsonl names it.", "str", aliases=("reference",)),
     _s("rank", "lora.rank", "The LoRA's capacity: how many directions each adapted layer may change in. Higher "
-       "learns more detail but memorises more and makes a bigger file.", "int", 1, 256,
+       "learns more detail but memorises more and makes a bigger file.", "int",
        aliases=("r", "lora rank", "dim", "network_dim")),
     _s("alpha", "lora.alpha", "Scales the LoRA's effect (scale = alpha / rank). Alpha equal to rank keeps every "
        "loader's scale the same.", "float", 0.5, 512, aliases=("lora alpha", "network_alpha")),
@@ -51,7 +77,7 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
        "burns in artefacts; too low and it learns nothing in the steps given.", "float", 1e-6, 1e-2,
        aliases=("lr", "learning rate")),
     _s("steps", "optim.steps", "How many optimisation steps to run; with batch 1, one step sees one clip.",
-       "int", 10, 100_000, aliases=("max_steps", "training steps", "iterations")),
+       "int", 10, 100_000, aliases=("max_steps", "training steps", "iterations"), units=("steps", "iterations")),
     _s("optimizer", "optim.optimizer", "The update rule. AdamW keeps two running averages per trainable weight; "
        "the 8-bit version stores them in a quarter of the memory.", "str", choices=("adamw", "adamw8bit"),
        aliases=("optim",)),
@@ -83,7 +109,7 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
        "(held-out loss) and to test on clips the LoRA never saw.", "float", 0, 0.5,
        aliases=("holdout", "validation split")),
     _s("checkpoint_every", "checkpoints.every", "Steps between saved checkpoints; the best LoRA is often an "
-       "earlier checkpoint, not the last.", "int", 1, 100_000, aliases=("save_every", "checkpoints")),
+       "earlier checkpoint, not the last.", "int", 1, 100_000, aliases=("save_every", "checkpoints", "checkpoint every", "save every")),
     _s("checkpoint_keep", "checkpoints.keep", "How many recent checkpoints to keep on disk.", "int", 1, 100),
     _s("validation_every", "validation.every", "Steps between sample videos rendered at fixed seeds during "
        "training (0 turns them off).", "int", 0, 100_000, aliases=("sample_every", "validation")),
@@ -103,6 +129,19 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
     _s("seed", "seed", "The random seed: the same data, settings and seed give the same LoRA.", "int", 0,
        2**31 - 1),
 ]}
+
+
+# A trigger is a short phrase of one to six words ("zorbly", "zorbly style", "ohwx man"): letters, digits, '-',
+# '_', '.', and an apostrophe inside a word. Anything longer or odder in a LoRA's metadata is data, not a trigger.
+_TRIGGER = re.compile(r"[\w][\w\-.']*(?: [\w][\w\-.']*){0,5}")
+
+
+def clean_trigger(text: Any) -> str | None:
+    """The trigger phrase as written (inner spaces collapsed), or None when it is not a plausible trigger."""
+    if not isinstance(text, str):
+        return None
+    phrase = " ".join(text.split())
+    return phrase if len(phrase) <= 64 and _TRIGGER.fullmatch(phrase) else None
 
 
 def find_setting(text: str) -> SettingInfo | None:

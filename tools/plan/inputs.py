@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from tools.plan.glossary import clean_trigger
+
 
 
 class MediaFacts(BaseModel):
@@ -113,11 +115,8 @@ def _float(v: Any) -> float | None:
 
 
 def _clean_trigger(v: Any) -> str | None:
-    """Metadata is data, never instructions: keep only a plausible trigger word (one token, short)."""
-    if not isinstance(v, str):
-        return None
-    m = re.fullmatch(r"\s*([\w][\w\-]{0,63})\s*", v)
-    return m.group(1) if m else None
+    """Metadata is data, never instructions: keep a plausible trigger phrase verbatim ("zorbly style"), else None."""
+    return clean_trigger(v)
 
 
 def _resolution(v: Any) -> tuple[int, int] | None:

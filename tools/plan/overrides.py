@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from core.errors import LoraportError
-from tools.plan.glossary import SETTINGS, SettingInfo, find_setting
+from tools.plan.glossary import SETTINGS, SettingInfo, clean_trigger, find_setting
 from tools.recipes import bucket_str, parse_bucket
 
 _RELATIVE = re.compile(r"^([+-])\s*(\d+(?:\.\d+)?)\s*(%?)$")
@@ -81,8 +81,12 @@ def _parse(info: SettingInfo, raw: Any, current: Any) -> Any:
         return _buckets(raw)
     if info.choices and text not in info.choices:
         raise LoraportError(f"{info.name}={text!r}: choose one of {', '.join(info.choices)}.")
-    if info.name == "trigger" and not re.fullmatch(r"[\w][\w\-]{0,63}", text):
-        raise LoraportError(f"trigger={text!r}: use one word of letters, digits, '-' or '_' (e.g. zorbly).")
+    if info.name == "trigger":
+        phrase = clean_trigger(text.strip("\"'`"))
+        if phrase is None:
+            raise LoraportError(f"trigger={text!r}: use a short phrase of one to six words of letters, digits, "
+                                "'-' or '_' (e.g. zorbly or \"zorbly style\").")
+        return phrase
     if not text:
         raise LoraportError(f"{info.name} needs a value.")
     return text

@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent.words import answer
 from core.errors import LoraportError
 from core.settings import Settings
 from core.store import open_db
@@ -24,8 +25,6 @@ from web.bots.milestones import TERMINAL, JobInfo, Milestones, Post
 from web.chat_hub import ChatHub, Conn
 
 log = logging.getLogger(__name__)
-YES_NO = {"y", "yes", "yep", "yeah", "ok", "okay", "approve", "go ahead", "do it",
-          "n", "no", "nope", "reject", "don't", "cancel"}  # agent.session's words that answer a pending request
 MARK = "bot_posted_mark"
 
 
@@ -180,7 +179,7 @@ class Relay:
         pending = await asyncio.to_thread(self._pending, thread_id)
         if pending is None:
             return None
-        if text.strip().lower().rstrip(".!") in YES_NO:
+        if answer(text) is not None:  # the words agent.session reads as a yes or a no to the pending request
             return await self.answer(platform, pending, user)
         return await asyncio.to_thread(self._may_only_answer, platform, pending, user)
 
