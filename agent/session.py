@@ -22,6 +22,7 @@ from agent.events import (ApprovalRequest, ErrorEvent, JobEventMsg, TextEvent, T
                           parse_event)
 from agent.graph import build_graph, open_checkpointer
 from agent.runner import stream_turn
+from agent import words
 from agent.tools import TOOLS_BY_NAME
 from core.errors import LoraportError, NotFoundError
 from core.settings import Settings, get_settings
@@ -30,8 +31,6 @@ from core.workspace import Workspace
 from trainer import jobs
 
 log = logging.getLogger(__name__)
-YES_WORDS = {"y", "yes", "yep", "yeah", "ok", "okay", "approve", "/approve", "go ahead", "do it"}
-NO_WORDS = {"n", "no", "nope", "reject", "/reject", "don't", "cancel"}
 TERMINAL = {"finished", "failed", "cancelled"}
 
 
@@ -57,11 +56,11 @@ class Sidekick:
         """The user's message; yields events until the sidekick waits for the user again."""
         pending = _pending(self._snapshot())
         if pending is not None:
-            word = text.strip().lower().rstrip(".!")
-            if word in YES_WORDS:
+            said = words.answer(text)  # "sure", "yep", "go for it" approve; the bots read replies the same way
+            if said == "yes":
                 yield from self.approve(pending.id)
                 return
-            if word in NO_WORDS:
+            if said == "no":
                 yield from self.reject(pending.id)
                 return
             # Anything else answers "no" to the pending request(s), then is read as a new message: every
