@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     def inspect(
         path: Annotated[Path, typer.Argument(help="A LoRA .safetensors file, or a diffusers/peft LoRA folder.")],
         json_out: JsonFlag = False,
-        target: Annotated[str, typer.Option(help="Model to judge it for: ltx-2.3 or ltx-2.")] = "ltx-2.3",
+        target: Annotated[str, typer.Option(help="Model to judge it for: ltx-2.3, ltx-2.5 or ltx-2.")] = "ltx-2.3",
         header_only: Annotated[
             bool, typer.Option("--header-only", help="Read only the header: fast, but weights are not checked.")
         ] = False,

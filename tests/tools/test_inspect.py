@@ -62,7 +62,7 @@ def test_ltx2_file_name_decides_with_lower_confidence(tmp_path):
 def test_gate_logits_mark_ltx23_as_native(tmp_path):
     r = inspect_lora(make_ltx23_lora(tmp_path / "x.safetensors", rank=2, n_blocks=4), header_only=True)
     assert (r.base_model.family, r.base_model.version, r.base_model.variant) == ("ltx-2.3", "2.3", "22b")
-    assert r.base_model.confidence >= 0.9 and any("to_gate_logits" in e for e in r.base_model.evidence)
+    assert r.base_model.confidence >= 0.8 and any("to_gate_logits" in e for e in r.base_model.evidence)
     assert r.verdict.status == "native"
     on_ltx2 = inspect_lora(tmp_path / "x.safetensors", target="ltx-2", header_only=True)
     assert on_ltx2.verdict.status == "loads-but-invalid"
@@ -200,7 +200,7 @@ def test_report_json_has_the_contract_shape(old_ltx2):
                                   "dataset_size", "resolution"}
     assert set(d["health"]) == {"checked", "nan_tensors", "inf_tensors", "zero_B_layers", "near_zero_B_layers",
                                 "median_norm", "max_norm", "status", "findings"}
-    assert set(d["verdict"]) == {"target", "status", "reason", "action"}
+    assert set(d["verdict"]) == {"target", "status", "reason", "action", "evidence", "test_plan"}
     assert set(d["migration"]["carry_over"]) == {"rank", "steps", "learning_rate", "trigger_word", "resolution",
                                                  "frames"}
     json.dumps(d)

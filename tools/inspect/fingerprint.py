@@ -15,8 +15,8 @@ LTX2_AUDIO = {"audio_attn1", "audio_attn2", "audio_ff", "audio_to_video_attn", "
 # Top-level LTX-2.3-only modules, in both the native and the diffusers spelling.
 LTX23_TOP = re.compile(r"^(audio_)?prompt_adaln(_single)?\.|aggregate_embed|^text_proj_in")
 LTX2_TOP = re.compile(r"^(audio_)?caption_projection\.")
-VERSIONS = {"ltx-2": "2", "ltx-2.3": "2.3", "ltx-video": "0.9.x"}
-LTX_RELEASED_VARIANT = {"ltx-2": "19b", "ltx-2.3": "22b"}
+VERSIONS = {"ltx-2": "2", "ltx-2.3": "2.3", "ltx-2.5": "2.5", "ltx-video": "0.9.x"}
+LTX_RELEASED_VARIANT = {"ltx-2": "19b", "ltx-2.3": "22b", "ltx-2.5": "22b"}
 # How much each source's word counts when the keys leave a choice.
 W_LORAPORT, W_MODELSPEC, W_CONFIG, W_NAME = 1.0, 0.9, 0.85, 0.75
 
@@ -43,8 +43,10 @@ def classify_text(text: str) -> tuple[str, str | None] | None:
     s = text.lower()
     if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2[._-]?3(?!\d)", s):
         return "ltx-2.3", "tiny" if "tiny" in s else None
+    if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2[._-]?5(?!\d)", s):
+        return "ltx-2.5", "tiny" if "tiny" in s else None
     if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2[._]\d", s):
-        return None  # LTX-2.5 and later: not a family this inspector knows
+        return None  # a later LTX-2.x: not a family this inspector knows
     if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2(?![\d.b])", s):
         return "ltx-2", "tiny" if "tiny" in s else None
     if re.search(r"ltx[-_ ]?video|ltxv", s):
@@ -142,23 +144,26 @@ def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str
     width = video[0] if video else None
     if any("to_gate_logits" in p for p in inner) or any(LTX23_TOP.search(t) for t in tops):
         marker = "to_gate_logits" if any("to_gate_logits" in p for p in inner) else "prompt AdaLN / text projection"
-        return Guess("ltx-2.3", _ltx_variant("ltx-2.3", width), 0.95,
-                     [f"{marker} LoRA layers exist only in LTX-2.3"])
+        # LTX-2.5 kept 2.3's gated attention and prompt AdaLN: the keys say "2.3 or 2.5", metadata decides;
+        # without any, 2.3 (the version such files were made for until 2.5 shipped), a little less sure.
+        return Guess("ltx-2.3", _ltx_variant("ltx-2.3", width), 0.8,
+                     [f"{marker} LoRA layers exist in LTX-2.3 and LTX-2.5, not in LTX-2; nothing else in the "
+                      "keys tells 2.3 from 2.5"], {"ltx-2.3", "ltx-2.5"})
     if any(LTX2_TOP.search(t) for t in tops):
         return Guess("ltx-2", _ltx_variant("ltx-2", width), 0.9,
                      ["caption_projection layers exist in LTX-2 but moved out of the LTX-2.3 transformer"])
     if families & LTX2_AUDIO:
-        ev = [f"audio / cross-modal attention ({', '.join(sorted(families & LTX2_AUDIO))}) exists only in LTX-2 "
-              f"and LTX-2.3; with q/k/v/out targets their keys and shapes are identical, so the keys cannot tell "
-              f"the two apart"]
-        return Guess("ltx-2.x", _ltx_variant(None, width), 0.9, ev, {"ltx-2", "ltx-2.3"})
+        ev = [f"audio / cross-modal attention ({', '.join(sorted(families & LTX2_AUDIO))}) exists only in LTX-2, "
+              f"2.3 and 2.5; with q/k/v/out targets their keys and shapes are identical, so the keys cannot tell "
+              f"them apart"]
+        return Guess("ltx-2.x", _ltx_variant(None, width), 0.9, ev, {"ltx-2", "ltx-2.3", "ltx-2.5"})
     if width == 2048 and n_blocks <= 28:
         return Guess("ltx-video", "2b", 0.85,
                      [f"video attention only, {n_blocks} blocks x 2048 wide: the LTX-Video 2B layout"])
     if width == 4096 and n_blocks <= 48:
         ev = [f"video attention only, {n_blocks} blocks x 4096 wide: the same layout in LTX-2, LTX-2.3 and "
               "LTX-Video 13B; the keys cannot tell them apart"]
-        return Guess("ltx-2.x", None, 0.5, ev, {"ltx-2", "ltx-2.3", "ltx-video"})
+        return Guess("ltx-2.x", None, 0.5, ev, {"ltx-2", "ltx-2.3", "ltx-2.5", "ltx-video"})
     ev = [f"transformer_blocks attention at width {width} over {n_blocks} blocks: not a released LTX width "
           "(CogVideoX, Mochi, PixArt and Sana use the same names)"]
     return Guess("unknown", None, 0.0, ev, {"ltx-2", "ltx-2.3", "ltx-video"})

@@ -12,6 +12,7 @@ from tools.inspect.keys import Layout, parse_layout
 from tools.inspect.report import (BaseModelInfo, CarryOver, InspectReport, Migration, RankInfo, Targets,
                                   Training, guess_recipe, judge, normalise_target)
 from tools.inspect.safetensors_header import read_header, read_scalars, resolve_source
+from tools.inspect.targets import target_facts
 
 IMAGE_FAMILIES = {"flux", "sdxl", "sd1"}
 CROSS_MODAL = {"audio_to_video_attn", "video_to_audio_attn"}
@@ -68,7 +69,7 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
         trigger_words=triggers,
         training=training,
         health=health,
-        verdict=judge(base, target, health),
+        verdict=judge(base, target, health, target_facts(layout, md, ic), source.weights.name),
         migration=Migration(recipe=recipe, why=why, carry_over=carry),
     )
 

@@ -12,10 +12,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from core.errors import LoraportError
+from tools.inspect.targets import TargetFacts, evidence_for, try_first_plan
 
-Family = Literal["ltx-video", "ltx-2", "ltx-2.3", "ltx-2.x", "wan", "hunyuan-video", "flux", "sdxl", "sd1", "unknown"]
+Family = Literal["ltx-video", "ltx-2", "ltx-2.3", "ltx-2.5", "ltx-2.x", "wan", "hunyuan-video", "flux", "sdxl", "sd1", "unknown"]
 Recipe = Literal["character", "style", "motion", "face", "object"]
-TARGETS = ("ltx-2.3", "ltx-2")
+TARGETS = ("ltx-2.3", "ltx-2.5", "ltx-2")
 
 
 class BaseModelInfo(BaseModel):
@@ -64,9 +65,11 @@ class Health(BaseModel):
 
 class Verdict(BaseModel):
     target: str
-    status: Literal["native", "loads-but-invalid", "incompatible", "unknown"]
+    status: Literal["native", "test-first", "loads-but-invalid", "incompatible", "unknown"]
     reason: str
     action: str
+    evidence: list[str] = Field(default_factory=list, description="Keys, shapes and metadata the verdict rests on.")
+    test_plan: list[str] = Field(default_factory=list, description="test-first: how to try it before retraining.")
 
 
 class CarryOver(BaseModel):
@@ -125,6 +128,8 @@ class InspectReport(BaseModel):
             f"On {self.verdict.target}: {self.verdict.status}. {self.verdict.reason}",
             f"  What to do: {self.verdict.action}",
         ]
+        lines += [f"  - {e}" for e in self.verdict.evidence]
+        lines += [f"  {i}. {step}" for i, step in enumerate(self.verdict.test_plan, 1)]
         if self.health.checked:
             lines.append(f"Weights: {self.health.status}" + "".join(f"\n  - {f}" for f in self.health.findings))
         else:
@@ -142,11 +147,24 @@ def normalise_target(target: str) -> str:
     return t
 
 
-def judge(base: BaseModelInfo, target: str, health: Health) -> Verdict:
+def judge(base: BaseModelInfo, target: str, health: Health, facts: TargetFacts | None = None,
+          path_hint: str = "LORA.safetensors") -> Verdict:
+    facts = facts or TargetFacts()
     status, reason, action = _verdict(base, target)
+    plan: list[str] = []
+    if status == "test-first" and facts.ic_lora:
+        status, reason, action = ("loads-but-invalid", reason + " But it is an IC-LoRA, and users report that 2.3 "
+                                  "IC-LoRAs do not work on LTX-2.5.", f"Retrain on {target} from your source and "
+                                  "reference clips (loraport can plan it from this report).")
+    elif status == "test-first" and facts.video_ff_bias:
+        status, action = "loads-but-invalid", (f"Retrain on {target} from your source clips: part of this file "
+                                               "adapts a bias LTX-2.5 no longer has.")
+    elif status == "test-first":
+        plan = try_first_plan(path_hint)
     if health.status == "broken":
         action += " Whatever you decide, this file's weights are broken (see Weights): do not reuse it."
-    return Verdict(target=target, status=status, reason=reason, action=action)
+    evidence = [f"made for {base.family} (confidence {base.confidence:.2f})"] + evidence_for(target, facts)
+    return Verdict(target=target, status=status, reason=reason, action=action, evidence=evidence, test_plan=plan)
 
 
 def _verdict(base: BaseModelInfo, target: str) -> tuple[str, str, str]:
@@ -154,15 +172,27 @@ def _verdict(base: BaseModelInfo, target: str) -> tuple[str, str, str]:
     retrain = f"Retrain on {target} from your source clips (loraport can plan it from this report)."
     if fam == target:
         return "native", f"It was made for {target}.", "Use it as it is."
-    if fam in ("ltx-2", "ltx-2.3") or (fam == "ltx-video" and base.variant == "13b"):
+    if fam == "ltx-2.3" and target == "ltx-2.5":
+        return ("test-first",
+                "It was trained on LTX-2.3. LTX-2.5 is 2.3's transformer without the video feed-forward bias (plus "
+                "a keyframe position embedding) with the same VAE encoder, but a new text encoder (an LTX-tuned "
+                "Gemma 4). Its keys and shapes fit, so it loads. Lightricks says a LoRA works only with the model "
+                "it was trained on; users report that many 2.3 character LoRAs still work on 2.5.",
+                "Test it first on LTX-2.5 before retraining (the plan below); retrain only if the test says so.")
+    if fam == "ltx-2.5" and target == "ltx-2.3":
+        return ("loads-but-invalid",
+                "It was trained on LTX-2.5. Its keys and shapes fit LTX-2.3 (same VAE encoder), but 2.3 has a video "
+                "feed-forward bias and reads Gemma 3 text features instead of 2.5's Gemma 4 ones, and nobody reports "
+                "2.5 LoRAs working on 2.3. A LoRA works only with the model it was trained on.", retrain)
+    if fam in ("ltx-2", "ltx-2.3", "ltx-2.5") or (fam == "ltx-video" and base.variant == "13b"):
         return ("loads-but-invalid",
                 f"It was trained on {fam}. Its keys and shapes fit {target}, so it loads without any error, but "
                 f"{target} has different base weights, text inputs and latent space, so the output is wrong or weak. "
                 "A LoRA works only with the model it was trained on.", retrain)
     if fam == "ltx-2.x":
         return ("unknown",
-                "Its keys and shapes are the same on LTX-2 and LTX-2.3 and nothing in the file says which it was "
-                f"trained on. It will load on {target} either way.",
+                "Its keys and shapes are the same on LTX-2, LTX-2.3 and LTX-2.5 and nothing in the file says which "
+                f"it was trained on. It will load on {target} either way.",
                 f"If you trained it on {target}, use it as it is. If it was trained on another model (LTX-2, or "
                 f"LTX-Video for a video-only file), it gives wrong or weak output there: retrain from your source "
                 "clips. Files named like ltx-2-19b-* or ltx-2.3-22b-*, or your training notes, settle it.")
