@@ -7,7 +7,7 @@ Lightricks' ltx-trainer recipe of record for LTX-2.x (LTX_FACTS.md, "The trainin
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
 
@@ -21,7 +21,17 @@ class ModelConfig(Strict):
     path: Path | None = Field(None, description="Local weights: a diffusers folder or a single-file checkpoint.")
     text_encoder_path: Path | None = Field(None, description="Gemma 3 folder, needed with a single-file checkpoint.")
     dtype: Literal["auto", "bf16", "fp32"] = Field("auto", description="Base weights: auto = bf16 on CUDA, fp32 on CPU.")
-    quantize_base: Literal["none", "int8"] = Field("none", description="8-bit base weights for 24-32 GB cards.")
+    quantize_base: Literal["none", "int8", "float8", "nf4"] = Field(
+        "none", description="Frozen transformer weights: none (model dtype), int8 / float8 (torchao weight-only, "
+        "about half of bf16), nf4 (bitsandbytes 4-bit, CUDA only, about a quarter).")
+    offload: Literal["none", "blocks"] = Field(
+        "none", description="blocks: keep transformer blocks in CPU memory and stream each to the GPU when it runs "
+        "(diffusers' group offload at block level): least GPU memory, slower steps, more host RAM.")
+    text_encoder: Literal["auto", "bf16", "int8", "nf4", "cpu"] = Field(
+        "auto", description="How the text encoder runs while captions are encoded (it is freed before training): "
+        "auto picks by GPU memory; int8 / nf4 quantise it (bitsandbytes, CUDA); cpu keeps it off the GPU.")
+    vae_tiling: bool = Field(False, description="Encode and decode video in tiles: less GPU memory, a little "
+                                                "slower.")
 
 
 class LoraConfig(Strict):
@@ -65,21 +75,36 @@ class DataConfig(Strict):
     buckets: list[Bucket] = Field(default_factory=lambda: [Bucket(width=768, height=512, frames=49)])
     first_frame_conditioning_p: float = Field(0.5, ge=0, le=1)
     holdout_fraction: float = Field(0.1, ge=0, lt=1)
+    audio: Literal["off", "on", "required"] = Field(
+        "off", description="Train the clips' sound with the picture: off (video only), on (clips without sound "
+        "train video-only and are listed), required (clips without sound are refused).")
+
+    @field_validator("audio", mode="before")
+    @classmethod
+    def _audio_words(cls, value):
+        """`audio = true/false` (TOML, --set) mean on/off."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
 class TimestepConfig(Strict):
-    """Shifted logit-normal: s = sigmoid(N(mu, 1)), mu linear in tokens, plus a share of uniform samples."""
+    """ltx-trainer's stretched shifted logit-normal: s = sigmoid(N(mu, 1)), mu on the line through the two
+    (tokens, mu) points below (not clamped), stretched to [0, 1], plus a share of uniform samples."""
 
     mu_at_min_tokens: float = 0.95
     mu_at_max_tokens: float = 2.05
     min_tokens: int = 1024
     max_tokens: int = 4096
     uniform_fraction: float = Field(0.1, ge=0, le=1)
+    eps: float = Field(1e-3, gt=0, lt=0.5, description="Smallest noise level: stretched draws below it are "
+                                                         "reflected above it; uniform draws start at it.")
 
 
 class StrategyConfig(Strict):
     name: Literal["text-to-video", "ic-lora"] = "text-to-video"
     reference_suffix: str = Field("_ref", description="IC-LoRA: clip.mp4's reference is clip_ref.mp4 (or a captions column).")
+    reference_downscale_factor: int = Field(
+        1, ge=1, le=8, description="IC-LoRA: references are encoded at 1/n of the target's width and height (fewer "
+        "tokens); written to the LoRA's metadata so ltx-pipelines and ComfyUI scale the reference alike.")
 
 
 class CheckpointConfig(Strict):
@@ -113,6 +138,18 @@ class TrainConfig(Strict):
     def _cross_checks(self) -> "TrainConfig":
         if self.strategy.name == "ic-lora" and not self.lora.video_only:
             raise ValueError("IC-LoRA trains the video stream only: set lora.video_only = true")
+        f = self.strategy.reference_downscale_factor
+        if f > 1 and any((b.width // f) % 32 or (b.height // f) % 32 or b.width % f or b.height % f
+                         for b in self.data.buckets):
+            raise ValueError(f"reference_downscale_factor {f} needs every bucket's width and height divisible by "
+                             f"{f} into multiples of 32 (e.g. {64 * f}x{64 * f}): change the buckets or the factor")
+        if self.data.audio != "off" and self.strategy.name == "ic-lora":
+            raise ValueError("IC-LoRA trains the picture only: set audio = off")
+        if self.data.audio != "off" and self.lora.video_only and "video_only" not in self.lora.model_fields_set:
+            self.lora.video_only = False  # sound trains: the LoRA covers all six attention families by default
+        if self.data.audio != "off" and self.lora.video_only:
+            raise ValueError("training the sound needs the audio branch adapted too: set video_only = false "
+                             "(or audio = off)")
         if self.optim.warmup_steps >= self.optim.steps:
             raise ValueError(f"warmup_steps ({self.optim.warmup_steps}) must be below steps ({self.optim.steps})")
         return self

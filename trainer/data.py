@@ -5,6 +5,7 @@ Layout on disk: docs/CONTRACTS.md ("Dataset layout"). Cache: ``<cache_dir>/laten
 so a second run encodes nothing, a caption edit re-encodes only text, and another model never reuses either.
 """
 
+import glob as _glob
 import hashlib
 import json
 import math
@@ -19,6 +20,8 @@ from trainer.config import Bucket, TrainConfig
 from trainer.media import decode, is_media, probe
 
 CAPTIONS_FILE = "captions.jsonl"
+# IC-LoRA reference columns: loraport's own, then ltx-trainer's `reference_video` and its legacy names.
+REFERENCE_COLUMNS = ("reference", "reference_video", "ref_media_path", "reference_path")
 _IGNORED = {".txt", ".jsonl", ".json", ".md"}  # sidecars and notes live beside the media
 
 
@@ -43,11 +46,13 @@ class PreparedItem:
     audio_embeds: torch.Tensor  # (L, D_audio)
     mask: torch.Tensor  # (L,)
     ref_latents: torch.Tensor | None = None  # IC-LoRA reference, same grid as latents
+    audio_latents: torch.Tensor | None = None  # (L, D_audio) packed, normalised audio tokens; None = no sound
 
     @property
-    def bucket_key(self) -> tuple[int, int, int]:
-        """Items with the same key stack into one batch (latent shapes agree)."""
-        return tuple(self.latents.shape[1:])
+    def bucket_key(self) -> tuple[int, ...]:
+        """Items with the same key stack into one batch (latent shapes agree, sound or not, as long)."""
+        grid = tuple(self.latents.shape[1:])
+        return grid if self.audio_latents is None else (*grid, self.audio_latents.shape[0])
 
     # The names trainer.batches.collate reads.
     @property
@@ -76,6 +81,10 @@ class PreparedDataset:
     errors: list[MediaError]
     dataset_hash: str  # sha256 over (media content hash, caption, split) of the usable items
     stats: dict = field(default_factory=dict)  # encoded_latents, encoded_texts, cached_latents, cached_texts
+    # Audio runs: clips that train without their sound (none, undecodable, silent) and why; remarks on the
+    # sound of clips that do train it (padded with silence, ...).
+    without_sound: list[MediaError] = field(default_factory=list)
+    audio_notes: list[MediaError] = field(default_factory=list)
 
 
 def choose_bucket(width: int, height: int, frames: int, buckets: list[Bucket]) -> Bucket:
@@ -152,7 +161,8 @@ def _read_captions_file(root: Path, errors: list[MediaError]) -> list[_Entry]:
             split = row.get("split", "train")
             if split not in ("train", "holdout"):
                 raise LoraportError(f"split {split!r} must be 'train' or 'holdout'")
-            ref = _inside(root, row["reference"]) if row.get("reference") else None
+            ref_rel = next((row[k] for k in REFERENCE_COLUMNS if row.get(k)), None)
+            ref = _inside(root, str(ref_rel)) if ref_rel else None
             entries.append(_Entry(media, str(row.get("caption") or ""), split, ref))
         except (ValueError, KeyError, TypeError, LoraportError) as exc:
             errors.append(MediaError(f"{CAPTIONS_FILE}:{n}", f"bad line ({exc}); each line is "
@@ -187,8 +197,20 @@ def list_entries(config: TrainConfig, errors: list[MediaError]) -> list[_Entry]:
         raise LoraportError(f"Dataset folder {root} does not exist: import the dataset first or fix the path.")
     ic = config.strategy.name == "ic-lora"
     if (root / CAPTIONS_FILE).is_file():
-        return _read_captions_file(root, errors)
+        entries = _read_captions_file(root, errors)
+        return _pair_listed(entries, config.strategy.reference_suffix) if ic else entries
     return _scan_folder(root, config.strategy.reference_suffix if ic else None, errors)
+
+
+def _pair_listed(entries: list[_Entry], suffix: str) -> list[_Entry]:
+    """IC-LoRA with captions.jsonl: a row without a reference column takes ``<stem><suffix>.*`` beside its media;
+    a row whose media is another row's reference is that pair's reference, not an item of its own."""
+    for e in entries:
+        if e.reference is None and suffix:
+            e.reference = next((c for c in sorted(e.media.parent.glob(f"{_glob.escape(e.media.stem + suffix)}.*"))
+                                if is_media(c)), None)
+    refs = {e.reference.resolve() for e in entries if e.reference is not None}
+    return [e for e in entries if e.media.resolve() not in refs]
 
 
 def _assign_holdout(entries: list[_Entry], fraction: float, seed: int) -> None:
@@ -218,8 +240,11 @@ def model_key(config: TrainConfig) -> str:
     return f"{m.id}|{m.path or ''}|{m.text_encoder_path or ''}"
 
 
-def _key(*parts) -> str:
+def cache_key(*parts) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+_STAT_NAMES = {"latents": "latents", "text": "texts", "audio": "audio"}
 
 
 class _Cache:
@@ -227,25 +252,35 @@ class _Cache:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        self.stats = {"encoded_latents": 0, "encoded_texts": 0, "cached_latents": 0, "cached_texts": 0}
+        self.stats = {"encoded_latents": 0, "encoded_texts": 0, "cached_latents": 0, "cached_texts": 0,
+                      "encoded_audio": 0, "cached_audio": 0}
+
+    def get(self, kind: str, key: str) -> dict[str, torch.Tensor] | None:
+        """The cached entry, or None (absent or damaged: a damaged entry is re-encoded and overwritten)."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        path = self.folder / f"{kind}-{key}.safetensors"
+        if not path.is_file():
+            return None
+        try:
+            tensors = load_file(path)
+        except (SafetensorError, OSError):
+            return None
+        self.stats[f"cached_{_STAT_NAMES[kind]}"] += 1
+        return tensors
 
     def get_or_make(self, kind: str, key: str, make: Callable[[], dict[str, torch.Tensor]]) -> dict:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file, save
+        from safetensors.torch import save
 
         from core.atomic import atomic_write_bytes
 
-        path = self.folder / f"{kind}-{key}.safetensors"
-        if path.is_file():
-            try:
-                tensors = load_file(path)
-                self.stats[f"cached_{kind}s" if kind == "text" else "cached_latents"] += 1
-                return tensors
-            except (SafetensorError, OSError):
-                pass  # a damaged entry is re-encoded and overwritten
+        cached = self.get(kind, key)
+        if cached is not None:
+            return cached
         tensors = {k: v.detach().cpu().contiguous() for k, v in make().items()}
-        atomic_write_bytes(path, save(tensors))
-        self.stats["encoded_texts" if kind == "text" else "encoded_latents"] += 1
+        atomic_write_bytes(self.folder / f"{kind}-{key}.safetensors", save(tensors))
+        self.stats[f"encoded_{_STAT_NAMES[kind]}"] += 1
         return tensors
 
 
@@ -261,24 +296,66 @@ def encode_video(components, video: torch.Tensor) -> torch.Tensor:
     return latents[0].float()
 
 
+def _reference_latents(entry: _Entry, bucket: Bucket, config: TrainConfig, components, cache: _Cache,
+                       mkey: str) -> tuple[torch.Tensor, str]:
+    """IC-LoRA: the reference's latents for a target in ``bucket``, and the reference's content hash.
+
+    The rules, per target (a refusal names the file and the fix; the other pairs go on):
+    - no reference: refused (ltx-trainer trains only targets that have reference latents);
+    - another size or aspect: resized keeping aspect and centre-cropped to the target's bucket, divided by
+      ``strategy.reference_downscale_factor`` (ltx-trainer resizes and crops references into the same buckets);
+    - longer: its first frames, as many as the target's; shorter than the target's bucket: refused (ltx-trainer
+      skips references shorter than the bucket);
+    - an image for a video target: refused, no 1-frame reference fills a video bucket (an image target takes an
+      image reference, or a clip's first frame).
+    """
+    suffix = config.strategy.reference_suffix
+    if entry.reference is None:
+        if suffix and entry.media.stem.endswith(suffix):
+            raise LoraportError(f"looks like a reference (its name ends in {suffix}) but its target "
+                                f"{entry.media.stem[:-len(suffix)]}{entry.media.suffix} is missing: add the target "
+                                "clip or remove this file.")
+        raise LoraportError(f"has no reference: an IC-LoRA trains on pairs; add {entry.media.stem}{suffix}"
+                            f"{entry.media.suffix} beside it or a 'reference' in {CAPTIONS_FILE}.")
+    name = entry.reference.name
+    if not entry.reference.is_file():
+        raise LoraportError(f"its reference {name} is not in the dataset folder: add it or fix the 'reference'.")
+    ref_info = probe(entry.reference)
+    if ref_info.kind == "image" and bucket.frames > 1:
+        raise LoraportError(f"its reference {name} is an image but it is a video ({bucket.frames} frames): an IC-LoRA "
+                            f"trains on a reference clip at least as long; give a clip (an image reference can "
+                            f"still be used at generation time).")
+    f = config.strategy.reference_downscale_factor
+    ref_bucket = Bucket(width=bucket.width // f, height=bucket.height // f, frames=bucket.frames)
+
+    def make() -> dict[str, torch.Tensor]:
+        try:
+            pixels = decode(entry.reference, ref_bucket)  # resize + centre-crop; the first `frames` frames
+        except LoraportError as exc:
+            if "too short" not in str(exc):
+                raise LoraportError(f"its reference {exc}") from exc
+            raise LoraportError(f"its reference {name} is shorter than the {bucket.frames} frames it takes in its "
+                                f"{bucket.width}x{bucket.height}x{bucket.frames} bucket: give a reference at least "
+                                "as long as the target.") from exc
+        return {"latents": encode_video(components, pixels)}
+
+    ref_hash = file_sha256(entry.reference)
+    ref_id = f"{ref_bucket.width}x{ref_bucket.height}x{ref_bucket.frames}"
+    return cache.get_or_make("latents", cache_key(mkey, ref_hash, ref_id), make)["latents"], cache_key(ref_hash, f)
+
+
 def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cache: _Cache,
-                 mkey: str) -> tuple[PreparedItem, str]:
+                 mkey: str, sound=None) -> tuple[PreparedItem, str]:
     info = probe(entry.media)
     bucket = choose_bucket(info.width, info.height, info.frames, config.data.buckets)
     content = file_sha256(entry.media)
     bucket_id = f"{bucket.width}x{bucket.height}x{bucket.frames}"
-    lat = cache.get_or_make("latents", _key(mkey, content, bucket_id),
+    lat = cache.get_or_make("latents", cache_key(mkey, content, bucket_id),
                             lambda: {"latents": encode_video(components, decode(entry.media, bucket))})
     ref = None
     if config.strategy.name == "ic-lora":
-        if entry.reference is None:
-            raise LoraportError(f"has no reference clip: IC-LoRA needs {entry.media.stem}"
-                                f"{config.strategy.reference_suffix}{entry.media.suffix} or a 'reference' column.")
-        ref_hash = file_sha256(entry.reference)
-        ref = cache.get_or_make("latents", _key(mkey, ref_hash, bucket_id),
-                                lambda: {"latents": encode_video(components, decode(entry.reference, bucket))}
-                                )["latents"]
-        content = _key(content, ref_hash)
+        ref, ref_hash = _reference_latents(entry, bucket, config, components, cache, mkey)
+        content = cache_key(content, ref_hash)
     trigger = (config.data.trigger_word or "").strip()
     caption = f"{trigger} {entry.caption}".strip() if trigger else entry.caption.strip()
 
@@ -286,13 +363,14 @@ def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cac
         e = encode_prompts(components, [caption])
         return {"video": e.video[0], "audio": e.audio[0], "mask": e.mask[0]}
 
-    text = cache.get_or_make("text", _key(mkey, components.spec.max_sequence_length, caption), make_text)
+    text = cache.get_or_make("text", cache_key(mkey, components.spec.max_sequence_length, caption), make_text)
     fps = info.fps if info.kind == "video" and info.fps > 0 else 24.0
+    audio = sound.prepare(entry.media, info, bucket, fps, content) if sound is not None else None
     item = PreparedItem(media=str(entry.media.relative_to(root)) if entry.media.is_relative_to(root)
                         else str(entry.media), caption=caption, split=entry.split, bucket=bucket, fps=fps,
                         latents=lat["latents"], video_embeds=text["video"], audio_embeds=text["audio"],
-                        mask=text["mask"], ref_latents=ref)
-    return item, _key(content, caption, entry.split)
+                        mask=text["mask"], ref_latents=ref, audio_latents=audio)
+    return item, cache_key(content, caption, entry.split) + ("|audio" if audio is not None else "")
 
 
 def prepare_dataset(config: TrainConfig, components, cache_dir: Path | None = None,
@@ -308,11 +386,16 @@ def prepare_dataset(config: TrainConfig, components, cache_dir: Path | None = No
     entries = list_entries(config, errors)
     _assign_holdout(entries, config.data.holdout_fraction, config.seed)
     cache, mkey = _Cache(cache_dir), model_key(config)
+    sound = None
+    if config.data.audio != "off":
+        from trainer.audio import SoundPreparer
+
+        sound = SoundPreparer(config, components, cache, mkey)
     items, hashes = [], []
     for n, entry in enumerate(entries, 1):
         name = str(entry.media.relative_to(root)) if entry.media.is_relative_to(root) else entry.media.name
         try:
-            item, item_hash = _prepare_one(entry, root, config, components, cache, mkey)
+            item, item_hash = _prepare_one(entry, root, config, components, cache, mkey, sound)
             items.append(item)
             hashes.append(item_hash)
         except LoraportError as exc:
@@ -326,4 +409,5 @@ def prepare_dataset(config: TrainConfig, components, cache_dir: Path | None = No
     return PreparedDataset(train=[i for i in items if i.split == "train"],
                            holdout=[i for i in items if i.split == "holdout"], errors=errors,
                            dataset_hash=hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest(),
-                           stats=dict(cache.stats))
+                           stats=dict(cache.stats), without_sound=sound.without if sound else [],
+                           audio_notes=sound.notes if sound else [])

@@ -3,7 +3,8 @@
 Keys are `diffusion_model.` + the peft module path + `.lora_A.weight` / `.lora_B.weight`; there are no `.alpha`
 keys (diffusers' LTX-2 loader rejects keys without "lora", and every loader has its own alpha rule), so the
 scale alpha / rank is folded into B and the file means scale 1 (alpha = rank) everywhere. Metadata says what
-the file is: `loraport.*` for our own record and `modelspec.*` for tools that read that standard.
+the file is: `loraport.*` for our own record and `modelspec.*` for tools that read that standard. An IC-LoRA also
+carries ltx-trainer's `reference_downscale_factor` / `reference_spatial_scale_factor` keys (trainer.reference).
 """
 
 import json
@@ -70,6 +71,10 @@ def lora_metadata(cfg: TrainConfig, *, steps: int, dataset_hash: str | None = No
         "modelspec.title": f"loraport {cfg.recipe or 'lora'} ({cfg.model.id})",
         "format": "pt",
     }
+    if cfg.strategy.name == "ic-lora":  # what ltx-pipelines and ComfyUI read to scale the reference
+        from trainer.reference import reference_metadata
+
+        meta.update(reference_metadata(cfg.strategy.reference_downscale_factor))
     meta.update({k: str(v) for k, v in (extra or {}).items()})
     return meta
 

@@ -12,7 +12,8 @@ diffusers' ``LTX2InContextPipeline`` as an ``LTX2ReferenceCondition``:
 - the downscale factor comes from the LoRA file's metadata. ltx-trainer writes ``reference_spatial_scale_factor``
   and ``reference_downscale_factor`` (the older name, same value) and ``reference_temporal_scale_factor``, only
   when they differ from 1; ltx-pipelines reads ``reference_downscale_factor`` and
-  ``reference_temporal_scale_factor`` (default 1). Reference coordinates are scaled by the factor so a half-size
+  ``reference_temporal_scale_factor`` (default 1), ComfyUI-LTXVideo's IC-LoRA loader node
+  ``reference_downscale_factor`` (default 1, with a warning). Reference coordinates are scaled by the factor so a half-size
   reference lands on the target's grid.
 
 The reference pixels are decoded here (PyAV, the trainer's own resize-and-crop), already at the size the pipeline
@@ -89,12 +90,13 @@ def read_reference_settings(lora_path: Path) -> ReferenceSettings:
 
 
 def reference_metadata(downscale_factor: int = 1, temporal_scale_factor: int = 1) -> dict[str, str]:
-    """The keys ltx-pipelines and ComfyUI read, written as ltx-trainer writes them: only factors other than 1
-    (a missing key means 1 to every reader)."""
-    meta = {}
-    if downscale_factor != 1:
-        meta["reference_spatial_scale_factor"] = str(downscale_factor)
-        meta["reference_downscale_factor"] = str(downscale_factor)
+    """The keys ltx-pipelines and ComfyUI read, under ltx-trainer's names and string values.
+
+    ltx-trainer writes the spatial keys only for factors other than 1, and every reader takes a missing key as 1;
+    ComfyUI-LTXVideo's "IC-LoRA Loader Model Only" node logs a warning when ``reference_downscale_factor`` is
+    missing, so an IC-LoRA gets it always. The temporal key is written, as ltx-trainer does, only when not 1.
+    """
+    meta = {"reference_spatial_scale_factor": str(downscale_factor), "reference_downscale_factor": str(downscale_factor)}
     if temporal_scale_factor != 1:
         meta[TEMPORAL_KEY] = str(temporal_scale_factor)
     return meta

@@ -27,13 +27,14 @@ class Batch:
     audio_prompt_embeds: torch.Tensor | None = None  # (B, L, D_audio)
     fps: float = 24.0
     ref_latents: torch.Tensor | None = None  # IC-LoRA: (B, C, F', H', W'), the same latent grid as `latents`
+    audio_latents: torch.Tensor | None = None  # (B, L, D_audio) packed, normalised audio tokens; None = no sound
 
     def to(self, device, dtype=None) -> "Batch":
         def mv(t):
             return None if t is None else t.to(device=device, dtype=dtype if t.is_floating_point() else None)
 
         return Batch(mv(self.latents), mv(self.prompt_embeds), self.prompt_mask.to(device),
-                     mv(self.audio_prompt_embeds), self.fps, mv(self.ref_latents))
+                     mv(self.audio_prompt_embeds), self.fps, mv(self.ref_latents), mv(self.audio_latents))
 
 
 @dataclass
@@ -49,11 +50,17 @@ class ModelInputs:
     prompt_embeds: torch.Tensor
     prompt_mask: torch.Tensor
     audio_prompt_embeds: torch.Tensor  # (B, L, D_audio), or (B, 1, D_audio) zeros when the data has none
-    audio_tokens: torch.Tensor  # (B, 1, C_audio) dummy audio latent: the forward always runs an audio stream
-    audio_coords: torch.Tensor  # (B, 1, 1, 2)
+    audio_tokens: torch.Tensor  # (B, L, C_audio) noisy audio tokens; (B, 1, C_audio) zeros without sound
+    audio_coords: torch.Tensor  # (B, 1, L, 2)
     grid: tuple[int, int, int]  # latent (F, H, W) of the target
     fps: float
     n_prefix: int = 0  # tokens in front of the target (IC-LoRA reference), dropped before the loss
+    audio_timesteps: torch.Tensor | None = None  # (B, L) the video's noise level on every audio token
+    audio_targets: torch.Tensor | None = None  # (B, L, C_audio) velocity e - x0; None = video-only
+
+    @property
+    def with_audio(self) -> bool:
+        return self.audio_targets is not None
 
 
 class Strategy(ABC):
@@ -76,9 +83,20 @@ class Strategy(ABC):
         """Noise the batch. `sigma` (B,) in (0, 1) fixes the noise levels and turns first-frame conditioning off
         (evaluation at fixed timesteps); otherwise both are drawn from `generator`."""
 
-    def compute_loss(self, pred: torch.Tensor, inputs: ModelInputs) -> torch.Tensor:
-        """Per-sample loss (B,): MSE over target tokens that are not conditioning."""
-        return flow.masked_mse(pred[:, inputs.n_prefix:], inputs.targets, inputs.loss_mask)
+    def compute_loss(self, pred, inputs: ModelInputs) -> torch.Tensor:
+        """Per-sample loss (B,): MSE over the video target tokens that are not conditioning, plus (with sound)
+        the MSE over every audio token; the two add, as in ltx-trainer's audio-video strategy."""
+        video, audio = self.modality_losses(pred, inputs)
+        return video if audio is None else video + audio
+
+    def modality_losses(self, pred, inputs: ModelInputs) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(video (B,), audio (B,) or None): `pred` is what `predict` returned for these inputs."""
+        video, audio = pred if isinstance(pred, tuple) else (pred, None)
+        video_loss = flow.masked_mse(video[:, inputs.n_prefix:], inputs.targets, inputs.loss_mask)
+        if not inputs.with_audio or audio is None:
+            return video_loss, None
+        every = torch.ones(audio.shape[:2], dtype=torch.bool, device=audio.device)
+        return video_loss, flow.masked_mse(audio, inputs.audio_targets, every)
 
     def _tokens(self, latents: torch.Tensor) -> torch.Tensor:
         return LTX2Pipeline._pack_latents(latents, *self.patch)  # (B, C, F, H, W) -> (B, F*H*W, C)
@@ -118,17 +136,39 @@ class Strategy(ABC):
                            (f, h, w), batch.fps, n_prefix)
 
 
+    def _with_audio(self, inputs: ModelInputs, batch: Batch, generator: torch.Generator) -> ModelInputs:
+        """Joint audio-video training (ltx-trainer's audio-video strategy): the clip's audio tokens get the same
+        noise level s as its video, x_t = (1 - s) x0 + s e, with s as the timestep of every audio token and
+        velocity targets e - x0; their positions are the audio RoPE's (seconds of the mel grid). The noise is
+        drawn after all of the video's draws, so a batch without sound is noised exactly as before."""
+        if batch.audio_latents is None:
+            return inputs
+        x0 = batch.audio_latents.float()  # (B, L, D_audio)
+        b, length, _ = x0.shape
+        noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+        s = inputs.sigma.to(x0.device) / flow.TIMESTEP_SCALE  # (B,) in (0, 1)
+        inputs.audio_tokens = flow.add_noise(x0, noise, s).to(self.dtype)
+        inputs.audio_timesteps = inputs.sigma[:, None].expand(b, length)  # (B, L), scaled like the video's
+        inputs.audio_targets = flow.velocity_target(x0, noise)
+        inputs.audio_coords = self.audio_rope.prepare_audio_coords(b, length, x0.device)
+        return inputs
+
+
 class TextToVideo(Strategy):
     def prepare_inputs(self, batch: Batch, generator: torch.Generator, sigma: torch.Tensor | None = None
                        ) -> ModelInputs:
-        return self._inputs(batch, *self._noised_target(batch, generator, sigma))
+        inputs = self._inputs(batch, *self._noised_target(batch, generator, sigma))
+        return self._with_audio(inputs, batch, generator)
 
 
 class ICLora(Strategy):
     """Reference latents go in front of the target tokens, clean at timestep 0, outside the loss.
 
     Token order does not matter to the transformer (full attention, positions come from RoPE coords); the
-    reference gets the coords of its own grid, like LTX2InContextPipeline's reference conditions.
+    reference gets the coords of its own grid, like LTX2InContextPipeline's reference conditions. A reference
+    encoded at 1/n of the target's size (strategy.reference_downscale_factor) has its spatial coords scaled by n,
+    the factor read from the two grids as ltx-trainer infers it, so it lands on the target's grid as the
+    pipeline's ``reference_downscale_factor`` puts it at generation time.
     """
 
     def prepare_inputs(self, batch: Batch, generator: torch.Generator, sigma: torch.Tensor | None = None
@@ -142,6 +182,9 @@ class ICLora(Strategy):
         b, _, rf, rh, rw = batch.ref_latents.shape
         ref = self._tokens(batch.ref_latents)  # (B, T_ref, C)
         ref_coords = self.rope.prepare_video_coords(b, rf, rh, rw, ref.device, fps=batch.fps)
+        scale = batch.latents.shape[3] // rh
+        if scale != 1:  # (B, 3, T, 2): axis 1 = height, axis 2 = width, in pixels
+            ref_coords[:, 1:3] = ref_coords[:, 1:3] * scale
         tokens = torch.cat([ref, x_t], dim=1)
         timesteps = torch.cat([timesteps.new_zeros(b, ref.shape[1]), timesteps], dim=1)
         coords = torch.cat([ref_coords, coords], dim=2)
@@ -156,22 +199,35 @@ def get_strategy(cfg: TrainConfig, transformer) -> Strategy:
     return STRATEGIES[cfg.strategy.name](transformer, cfg.timesteps, cfg.data.first_frame_conditioning_p)
 
 
-def predict(model, inputs: ModelInputs, forward_kwargs: dict | None = None) -> torch.Tensor:
-    """One transformer forward; returns the video velocity prediction (B, T, C). `model` may be DDP-wrapped.
+def predict(model, inputs: ModelInputs, forward_kwargs: dict | None = None):
+    """One transformer forward. `model` may be DDP-wrapped. Returns the video velocity prediction (B, T, C), or,
+    when the inputs carry sound, the pair (video (B, T, C), audio (B, L, C_audio)) that `compute_loss` takes.
 
-    `isolate_modalities=True` turns off the audio<->video cross-attention, so the video output is what it is
-    with no audio at all (ltx-trainer's video-only training passes `audio=None`); the audio stream then costs
-    one dummy token. `forward_kwargs` come from the model spec (LTX-2.3: `use_cross_timestep=True`).
+    Video-only inputs run with `isolate_modalities=True`: the audio<->video cross-attention is off, so the video
+    output is what it is with no audio at all (ltx-trainer's video-only training passes `audio=None`) and the
+    audio stream costs one dummy token. With sound, cross-modal attention is on (`isolate_modalities=False`) and
+    both modalities are denoised together, as in ltx-trainer's audio-video strategy.
+
+    `forward_kwargs` come from the model spec. LTX-2.3: `use_cross_timestep=True`, with which diffusers computes
+    the audio<->video cross-attention modulation (scale/shift and gate) from the *other* modality's sigma. That is
+    what ltx-core's transformer did at the LTX-2.3 release (2026-03) and so what the 2.3 weights were trained
+    with. ltx-core at HEAD (from 2026-05) takes the scale/shift from each modality's own per-token timesteps and
+    only the gate from the other's sigma, a mix diffusers cannot express; LTX-2 used the own timesteps for both
+    (`use_cross_timestep=False`). Joint training gives both modalities the same noise level, so the choices
+    differ only on conditioning tokens (a clean first frame, timestep 0). docs/ltx.md has the details.
     """
     f, h, w = inputs.grid
     audio_ctx = inputs.audio_prompt_embeds
     audio_mask = inputs.prompt_mask if audio_ctx.shape[1] == inputs.prompt_mask.shape[1] else None
-    video, _audio = model(
+    with_audio = inputs.with_audio
+    video, audio = model(
         hidden_states=inputs.tokens, audio_hidden_states=inputs.audio_tokens,
         encoder_hidden_states=inputs.prompt_embeds, audio_encoder_hidden_states=audio_ctx,
-        timestep=inputs.timesteps, audio_timestep=inputs.sigma, sigma=inputs.sigma,
+        timestep=inputs.timesteps, audio_timestep=inputs.audio_timesteps if with_audio else inputs.sigma,
+        sigma=inputs.sigma, audio_sigma=inputs.sigma,
         encoder_attention_mask=inputs.prompt_mask, audio_encoder_attention_mask=audio_mask,
-        num_frames=f, height=h, width=w, fps=inputs.fps, audio_num_frames=1, video_coords=inputs.coords,
-        audio_coords=inputs.audio_coords, isolate_modalities=True, return_dict=False, **(forward_kwargs or {}),
+        num_frames=f, height=h, width=w, fps=inputs.fps, audio_num_frames=inputs.audio_tokens.shape[1],
+        video_coords=inputs.coords, audio_coords=inputs.audio_coords, isolate_modalities=not with_audio,
+        return_dict=False, **(forward_kwargs or {}),
     )
-    return video
+    return (video, audio) if with_audio else video

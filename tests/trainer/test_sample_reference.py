@@ -89,8 +89,10 @@ def test_reference_settings_follow_the_keys_ltx_trainer_writes(tmp_path):
     s = reference_settings({"reference_downscale_factor": "2"})
     assert s.ic_lora and s.downscale_factor == 2 and s.temporal_scale_factor == 1
     assert reference_settings({"reference_spatial_scale_factor": "4"}).downscale_factor == 4
-    assert reference_metadata(1, 1) == {}  # ltx-trainer writes the keys only for factors other than 1
-    assert reference_metadata(2) == {"reference_spatial_scale_factor": "2", "reference_downscale_factor": "2"}
+    # ComfyUI's IC-LoRA loader warns without reference_downscale_factor, so it is always there; temporal only != 1
+    assert reference_metadata(1, 1) == {"reference_spatial_scale_factor": "1", "reference_downscale_factor": "1"}
+    assert reference_metadata(2, 2) == {"reference_spatial_scale_factor": "2", "reference_downscale_factor": "2",
+                                        "reference_temporal_scale_factor": "2"}
     with pytest.raises(LoraportError, match="whole number"):
         reference_settings({"reference_downscale_factor": "half"})
     path = tmp_path / "ic.safetensors"
