@@ -40,6 +40,7 @@ from trainer.progress import StepTimer, append_jsonl, peak_mem_mb, write_jsonl
 from trainer.strategies import get_strategy, predict
 
 Emit = Callable[[dict], None]
+LINEAR_END_FACTOR = 0.1  # the linear schedule ends at 10% of the peak learning rate, not at 0 (ltx-trainer)
 
 
 class TrainResult(BaseModel):
@@ -57,12 +58,14 @@ class TrainResult(BaseModel):
 
 
 def lr_at(step: int, cfg: OptimConfig) -> float:
-    """Learning rate before optimizer step `step` (0-based): linear warmup, then constant / linear / cosine to 0."""
+    """Learning rate before optimizer step `step` (0-based): linear warmup, then constant, linear down to
+    LINEAR_END_FACTOR of the peak (as ltx-trainer's LinearLR(start_factor=1, end_factor=0.1, total_iters=steps)),
+    or cosine down to 0 (ltx-trainer's CosineAnnealingLR, eta_min=0)."""
     if step < cfg.warmup_steps:
         return cfg.learning_rate * (step + 1) / cfg.warmup_steps
     progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
     if cfg.schedule == "linear":
-        return cfg.learning_rate * (1.0 - progress)
+        return cfg.learning_rate * (1.0 - (1.0 - LINEAR_END_FACTOR) * progress)
     if cfg.schedule == "cosine":
         return cfg.learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
     return cfg.learning_rate

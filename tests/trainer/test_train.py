@@ -80,11 +80,23 @@ def test_progress_events_report_speed_and_eta_only_after_warmup(tmp_path):
 def test_lr_schedule_warms_up_then_follows_the_named_curve():
     lin = OptimConfig(steps=110, learning_rate=1.0, warmup_steps=10, schedule="linear")
     assert [lr_at(s, lin) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
-    assert [lr_at(s, lin) for s in (10, 60, 109)] == pytest.approx([1.0, 0.5, 0.01])
+    # Linear decays to 10% of the peak at the end of the run, not to 0.
+    assert [lr_at(s, lin) for s in (10, 60, 109, 110)] == pytest.approx([1.0, 0.55, 0.109, 0.1])
     cos = lin.model_copy(update={"schedule": "cosine"})
     assert [lr_at(s, cos) for s in (10, 60)] == pytest.approx([1.0, 0.5])
     const = lin.model_copy(update={"schedule": "constant", "warmup_steps": 0})
     assert {lr_at(s, const) for s in range(110)} == {1.0}
+
+
+def test_linear_schedule_without_warmup_is_torchs_linear_lr_from_1_to_a_tenth():
+    cfg = OptimConfig(steps=50, learning_rate=2e-4, schedule="linear")
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.learning_rate)
+    ref = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=cfg.steps)
+    for step in range(cfg.steps):
+        assert lr_at(step, cfg) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-9)
+        opt.step()
+        ref.step()
+    assert lr_at(cfg.steps, cfg) == pytest.approx(0.1 * cfg.learning_rate)
 
 
 def test_gradient_checkpointing_and_accumulation_train_like_the_plain_loop(tmp_path):

@@ -81,8 +81,9 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
     _s("optimizer", "optim.optimizer", "The update rule. AdamW keeps two running averages per trainable weight; "
        "the 8-bit version stores them in a quarter of the memory.", "str", choices=("adamw", "adamw8bit"),
        aliases=("optim",)),
-    _s("schedule", "optim.schedule", "How the learning rate changes over the run: constant, or decaying "
-       "linearly or along a cosine to zero at the last step.", "str", choices=("constant", "linear", "cosine"),
+    _s("schedule", "optim.schedule", "How the learning rate changes over the run: constant, linearly down "
+       "to a tenth of its peak at the last step (as Lightricks' trainer does), or along a cosine to zero.",
+       "str", choices=("constant", "linear", "cosine"),
        aliases=("scheduler", "lr schedule")),
     _s("warmup_steps", "optim.warmup_steps", "Steps at the start where the learning rate ramps up from zero, so "
        "the first large gradients do not knock the LoRA off course.", "int", 0, 10_000, aliases=("warmup",)),
