@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         if from_lora is not None:
             from tools.inspect import inspect_lora
 
-            old = inspect_lora(from_lora)
+            old = inspect_lora(from_lora, target=model or "ltx-2.3")
         overrides = parse_override_args(set_)
         if trigger is not None:
             overrides["trigger"] = trigger
@@ -87,7 +87,8 @@ def render_plan(p) -> str:
               f"LoRA {e.disk_mb.lora:.1f} MB"]
     if p.model_id != p.requested_model or p.tier == "demo":
         lines.append(f"A real LTX-2.3 run would use buckets {', '.join(p.real_buckets)}.")
-    for title, items in (("Warnings", p.warnings), ("Recommendations", p.recommendations)):
+    for title, items in (("Warnings", p.warnings), ("Recommendations", p.recommendations),
+                         ("What differs for this model", p.model_notes)):
         if items:
             lines += ["", f"{title}:"] + [_wrap(f"- {w}") for w in items]
     if not p.ready:

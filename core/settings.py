@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     caption_model: str | None = Field(None, description="Vision-language model (local path or hub id) for captions.")
     clip_model: str | None = Field(None, description="CLIP / SigLIP model (local path) for the prompt-adherence metric.")
     ltx2_model_path: Path | None = Field(None, description="Local LTX-2 weights, for old-on-old vs new-on-new renders.")
+    ltx25_model_path: Path | None = Field(None, description="Local LTX-2.5 weights (diffusers folder or single file), "
+                                          "for --model ltx-2.5 and as-is / old-on-old comparisons.")
+    ltx25_text_encoder_path: Path | None = Field(None, description="LTX-2.5's diffusers folder (or its LTX-tuned "
+                                                 "Gemma 4 text_encoder/) beside a single-file LTX-2.5 checkpoint.")
     llm_model: str = Field("claude-sonnet-4-5", description="Claude model used by the anthropic brain.")
     anthropic_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "LORAPORT_ANTHROPIC_API_KEY")
@@ -28,6 +32,10 @@ class Settings(BaseSettings):
     )
     max_upload_mb: int = Field(2048, ge=1, description="Largest single upload accepted, in MiB.")
     torch_threads: int = Field(1, ge=0, description="torch CPU threads; 0 keeps torch's default.")
+    ray_address: str | None = Field(
+        None, description="Run jobs on a Ray cluster: `auto`, `HOST:6379` or `ray://HOST:10001`; unset = this machine.")
+    ray_gpus_per_job: int = Field(1, ge=1, le=64, description="GPUs one real-model training takes on the cluster "
+                                  "(more than 1: torchrun inside its task).")
 
     slack_signing_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))

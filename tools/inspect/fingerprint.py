@@ -166,7 +166,7 @@ def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str
         return Guess("ltx-2.x", None, 0.5, ev, {"ltx-2", "ltx-2.3", "ltx-2.5", "ltx-video"})
     ev = [f"transformer_blocks attention at width {width} over {n_blocks} blocks: not a released LTX width "
           "(CogVideoX, Mochi, PixArt and Sana use the same names)"]
-    return Guess("unknown", None, 0.0, ev, {"ltx-2", "ltx-2.3", "ltx-video"})
+    return Guess("unknown", None, 0.0, ev, {"ltx-2", "ltx-2.3", "ltx-2.5", "ltx-video"})
 
 
 def _ltx_variant(family: str | None, width: int | None) -> str | None:

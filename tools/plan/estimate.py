@@ -32,6 +32,9 @@ _DIMS = {
     "ltx-2.3": dict(dim=4096, adim=2048, layers=48, text=(4096, 2048), tokens=1024, ebytes=2, ch=128, ratio=32),
     "ltx-2": dict(dim=4096, adim=2048, layers=48, text=(4096, 2048), tokens=1024, ebytes=2, ch=128, ratio=32),
 }
+# LTX-2.5's transformer and connector outputs have 2.3's dimensions (only the video FF bias went), and so do
+# the tiny twins': the same rows apply. Its text encoder differs, which these per-step figures do not include.
+_DIMS["ltx-2.5"], _DIMS["tiny-ltx-2.5"] = _DIMS["ltx-2.3"], _DIMS["tiny-ltx-2.3"]
 VIDEO_STREAM_PARAMS = 13.25e9  # 18.99 B transformer minus 5.74 B audio-named (LTX_FACTS, meta-device count)
 _PEAK_BF16_TFLOPS = {"H200": 989, "H100": 989, "GH200": 989, "B200": 2250, "A100": 312, "L40S": 362, "L40": 181,
                      "A6000": 155, "RTX 6000 Ada": 365, "5090": 209, "4090": 165, "3090": 71, "A10": 125}
@@ -42,6 +45,11 @@ class DiskMB(BaseModel):
     cache: float = Field(description="Cached latents and text embeddings (MB), kept for later runs.")
     checkpoints: float = Field(description="The kept checkpoints: LoRA + optimizer state (MB).")
     lora: float = Field(description="The final .safetensors (MB).")
+    samples: float = Field(0.0, description="Validation sample clips and contact sheets (MB).")
+
+    @property
+    def total(self) -> float:
+        return self.cache + self.checkpoints + self.lora + self.samples
 
 
 class Estimate(BaseModel):
@@ -218,9 +226,20 @@ def _disk(config: TrainConfig, dims: dict, n_items: int, params: int) -> DiskMB:
     text = dims["tokens"] * sum(dims["text"]) * dims["ebytes"]
     opt_bytes = 2 if config.optim.optimizer == "adamw8bit" else 8  # two moments per parameter
     mb = 2**20
+    v = config.validation
+    n_samples = (config.optim.steps // v.every + 1) * len(v.prompts) * len(v.seeds) if v.every > 0 else 0
+    # An H.264 sample takes roughly 0.05 bytes a pixel a frame at the encoder's default quality; its contact
+    # sheet about as much again. A rough figure: enough to warn before a disk fills, not an exact size.
+    sample_bytes = 2 * 0.05 * v.width * v.height * v.frames
     return DiskMB(cache=round(n_items * (latent + text) / mb, 2),
                   checkpoints=round(config.checkpoints.keep * params * (4 + opt_bytes) / mb, 2),
-                  lora=round(params * 4 / mb, 2))
+                  lora=round(params * 4 / mb, 2), samples=round(n_samples * sample_bytes / mb, 2))
+
+
+def disk_need(config: TrainConfig, n_items: int) -> DiskMB:
+    """The disk a run will write (cache, checkpoints, samples, export), without timing anything."""
+    dims = _DIMS.get(config.model.id, _DIMS["ltx-2.3"])
+    return _disk(config, dims, n_items, lora_params(config, dims))
 
 
 def _buckets(config: TrainConfig) -> str:

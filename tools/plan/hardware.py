@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 STANDARD_MIN_GB = 70.0  # an "80 GB" card reports about 79 GiB; 70 leaves room for 72-80 GB cards
 LOW_VRAM_MIN_GB = 24.0  # int8 base weights are ~19 GB; less needs block swapping, which loraport lacks
 LIGHTRICKS_LOW_VRAM_GB = 32.0
-TINY_MODELS = ("tiny-ltx-2.3",)
+TINY_MODELS = ("tiny-ltx-2.3", "tiny-ltx-2.5")
 
 TierName = Literal["standard", "low_vram", "demo", "cannot_train"]
 
@@ -79,7 +79,9 @@ def pick_tier(hw: Hardware, model_id: str) -> TierChoice:
                    f"variant (int8 base weights, 8-bit AdamW, rank at most 16, smaller buckets).{note}",
             changes=["rank <= 16", "optimizer adamw8bit", "int8 base weights", "smaller buckets",
                      "gradient checkpointing on"])
-    return TierChoice(tier="cannot_train", model_id=TINY_MODELS[0], requested_model=model_id, fallback=True,
+    from tools.plan.versions import tiny_twin
+
+    return TierChoice(tier="cannot_train", model_id=tiny_twin(model_id), requested_model=model_id, fallback=True,
                       reason=cannot_train_reason(hw, model_id))
 
 

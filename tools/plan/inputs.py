@@ -53,6 +53,7 @@ class OldLoraFacts(BaseModel):
     recipe: str | None = None
     health: str | None = None  # ok | suspect | broken
     verdict: str | None = None
+    ic: bool = False  # an IC-LoRA (reference-conditioned): does not carry over from 2.3 to 2.5
 
 
 def dataset_facts(dataset: Any, recipe_name: str | None = None) -> DatasetFacts:
@@ -97,7 +98,8 @@ def old_lora_facts(report: Any) -> OldLoraFacts | None:
         trigger=_clean_trigger(trigger), resolution=_resolution(carry.get("resolution")
                                                                 or training.get("resolution")),
         frames=_int(carry.get("frames")), recipe=(data.get("migration") or {}).get("recipe"),
-        health=(data.get("health") or {}).get("status"), verdict=(data.get("verdict") or {}).get("status"))
+        health=(data.get("health") or {}).get("status"), verdict=(data.get("verdict") or {}).get("status"),
+        ic=bool(data.get("ic_lora")))
 
 
 def _int(v: Any) -> int | None:

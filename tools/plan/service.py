@@ -19,6 +19,7 @@ from tools.plan.hardware import Hardware, TierChoice, detect_hardware, pick_tier
 from tools.plan.overrides import resolve_overrides
 from tools.plan.inputs import DatasetFacts, OldLoraFacts, dataset_facts, old_lora_facts
 from tools.plan.rules import adapt_buckets, dataset_warnings, tiny_buckets
+from tools.plan.versions import version_notes, weights_for
 from tools.recipes import Recipe, load_recipe, parse_bucket
 from trainer.config import TrainConfig
 
@@ -56,6 +57,8 @@ class Plan(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     recommendations: list[str] = Field(default_factory=list, description="What to add or fix for a better LoRA.")
     ready: bool = Field(True, description="False when the dataset is too small for the recipe's minimum.")
+    model_notes: list[str] = Field(default_factory=list, description="What differs for the chosen target model "
+                                   "from LTX-2.3 (empty for 2.3 itself).")
 
     def diff(self, other: "Plan") -> list[SettingChange]:
         """Settings whose value differs in ``other`` (this plan -> other), with the other's source."""
@@ -106,11 +109,13 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
     config = _to_config(v, recipe, tier)
     recs, ready = dataset_warnings(recipe, facts)
     warnings += _plan_warnings(recipe, tier, old, v)
+    notes = version_notes(tier.requested_model, old.family if old else None, bool(old and old.ic))
     est = estimate(config, hw, n_items=max(1, facts.n_items), calibrate=calibrate)
     return Plan(recipe=recipe.name, recipe_title=recipe.title, model_id=tier.model_id,
                 requested_model=tier.requested_model, tier=tier.tier, tier_reason=tier.reason, hardware=hw,
                 dataset=facts, config=config, settings=v.s, estimate=est,
-                real_buckets=_real_buckets(recipe, tier), warnings=warnings, recommendations=recs, ready=ready)
+                real_buckets=_real_buckets(recipe, tier), warnings=warnings, recommendations=recs, ready=ready,
+                model_notes=notes)
 
 
 def _model_setting(v: _Values, tier: TierChoice, chosen: bool) -> None:
@@ -268,9 +273,9 @@ def _to_config(v: _Values, recipe: Recipe, tier: TierChoice) -> TrainConfig:
     tree["data"]["buckets"] = [b.model_dump() for b in buckets]
     tree.setdefault("validation", {}).update(width=buckets[0].width, height=buckets[0].height,
                                              frames=buckets[0].frames)
-    if tier.model_id not in ("tiny-ltx-2.3",):
-        st = get_settings()
-        tree["model"].update(path=st.model_path, text_encoder_path=st.text_encoder_path)
+    path, te = weights_for(tier.model_id)
+    if path is not None or te is not None:
+        tree["model"].update(path=path, text_encoder_path=te)
     try:
         return TrainConfig.model_validate(tree)
     except ValidationError as err:
