@@ -106,15 +106,21 @@ def _audio_vae_and_vocoder():
     from diffusers import AutoencoderKLLTX2Audio
     from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
 
-    # LTX2Pipeline always denoises an audio track next to the video; these only make that path run.
+    # A working audio branch at the real model's rates (16 kHz, hop 160: 100 mel frames a second, 25 latent frames
+    # a second) with 8 mel bins instead of 64. ch_mult has three levels, so the encoder halves time and mel twice
+    # (4x, like the real VAE's): a (1, 2, T, 8) log-mel -> (1, 2, (T - 1) // 4 + 1, 2) latents, packed by the
+    # pipeline to 2 x 2 = 4 features a token = the transformer's audio_in_channels. The per-channel latent
+    # statistics have base_channels = 4 entries, one per packed feature, as the real VAE's 128 = 8 x 16.
     audio_vae = AutoencoderKLLTX2Audio(
-        base_channels=4, output_channels=2, ch_mult=(1,), num_res_blocks=1, attn_resolutions=None, in_channels=2,
-        resolution=32, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
+        base_channels=4, output_channels=2, ch_mult=(1, 2, 4), num_res_blocks=1, attn_resolutions=None,
+        in_channels=2, resolution=32, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
         mid_block_add_attention=False, sample_rate=16000, mel_hop_length=160, is_causal=True, mel_bins=8,
     )
+    # Upsamples 4 * 4 * 5 * 2 = 160 = the hop, so one mel frame becomes 160 samples and a second of latents a
+    # second of 16 kHz stereo sound (the real LTX-2 vocoder: 240x to 24 kHz; 2.3's adds a 48 kHz extension).
     vocoder = LTX2Vocoder(
-        in_channels=2 * 8, hidden_channels=32, out_channels=2, upsample_kernel_sizes=[4, 4],
-        upsample_factors=[2, 2], resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]],
+        in_channels=2 * 8, hidden_channels=32, out_channels=2, upsample_kernel_sizes=[8, 8, 15, 4],
+        upsample_factors=[4, 4, 5, 2], resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]],
         leaky_relu_negative_slope=0.1, output_sampling_rate=16000,
     )
     return audio_vae, vocoder
