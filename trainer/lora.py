@@ -1,9 +1,16 @@
-"""The LoRA adapter: a peft LoraConfig on the transformer's attention Linears, fp32 over the base weights.
+"""The LoRA adapter: a peft LoraConfig on Linears inside the transformer blocks, fp32 over the base weights.
 
-Targets are the config's Linear names (default q/k/v/out.0) inside the attention families: `attn1` (video
-self-attention) and `attn2` (video text cross-attention) for video-only training; the audio branch adds
-`audio_attn1`, `audio_attn2`, `audio_to_video_attn`, `video_to_audio_attn` (LTX_FACTS: 6 families x 4 = the
-default trainer LoRA). peft matches a string `target_modules` with `re.fullmatch` against module paths.
+A target name is one of two kinds, as in ltx-trainer's configs:
+- a Linear name inside the attention families (`to_q`, `to_k`, `to_v`, `to_out.0`, `to_gate_logits`): adapted in
+  `attn1` (video self-attention) and `attn2` (video text cross-attention), plus, without `video_only`,
+  `audio_attn1`, `audio_attn2`, `audio_to_video_attn` and `video_to_audio_attn` (6 families x 4 = the default
+  trainer LoRA);
+- a path inside a transformer block, starting with one of its parts (`attn1.to_q`, `ff.net.0.proj`, `ff.net.2`,
+  `audio_ff.net.0.proj`, ...): adapted exactly there, in every block. `ff.net.*` is the video feed-forward,
+  `audio_ff.net.*` the audio one.
+Every name must adapt at least one Linear, or training refuses to start (a silently dropped target is a LoRA
+without the capacity the user asked for). peft matches a string `target_modules` with `re.fullmatch` against
+module paths.
 """
 
 import re
@@ -18,6 +25,9 @@ from trainer.config import LoraConfig
 
 VIDEO_FAMILIES = ("attn1", "attn2")
 AUDIO_FAMILIES = ("audio_attn1", "audio_attn2", "audio_to_video_attn", "video_to_audio_attn")
+FEED_FORWARDS = ("ff", "audio_ff")  # video and audio feed-forward: Linears `net.0.proj` (in) and `net.2` (out)
+BLOCK_PARTS = VIDEO_FAMILIES + AUDIO_FAMILIES + FEED_FORWARDS
+AUDIO_PARTS = AUDIO_FAMILIES + ("audio_ff",)
 ADAPTER = "default"
 
 
@@ -25,11 +35,45 @@ def attention_families(cfg: LoraConfig) -> tuple[str, ...]:
     return VIDEO_FAMILIES if cfg.video_only else VIDEO_FAMILIES + AUDIO_FAMILIES
 
 
+def split_targets(names: list[str]) -> tuple[list[str], list[str]]:
+    """(Linear names adapted in every attention family, paths inside a block adapted exactly there)."""
+    in_block = [n for n in names if n.split(".")[0] in BLOCK_PARTS]
+    return [n for n in names if n not in in_block], in_block
+
+
 def target_regex(cfg: LoraConfig) -> str:
-    """`transformer_blocks.N.<family>.<name>` for every family and configured Linear name."""
+    """One regex over module paths: `transformer_blocks.N.<family>.<name>` for every family and Linear name, and
+    `transformer_blocks.N.<path>` for each path inside a block."""
+    return _regex(cfg, cfg.target_modules)
+
+
+def _regex(cfg: LoraConfig, names: list[str]) -> str:
+    inner, in_block = split_targets(names)
     families = "|".join(re.escape(f) for f in attention_families(cfg))
-    names = "|".join(re.escape(n) for n in cfg.target_modules)
-    return rf"transformer_blocks\.\d+\.({families})\.({names})"
+    attention = rf"({families})\.({'|'.join(re.escape(n) for n in inner)})" if inner else ""
+    if not in_block:  # the attention-only form, unchanged so older checkpoints' fingerprints still match
+        return rf"transformer_blocks\.\d+\.{attention}"
+    paths = "|".join(re.escape(n) for n in in_block)
+    return rf"transformer_blocks\.\d+\.(?:{attention + '|' if attention else ''}{paths})"
+
+
+def check_targets(transformer: torch.nn.Module, cfg: LoraConfig) -> None:
+    """Refuse a target that would adapt nothing: unknown, not a Linear, or in the audio branch under video_only."""
+    if not cfg.target_modules:
+        raise LoraportError("no LoRA targets given: use e.g. targets=to_q,to_k,to_v,to_out.0")
+    audio = [n for n in split_targets(cfg.target_modules)[1] if n.split(".")[0] in AUDIO_PARTS]
+    if audio and cfg.video_only:
+        raise LoraportError(f"LoRA targets {', '.join(audio)} are in the audio branch, but video_only is on: "
+                            "set video_only=false to train the audio branch, or drop them.")
+    linears = [n for n, m in transformer.named_modules() if isinstance(m, torch.nn.Linear)]
+    unmatched = [n for n in cfg.target_modules
+                 if not any(re.fullmatch(_regex(cfg, [n]), path) for path in linears)]
+    if unmatched:
+        raise LoraportError(
+            f"LoRA target(s) {', '.join(unmatched)} match no Linear layer in {type(transformer).__name__}. Use "
+            f"names inside the attention blocks ({'/'.join(attention_families(cfg))}): to_q, to_k, to_v, to_out.0, "
+            "to_gate_logits; or paths inside a transformer block: attn1.to_q, attn2.to_out.0, ff.net.0.proj, "
+            "ff.net.2 (video feed-forward), audio_ff.net.0.proj, audio_ff.net.2.")
 
 
 def peft_config(cfg: LoraConfig) -> PeftLoraConfig:
@@ -43,13 +87,12 @@ def add_lora(transformer: torch.nn.Module, cfg: LoraConfig) -> list[str]:
     LoRA parameters are cast to fp32 whatever the base dtype: bf16 updates of rank-r matrices lose most of a
     1e-4 step to rounding. Returns the adapted module paths.
     """
+    check_targets(transformer, cfg)
     transformer.requires_grad_(False)
     try:
         transformer.add_adapter(peft_config(cfg), adapter_name=ADAPTER)
     except ValueError as err:
-        raise LoraportError(f"No Linear matches the LoRA targets {cfg.target_modules} in "
-                            f"{'/'.join(attention_families(cfg))}: use names like to_q, to_k, to_v, to_out.0 "
-                            f"({err})") from err
+        raise LoraportError(f"the LoRA targets {cfg.target_modules} cannot be adapted: {err}") from err
     cast_training_params(transformer, dtype=torch.float32)
     return adapted_modules(transformer)
 

@@ -70,7 +70,8 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
     _s("alpha", "lora.alpha", "Scales the LoRA's effect (scale = alpha / rank). Alpha equal to rank keeps every "
        "loader's scale the same.", "float", 0.5, 512, aliases=("lora alpha", "network_alpha")),
     _s("targets", "lora.target_modules", "Which layers inside each transformer block get a LoRA: the attention "
-       "projections to_q, to_k, to_v and to_out.0.", "list", aliases=("target modules", "target_modules")),
+       "projections to_q, to_k, to_v and to_out.0, or paths inside a block such as attn1.to_q, or the video "
+       "feed-forward ff.net.0.proj and ff.net.2 (more capacity). A name that matches no layer is an error.", "list", aliases=("target modules", "target_modules")),
     _s("video_only", "lora.video_only", "Adapt only the video stream's attention, leaving the audio branch "
        "untouched.", "bool", aliases=("video only",)),
     _s("learning_rate", "optim.learning_rate", "How big each update step is. Too high and training goes noisy or "
