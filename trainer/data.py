@@ -5,7 +5,6 @@ Layout on disk: docs/CONTRACTS.md ("Dataset layout"). Cache: ``<cache_dir>/laten
 so a second run encodes nothing, a caption edit re-encodes only text, and another model never reuses either.
 """
 
-import glob as _glob
 import hashlib
 import json
 import math
@@ -45,7 +44,8 @@ class PreparedItem:
     video_embeds: torch.Tensor  # (L, D_video), text encoder dtype
     audio_embeds: torch.Tensor  # (L, D_audio)
     mask: torch.Tensor  # (L,)
-    ref_latents: torch.Tensor | None = None  # IC-LoRA reference, same grid as latents
+    ref_latents: torch.Tensor | None = None  # IC-LoRA reference, same grid as latents (or 1/n of it)
+    reference: str | None = None  # IC-LoRA: the reference file, relative to the dataset dir like `media`
     audio_latents: torch.Tensor | None = None  # (L, D_audio) packed, normalised audio tokens; None = no sound
 
     @property
@@ -198,19 +198,12 @@ def list_entries(config: TrainConfig, errors: list[MediaError]) -> list[_Entry]:
     ic = config.strategy.name == "ic-lora"
     if (root / CAPTIONS_FILE).is_file():
         entries = _read_captions_file(root, errors)
-        return _pair_listed(entries, config.strategy.reference_suffix) if ic else entries
+        if not ic:
+            return entries
+        from trainer.pairs import pair_listed
+
+        return pair_listed(entries, config.strategy.reference_suffix)
     return _scan_folder(root, config.strategy.reference_suffix if ic else None, errors)
-
-
-def _pair_listed(entries: list[_Entry], suffix: str) -> list[_Entry]:
-    """IC-LoRA with captions.jsonl: a row without a reference column takes ``<stem><suffix>.*`` beside its media;
-    a row whose media is another row's reference is that pair's reference, not an item of its own."""
-    for e in entries:
-        if e.reference is None and suffix:
-            e.reference = next((c for c in sorted(e.media.parent.glob(f"{_glob.escape(e.media.stem + suffix)}.*"))
-                                if is_media(c)), None)
-    refs = {e.reference.resolve() for e in entries if e.reference is not None}
-    return [e for e in entries if e.media.resolve() not in refs]
 
 
 def _assign_holdout(entries: list[_Entry], fraction: float, seed: int) -> None:
@@ -296,52 +289,8 @@ def encode_video(components, video: torch.Tensor) -> torch.Tensor:
     return latents[0].float()
 
 
-def _reference_latents(entry: _Entry, bucket: Bucket, config: TrainConfig, components, cache: _Cache,
-                       mkey: str) -> tuple[torch.Tensor, str]:
-    """IC-LoRA: the reference's latents for a target in ``bucket``, and the reference's content hash.
-
-    The rules, per target (a refusal names the file and the fix; the other pairs go on):
-    - no reference: refused (ltx-trainer trains only targets that have reference latents);
-    - another size or aspect: resized keeping aspect and centre-cropped to the target's bucket, divided by
-      ``strategy.reference_downscale_factor`` (ltx-trainer resizes and crops references into the same buckets);
-    - longer: its first frames, as many as the target's; shorter than the target's bucket: refused (ltx-trainer
-      skips references shorter than the bucket);
-    - an image for a video target: refused, no 1-frame reference fills a video bucket (an image target takes an
-      image reference, or a clip's first frame).
-    """
-    suffix = config.strategy.reference_suffix
-    if entry.reference is None:
-        if suffix and entry.media.stem.endswith(suffix):
-            raise LoraportError(f"looks like a reference (its name ends in {suffix}) but its target "
-                                f"{entry.media.stem[:-len(suffix)]}{entry.media.suffix} is missing: add the target "
-                                "clip or remove this file.")
-        raise LoraportError(f"has no reference: an IC-LoRA trains on pairs; add {entry.media.stem}{suffix}"
-                            f"{entry.media.suffix} beside it or a 'reference' in {CAPTIONS_FILE}.")
-    name = entry.reference.name
-    if not entry.reference.is_file():
-        raise LoraportError(f"its reference {name} is not in the dataset folder: add it or fix the 'reference'.")
-    ref_info = probe(entry.reference)
-    if ref_info.kind == "image" and bucket.frames > 1:
-        raise LoraportError(f"its reference {name} is an image but it is a video ({bucket.frames} frames): an IC-LoRA "
-                            f"trains on a reference clip at least as long; give a clip (an image reference can "
-                            f"still be used at generation time).")
-    f = config.strategy.reference_downscale_factor
-    ref_bucket = Bucket(width=bucket.width // f, height=bucket.height // f, frames=bucket.frames)
-
-    def make() -> dict[str, torch.Tensor]:
-        try:
-            pixels = decode(entry.reference, ref_bucket)  # resize + centre-crop; the first `frames` frames
-        except LoraportError as exc:
-            if "too short" not in str(exc):
-                raise LoraportError(f"its reference {exc}") from exc
-            raise LoraportError(f"its reference {name} is shorter than the {bucket.frames} frames it takes in its "
-                                f"{bucket.width}x{bucket.height}x{bucket.frames} bucket: give a reference at least "
-                                "as long as the target.") from exc
-        return {"latents": encode_video(components, pixels)}
-
-    ref_hash = file_sha256(entry.reference)
-    ref_id = f"{ref_bucket.width}x{ref_bucket.height}x{ref_bucket.frames}"
-    return cache.get_or_make("latents", cache_key(mkey, ref_hash, ref_id), make)["latents"], cache_key(ref_hash, f)
+def _relative(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cache: _Cache,
@@ -354,7 +303,9 @@ def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cac
                             lambda: {"latents": encode_video(components, decode(entry.media, bucket))})
     ref = None
     if config.strategy.name == "ic-lora":
-        ref, ref_hash = _reference_latents(entry, bucket, config, components, cache, mkey)
+        from trainer.pairs import reference_latents
+
+        ref, ref_hash = reference_latents(entry, bucket, config, components, cache, mkey)
         content = cache_key(content, ref_hash)
     trigger = (config.data.trigger_word or "").strip()
     caption = f"{trigger} {entry.caption}".strip() if trigger else entry.caption.strip()
@@ -369,7 +320,8 @@ def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cac
     item = PreparedItem(media=str(entry.media.relative_to(root)) if entry.media.is_relative_to(root)
                         else str(entry.media), caption=caption, split=entry.split, bucket=bucket, fps=fps,
                         latents=lat["latents"], video_embeds=text["video"], audio_embeds=text["audio"],
-                        mask=text["mask"], ref_latents=ref, audio_latents=audio)
+                        mask=text["mask"], ref_latents=ref, audio_latents=audio,
+                        reference=_relative(entry.reference.resolve(), root) if ref is not None else None)
     return item, cache_key(content, caption, entry.split) + ("|audio" if audio is not None else "")
 
 

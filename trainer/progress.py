@@ -53,3 +53,14 @@ def append_jsonl(path: Path, row: dict) -> None:
     # Appends are not atomic; a torn last line is rewritten from the checkpoint's history on resume.
     with path.open("a") as f:
         f.write(json.dumps(row) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The rows of a JSON-lines file (none if it is missing); a torn line from a crash mid-append is skipped."""
+    rows = []
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows

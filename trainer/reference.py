@@ -41,6 +41,7 @@ class Reference:
     strength: float = DEFAULT_STRENGTH
     downscale_factor: int = 1
     label: str | None = None  # how reports name it (a dataset-relative path); defaults to the file name
+    split: str | None = None  # a dataset reference: "holdout" (its pair was never trained on) or "train"
 
     @property
     def name(self) -> str:
@@ -152,3 +153,18 @@ def side_by_side(reference: np.ndarray, generated: np.ndarray) -> np.ndarray:
         ref = F.interpolate(ref, size=(h, round(ref.shape[3] * h / ref.shape[2])), mode="nearest")
     ref = ref.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     return np.concatenate([ref, generated], axis=2)
+
+
+def validation_references(cfg, data) -> list[Reference]:
+    """IC-LoRA validation: the dataset's references, held-out pairs first (the LoRA never trained on them), one
+    per validation prompt in turn; none for other strategies. ``data`` is a ``trainer.data.PreparedDataset``."""
+    if cfg.strategy.name != "ic-lora":
+        return []
+    root = Path(cfg.data.dataset_dir).expanduser().resolve()
+    seen: dict[str, Reference] = {}
+    for item in [*data.holdout, *data.train]:
+        if item.reference and item.reference not in seen:
+            path = Path(item.reference) if Path(item.reference).is_absolute() else root / item.reference
+            seen[item.reference] = Reference(path=path, label=item.reference, split=item.split,
+                                             downscale_factor=cfg.strategy.reference_downscale_factor)
+    return list(seen.values())

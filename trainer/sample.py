@@ -31,6 +31,16 @@ class SampleResult:
     reference: str | None = None  # IC-LoRA: the reference the clip was conditioned on (its dataset name)
     beside_mp4: Path | None = None  # IC-LoRA: the reference (left) beside the generation (right), one clip
     beside_sheet: Path | None = None
+    reference_split: str | None = None  # "holdout" when the reference's pair was never trained on
+
+    def record(self, **extra) -> dict:
+        """What a report keeps of a sample: prompt, seed, files and the reference it was conditioned on."""
+        def opt(path):
+            return None if path is None else str(path)
+
+        return {**extra, "prompt": self.prompt, "seed": self.seed, "mp4": str(self.mp4_path),
+                "sheet": str(self.sheet_path), "reference": self.reference, "reference_split": self.reference_split,
+                "beside_mp4": opt(self.beside_mp4), "beside_sheet": opt(self.beside_sheet)}
 
 
 def build_pipeline(components, in_context: bool = False):
@@ -137,7 +147,7 @@ def generate(components, prompt: str, *, lora_path: Path | None = None, lora_sca
         from trainer.reference import side_by_side
 
         beside = side_by_side(ref_frames, video)
-        result.reference = reference.name
+        result.reference, result.reference_split = reference.name, reference.split
         result.beside_mp4 = write_mp4(beside, out_dir / f"{name}-beside-ref.mp4", fps=fps)
         result.beside_sheet = contact_sheet(beside, out_dir / f"{name}-beside-ref.png")
     return result

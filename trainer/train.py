@@ -34,9 +34,9 @@ from core.settings import get_settings
 from trainer import checkpoints, lora, ranks
 from trainer.config import OptimConfig, TrainConfig
 from trainer.batches import BatchOrder, collate
-from trainer.export import export_lora, lora_metadata
+from trainer.export import export_dtype, export_lora, lora_metadata
 from trainer.losses import adapters_off, flow_loss
-from trainer.progress import StepTimer, append_jsonl, peak_mem_mb, write_jsonl
+from trainer.progress import StepTimer, append_jsonl, peak_mem_mb, read_jsonl, write_jsonl
 from trainer.strategies import get_strategy, predict
 
 Emit = Callable[[dict], None]
@@ -286,7 +286,7 @@ def _checkpoint(run: _Run, at_step: int) -> None:
 
 def _validate(run: _Run, at_step: int) -> None:
     if run.main and run.cfg.validation.every and run.cfg.validation.prompts:
-        _sample(run.components, run.cfg, run.run_dir / "samples", at_step, run.emit)
+        _sample(run.components, run.cfg, run.run_dir / "samples", at_step, run.emit, run.data)
     run.acc.wait_for_everyone()
 
 
@@ -314,12 +314,13 @@ def _finish(run: _Run, status: str, timings: dict, t_start: float) -> TrainResul
     if run.main:
         meta = lora_metadata(cfg, steps=step, dataset_hash=run.data.dataset_hash, dataset_size=len(run.data.train),
                              extra={"loraport.status": status, "loraport.total_steps": cfg.optim.steps})
-        export_lora(run.transformer, lora_path, meta)
+        export_lora(run.transformer, lora_path, meta, dtype=export_dtype(cfg))
         timings = {"setup_s": run.t_setup, **timings, "total_s": time.perf_counter() - t_start,
                    "world_size": run.acc.num_processes, "replicas_in_sync": in_sync}
         atomic_write_json(run.run_dir / "report.json", {
             **json.loads(result.model_dump_json()), "timings": timings, "holdout_curve": run.holdout_curve,
-            "peak_mem_mb": peak_mem_mb(), "data": _data_summary(run.data)})
+            "peak_mem_mb": peak_mem_mb(), "data": _data_summary(run.data),
+            "samples": read_jsonl(run.run_dir / "samples.jsonl")})
     run.acc.wait_for_everyone()
     return result
 
@@ -344,9 +345,14 @@ def _optimizer(params: list, cfg: OptimConfig, emit: Emit) -> torch.optim.Optimi
     return torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
 
 
-def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit) -> None:
-    """Validation clips at fixed seeds through LTX2Pipeline, with the adapter as it is now (dropout off)."""
+def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit, data=None) -> None:
+    """Validation clips at fixed seeds through LTX2Pipeline, with the adapter as it is now (dropout off); an
+    IC-LoRA's through LTX2InContextPipeline with the dataset's references (held-out first), one per prompt in turn,
+    each shown beside its reference. Every sample is recorded in samples.jsonl (report.json's "samples")."""
+    from trainer.reference import validation_references  # noqa: PLC0415
     from trainer.sample import generate  # noqa: PLC0415
+
+    refs = validation_references(cfg, data) if data is not None else []
 
     v, transformer = cfg.validation, components.transformer
     trigger = (cfg.data.trigger_word or "").strip()
@@ -359,9 +365,13 @@ def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit) 
             # Captions got the trigger at preprocessing; prompts get it the same way.
             text = prompt if not trigger or trigger in prompt.split() else f"{trigger} {prompt}"
             for seed in v.seeds:
+                ref = refs[i % len(refs)] if refs else None
                 res = generate(components, text, seed=seed, width=v.width, height=v.height, frames=v.frames,
-                               steps=v.inference_steps, out_dir=out_dir, name=f"step-{step:06d}-p{i}-s{seed}")
-                emit({"type": "sample", "step": step, "path": str(res.mp4_path), "message": text})
+                               steps=v.inference_steps, out_dir=out_dir, name=f"step-{step:06d}-p{i}-s{seed}",
+                               reference=ref)
+                append_jsonl(out_dir.parent / "samples.jsonl", res.record(step=step))
+                emit({"type": "sample", "step": step, "path": str(res.beside_mp4 or res.mp4_path),
+                      "message": text if ref is None else f"{text} (reference: {ref.name})"})
     finally:
         transformer.train()
         if cuda:
