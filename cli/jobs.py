@@ -128,9 +128,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run queued jobs one at a time (resuming interrupted ones); Ctrl+C stops at the next step."""
         from tools.jobs import JOB_KINDS
+        from tools.train.cluster import cluster_executor
         from trainer.worker import run_worker
 
         workspace = Workspace.from_settings()
-        typer.echo(f"worker: running {', '.join(sorted(JOB_KINDS))} jobs from {workspace.home}", err=True)
-        ran = run_worker(workspace, once=once, poll_s=poll, device=device, runners=JOB_KINDS)
+        executor = cluster_executor(JOB_KINDS)  # None unless LORAPORT_RAY_ADDRESS is set
+        where = f" on the Ray cluster at {executor.address}" if executor else ""
+        typer.echo(f"worker: running {', '.join(sorted(JOB_KINDS))} jobs from {workspace.home}{where}", err=True)
+        ran = run_worker(workspace, once=once, poll_s=poll, device=device, runners=JOB_KINDS, executor=executor)
         typer.echo(f"worker: ran {ran} job(s)", err=True)

@@ -110,6 +110,9 @@ class StrategyConfig(Strict):
 class CheckpointConfig(Strict):
     every: int = Field(250, ge=1)
     keep: int = Field(3, ge=1)
+    precision: Literal["bf16", "fp32"] = Field(
+        "bf16", description="dtype of the exported LoRA file: bf16 (as ltx-trainer saves, half the size) or fp32. "
+        "Resumable checkpoints keep fp32 so a resumed run continues exactly.")
 
 
 class ValidationConfig(Strict):

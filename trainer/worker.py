@@ -285,11 +285,15 @@ def run_job(
 def run_worker(
     workspace: Workspace, *, once: bool = False, poll_s: float = 0.5, device: str | None = None,
     stop: threading.Event | None = None, on_event: Callable[[dict], None] | None = None,
-    runners: Mapping[str, Runner] | None = None,
+    runners: Mapping[str, Runner] | None = None, executor: Any = None,
 ) -> int:
-    """Run waiting jobs one at a time until stopped (with ``once``: until none is waiting); return how many ran."""
+    """Run waiting jobs one at a time until stopped (with ``once``: until none is waiting); return how many ran.
+
+    With an ``executor`` (``trainer.cluster.executor.RayExecutor``) jobs run on a cluster, many at once: each loop
+    calls ``executor.tick`` (claim, submit, relay events, record ends) and a stop calls ``executor.shutdown``.
+    """
     db = open_worker_db(workspace)
-    device = device or default_device()
+    device = executor.device if executor is not None else device or default_device()
     stop = stop or threading.Event()
     restore = stop_on_signals(stop)
     marker = _register(workspace, device)
@@ -297,6 +301,12 @@ def run_worker(
     try:
         while not stop.is_set():
             reap_dead(db)
+            if executor is not None:  # jobs run elsewhere (trainer.cluster: a Ray cluster); this loop relays
+                ran += executor.tick(db, workspace, on_event=on_event)
+                if once and executor.idle():
+                    break
+                stop.wait(poll_s)
+                continue
             job = claim(db, device=device, kinds=list(runners or JOB_RUNNERS))
             if job is None:
                 if once:
@@ -307,6 +317,8 @@ def run_worker(
             execute(db, workspace, job, on_event=on_event, stop=stop, runners=runners)
             ran += 1
     finally:
+        if executor is not None:
+            executor.shutdown(db, on_event=on_event)  # its running jobs stop at their next step, resumable
         marker.unlink(missing_ok=True)
         restore()
     return ran

@@ -1,28 +1,44 @@
-"""Real LTX-2.3 / LTX-2 weights from local paths, through diffusers' and transformers' own loaders.
+"""Real LTX-2.x weights from local paths, completely: every part with its weights, every tensor of the file used.
 
 Never downloads (``local_files_only=True`` everywhere). Two layouts:
 
 - ``path`` = a diffusers-format folder (``model_index.json`` with ``transformer/ vae/ audio_vae/ vocoder/
-  connectors/ text_encoder/ tokenizer/ scheduler/``, e.g. a local copy of diffusers/LTX-2.3-Diffusers).
-  ``text_encoder_path`` may point at another Gemma 3 folder to use instead of its ``text_encoder/``.
-- ``path`` = a single-file checkpoint (``.safetensors``, e.g. a fine-tuned or re-saved transformer): the
-  transformer comes from it via ``from_single_file``; diffusers 0.42.1 cannot convert the text connectors or the
-  vocoder of Lightricks' single file, so ``text_encoder_path`` must then be a diffusers-format folder of the same
-  model, which supplies the configs and every other part.
+  connectors/ text_encoder/ tokenizer/ scheduler/``). Each part is loaded with the class ``model_index.json``
+  names for it (2.3's vocoder is ``LTX2VocoderWithBWE``); ``text_encoder_path`` may point at another Gemma folder.
+- ``path`` = Lightricks' single-file checkpoint (``ltx-2.3-22b-dev.safetensors``): transformer, text connectors,
+  both VAEs and the vocoder come from the file through ``trainer.models.ltx2_single_file``'s rename tables.
+  ``text_encoder_path`` gives Gemma: a diffusers-format folder of the same model (its part configs are used too)
+  or a bare Gemma folder (the built-in configs of ``trainer.models.ltx2_configs`` are used).
+
+After loading, a missing, unexpected, mismatched or randomly initialised weight, or a parameter left on the
+``meta`` device, is a LoraportError naming the keys; never a warning. A part's class comes from an allow-list
+of diffusers / transformers classes, never from an arbitrary import path.
 """
 
+import gc
+import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from core.errors import LoraportError
 from trainer.config import ModelConfig
+from trainer.models import ltx2_single_file as sf
+from trainer.models.ltx2_configs import DEFAULT_VOCODER, PART_CLASSES, SCHEDULER
 from trainer.models.spec import ModelSpec
 
-_SUBFOLDERS = ("transformer", "vae", "audio_vae", "vocoder", "connectors", "text_encoder", "tokenizer", "scheduler")
+MODEL_PARTS = ("transformer", "vae", "audio_vae", "vocoder", "connectors")
+TEXT_PARTS = ("text_encoder", "tokenizer")
+SUBFOLDERS = (*MODEL_PARTS, *TEXT_PARTS, "scheduler")
+_DIFFUSERS_CLASSES = {
+    "transformer": ("LTX2VideoTransformer3DModel",), "vae": ("AutoencoderKLLTX2Video",),
+    "audio_vae": ("AutoencoderKLLTX2Audio",), "vocoder": ("LTX2Vocoder", "LTX2VocoderWithBWE"),
+    "connectors": ("LTX2TextConnectors",), "scheduler": ("FlowMatchEulerDiscreteScheduler",),
+}
 
 
-def _is_diffusers_folder(path: Path) -> bool:
+def is_diffusers_folder(path: Path) -> bool:
     return path.is_dir() and (path / "model_index.json").is_file()
 
 
@@ -30,96 +46,265 @@ def _check(model_cfg: ModelConfig, spec: ModelSpec) -> tuple[Path, Path | None]:
     if model_cfg.path is None:
         raise LoraportError(
             f"{spec.id} needs local weights: set the model path (--model-path) to a diffusers-format folder "
-            f"or a single-file .safetensors checkpoint. Use tiny-ltx-2.3 to try the flow without weights.")
+            f"or a single-file .safetensors checkpoint. Use tiny-{spec.id} to try the flow without weights.")
     path = Path(model_cfg.path).expanduser()
     te = Path(model_cfg.text_encoder_path).expanduser() if model_cfg.text_encoder_path else None
     for label, p in (("model path", path), ("text encoder path", te)):
         if p is not None and not p.exists():
             raise LoraportError(f"The {label} {p} does not exist: check the path (nothing is downloaded).")
-    if path.is_dir() and not _is_diffusers_folder(path):
+    if path.is_dir() and not is_diffusers_folder(path):
         raise LoraportError(f"{path} is a folder without model_index.json: point the model path at a "
                             f"diffusers-format {spec.id} folder or at a single-file .safetensors checkpoint.")
-    if path.is_file() and (te is None or not _is_diffusers_folder(te)):
+    if path.is_file() and te is None:
         raise LoraportError(
-            f"{path.name} is a single-file checkpoint: diffusers 0.42.1 loads only its transformer, so also set "
-            f"--text-encoder-path to a diffusers-format {spec.id} folder (it supplies Gemma, the text connectors, "
-            f"the VAEs, the vocoder and the configs).")
+            f"{path.name} is a single-file checkpoint without the Gemma text encoder: also set "
+            f"--text-encoder-path to a Gemma folder or a diffusers-format {spec.id} folder.")
     return path, te
 
 
-def _transformer_kwargs(model_cfg: ModelConfig) -> dict:
-    """int8 base weights (bitsandbytes) for 24-32 GB cards; the LoRA itself stays fp32 over them."""
-    if model_cfg.quantize_base != "int8":
-        return {}
-    import diffusers
+# -- classes and configs -----------------------------------------------------------------------------------------
 
-    return {"quantization_config": diffusers.BitsAndBytesConfig(load_in_8bit=True), "device_map": "cuda"}
-
-
-def _from_folder(folder: Path, name: str, dtype: torch.dtype, extra: dict | None = None):
+def part_class(part: str, name: str):
+    """The diffusers / transformers class called ``name`` for ``part``, if it is one this loader allows."""
     import diffusers
     import transformers
+    from diffusers.pipelines import ltx2
 
-    kwargs = dict(subfolder=name, local_files_only=True, **(extra or {}))
-    if name == "tokenizer":
-        return transformers.AutoTokenizer.from_pretrained(folder, **kwargs)
-    if name == "scheduler":
-        return diffusers.FlowMatchEulerDiscreteScheduler.from_pretrained(folder, **kwargs)
-    if name == "text_encoder":
-        return transformers.Gemma3ForConditionalGeneration.from_pretrained(folder, dtype=dtype, **kwargs)
-    if name == "connectors":
-        from diffusers.pipelines.ltx2 import LTX2TextConnectors as cls
-    elif name == "vocoder":
-        from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder as cls
+    if part == "text_encoder":
+        cls = getattr(transformers, name, None) if name.startswith("Gemma") else None
+    elif part == "tokenizer":
+        return transformers.AutoTokenizer
     else:
-        cls = {"transformer": diffusers.LTX2VideoTransformer3DModel, "vae": diffusers.AutoencoderKLLTX2Video,
-               "audio_vae": diffusers.AutoencoderKLLTX2Audio}[name]
-    return cls.from_pretrained(folder, torch_dtype=dtype, **kwargs)
+        cls = getattr(diffusers, name, None) or getattr(ltx2, name, None) if name in _DIFFUSERS_CLASSES[part] else None
+    if cls is None:
+        raise LoraportError(f"the folder names {name} for its {part}, which loraport does not load; expected "
+                            f"{', '.join(_DIFFUSERS_CLASSES.get(part, ('a Gemma model',)))}.")
+    return cls
 
 
-def _gemma(folder: Path, dtype: torch.dtype) -> dict:
-    """A bare Gemma 3 folder (config.json + weights + tokenizer files), as Lightricks' instructions download it."""
+def _class_name(folder: Path, part: str, version: str) -> str:
+    """model_index.json's entry, else the part's own config.json ``_class_name``, else the version's default."""
+    index = _read_json(folder / "model_index.json")
+    entry = index.get(part)
+    if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str):
+        return entry[1]
+    own = _read_json(folder / part / "config.json").get("_class_name")
+    if isinstance(own, str):
+        return own
+    if part == "vocoder":
+        return DEFAULT_VOCODER.get(version, "LTX2VocoderWithBWE")
+    if part == "tokenizer":
+        return "AutoTokenizer"
+    if part == "text_encoder":
+        return "Gemma3ForConditionalGeneration"
+    return _DIFFUSERS_CLASSES[part][0]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise LoraportError(f"{path} is not valid JSON ({exc}): the model folder is damaged.") from None
+    return data if isinstance(data, dict) else {}
+
+
+# -- completeness ------------------------------------------------------------------------------------------------
+
+def _names(keys, limit: int = 6) -> str:
+    keys = sorted(keys)
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(keys[:limit]) + more
+
+
+def check_complete(module: torch.nn.Module, where: str, info: dict | None = None) -> None:
+    """Refuse a part with missing / unexpected / mismatched weights or any tensor still on ``meta``."""
+    info = info or {}
+    problems = []
+    for label, key in (("missing", "missing_keys"), ("unexpected", "unexpected_keys"),
+                       ("of the wrong shape", "mismatched_keys")):
+        found = [k[0] if isinstance(k, tuple) else k for k in info.get(key) or []]
+        if found:
+            problems.append(f"{len(found)} {label} ({_names(found)})")
+    on_meta = [n for n, t in [*module.named_parameters(), *module.named_buffers()] if t.is_meta]
+    if on_meta:
+        problems.append(f"{len(on_meta)} never loaded ({_names(on_meta)})")
+    if problems:
+        raise LoraportError(f"{where}: weights {'; '.join(problems)}. The weights do not match this model; "
+                            "check that the file or folder is a complete copy of the model you chose.")
+
+
+# -- diffusers folder --------------------------------------------------------------------------------------------
+
+def _folder_part(folder: Path, part: str, dtype: torch.dtype, version: str, extra: dict | None = None):
+    if not (folder / part).is_dir():
+        raise LoraportError(f"{folder} has no {part}/ folder: the diffusers-format copy is incomplete "
+                            f"(expected {', '.join(SUBFOLDERS)}).")
+    cls = part_class(part, _class_name(folder, part, version))
+    kwargs = dict(subfolder=part, local_files_only=True)
+    if part == "tokenizer":
+        return cls.from_pretrained(folder, **kwargs)
+    if part == "scheduler":
+        return cls.from_pretrained(folder, **kwargs)
+    if part == "text_encoder":
+        model, info = cls.from_pretrained(folder, dtype=dtype, output_loading_info=True, **kwargs)
+    else:
+        model, info = cls.from_pretrained(folder, torch_dtype=dtype, output_loading_info=True,
+                                          **kwargs, **(extra or {}))
+    check_complete(model, f"{folder.name}/{part} ({cls.__name__})", info)
+    return model
+
+
+def _bare_gemma(folder: Path, dtype: torch.dtype) -> dict:
+    """A bare Gemma folder (config.json + weights + tokenizer files), as Lightricks' instructions download it."""
     import transformers
 
-    return {"text_encoder": transformers.Gemma3ForConditionalGeneration.from_pretrained(
-                folder, dtype=dtype, local_files_only=True),
-            "tokenizer": transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)}
+    arch = (_read_json(folder / "config.json").get("architectures") or ["Gemma3ForConditionalGeneration"])[0]
+    cls = part_class("text_encoder", arch)
+    model, info = cls.from_pretrained(folder, dtype=dtype, local_files_only=True, output_loading_info=True)
+    check_complete(model, f"{folder.name} ({cls.__name__})", info)
+    return {"text_encoder": model, "tokenizer": transformers.AutoTokenizer.from_pretrained(
+        folder, local_files_only=True)}
 
 
-def load_ltx2_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype: torch.dtype) -> dict:
-    """Load every part of a real LTX-2.x model; see the module docstring for the accepted layouts."""
+def _text_parts(te: Path, dtype: torch.dtype, version: str) -> dict:
+    if is_diffusers_folder(te):
+        return {p: _folder_part(te, p, dtype, version) for p in TEXT_PARTS}
+    return _bare_gemma(te, dtype)
+
+
+# -- single file -------------------------------------------------------------------------------------------------
+
+def _single_file_configs(te: Path | None, version: str) -> dict[str, tuple[Any, dict]]:
+    """Part -> (class, config): the diffusers folder's own configs when one is given, else the built-in ones."""
+    out = {}
+    for part in MODEL_PARTS:
+        if te is not None and is_diffusers_folder(te) and (te / part / "config.json").is_file():
+            config = _read_json(te / part / "config.json")
+            out[part] = (part_class(part, _class_name(te, part, version)), config)
+        elif version in PART_CLASSES:
+            name, config = PART_CLASSES[version][part]
+            out[part] = (part_class(part, name), dict(config))
+        else:
+            raise LoraportError(f"loraport has no built-in LTX-{version} {part} config: set --text-encoder-path "
+                                f"to a diffusers-format LTX-{version} folder, which supplies the configs.")
+    return out
+
+
+def _build_from_state(cls, config: dict, state: dict, where: str) -> torch.nn.Module:
+    """The part built on ``meta`` from its config, then given the file's tensors (no random initialisation)."""
+    from accelerate import init_empty_weights
+
+    with init_empty_weights():
+        model = cls.from_config({k: v for k, v in config.items() if not k.startswith("_")})
+    result = model.load_state_dict(state, strict=False, assign=True)
+    check_complete(model, where, {"missing_keys": result.missing_keys, "unexpected_keys": result.unexpected_keys})
+    return model
+
+
+def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torch.dtype,
+                       transformer_quant: Any = None) -> dict:
+    keys = sf.open_header(path)
+    found = sf.detect_version(keys)
+    if found is None:
+        raise LoraportError(f"{path.name} holds no LTX transformer (no {sf.DIT_PREFIX}* keys): it is not a "
+                            f"Lightricks LTX checkpoint. Point the model path at the {spec.id} checkpoint.")
+    if found != spec.version:
+        raise LoraportError(f"{path.name} is an LTX-{found} checkpoint, but the model is {spec.id}: use "
+                            f"--model ltx-{found}, or point the model path at an LTX-{spec.version} checkpoint.")
+    split = sf.split_keys(keys, spec.version)
+    if split.unclaimed:
+        raise LoraportError(f"{path.name} holds {len(split.unclaimed)} tensor(s) no LTX-{spec.version} part "
+                            f"uses ({_names(split.unclaimed)}): it is not a plain Lightricks checkpoint.")
+    configs = _single_file_configs(te, spec.version)
+    parts = {}
+    for part in MODEL_PARTS:
+        cls, config = configs[part]
+        state = sf.read_part(path, split.keys[part], dtype)
+        parts[part] = _build_from_state(cls, config, state, f"{path.name} ({part}, {cls.__name__})")
+        del state
+    if transformer_quant is not None:
+        parts["transformer"] = transformer_quant(parts["transformer"])
+    return parts
+
+
+# -- entry point -------------------------------------------------------------------------------------------------
+
+def load_ltx2_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype: torch.dtype, *,
+                    transformer_kwargs: dict | None = None, transformer_quant=None) -> dict:
+    """Load every part of a real LTX-2.x model; see the module docstring for the layouts.
+
+    ``transformer_kwargs`` go to the folder's ``from_pretrained`` (a diffusers quantization config);
+    ``transformer_quant(module)`` quantises a transformer built from a single file in place.
+    """
     path, te = _check(model_cfg, spec)
-    base = path if path.is_dir() else te
+    parts: dict = {}
     try:
-        parts = {}
-        for name in _SUBFOLDERS:
-            if name in ("text_encoder", "tokenizer") and te is not None and not _is_diffusers_folder(te):
-                continue
-            if name == "transformer" and path.is_file():
-                import diffusers
-
-                parts[name] = diffusers.LTX2VideoTransformer3DModel.from_single_file(
-                    str(path), config=str(base), subfolder="transformer", torch_dtype=dtype, local_files_only=True,
-                    **_transformer_kwargs(model_cfg))
-                continue
-            extra = _transformer_kwargs(model_cfg) if name == "transformer" else None
-            parts[name] = _from_folder(base, name, dtype, extra)
-        if te is not None and not _is_diffusers_folder(te):
-            parts.update(_gemma(te, dtype))
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise LoraportError(f"Could not load {spec.id} from {path}: {exc}. Check that the folder is a complete "
-                            f"diffusers-format {spec.id} copy (nothing is downloaded).") from exc
-    _check_version(parts["transformer"], spec)
+        if path.is_file():
+            parts.update(_single_file_parts(path, te, spec, dtype, transformer_quant))
+            parts.update(_text_parts(te, dtype, spec.version))
+            base = te if is_diffusers_folder(te) and (te / "scheduler").is_dir() else None
+        else:
+            for part in MODEL_PARTS:
+                extra = transformer_kwargs if part == "transformer" else None
+                parts[part] = _folder_part(path, part, dtype, spec.version, extra)
+            parts.update(_text_parts(te, dtype, spec.version) if te is not None else
+                         {p: _folder_part(path, p, dtype, spec.version) for p in TEXT_PARTS})
+            base = path
+        parts["scheduler"] = _scheduler(base)
+        _check_version(parts["transformer"], spec)
+    except LoraportError:
+        release(parts)
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
+        release(parts)
+        raise LoraportError(f"Could not load {spec.id} from {path}: {exc}. Check that it is a complete "
+                            f"{spec.id} copy (nothing is downloaded).") from exc
     for module in parts.values():
         if isinstance(module, torch.nn.Module):
             module.eval().requires_grad_(False)
     return parts
 
 
+def _scheduler(folder: Path | None):
+    import diffusers
+
+    if folder is None:
+        return diffusers.FlowMatchEulerDiscreteScheduler(**SCHEDULER)
+    return part_class("scheduler", _class_name(folder, "scheduler", "")).from_pretrained(
+        folder, subfolder="scheduler", local_files_only=True)
+
+
+def release(parts: dict) -> None:
+    """Drop what a failed load built, so nothing stays in host or GPU memory."""
+    parts.clear()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def _check_version(transformer, spec: ModelSpec) -> None:
     """LTX-2 weights under the ltx-2.3 id (or the reverse) would train silently on the wrong model."""
     is_23 = bool(transformer.config.get("gated_attn")) and bool(transformer.config.get("cross_attn_mod"))
-    if is_23 != (spec.version == "2.3"):
+    if is_23 != (spec.version != "2"):
         found = "2.3" if is_23 else "2"
         raise LoraportError(f"The weights are LTX-{found}, but the model id is {spec.id}: "
                             f"use --model ltx-{found} or point the path at LTX-{spec.version} weights.")
+
+
+# -- helpers other LTX versions' loaders reuse (trainer.models.ltx25) --------------------------------------------
+
+_is_diffusers_folder = is_diffusers_folder
+
+
+def _from_folder(folder: Path, name: str, dtype: torch.dtype, extra: dict | None = None):
+    """One part of a diffusers-format folder, with its ``model_index.json`` class and the completeness check."""
+    return _folder_part(folder, name, dtype, "", extra)
+
+
+def _transformer_kwargs(model_cfg: ModelConfig) -> dict:
+    """``from_pretrained`` arguments that quantise the transformer's base weights while loading."""
+    from trainer.models import quantize
+
+    return quantize.from_pretrained_kwargs(model_cfg.quantize_base, torch.bfloat16)

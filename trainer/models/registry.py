@@ -9,6 +9,7 @@ import torch
 
 from core.errors import LoraportError
 from trainer.config import Bucket, ModelConfig
+from trainer.models import quantize
 from trainer.models.spec import Components, ModelSpec
 
 
@@ -87,8 +88,9 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
     """
     spec = get_model_spec(model_cfg.id)
     dtype = resolve_dtype(dtype if dtype is not None else model_cfg.dtype, device)
-    if model_cfg.quantize_base == "int8":
-        _check_int8(spec, device)
+    kind = model_cfg.quantize_base
+    quantize.check(kind, device)
+    compute = torch.bfloat16 if torch.device(device).type == "cuda" else dtype
     if spec.tiny and spec.version == "2.5":
         from trainer.models.tiny25 import build_tiny25_parts
 
@@ -104,28 +106,24 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
     else:
         from trainer.models.ltx2 import load_ltx2_parts
 
-        parts = load_ltx2_parts(model_cfg, spec, dtype)
+        parts = load_ltx2_parts(model_cfg, spec, dtype, transformer_kwargs=quantize.from_pretrained_kwargs(
+            kind, compute), transformer_quant=lambda m: quantize.quantize_in_place(m, kind, compute))
+    if spec.tiny and kind != "none":  # built in memory: quantise it there, as a single file's transformer is
+        parts["transformer"] = quantize.quantize_in_place(parts["transformer"].to(dtype), kind, compute)
     for module in parts.values():
         if isinstance(module, torch.nn.Module):
             _place(module, torch.device(device), dtype)
     return Components(spec=spec, **parts)
 
 
-def _check_int8(spec: ModelSpec, device) -> None:
-    import importlib.util
-
-    if spec.tiny:
-        raise LoraportError("8-bit base weights are for the real models on a GPU; tiny-ltx-2.3 runs in full "
-                            "precision: set quantize_base = none.")
-    if torch.device(device).type != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
-        raise LoraportError("8-bit base weights need a CUDA GPU and the bitsandbytes package "
-                            "(pip install bitsandbytes); otherwise set quantize_base = none.")
-
-
 def _place(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> None:
     """Move only when needed: diffusers warns on every ``.to(dtype)``, even a no-op one."""
     param = next(module.parameters(), None)
-    if param is None or getattr(module, "is_quantized", False):  # bitsandbytes placed it at load; .to() refuses
+    if param is None:
+        return
+    if quantize.is_quantized(module):  # quantised weights keep their dtype; bitsandbytes placed them at load
+        if param.device != device and param.device.type != "cuda":
+            module.to(device=device)
         return
     if param.device != device:
         module.to(device=device)

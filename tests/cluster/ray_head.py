@@ -1,0 +1,69 @@
+"""A real Ray head on loopback for the cluster tests: CPU only, small object store, no dashboard.
+
+It is started as its own process group (``ray start --head --block``) and ended by that group's id, so a test
+never touches another Ray on the machine. Its workers import this checkout (PYTHONPATH) and run torch on one
+thread.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RAY = Path(sys.executable).parent / "ray"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RayHead:
+    def __init__(self, num_cpus: int = 2):
+        self.port = _free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.temp = tempfile.mkdtemp(prefix="lpray-", dir="/tmp")  # short: Ray's socket paths must fit 107 chars
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0",
+               "LORAPORT_TORCH_THREADS": "1"}
+        cmd = [str(RAY), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(self.port),
+               f"--num-cpus={num_cpus}", "--num-gpus=0", "--object-store-memory=200000000",
+               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={self.temp}"]
+        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                                     stderr=open(Path(self.temp) / "head.log", "wb"))
+        self._wait_ready()
+
+    def _wait_ready(self, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ray head exited: " + (Path(self.temp) / "head.log").read_text()[-2000:])
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("ray head did not start")
+
+    def stop(self) -> None:
+        """End the head and everything it started: its process group, by id."""
+        try:
+            import ray
+
+            ray.shutdown()
+        except ImportError:
+            pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(timeout=15)
+                break
+            except subprocess.TimeoutExpired:
+                continue

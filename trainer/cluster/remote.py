@@ -1,0 +1,123 @@
+"""What runs inside the cluster: the job's task, and the channel that carries its events and its stop flag.
+
+Why a channel actor and not the run directory for events: the store is SQLite, which must never be written from
+several machines over a network filesystem, and tailing ``events.jsonl`` over NFS lags by the client's attribute
+cache. So the task pushes each event to a small actor on the dispatcher's node; the dispatcher, the store's only
+writer, drains it and records the events as a local worker would (same tables, same ``events.jsonl``, same feed).
+The run directory, on storage every node sees, holds what must outlive a node: checkpoints and artifacts. A
+retried task (its worker process or node was lost) resumes from the latest checkpoint there.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.errors import LoraportError
+from core.workspace import Workspace
+from trainer.jobs import JobRecord
+
+STOP_POLL_S = 0.25  # the stop flag is read from the channel at most this often (a step polls it each time)
+
+
+class Channel:
+    """One per job, on the dispatcher's node (Ray wraps it as an actor): events in order, stop flag, attempts."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.stop_reason: str | None = None
+        self.attempts = 0
+
+    def hello(self, info: dict) -> int:
+        """A task attempt starts: record where, and return its number (1, then 2, ... on Ray's retries)."""
+        self.attempts += 1
+        self.events.append({"type": "_hello", "attempt": self.attempts, **info})
+        return self.attempts
+
+    def push(self, event: dict) -> None:
+        self.events.append(event)
+
+    def take(self) -> list[dict]:
+        out, self.events = self.events, []
+        return out
+
+    def request_stop(self, reason: str) -> None:
+        self.stop_reason = self.stop_reason or reason
+
+    def stop_requested(self) -> str | None:
+        return self.stop_reason
+
+
+def run_on_cluster(runner: Callable, home: str, job_data: dict, channel, nproc: int = 1) -> dict:
+    """The Ray task: run ``runner`` as a local worker would, with events and stop going through ``channel``."""
+    import ray
+
+    job = JobRecord.model_validate(job_data)
+    run_dir = Path(job.run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise LoraportError(
+            f"node {socket.gethostname()} cannot see the workspace ({run_dir} is missing there): mount the "
+            f"workspace at the same path on every node (e.g. NFS at {home}).")
+    ray.get(channel.hello.remote({"node": socket.gethostname(), "pid": os.getpid()}))
+    last = {"at": 0.0, "reason": None}
+
+    def emit(event: dict) -> None:
+        channel.push.remote(dict(event))  # fire and forget: calls from one caller reach the actor in order
+
+    def should_stop() -> bool:
+        if last["reason"] is None and time.monotonic() - last["at"] >= STOP_POLL_S:
+            last["reason"], last["at"] = ray.get(channel.stop_requested.remote()), time.monotonic()
+        return last["reason"] is not None
+
+    workspace = Workspace(Path(home))
+    if nproc > 1 and job.kind == "train":
+        result = run_torchrun(job, nproc, emit, should_stop)
+    else:
+        result = runner(workspace, job, emit, should_stop) or {}
+    ray.get(channel.stop_requested.remote())  # a call waited on: every event pushed before it has arrived
+    return {"result": result, "stop_reason": last["reason"]}  # a stop the job saw, not one that came after it
+
+
+def run_torchrun(job: JobRecord, nproc: int, emit: Callable[[dict], None], should_stop: Callable[[], bool]) -> dict:
+    """A several-GPU training inside one task: ``torchrun -m trainer.train`` (rank 0 writes every file); its
+    progress is read from the run's ``losses.jsonl`` and ``checkpoints/``; a stop ends the process group."""
+    import json
+
+    from trainer.checkpoints import latest_checkpoint
+
+    run_dir = Path(job.run_dir)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
+           "-m", "trainer.train", str(run_dir / "config.json"), str(run_dir)]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=open(run_dir / "torchrun.log", "ab"))
+    total = (job.config.get("optim") or {}).get("steps")
+    seen_lines, seen_ckpt, stopped = 0, None, False
+    while proc.poll() is None or not stopped:
+        if not stopped and should_stop():
+            os.killpg(proc.pid, signal.SIGTERM)
+            stopped = True
+        losses = run_dir / "losses.jsonl"
+        lines = losses.read_text().splitlines() if losses.is_file() else []
+        for line in lines[seen_lines:]:
+            row = json.loads(line)
+            emit({"type": "progress", "step": row["step"], "total": total, "loss": row.get("loss"),
+                  "lr": row.get("lr")})
+        seen_lines = len(lines)
+        ckpt = latest_checkpoint(run_dir / "checkpoints")
+        if ckpt is not None and ckpt != seen_ckpt:
+            seen_ckpt = ckpt
+            emit({"type": "checkpoint", "step": int(ckpt.name.split("-")[1]), "total": total, "path": str(ckpt)})
+        if proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    if proc.wait() != 0 and not stopped:
+        raise LoraportError(f"torchrun exited with {proc.returncode}: see {run_dir / 'torchrun.log'}")
+    report = run_dir / "report.json"
+    data = json.loads(report.read_text()) if report.is_file() and not stopped else {}
+    data.pop("losses", None)
+    data.setdefault("steps", int(seen_ckpt.name.split("-")[1]) if seen_ckpt else 0)
+    return data

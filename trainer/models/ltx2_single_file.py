@@ -1,0 +1,182 @@
+"""Lightricks' single-file LTX-2.x checkpoint -> diffusers state dicts, one per part, every tensor accounted for.
+
+The file (``ltx-2.3-22b-dev.safetensors``) holds five parts under ltx-core's names: the transformer and the
+text connectors under ``model.diffusion_model.`` (``text_embedding_projection.*`` sometimes outside it), the video
+VAE under ``vae.``, the audio VAE under ``audio_vae.`` and the vocoder under ``vocoder.``. The rename tables are
+those of diffusers' conversion script for the same version (see docs/ltx.md, "Loading real weights"); diffusers'
+own single-file converter lacks the 2.3 transformer renames, which is why this module exists.
+
+Only names are read here; tensors are read lazily, one part at a time (``read_part``), so a 46 GB file never sits
+in memory twice. A key that no part claims is an error naming it: nothing in the file is silently left out.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from core.errors import LoraportError
+
+PARTS = ("transformer", "connectors", "vae", "audio_vae", "vocoder")
+DIT_PREFIX = "model.diffusion_model."
+_PART_PREFIX = {"vae": "vae.", "audio_vae": "audio_vae.", "vocoder": "vocoder."}
+# Keys under the transformer prefix that belong to the text connectors.
+_CONNECTOR_ROOTS = ("video_embeddings_connector", "audio_embeddings_connector", "transformer_1d_blocks",
+                    "text_embedding_projection", "connectors.")
+
+_TRANSFORMER_20 = {
+    "patchify_proj": "proj_in",  # also audio_patchify_proj -> audio_proj_in
+    "av_ca_video_scale_shift_adaln_single": "av_cross_attn_video_scale_shift",
+    "av_ca_a2v_gate_adaln_single": "av_cross_attn_video_a2v_gate",
+    "av_ca_audio_scale_shift_adaln_single": "av_cross_attn_audio_scale_shift",
+    "av_ca_v2a_gate_adaln_single": "av_cross_attn_audio_v2a_gate",
+    "scale_shift_table_a2v_ca_video": "video_a2v_cross_attn_scale_shift_table",
+    "scale_shift_table_a2v_ca_audio": "audio_a2v_cross_attn_scale_shift_table",
+    "q_norm": "norm_q",
+    "k_norm": "norm_k",
+}
+# LTX-2.3's prompt AdaLN: the two renames diffusers 0.42's single-file converter lacks.
+_TRANSFORMER_23 = {**_TRANSFORMER_20, "audio_prompt_adaln_single": "audio_prompt_adaln",
+                   "prompt_adaln_single": "prompt_adaln"}
+_CONNECTORS_20 = {"connectors.": "", "video_embeddings_connector": "video_connector",
+                  "audio_embeddings_connector": "audio_connector", "transformer_1d_blocks": "transformer_blocks",
+                  "text_embedding_projection.aggregate_embed": "text_proj_in", "q_norm": "norm_q", "k_norm": "norm_k"}
+_CONNECTORS_23 = {"connectors.": "", "video_embeddings_connector": "video_connector",
+                  "audio_embeddings_connector": "audio_connector", "transformer_1d_blocks": "transformer_blocks",
+                  "text_embedding_projection.audio_aggregate_embed": "audio_text_proj_in",
+                  "text_embedding_projection.video_aggregate_embed": "video_text_proj_in",
+                  "q_norm": "norm_q", "k_norm": "norm_k"}
+_VAE_20 = {
+    "down_blocks.0": "down_blocks.0", "down_blocks.1": "down_blocks.0.downsamplers.0",
+    "down_blocks.2": "down_blocks.1", "down_blocks.3": "down_blocks.1.downsamplers.0",
+    "down_blocks.4": "down_blocks.2", "down_blocks.5": "down_blocks.2.downsamplers.0",
+    "down_blocks.6": "down_blocks.3", "down_blocks.7": "down_blocks.3.downsamplers.0",
+    "down_blocks.8": "mid_block",
+    "up_blocks.0": "mid_block", "up_blocks.1": "up_blocks.0.upsamplers.0", "up_blocks.2": "up_blocks.0",
+    "up_blocks.3": "up_blocks.1.upsamplers.0", "up_blocks.4": "up_blocks.1",
+    "up_blocks.5": "up_blocks.2.upsamplers.0", "up_blocks.6": "up_blocks.2",
+    "last_time_embedder": "time_embedder", "last_scale_shift_table": "scale_shift_table",
+    "res_blocks": "resnets",
+    "per_channel_statistics.mean-of-means": "latents_mean", "per_channel_statistics.std-of-means": "latents_std",
+}
+_VAE_23 = {**_VAE_20, "up_blocks.7": "up_blocks.3.upsamplers.0", "up_blocks.8": "up_blocks.3"}
+_AUDIO_VAE = {"per_channel_statistics.mean-of-means": "latents_mean",
+              "per_channel_statistics.std-of-means": "latents_std"}
+_VOCODER_20 = {"ups": "upsamplers", "resblocks": "resnets", "conv_pre": "conv_in", "conv_post": "conv_out"}
+# 2.3's BWE vocoder: ".ups." is renamed on its own (below), since "ups" is part of other names there.
+_VOCODER_23 = {"resblocks": "resnets", "conv_pre": "conv_in", "conv_post": "conv_out", "act_post": "act_out",
+               "downsample.lowpass": "downsample"}
+# Statistics the VAE keeps in the file but diffusers' VAE has no place for: read, known, and dropped.
+VAE_DROPPED = ("per_channel_statistics.channel", "per_channel_statistics.mean-of-stds")
+
+RENAMES: dict[str, dict[str, dict[str, str]]] = {
+    "2.3": {"transformer": _TRANSFORMER_23, "connectors": _CONNECTORS_23, "vae": _VAE_23,
+            "audio_vae": _AUDIO_VAE, "vocoder": _VOCODER_23},
+    "2": {"transformer": _TRANSFORMER_20, "connectors": _CONNECTORS_20, "vae": _VAE_20,
+          "audio_vae": _AUDIO_VAE, "vocoder": _VOCODER_20},
+}
+
+
+def _special(part: str, version: str) -> Callable[[str], str | None]:
+    """Renames that a plain substring table cannot express; None drops the key."""
+    def transformer(key: str) -> str | None:
+        if key.startswith("adaln_single."):  # a substring of other modulation names, so only at the start
+            return "time_embed." + key.removeprefix("adaln_single.")
+        if key.startswith("audio_adaln_single."):
+            return "audio_time_embed." + key.removeprefix("audio_adaln_single.")
+        return key
+
+    def vae(key: str) -> str | None:
+        return None if any(d in key for d in VAE_DROPPED) else key
+
+    def vocoder(key: str) -> str | None:
+        return key.replace(".ups.", ".upsamplers.") if version != "2" else key
+
+    return {"transformer": transformer, "vae": vae, "vocoder": vocoder}.get(part, lambda key: key)
+
+
+def rename(part: str, key: str, version: str) -> str | None:
+    """One ltx-core key (its part prefix removed) -> its diffusers name, or None where diffusers drops it."""
+    for old, new in RENAMES[version][part].items():
+        key = key.replace(old, new)
+    return _special(part, version)(key)
+
+
+@dataclass
+class SplitFile:
+    """Which file keys go to which part, under which diffusers name."""
+
+    keys: dict[str, dict[str, str]] = field(default_factory=lambda: {p: {} for p in PARTS})  # part -> new: old
+    dropped: list[str] = field(default_factory=list)  # known statistics diffusers has no place for
+    unclaimed: list[str] = field(default_factory=list)  # keys no part claims: an error for the caller
+
+
+def _part_of(key: str) -> tuple[str, str] | None:
+    if key.startswith(DIT_PREFIX):
+        rest = key.removeprefix(DIT_PREFIX)
+        return ("connectors" if rest.startswith(_CONNECTOR_ROOTS) else "transformer"), rest
+    if key.startswith("text_embedding_projection."):  # some files keep it outside the transformer prefix
+        return "connectors", key
+    for part, prefix in _PART_PREFIX.items():
+        if key.startswith(prefix):
+            return part, key.removeprefix(prefix)
+    return None
+
+
+def split_keys(keys: list[str], version: str) -> SplitFile:
+    out = SplitFile()
+    for key in keys:
+        found = _part_of(key)
+        if found is None:
+            out.unclaimed.append(key)
+            continue
+        part, rest = found
+        new = rename(part, rest, version)
+        if new is None:
+            out.dropped.append(key)
+        elif new in out.keys[part]:
+            raise LoraportError(f"the checkpoint holds {key} and {out.keys[part][new]}, which both map to "
+                                f"{part}.{new}: the file is not a Lightricks LTX-{version} checkpoint.")
+        else:
+            out.keys[part][new] = key
+    return out
+
+
+def detect_version(keys: list[str]) -> str | None:
+    """'2.3' when the transformer has 2.3's gated attention and prompt AdaLN, '2' when it has neither, None
+    when the file has no LTX transformer at all."""
+    dit = [k for k in keys if k.startswith(DIT_PREFIX)]
+    if not dit:
+        return None
+    gated = any(".to_gate_logits." in k for k in dit)
+    prompt = any("prompt_adaln_single." in k for k in dit)
+    return "2.3" if gated and prompt else "2"
+
+
+def open_header(path: Path) -> list[str]:
+    """The file's tensor names; a damaged or truncated file is a LoraportError (safetensors checks that the
+    header's offsets cover exactly the bytes that follow it)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return list(f.keys())
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise LoraportError(f"{path.name} cannot be read as a safetensors checkpoint ({exc}): the file is damaged "
+                            "or incomplete (an interrupted download?). Download it again.") from None
+
+
+def read_part(path: Path, mapping: dict[str, str], dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
+    """The tensors of one part under their diffusers names, cast to ``dtype`` (floating tensors only)."""
+    from safetensors import SafetensorError, safe_open
+
+    out = {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            for new, old in mapping.items():
+                t = f.get_tensor(old)
+                out[new] = t.to(dtype) if dtype is not None and t.is_floating_point() else t
+    except (SafetensorError, OSError) as exc:
+        raise LoraportError(f"{path.name}: reading the weights failed ({exc}); the file is damaged.") from None
+    return out
