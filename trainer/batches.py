@@ -52,4 +52,13 @@ def collate(items: Sequence) -> Batch:
     # ltx-trainer does.
     return Batch(latents=stack("latents"), prompt_embeds=stack("prompt_embeds"), prompt_mask=stack("prompt_mask"),
                  audio_prompt_embeds=stack("audio_prompt_embeds"), fps=float(first.fps),
-                 ref_latents=stack("ref_latents"))
+                 ref_latents=stack("ref_latents"), audio_latents=_audio(items))
+
+
+def _audio(items: Sequence) -> torch.Tensor | None:
+    """(B, L, D) audio tokens when every item has sound of one length, else None: the batch trains video-only.
+    Batching by `bucket_key` (which counts the audio length) keeps that from happening with batch_size > 1."""
+    values = [getattr(it, "audio_latents", None) for it in items]
+    if any(v is None for v in values) or len({tuple(v.shape) for v in values}) != 1:
+        return None
+    return torch.stack(values)

@@ -139,6 +139,8 @@ class TrainConfig(Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "TrainConfig":
+        if self.data.audio != "off" and self.strategy.name == "ic-lora":
+            raise ValueError("IC-LoRA trains the picture only: set audio = off")
         if self.strategy.name == "ic-lora" and not self.lora.video_only:
             raise ValueError("IC-LoRA trains the video stream only: set lora.video_only = true")
         f = self.strategy.reference_downscale_factor
@@ -146,8 +148,6 @@ class TrainConfig(Strict):
                          for b in self.data.buckets):
             raise ValueError(f"reference_downscale_factor {f} needs every bucket's width and height divisible by "
                              f"{f} into multiples of 32 (e.g. {64 * f}x{64 * f}): change the buckets or the factor")
-        if self.data.audio != "off" and self.strategy.name == "ic-lora":
-            raise ValueError("IC-LoRA trains the picture only: set audio = off")
         if self.data.audio != "off" and self.lora.video_only and "video_only" not in self.lora.model_fields_set:
             self.lora.video_only = False  # sound trains: the LoRA covers all six attention families by default
         if self.data.audio != "off" and self.lora.video_only:
