@@ -147,3 +147,64 @@ def test_audio_setting_words_and_its_cross_checks():
     with pytest.raises(ValueError, match="audio = off"):
         TrainConfig.model_validate({"data": {**base, "audio": "on"}, "strategy": {"name": "ic-lora"},
                                     "lora": {"video_only": False}})
+
+
+def _audio_item(components, tmp_path, name="v.mp4", **kw):
+    from trainer.data import prepare_dataset
+
+    make_av_clip(tmp_path / "one" / name, **kw)
+    return prepare_dataset(_config(tmp_path / "one", "on"), components, cache_dir=tmp_path / "c").train[0]
+
+
+def test_joint_loss_noises_audio_like_the_video_and_trains_all_six_attention_families(components, tmp_path):
+    import copy
+
+    from trainer.batches import collate
+    from trainer.config import LoraConfig
+    from trainer.lora import add_lora
+    from trainer.strategies import TextToVideo, predict
+
+    item = _audio_item(components, tmp_path)
+    transformer = copy.deepcopy(components.transformer)
+    add_lora(transformer, LoraConfig(rank=4, alpha=4, video_only=False))
+    with torch.no_grad():  # B != 0 so that every LoRA matrix gets a gradient
+        for name, p in transformer.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.01)
+    strategy = TextToVideo(transformer)
+    inputs = strategy.prepare_inputs(collate([item]), torch.Generator().manual_seed(0), sigma=torch.tensor([0.3]))
+    assert inputs.with_audio and inputs.audio_tokens.shape == (1, 18, 4)
+    assert torch.all(inputs.audio_timesteps == inputs.sigma)  # the same noise level on every audio token
+    x0 = item.audio_latents[None]
+    noise = inputs.audio_targets + x0  # target = e - x0
+    assert torch.allclose(inputs.audio_tokens, 0.7 * x0 + 0.3 * noise, atol=1e-5)
+    pred = predict(transformer, inputs, components.spec.transformer_forward_kwargs)
+    video, audio = strategy.modality_losses(pred, inputs)
+    assert audio is not None and torch.allclose(strategy.compute_loss(pred, inputs), video + audio)
+    strategy.compute_loss(pred, inputs).sum().backward()
+    families = {n.split(".")[2] for n, p in transformer.named_parameters()
+                if "lora_A" in n and p.grad is not None and p.grad.abs().sum() > 0}
+    assert families == {"attn1", "attn2", "audio_attn1", "audio_attn2", "audio_to_video_attn", "video_to_audio_attn"}
+
+
+def test_clips_without_sound_keep_the_video_only_forward(components, tmp_path):
+    from trainer.batches import collate
+    from trainer.strategies import TextToVideo, predict
+
+    item = _audio_item(components, tmp_path)
+    item.audio_latents = None
+    strategy = TextToVideo(components.transformer)
+    inputs = strategy.prepare_inputs(collate([item]), torch.Generator().manual_seed(0), sigma=torch.tensor([0.5]))
+    assert not inputs.with_audio and inputs.audio_tokens.shape[1] == 1
+    pred = predict(components.transformer, inputs, components.spec.transformer_forward_kwargs)
+    assert isinstance(pred, torch.Tensor) and strategy.modality_losses(pred, inputs)[1] is None
+
+
+def test_held_out_losses_split_by_modality(components, tmp_path):
+    from trainer.losses import holdout_loss, holdout_losses
+
+    item = _audio_item(components, tmp_path)
+    split = holdout_losses(components, [item], n_timesteps=2)
+    assert split.audio is not None and split.audio_items == 1
+    assert split.total == pytest.approx(split.video + split.audio, rel=1e-5)
+    assert holdout_loss(components, [item], n_timesteps=2) == pytest.approx(split.total)
