@@ -2,7 +2,9 @@
 
 Keys are `diffusion_model.` + the peft module path + `.lora_A.weight` / `.lora_B.weight`; there are no `.alpha`
 keys (diffusers' LTX-2 loader rejects keys without "lora", and every loader has its own alpha rule), so the
-scale alpha / rank is folded into B and the file means scale 1 (alpha = rank) everywhere. Metadata says what
+scale alpha / rank is folded into B and the file means scale 1 (alpha = rank) everywhere. The file is bf16 by
+default, as ltx-trainer saves it (half the size of fp32): the LoRA trains in fp32, B is scaled in fp32, and only
+the written copy is rounded. Metadata says what
 the file is: `loraport.*` for our own record and `modelspec.*` for tools that read that standard. An IC-LoRA also
 carries ltx-trainer's `reference_downscale_factor` / `reference_spatial_scale_factor` keys (trainer.reference).
 """
@@ -25,8 +27,15 @@ ARCHITECTURES = {"ltx-2.3": "ltx-video-2.3/lora", "tiny-ltx-2.3": "ltx-video-2.3
 BASE_VERSIONS = {"ltx-2.3": "2.3", "tiny-ltx-2.3": "2.3", "ltx-2": "2", "ltx-2.5": "2.5", "tiny-ltx-2.5": "2.5"}
 
 
-def comfy_state_dict(transformer: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """peft weights under `diffusion_model.`, with alpha / rank folded into every lora_B."""
+EXPORT_DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+def export_dtype(cfg: TrainConfig) -> torch.dtype:
+    return EXPORT_DTYPES[cfg.checkpoints.precision]
+
+
+def comfy_state_dict(transformer: torch.nn.Module, dtype: torch.dtype = torch.bfloat16) -> dict[str, torch.Tensor]:
+    """peft weights under `diffusion_model.`, with alpha / rank folded into every lora_B (in fp32), then cast."""
     pcfg = transformer.peft_config[ADAPTER]
     out = {}
     for key, tensor in lora_state_dict(transformer).items():
@@ -34,9 +43,10 @@ def comfy_state_dict(transformer: torch.nn.Module) -> dict[str, torch.Tensor]:
         rank = tensor.shape[0] if ".lora_A." in key else tensor.shape[1]
         alpha = pcfg.alpha_pattern.get(module, pcfg.lora_alpha)
         scale = alpha / rank
+        tensor = tensor.detach().float()
         if ".lora_B." in key and scale != 1.0:
             tensor = tensor * scale
-        out[PREFIX + key] = tensor.detach().to("cpu").contiguous()
+        out[PREFIX + key] = tensor.to("cpu", dtype).contiguous()
     return out
 
 
@@ -79,9 +89,11 @@ def lora_metadata(cfg: TrainConfig, *, steps: int, dataset_hash: str | None = No
     return meta
 
 
-def export_lora(transformer: torch.nn.Module, path: Path, metadata: dict[str, str]) -> Path:
-    """Write the ComfyUI-convention file atomically; returns its path."""
-    data = safetensors_bytes(comfy_state_dict(transformer), metadata={k: str(v) for k, v in metadata.items()})
+def export_lora(transformer: torch.nn.Module, path: Path, metadata: dict[str, str],
+                dtype: torch.dtype = torch.bfloat16) -> Path:
+    """Write the ComfyUI-convention file atomically, its tensors in `dtype` (bf16 unless asked); returns its path."""
+    meta = {**{k: str(v) for k, v in metadata.items()}, "loraport.dtype": str(dtype).removeprefix("torch.")}
+    data = safetensors_bytes(comfy_state_dict(transformer, dtype), metadata=meta)
     return atomic_write_bytes(Path(path), data)
 
 

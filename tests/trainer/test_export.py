@@ -9,7 +9,7 @@ from tests.trainer.train_utils import concept_dataset, tiny_config
 from trainer import lora
 from trainer.checkpoints import latest_checkpoint
 from trainer.config import ModelConfig
-from trainer.export import export_diffusers
+from trainer.export import export_diffusers, export_dtype, export_lora
 from trainer.models import load_components
 from trainer.strategies import Batch, TextToVideo, predict
 from trainer.train import run_training
@@ -54,11 +54,27 @@ def test_export_has_comfyui_keys_no_alpha_and_alpha_folded_into_b(trained):
     assert all(k.endswith((".lora_A.weight", ".lora_B.weight")) for k in exported)
     assert not any("alpha" in k for k in exported)
     assert len(exported) == 2 * 2 * 2 * 4  # A/B x layers x (attn1, attn2) x q/k/v/out
-    raw = _checkpoint_lora(result)  # peft keys, unscaled
+    raw = _checkpoint_lora(result)  # peft keys, unscaled, fp32
     for key, value in raw.items():
         scale = 2.0 if ".lora_B." in key else 1.0
-        assert torch.equal(exported["diffusion_model." + key], value * scale)
+        assert torch.equal(exported["diffusion_model." + key], (value * scale).to(torch.bfloat16))
     assert any(v.abs().sum() > 0 for k, v in raw.items() if ".lora_B." in k)  # trained, not the zero init
+
+
+def test_export_is_bf16_with_the_same_keys_as_fp32_at_half_the_size(trained, tmp_path):
+    cfg, result = trained
+    exported = load_file(result.lora_path)
+    assert {v.dtype for v in exported.values()} == {torch.bfloat16}
+    with safe_open(str(result.lora_path), "pt") as f:
+        assert f.metadata()["loraport.dtype"] == "bfloat16"
+    adapted = _trained_reference(cfg, result)
+    fp32 = export_lora(adapted, tmp_path / "fp32.safetensors", {}, dtype=export_dtype(
+        cfg.model_copy(update={"checkpoints": cfg.checkpoints.model_copy(update={"precision": "fp32"})})))
+    full = load_file(fp32)
+    assert set(full) == set(exported) and {v.dtype for v in full.values()} == {torch.float32}
+    assert all(torch.equal(full[k].to(torch.bfloat16), exported[k]) for k in full)
+    payload = sum(v.numel() * v.element_size() for v in exported.values())
+    assert payload * 2 == sum(v.numel() * v.element_size() for v in full.values())
 
 
 def test_export_metadata_describes_the_run(trained):
@@ -83,18 +99,28 @@ def test_export_loads_through_diffusers_ltx2_loader_and_reproduces_the_trained_m
     pipe.load_lora_weights(str(result.lora_path))
     loaded = _velocity(pipe.transformer)
     assert not torch.allclose(loaded, base, atol=1e-6)
-    # The training-time model: peft adapter at alpha / rank = 2 with the unscaled checkpoint weights.
+    # The training-time model (peft adapter at alpha / rank = 2) with its weights rounded to bf16 as the file
+    # stores them: scaling B by 2 commutes with the rounding, so the loaded model is that model exactly.
+    reference = _trained_reference(cfg, result, rounded=True)
+    assert torch.allclose(loaded, _velocity(reference), atol=1e-5)
+    unrounded = _velocity(_trained_reference(cfg, result))
+    assert torch.allclose(loaded, unrounded, atol=1e-2 * unrounded.abs().max().item())  # bf16 costs little
+
+
+def _trained_reference(cfg, result, rounded: bool = False):
+    """A fresh tiny transformer carrying the run's final adapter (from its last checkpoint, fp32 or bf16-rounded)."""
     reference = load_components(ModelConfig()).transformer
     lora.add_lora(reference, cfg.lora)
-    lora.load_lora_state_dict(reference, _checkpoint_lora(result))
-    assert torch.allclose(loaded, _velocity(reference), atol=1e-5)
+    state = _checkpoint_lora(result)
+    if rounded:
+        state = {k: v.to(torch.bfloat16).float() for k, v in state.items()}
+    lora.load_lora_state_dict(reference, state)
+    return reference
 
 
 def test_diffusers_format_export_loads_too(trained, tmp_path):
     cfg, result = trained
-    reference = load_components(ModelConfig()).transformer
-    lora.add_lora(reference, cfg.lora)
-    lora.load_lora_state_dict(reference, _checkpoint_lora(result))
+    reference = _trained_reference(cfg, result)
     path = export_diffusers(reference, tmp_path / "diffusers")
     assert all(k.startswith("transformer.") for k in load_file(path))
     pipe = _pipeline()
