@@ -44,7 +44,9 @@ def _save_folder(model_id, folder):
     c = load_components(ModelConfig(id=model_id))
     for name in PARTS:
         getattr(c, name).save_pretrained(folder / name)
-    index = {"_class_name": "LTX2Pipeline", "vocoder": ["ltx2", type(c.vocoder).__name__]}
+    # what LTX2Pipeline.save_pretrained writes: each part's library and class
+    index = {"_class_name": "LTX2Pipeline"} | {
+        name: [type(getattr(c, name)).__module__.split(".")[0], type(getattr(c, name)).__name__] for name in PARTS}
     (folder / "model_index.json").write_text(json.dumps(index))
     return c
 

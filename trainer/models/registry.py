@@ -99,14 +99,12 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
         from trainer.models.tiny import build_tiny_parts
 
         parts = build_tiny_parts()
-    elif spec.version == "2.5":
-        from trainer.models.ltx25 import load_ltx25_parts
-
-        parts = load_ltx25_parts(model_cfg, spec, dtype)
     else:
         from trainer.models.ltx2 import load_ltx2_parts
+        from trainer.models.ltx25 import load_ltx25_parts
 
-        parts = load_ltx2_parts(model_cfg, spec, dtype, transformer_kwargs=quantize.from_pretrained_kwargs(
+        load = load_ltx25_parts if spec.version == "2.5" else load_ltx2_parts  # 2.5: ltx2's, plus its checks
+        parts = load(model_cfg, spec, dtype, transformer_kwargs=quantize.from_pretrained_kwargs(
             kind, compute), transformer_quant=lambda m: quantize.quantize_in_place(m, kind, compute))
     if spec.tiny and kind != "none":  # built in memory: quantise it there, as a single file's transformer is
         parts["transformer"] = quantize.quantize_in_place(parts["transformer"].to(dtype), kind, compute)
