@@ -125,8 +125,12 @@ def register(app: typer.Typer) -> None:
         once: Annotated[bool, typer.Option("--once", help="Run the jobs waiting now, then exit.")] = False,
         device: Annotated[str | None, typer.Option(help="Device to run on (default: cuda:0, else cpu).")] = None,
         poll: Annotated[float, typer.Option(help="Seconds between looks at the queue.")] = 0.5,
+        parent_pid: Annotated[int | None, typer.Option(
+            hidden=True, help="Stop when this process (the server that started the worker) is gone.")] = None,
     ) -> None:
-        """Run queued jobs one at a time (resuming interrupted ones); Ctrl+C stops at the next step."""
+        """Run queued jobs one at a time (resuming interrupted ones); Ctrl+C stops at the next step.
+
+        One worker per device per workspace: a second one exits at once, saying who holds the device."""
         from tools.jobs import JOB_KINDS
         from tools.train.cluster import cluster_executor
         from trainer.worker import run_worker
@@ -135,5 +139,6 @@ def register(app: typer.Typer) -> None:
         executor = cluster_executor(JOB_KINDS)  # None unless LORAPORT_RAY_ADDRESS is set
         where = f" on the Ray cluster at {executor.address}" if executor else ""
         typer.echo(f"worker: running {', '.join(sorted(JOB_KINDS))} jobs from {workspace.home}{where}", err=True)
-        ran = run_worker(workspace, once=once, poll_s=poll, device=device, runners=JOB_KINDS, executor=executor)
+        ran = run_worker(workspace, once=once, poll_s=poll, device=device, runners=JOB_KINDS,
+                         parent_pid=parent_pid, executor=executor)
         typer.echo(f"worker: ran {ran} job(s)", err=True)

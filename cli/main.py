@@ -11,7 +11,7 @@ import typer
 from core.errors import LoraportError
 
 # Each module defines `register(app)`; order is the order of `loraport --help`.
-COMMAND_MODULES = ["cli.serve", "cli.inspect", "cli.dataset", "cli.caption", "cli.plan", "cli.train", "cli.jobs", "cli.chat", "cli.evaluate"]
+COMMAND_MODULES = ["cli.serve", "cli.inspect", "cli.dataset", "cli.caption", "cli.plan", "cli.train", "cli.jobs", "cli.chat", "cli.evaluate", "cli.migrate", "cli.backup"]
 
 app = typer.Typer(
     name="loraport",

@@ -1,4 +1,8 @@
-"""Atomic file writes: a crash at any moment leaves the old file or the new one, never half of one."""
+"""Atomic file writes: a crash at any moment leaves the old file or the new one, never half of one.
+
+A write that runs out of space raises ``core.disk.DiskFullError`` naming the file's folder, and the old file
+stays as it was.
+"""
 
 import json
 import os
@@ -6,20 +10,23 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from core.disk import writing
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with writing(path.parent, path.name, need_bytes=len(data)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     _fsync_dir(path.parent)
     return path
 

@@ -22,6 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from core.atomic import atomic_replace_dir, atomic_write_json
+from core.disk import writing
 from core.errors import LoraportError
 from trainer.config import TrainConfig
 from trainer.lora import target_regex
@@ -83,12 +84,13 @@ def save_checkpoint(root: Path, step: int, *, lora: dict[str, torch.Tensor], opt
     tmp = root / f".tmp-{final.name}-{time.time_ns()}"
     tmp.mkdir()
     try:
-        save_file({k: v.contiguous() for k, v in lora.items()}, str(tmp / "lora.safetensors"))
-        torch.save(optimizer, tmp / "optimizer.pt")
-        torch.save(rng, tmp / "rng.pt")
-        atomic_write_json(tmp / "state.json", {"step": step, "fingerprint": fp, "losses": losses,
-                                               "extra": extra or {}, "created_at": time.time()})
-        atomic_replace_dir(tmp, final)
+        with writing(root, f"checkpoint {final.name}"):
+            save_file({k: v.contiguous() for k, v in lora.items()}, str(tmp / "lora.safetensors"))
+            torch.save(optimizer, tmp / "optimizer.pt")
+            torch.save(rng, tmp / "rng.pt")
+            atomic_write_json(tmp / "state.json", {"step": step, "fingerprint": fp, "losses": losses,
+                                                   "extra": extra or {}, "created_at": time.time()})
+            atomic_replace_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

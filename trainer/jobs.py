@@ -19,6 +19,7 @@ import sqlite_utils
 from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from core.atomic import atomic_write_json
+from core.disk import writing
 from core.errors import LoraportError, NotFoundError
 from core.events import JobEvent
 from core.store import now_iso
@@ -216,7 +217,8 @@ def append_event(db: sqlite_utils.Database, run_dir: Path, event: JobEvent | dic
             db.execute(f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in mirror)} WHERE id = ?",
                        [*mirror.values(), event.job_id])
     data["id"] = event_id
-    _append_line(Path(run_dir) / "events.jsonl", data, durable=event.is_terminal or event.type == "checkpoint")
+    with writing(Path(run_dir), "the job's event log (events.jsonl)"):
+        _append_line(Path(run_dir) / "events.jsonl", data, durable=event.is_terminal or event.type == "checkpoint")
     return data
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import sqlite_utils
 
 from core.atomic import atomic_write_json
+from core.disk import DiskFullError, is_disk_full
 from core.errors import LoraportError
 from core.events import JobEvent
 from core.store import now_iso, open_db
@@ -35,6 +36,7 @@ from trainer import jobs as jobstore
 from trainer.checkpoints import latest_checkpoint
 from trainer.config import TrainConfig
 from trainer.jobs import JobRecord
+from trainer.worker_lock import WorkerLock, watch_parent
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +194,7 @@ def execute(
         _set_interrupted(db, job.job_id)
         raise
     except Exception as err:  # one job's crash must not take the worker down: record it, go on
-        (run_dir / "error.log").write_text(traceback.format_exc())
-        message = err.message if isinstance(err, LoraportError) else f"{type(err).__name__}: {err}"
-        record({"type": "failed", "message": f"{message} (traceback: {run_dir / 'error.log'})"})
+        _record_failure(db, job, err, record)
         return jobstore.get_job(db, job.job_id)
     return _finish(db, job, result, stopped, record)
 
@@ -215,6 +215,31 @@ def _finish(db, job: JobRecord, result: dict, stopped: dict, record: Callable[[d
         record({"type": "finished", "step": step, "loss": result.get("final_loss"),
                 "path": result.get("lora_path"), "message": "done"})
     return jobstore.get_job(db, job.job_id)
+
+
+def _record_failure(db: sqlite_utils.Database, job: JobRecord, err: Exception, record: Emit) -> None:
+    """Say why the job failed, in the user's words. A full disk is named as such (never the writer's internal
+    text) with the way back: the last complete checkpoint is intact and resuming continues from it."""
+    run_dir = Path(job.run_dir)
+    if is_disk_full(err, run_dir):
+        full = err if isinstance(err, DiskFullError) else DiskFullError(run_dir, "the job's files")
+        kept = latest_checkpoint(run_dir / "checkpoints")
+        since = f"the last complete checkpoint ({kept.name}) is intact and " if kept else ""
+        message = f"{full.message} Then `loraport jobs resume {job.job_id}`: {since}the run continues from there."
+    else:
+        message = err.message if isinstance(err, LoraportError) else f"{type(err).__name__}: {err}"
+        try:
+            (run_dir / "error.log").write_text(traceback.format_exc())
+            message += f" (traceback: {run_dir / 'error.log'})"
+        except OSError:
+            log.exception("job %s failed and its traceback could not be saved", job.job_id)
+    try:
+        record({"type": "failed", "message": message})
+    except Exception:  # even the event log may not fit on a full disk: the job's row must still say why
+        log.exception("job %s: could not record its failure event", job.job_id)
+        with db.conn:
+            db.execute("UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, worker = NULL, "
+                       "worker_pid = NULL WHERE id = ?", [message, now_iso(), job.job_id])
 
 
 def _set_interrupted(db: sqlite_utils.Database, job_id: str) -> None:
@@ -285,17 +310,22 @@ def run_job(
 def run_worker(
     workspace: Workspace, *, once: bool = False, poll_s: float = 0.5, device: str | None = None,
     stop: threading.Event | None = None, on_event: Callable[[dict], None] | None = None,
-    runners: Mapping[str, Runner] | None = None, executor: Any = None,
+    runners: Mapping[str, Runner] | None = None, parent_pid: int | None = None, executor: Any = None,
 ) -> int:
     """Run waiting jobs one at a time until stopped (with ``once``: until none is waiting); return how many ran.
 
+    Holds the workspace's lock for ``device`` while it runs (``WorkerBusyError`` if another worker has it). With
+    ``parent_pid`` (a worker started by ``loraport serve``) it stops as on SIGTERM once that process is gone.
     With an ``executor`` (``trainer.cluster.executor.RayExecutor``) jobs run on a cluster, many at once: each loop
     calls ``executor.tick`` (claim, submit, relay events, record ends) and a stop calls ``executor.shutdown``.
     """
     db = open_worker_db(workspace)
     device = executor.device if executor is not None else device or default_device()
+    lock = WorkerLock(workspace, device)
     stop = stop or threading.Event()
     restore = stop_on_signals(stop)
+    if parent_pid is not None:
+        watch_parent(parent_pid, stop)
     marker = _register(workspace, device)
     ran = 0
     try:
@@ -321,6 +351,7 @@ def run_worker(
             executor.shutdown(db, on_event=on_event)  # its running jobs stop at their next step, resumable
         marker.unlink(missing_ok=True)
         restore()
+        lock.release()
     return ran
 
 

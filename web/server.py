@@ -15,9 +15,12 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from core.errors import LoraportError
 from core.settings import Settings
+from core.workspace import Workspace
+from trainer.worker_lock import EXIT_LOCKED, held_locks
 
 log = logging.getLogger(__name__)
 WORKER_CMD = [sys.executable, "-c", "from cli.main import main; main()", "worker"]
@@ -35,27 +38,54 @@ def is_loopback(host: str) -> bool:
 
 
 class WorkerProcess:
-    """``loraport worker`` as a child process, supervised: restarted when it dies, stopped with the server."""
+    """``loraport worker`` as a child process, supervised: restarted when it dies, stopped with the server.
+
+    One worker per device per workspace (``trainer.worker_lock``): when a worker already holds the workspace (one
+    started on its own with ``loraport worker``, or one left by a server that was killed and is now finishing its
+    step before it exits), the server adopts it instead of starting a second, and starts its own once that one
+    is gone. The child runs in its own session, so a Ctrl+C at the terminal reaches only the server, which then
+    stops the worker with one SIGTERM; and it watches the server's pid, so a server killed with SIGKILL does not
+    leave it behind.
+    """
 
     def __init__(self, settings: Settings, cmd: list[str] | None = None):
-        self.cmd = cmd or WORKER_CMD
+        self.workspace = Workspace(Path(settings.home)).ensure()
+        self.cmd = cmd or [*WORKER_CMD, "--parent-pid", str(os.getpid())]
         self.env = {**os.environ, "LORAPORT_HOME": str(settings.home)}
         self.proc: subprocess.Popen | None = None
+        self.adopted: dict | None = None  # the other worker this server relies on, while it runs
         self.restarts = 0
         self._stopping = threading.Event()
         self._watch: threading.Thread | None = None
 
     def start(self) -> "WorkerProcess":
-        self.proc = subprocess.Popen(self.cmd, env=self.env, stdin=subprocess.DEVNULL)
+        self._launch()
         if self._watch is None:
             self._watch = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
             self._watch.start()
         return self
 
+    def _launch(self) -> None:
+        held = held_locks(self.workspace)
+        if held:
+            if self.adopted is None:
+                print(f"loraport: a worker (pid {held[0].get('pid')}) already runs this workspace's jobs; "
+                      "using it, and starting one here when it stops.", file=sys.stderr, flush=True)
+            self.proc, self.adopted = None, held[0]
+            return
+        self.adopted = None
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdin=subprocess.DEVNULL, start_new_session=True)
+
     def _supervise(self) -> None:
-        while not self._stopping.wait(2.0):
-            code = self.proc.poll() if self.proc else None
+        while not self._stopping.wait(1.0):
+            if self.proc is None:  # relying on another worker: take over once its lock is free
+                self._launch()
+                continue
+            code = self.proc.poll()
             if code is None:
+                continue
+            if code == EXIT_LOCKED:  # another worker took the lock first: rely on it
+                self.proc = None
                 continue
             if self.restarts >= MAX_RESTARTS:
                 print(f"loraport: the job worker exited ({code}) {MAX_RESTARTS} times; jobs will wait. "
@@ -63,10 +93,11 @@ class WorkerProcess:
                 return
             self.restarts += 1
             print(f"loraport: the job worker exited ({code}); restarting it.", file=sys.stderr, flush=True)
-            self.proc = subprocess.Popen(self.cmd, env=self.env, stdin=subprocess.DEVNULL)
+            self._launch()
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> int | None:
-        """SIGTERM, wait up to ``grace_s``, then SIGKILL; returns the exit code."""
+        """SIGTERM our own worker, wait up to ``grace_s``, then SIGKILL; returns its exit code. An adopted
+        worker was started by someone else and keeps running."""
         self._stopping.set()
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
@@ -80,7 +111,14 @@ class WorkerProcess:
 
     @property
     def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
+        if self.proc is not None:
+            return self.proc.pid
+        return self.adopted.get("pid") if self.adopted else None
+
+    def describe(self) -> str:
+        if self.adopted is not None:
+            return f"pid {self.pid} (already running for this workspace; adopted)"
+        return f"pid {self.pid}"
 
 
 def check_binding(settings: Settings) -> None:
@@ -106,15 +144,27 @@ def run_server(settings: Settings, *, worker: bool = True) -> None:
     if settings.token is not None:
         print(f"  access token required: open {url}?token=$LORAPORT_TOKEN once, or send "
               "'Authorization: Bearer $LORAPORT_TOKEN'", flush=True)
-    print(f"  job worker: pid {jobs.pid}" if jobs else "  job worker: not started (run `loraport worker`)", flush=True)
+    print(f"  job worker: {jobs.describe()}" if jobs else "  job worker: not started (run `loraport worker`)",
+          flush=True)
     print("\n".join(bot_status_lines(settings)), flush=True)
-    print(f"  model: {settings.default_model}   stop with Ctrl+C", flush=True)
+    print(f"  model: {settings.default_model}   stop with Ctrl+C (or SIGTERM)", flush=True)
+    # uvicorn answers SIGTERM by shutting down and then re-raising the signal with the handler it found at start.
+    # Python's default handler for SIGTERM ends the process on the spot, skipping the `finally` below and
+    # orphaning the worker; this one makes SIGTERM behave as Ctrl+C does.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    except KeyboardInterrupt:
+        pass
     finally:
         if jobs:
             print("loraport: stopping the job worker…", flush=True)
             jobs.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 class ThreadedServer:

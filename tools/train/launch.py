@@ -12,6 +12,7 @@ from core.errors import LoraportError
 from core.settings import get_settings
 from core.store import open_db
 from core.workspace import Workspace
+from tools.train.disk import require_disk
 from trainer import jobs
 from trainer.config import CheckpointConfig, DataConfig, LoraConfig, ModelConfig, OptimConfig, TrainConfig
 from trainer.jobs import JobRecord
@@ -31,6 +32,7 @@ def _workspace() -> Workspace:
 def launch(config: TrainConfig, thread_id: str | None = None) -> JobRef:
     """Queue a LoRA training run with this resolved config; the worker runs it (costs GPU time: ask first)."""
     workspace = _workspace()
+    require_disk(config, workspace)  # refuse now, not at the first checkpoint an hour in
     job_id = jobs.enqueue(open_db(workspace), "train", config, thread_id=thread_id, workspace=workspace)
     return _ref(workspace, job_id)
 
