@@ -14,14 +14,18 @@ module paths.
 """
 
 import re
+from typing import TYPE_CHECKING
 
 import torch
-from diffusers.training_utils import cast_training_params
-from peft import LoraConfig as PeftLoraConfig
-from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 
 from core.errors import LoraportError
 from trainer.config import LoraConfig
+
+# peft (which loads transformers) and diffusers.training_utils (most of diffusers' model classes) cost seconds to
+# import; they are imported where an adapter is built or read, because the agent and the CLI import this module
+# through trainer.checkpoints only to list checkpoints.
+if TYPE_CHECKING:
+    from peft import LoraConfig as PeftLoraConfig
 
 VIDEO_FAMILIES = ("attn1", "attn2")
 AUDIO_FAMILIES = ("audio_attn1", "audio_attn2", "audio_to_video_attn", "video_to_audio_attn")
@@ -76,7 +80,9 @@ def check_targets(transformer: torch.nn.Module, cfg: LoraConfig) -> None:
             "ff.net.2 (video feed-forward), audio_ff.net.0.proj, audio_ff.net.2.")
 
 
-def peft_config(cfg: LoraConfig) -> PeftLoraConfig:
+def peft_config(cfg: LoraConfig) -> "PeftLoraConfig":
+    from peft import LoraConfig as PeftLoraConfig
+
     return PeftLoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
                           target_modules=target_regex(cfg), init_lora_weights=True)
 
@@ -93,6 +99,8 @@ def add_lora(transformer: torch.nn.Module, cfg: LoraConfig) -> list[str]:
         transformer.add_adapter(peft_config(cfg), adapter_name=ADAPTER)
     except ValueError as err:
         raise LoraportError(f"the LoRA targets {cfg.target_modules} cannot be adapted: {err}") from err
+    from diffusers.training_utils import cast_training_params
+
     cast_training_params(transformer, dtype=torch.float32)
     return adapted_modules(transformer)
 
@@ -107,12 +115,16 @@ def lora_parameters(transformer: torch.nn.Module) -> list[torch.nn.Parameter]:
 
 def lora_state_dict(transformer: torch.nn.Module) -> dict[str, torch.Tensor]:
     """peft keys without the adapter name: `transformer_blocks.0.attn1.to_q.lora_A.weight` -> (r, in)."""
+    from peft.utils import get_peft_model_state_dict
+
     state = get_peft_model_state_dict(transformer, adapter_name=ADAPTER)
     return {k: v.detach().clone().contiguous() for k, v in state.items()}
 
 
 def load_lora_state_dict(transformer: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Inverse of lora_state_dict (resume). Refuses a file whose keys do not match the injected adapter."""
+    from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+
     expected = set(get_peft_model_state_dict(transformer, adapter_name=ADAPTER))
     if set(state) != expected:
         missing, extra = sorted(expected - set(state))[:3], sorted(set(state) - expected)[:3]
