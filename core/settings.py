@@ -1,6 +1,7 @@
 """Settings from the environment (``LORAPORT_*``), read when asked for, never at import."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,8 @@ class Settings(BaseSettings):
     text_encoder_path: Path | None = Field(None, description="Local Gemma 3 folder for the single-file checkpoint.")
     caption_model: str | None = Field(None, description="Vision-language model (local path or hub id) for captions.")
     clip_model: str | None = Field(None, description="CLIP / SigLIP model (local path) for the prompt-adherence metric.")
+    face_model: Path | None = Field(None, description="Local insightface model pack folder (.../models/buffalo_l) for "
+                                    "identity similarity when evaluating a Face IC-LoRA (needs insightface).")
     ltx2_model_path: Path | None = Field(None, description="Local LTX-2 weights, for old-on-old vs new-on-new renders.")
     ltx25_model_path: Path | None = Field(None, description="Local LTX-2.5 weights (diffusers folder or single file), "
                                           "for --model ltx-2.5 and as-is / old-on-old comparisons.")
@@ -30,6 +33,15 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(
         None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "LORAPORT_ANTHROPIC_BASE_URL")
     )
+    llm_provider: Literal["anthropic", "openai", "guided"] | None = Field(
+        None, description="Brain: anthropic (Claude), openai (any OpenAI-compatible endpoint: Ollama, vLLM, "
+        "llama.cpp, LM Studio, OpenAI, OpenRouter) or guided; unset = anthropic when ANTHROPIC_API_KEY is set.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 "
+                                     "(Ollama); unset = api.openai.com.")
+    llm_api_key: SecretStr | None = Field(None, description="Key for the OpenAI-compatible endpoint (local servers "
+                                          "need none).")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Seconds to wait for the language model before the guided "
+                                 "assistant answers that turn instead.")
     max_upload_mb: int = Field(2048, ge=1, description="Largest single upload accepted, in MiB.")
     torch_threads: int = Field(1, ge=0, description="torch CPU threads; 0 keeps torch's default.")
     ray_address: str | None = Field(

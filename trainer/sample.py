@@ -32,6 +32,9 @@ class SampleResult:
     beside_mp4: Path | None = None  # IC-LoRA: the reference (left) beside the generation (right), one clip
     beside_sheet: Path | None = None
     reference_split: str | None = None  # "holdout" when the reference's pair was never trained on
+    reference_frames: np.ndarray | None = None  # (F', h, w, 3) uint8: the reference as the pipeline read it
+    audio: np.ndarray | None = None  # (channels, N) float in [-1, 1]: the sound track generated with the frames
+    sample_rate: int | None = None  # of `audio` (the vocoder's output rate)
 
     def record(self, **extra) -> dict:
         """What a report keeps of a sample: prompt, seed, files and the reference it was conditioned on."""
@@ -139,18 +142,30 @@ def generate(components, prompt: str, *, lora_path: Path | None = None, lora_sca
                    max_sequence_length=spec.max_sequence_length, **PLAIN_GUIDANCE,
                    **spec.transformer_forward_kwargs)
     video = _to_uint8(np.asarray(out.frames[0]))  # (F, H, W, 3)
+    sound, rate = _sound(out, components)
     out_dir = Path(out_dir)
-    mp4 = write_mp4(video, out_dir / f"{name}.mp4", fps=fps)
+    mp4 = write_mp4(video, out_dir / f"{name}.mp4", fps=fps, audio=sound, sample_rate=rate)
     sheet = contact_sheet(video, out_dir / f"{name}.png")
-    result = SampleResult(mp4_path=mp4, sheet_path=sheet, frames=video, seed=seed, prompt=prompt)
+    result = SampleResult(mp4_path=mp4, sheet_path=sheet, frames=video, seed=seed, prompt=prompt, audio=sound,
+                          sample_rate=rate)
     if reference is not None:
         from trainer.reference import side_by_side
 
         beside = side_by_side(ref_frames, video)
-        result.reference, result.reference_split = reference.name, reference.split
+        result.reference, result.reference_split, result.reference_frames = reference.name, reference.split, ref_frames
         result.beside_mp4 = write_mp4(beside, out_dir / f"{name}-beside-ref.mp4", fps=fps)
         result.beside_sheet = contact_sheet(beside, out_dir / f"{name}-beside-ref.png")
     return result
+
+
+def _sound(out, components) -> tuple[np.ndarray | None, int | None]:
+    """The pipeline denoises an audio track with the video (audio latents -> audio VAE -> the model's vocoder):
+    (channels, N) float32 at the vocoder's output rate, or (None, None) for a pipeline without sound."""
+    audio = getattr(out, "audio", None)
+    if audio is None or components.vocoder is None:
+        return None, None
+    wave = audio[0].float().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio[0], np.float32)
+    return wave, int(components.vocoder.config.output_sampling_rate)
 
 
 def _reference_kwargs(spec, reference: Reference | None, width: int, height: int, frames: int):

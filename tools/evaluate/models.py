@@ -11,6 +11,8 @@ class EvalPrompt(BaseModel):
     kind: Literal["train", "new", "holdout"] = Field(description="train = a training caption (in-distribution); "
                                                      "new = a recipe prompt with the trigger; holdout = a held-out caption.")
     text: str
+    reference: str | None = Field(None, description="IC-LoRA: the dataset reference (relative path) it is rendered "
+                                  "from, with and without the LoRA.")
 
 
 class SamplePair(BaseModel):
@@ -26,6 +28,11 @@ class SamplePair(BaseModel):
     strength: float = Field(description="Mean absolute pixel difference LoRA vs base, 0..1.")
     nearest_train_lora: float | None = Field(None, description="Correlation with the nearest training clip (LoRA).")
     nearest_train_base: float | None = Field(None, description="The same for the base model's generation.")
+    reference: str | None = Field(None, description="IC-LoRA: the reference both clips were rendered from.")
+    base_beside_mp4: str | None = Field(None, description="IC-LoRA: the reference beside the base's clip.")
+    lora_beside_mp4: str | None = Field(None, description="IC-LoRA: the reference beside the LoRA's clip.")
+    reference_lora: float | None = Field(None, description="IC-LoRA: similarity of the LoRA's clip to the reference.")
+    reference_base: float | None = Field(None, description="IC-LoRA: the same for the base's clip.")
 
 
 class Metric(BaseModel):
@@ -63,9 +70,10 @@ class Verdict(BaseModel):
 
 
 class Comparison(BaseModel):
-    """Old LoRA on LTX-2 vs new LoRA on LTX-2.3, same prompts and seeds (optional)."""
+    """Old LoRA on its old model vs the evaluated LoRA on the new one, same prompts and seeds (optional)."""
 
     done: bool = False
+    old_model: str | None = Field(None, description="The model the old LoRA was rendered on (ltx-2, ltx-2.3, ...).")
     skipped: str | None = None
     pairs: list[dict[str, str]] = Field(default_factory=list)
 
@@ -92,6 +100,8 @@ class EvalReport(BaseModel):
     holdout_curve: list[tuple[int, float]] = Field(default_factory=list)
     verdict: Verdict
     comparison: Comparison = Field(default_factory=Comparison)
+    render_size: dict[str, int] = Field(default_factory=dict, description="width, height, frames and steps "
+                                        "the samples were rendered with.")
     report_json: str | None = None
     report_html: str | None = None
     summary: str = ""

@@ -94,10 +94,12 @@ def render_html(report: EvalReport, page_dir: Path) -> str:
     ckpts = "".join(f"<tr><td>{c.step}{' (final)' if c.final else ''}{' &#9733; recommended' if c.recommended else ''}"
                     f"</td><td>{_fmt(c.holdout_loss)}</td><td>{_fmt(c.improvement)}</td><td>{_fmt(c.memorisation)}</td></tr>"
                     for c in report.checkpoints)
+    # An IC-LoRA's clips are shown as reference (left) | generation (right), both rendered from that reference.
     samples = "".join(
-        f"<div class=s><p><b>{e(s.kind)}</b> &middot; seed {s.seed} &middot; strength {s.strength:.4f}<br>{e(s.prompt)}</p>"
-        f"<p>without LoRA<br>{_img(s.base_sheet, 'base')}<br>{_video(s.base_mp4, page_dir)}</p>"
-        f"<p>with LoRA<br>{_img(s.lora_sheet, 'lora')}<br>{_video(s.lora_mp4, page_dir)}</p></div>"
+        f"<div class=s><p><b>{e(s.kind)}</b> &middot; seed {s.seed} &middot; strength {s.strength:.4f}<br>{e(s.prompt)}"
+        f"{('<br>reference: ' + e(s.reference) + ' (left of each clip)') if s.reference else ''}</p>"
+        f"<p>without LoRA<br>{_img(s.base_sheet, 'base')}<br>{_video(s.base_beside_mp4 or s.base_mp4, page_dir)}</p>"
+        f"<p>with LoRA<br>{_img(s.lora_sheet, 'lora')}<br>{_video(s.lora_beside_mp4 or s.lora_mp4, page_dir)}</p></div>"
         for s in report.samples if Path(s.base_sheet).is_file() and Path(s.lora_sheet).is_file())
     curve = loss_curve_png(report)
     compare = (f"<p>{e(report.comparison.skipped)}</p>" if report.comparison.skipped else "".join(

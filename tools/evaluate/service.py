@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.workspace import Workspace
 from tools.evaluate import metrics as M
+from tools.evaluate import reference as IC
 from tools.evaluate.models import EvalPrompt, EvalReport, Metric, SamplePair, Suggestion, Verdict
 from tools.evaluate.prompts import pick_prompts
 from tools.evaluate.source import Source, resolve
@@ -38,6 +39,7 @@ MEANINGS = {
                          "vs without the LoRA."),
     "identity_similarity": ("Face-embedding similarity of generated faces to the training faces (Face"
                             " recipe)."),
+    "reference_following": IC.FOLLOWING_MEANING,
 }
 MAX_REFERENCES = 8  # training clips decoded for memorisation: enough to find the nearest, cheap on a big set
 TRAIN_FIT_ITEMS = 4  # training clips scored for train_fit
@@ -46,8 +48,12 @@ TRAIN_FIT_ITEMS = 4  # training clips scored for train_fit
 def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, checkpoints: bool = True,
              out_dir: Path | None = None, seeds: Sequence[int] = (42,), sample_steps: int | None = None,
              n_new: int = 2, clip_model: str | None = None, old_lora: str | Path | None = None,
-             on_progress: Callable[[str], None] | None = None) -> EvalReport:
-    """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence."""
+             on_progress: Callable[[str], None] | None = None, model: str | None = None,
+             old_model: str = "ltx-2") -> EvalReport:
+    """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence.
+
+    ``model`` evaluates it on another base than its own (tools.evaluate.asis); ``old_model`` is the base the
+    ``old_lora`` is rendered on for the old-on-old comparison."""
     from tools.evaluate.checkpoints import recommend, score_checkpoints
     from tools.evaluate.compare import compare_old
     from tools.evaluate.report import summary, write_report
@@ -56,7 +62,7 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
     from trainer.models import load_components
 
     note = on_progress or (lambda message: None)
-    src = resolve(lora_or_job, dataset)
+    src = resolve(lora_or_job, dataset, model)
     cfg = src.config
     out = Path(out_dir) if out_dir else _default_out(src)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,7 +72,7 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
 
     note("preparing the dataset")
     components = load_components(cfg.model, device=_device())
-    data = prepare_dataset(cfg, components)
+    data = prepare_dataset(cfg, components, Workspace.from_settings().cache_dir(cfg.model.id))
     if data.errors:
         report.warnings.append(f"{len(data.errors)} file(s) of the dataset could not be used: "
                                + "; ".join(f"{e.media}: {e.message}" for e in data.errors[:3]))
@@ -79,10 +85,16 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
     _fit_gap(report)
     _training_metrics(report, src)
 
-    prompts = pick_prompts([i.caption for i in data.train], [i.caption for i in data.holdout], recipe=cfg.recipe,
-                           trigger=cfg.data.trigger_word, n_new=n_new)
+    ic = cfg.strategy.name == "ic-lora"  # judged on following the reference: tools.evaluate.reference
+    if ic:
+        report.metrics["holdout_loss"].meaning = IC.HOLDOUT_MEANING
+        prompts = IC.ic_prompts(data, recipe=cfg.recipe, trigger=cfg.data.trigger_word, n_new=n_new)
+    else:
+        prompts = pick_prompts([i.caption for i in data.train], [i.caption for i in data.holdout],
+                               recipe=cfg.recipe, trigger=cfg.data.trigger_word, n_new=n_new)
     report.prompts = prompts
-    sampler = _Sampler(components, cfg, out / "samples", seeds, sample_steps)
+    sampler = _Sampler(components, cfg, out / "samples", seeds, sample_steps, _references(cfg, data) if ic else {})
+    report.render_size = {**sampler.size, "steps": sampler.steps}
     clips: list = []
     if broken:
         for name in ("strength", "memorisation", "diversity"):
@@ -100,11 +112,15 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
                 final_step=src.steps, memorisation=lambda f: _memorisation_gain(sampler, prompts, f, refs))
             report.best_checkpoint = recommend(report.checkpoints)
     report.metrics["prompt_adherence"] = _adherence(clips, clip_model)
-    report.metrics["identity_similarity"] = _identity(cfg.recipe)
+    report.metrics["identity_similarity"] = _identity(cfg.recipe, ic)
+    if ic:
+        _reference_following(report, sampler, clip_model)
 
     report.verdict = decide(report, long_run_steps=_long_run(cfg.recipe))
+    if ic:
+        report.verdict = IC.judge_reference(report, report.verdict)
     report.verdict.suggestions += _recipe_advice(cfg.recipe, report.verdict)
-    report.comparison = compare_old(old_lora, report, components_dir=out / "compare")
+    report.comparison = compare_old(old_lora, report, components_dir=out / "compare", old_model=old_model)
     report.summary = summary(report)
     write_report(report)
     note("done")
@@ -177,8 +193,11 @@ def _training_metrics(report: EvalReport, src: Source) -> None:
 class _Sampler:
     """Renders through trainer.sample.generate at the run's first video bucket; base renders are cached."""
 
-    def __init__(self, components, cfg, out_dir: Path, seeds: Sequence[int], steps: int | None):
+    def __init__(self, components, cfg, out_dir: Path, seeds: Sequence[int], steps: int | None,
+                 references: dict | None = None):
         spec = components.spec
+        self.references = references or {}  # IC-LoRA: dataset label -> trainer.reference.Reference
+        self.ic_pairs: list[tuple] = []  # IC-LoRA: (reference, base, LoRA) frames per sample
         bucket = next((b for b in cfg.data.buckets if b.frames > 1), cfg.data.buckets[0])
         self.components, self.out_dir, self.seeds = components, out_dir, list(seeds)
         self.size = dict(width=bucket.width, height=bucket.height, frames=bucket.frames)
@@ -186,15 +205,17 @@ class _Sampler:
         self.fps = 24.0
         self._base: dict = {}
 
-    def render(self, index: int, prompt: str, seed: int, lora_path: Path | None, tag: str):
+    def render(self, index: int, prompt: str, seed: int, lora_path: Path | None, tag: str,
+               reference: str | None = None):
         from trainer.sample import generate
 
-        if lora_path is None and (prompt, seed) in self._base:
-            return self._base[(prompt, seed)]
+        if lora_path is None and (prompt, seed, reference) in self._base:
+            return self._base[(prompt, seed, reference)]
         res = generate(self.components, prompt, lora_path=lora_path, seed=seed, steps=self.steps,
-                       out_dir=self.out_dir, name=f"p{index}-s{seed}-{tag}", fps=self.fps, **self.size)
+                       out_dir=self.out_dir, name=f"p{index}-s{seed}-{tag}", fps=self.fps, **self.size,
+                       reference=self.references.get(reference) if reference else None)
         if lora_path is None:
-            self._base[(prompt, seed)] = res
+            self._base[(prompt, seed, reference)] = res
         return res
 
 
@@ -205,9 +226,11 @@ def _sample_metrics(report: EvalReport, sampler: _Sampler, prompts: list[EvalPro
     lora_feats, base_feats, mem_lora, mem_base = [], [], [], []
     for i, p in enumerate(prompts):
         for seed in sampler.seeds:
-            base = sampler.render(i, p.text, seed, None, "base")
-            lora = sampler.render(i, p.text, seed, lora_path, "lora")
+            base = sampler.render(i, p.text, seed, None, "base", p.reference)
+            lora = sampler.render(i, p.text, seed, lora_path, "lora", p.reference)
             clips.append((p.text, base.frames, lora.frames))
+            if lora.reference_frames is not None:
+                sampler.ic_pairs.append((lora.reference_frames, base.frames, lora.frames))
             fb, fl = M.features(base.frames), M.features(lora.frames)
             lora_feats.append(fl)
             base_feats.append(fb)
@@ -219,7 +242,8 @@ def _sample_metrics(report: EvalReport, sampler: _Sampler, prompts: list[EvalPro
                 prompt=p.text, kind=p.kind, seed=seed, base_mp4=str(base.mp4_path), base_sheet=str(base.sheet_path),
                 lora_mp4=str(lora.mp4_path), lora_sheet=str(lora.sheet_path),
                 strength=M.strength(lora.frames, base.frames), nearest_train_lora=_num(near_l),
-                nearest_train_base=_num(near_b)))
+                nearest_train_base=_num(near_b), reference=lora.reference,
+                base_beside_mp4=_str(base.beside_mp4), lora_beside_mp4=_str(lora.beside_mp4)))
     strengths = [s.strength for s in report.samples]
     report.metrics["strength"] = Metric(name="strength", meaning=MEANINGS["strength"], value=_mean(strengths),
                                         detail={"per_sample": strengths})
@@ -243,8 +267,8 @@ def _memorisation_gain(sampler: _Sampler, prompts: list[EvalPrompt], lora_file: 
         return None
     seed, gains = sampler.seeds[0], []
     for i, p in chosen:
-        base = sampler.render(i, p.text, seed, None, "base")
-        ck = sampler.render(i, p.text, seed, lora_file, lora_file.stem)
+        base = sampler.render(i, p.text, seed, None, "base", p.reference)
+        ck = sampler.render(i, p.text, seed, lora_file, lora_file.stem, p.reference)
         gains.append(M.nearest_similarity(M.features(ck.frames), refs) - M.nearest_similarity(M.features(base.frames), refs))
     return _mean(gains)
 
@@ -266,10 +290,13 @@ def _adherence(clips: list[tuple], clip_model: str | None) -> Metric:
                   detail={"model": str(path), "per_sample": lora})
 
 
-def _identity(recipe: str | None) -> Metric:
+def _identity(recipe: str | None, ic: bool = False) -> Metric:
     import importlib.util
 
     meaning = MEANINGS["identity_similarity"]
+    if ic:
+        return Metric(name="identity_similarity", meaning=meaning, skipped="an IC-LoRA is measured against each "
+                      "sample's own reference: see reference_following")
     if recipe != "face":
         return Metric(name="identity_similarity", meaning=meaning, skipped="only measured for the Face recipe")
     if importlib.util.find_spec("insightface") is None:
@@ -277,6 +304,25 @@ def _identity(recipe: str | None) -> Metric:
                       "(optional extra: insightface)")
     return Metric(name="identity_similarity", meaning=meaning, skipped="insightface is installed but no face "
                   "model folder is configured")
+
+
+def _references(cfg, data) -> dict:
+    """IC-LoRA: the dataset's references by their dataset-relative name (held-out pairs first)."""
+    from trainer.reference import validation_references
+
+    return {r.label: r for r in validation_references(cfg, data)}
+
+
+def _reference_following(report: EvalReport, sampler: _Sampler, clip_model: str | None) -> None:
+    """reference_following over the samples rendered from a reference; per-sample scores onto the sample pairs."""
+    from core.settings import get_settings
+
+    settings = get_settings()
+    metric, scores = IC.following_metric(sampler.ic_pairs, clip_model=clip_model or settings.clip_model,
+                                         face_model=str(settings.face_model) if settings.face_model else None)
+    report.metrics["reference_following"] = metric
+    for sample, (lora, base) in zip([s for s in report.samples if s.reference], scores, strict=False):
+        sample.reference_lora, sample.reference_base = _num(lora), _num(base)
 
 
 def _long_run(recipe: str | None) -> int | None:
@@ -313,6 +359,10 @@ def _recipe_advice(recipe: str | None, verdict: Verdict) -> list[Suggestion]:
 def _mean(values: Sequence[float]) -> float | None:
     vals = [v for v in values if v is not None and math.isfinite(v)]
     return sum(vals) / len(vals) if vals else None
+
+
+def _str(path) -> str | None:
+    return None if path is None else str(path)
 
 
 def _num(x: float) -> float | None:

@@ -23,9 +23,10 @@ class Source:
         return None
 
 
-def resolve(lora_or_job: str | Path, dataset: str | Path | None = None) -> Source:
+def resolve(lora_or_job: str | Path, dataset: str | Path | None = None, model: str | None = None) -> Source:
     """A job id of this workspace, a run folder (runs/<job>/), or a .safetensors file; ``dataset`` overrides the
-    run's dataset (a folder or an imported dataset id) and is required for a file trained elsewhere."""
+    run's dataset (a folder or an imported dataset id) and is required for a file trained elsewhere. ``model``
+    puts the LoRA on another base than the one it was trained on (the as-is test), weights from the settings."""
     ref = str(lora_or_job)
     path = Path(ref).expanduser()
     if path.is_dir():
@@ -42,7 +43,20 @@ def resolve(lora_or_job: str | Path, dataset: str | Path | None = None) -> Sourc
 
         data = src.config.data.model_copy(update={"dataset_dir": resolve_dataset(dataset)})
         src.config = src.config.model_copy(update={"data": data})
+    if model is not None and model != src.config.model.id:
+        src.config = src.config.model_copy(update={"model": on_model(src.config.model, model)})
     return src
+
+
+def on_model(current, model_id: str):
+    """``current`` (a ModelConfig) moved to ``model_id``: that model's local weights, the same dtype and
+    quantisation. The run's buckets stay: every LTX-2.x model takes the same frame and size rules."""
+    from tools.plan.versions import weights_for
+    from trainer.models import get_model_spec
+
+    get_model_spec(model_id)  # an unknown id is refused here, naming the choices
+    path, te = weights_for(model_id)
+    return current.model_copy(update={"id": model_id, "path": path, "text_encoder_path": te})
 
 
 def _from_job(job_id: str) -> Source:
@@ -105,9 +119,13 @@ def _config_from_metadata(path: Path, dataset: str | Path) -> TrainConfig:
             buckets = json.loads(md["loraport.buckets"])
         except ValueError:
             pass  # keep the model's default buckets
+    from trainer.reference import reference_settings
+
+    ref = reference_settings(md)  # an IC-LoRA (ours or ltx-trainer's) is rendered and scored with references
+    strategy = {"name": "ic-lora", "reference_downscale_factor": ref.downscale_factor} if ref.ic_lora else {}
     try:
         return TrainConfig.model_validate({
-            "recipe": md.get("loraport.recipe") or None, "model": {"id": model_id},
+            "recipe": md.get("loraport.recipe") or None, "model": {"id": model_id}, "strategy": strategy,
             "lora": {"rank": int(md.get("loraport.rank") or 32), "alpha": float(md.get("loraport.rank") or 32)},
             "data": {"dataset_dir": str(resolve_dataset(dataset)), "buckets": buckets,
                      "trigger_word": md.get("loraport.trigger_word") or md.get("modelspec.trigger_phrase") or None}})

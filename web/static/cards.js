@@ -113,11 +113,12 @@ export function evaluationCard(r, say) {
     el("strong", {}, s.action), el("span", { class: "muted" }, ` — ${s.why} Confirm: ${s.confirm}`),
     s.retrain_with && say ? el("button", { type: "button", class: "small", onclick: () => say(`try suggestion ${i + 1}`) },
                                `Try suggestion ${i + 1}`) : null));
+  // An IC-LoRA's pairs were rendered from a reference: each clip shows it on the left.
   const pairs = (r.samples || []).slice(0, 3).map((p) => el("div", { class: "pair" },
-    el("p", { class: "muted" }, `${p.kind}: ${p.prompt}`),
+    el("p", { class: "muted" }, `${p.kind}: ${p.prompt}` + (p.reference ? ` · reference ${p.reference} (left)` : "")),
     el("div", { class: "side-by-side" },
-      el("figure", { class: "clip" }, el("figcaption", {}, "Base model"), video(p.base_mp4)),
-      el("figure", { class: "clip" }, el("figcaption", {}, "With the LoRA"), video(p.lora_mp4)))));
+      el("figure", { class: "clip" }, el("figcaption", {}, "Base model"), video(p.base_beside_mp4 || p.base_mp4)),
+      el("figure", { class: "clip" }, el("figcaption", {}, "With the LoRA"), video(p.lora_beside_mp4 || p.lora_mp4)))));
   return card("evaluation", "Evaluation",
     el("p", { class: `verdict verdict-${verdict.status}` }, el("strong", {}, verdict.status || "done")),
     r.tiny ? el("p", { class: "noise-note" }, "Tiny demo model: its samples are noise; the numbers still follow the training.") : null,
@@ -168,7 +169,7 @@ export class JobCard {
       this.eta.textContent = e.eta_s != null ? `about ${fmtDuration(e.eta_s)} left` + (e.it_per_s ? ` · ${Number(e.it_per_s).toFixed(2)} it/s` : "") : "";
     } else if (e.type === "sample" && e.path && !this.seenSamples.has(e.path)) {
       this.seenSamples.add(e.path);
-      this.addSample(e.path, e.step);
+      this.addSample(e.path, e.step, e.message);
     } else if (e.type === "started") {
       this.label.textContent = e.message || "started";
     }
@@ -187,11 +188,14 @@ export class JobCard {
     }
   }
 
-  addSample(path, step) {
+  addSample(path, step, message) {
     const url = fileURL(path);
     const media = /\.(png|jpe?g|webp)$/i.test(path) ? el("img", { src: url, alt: `sample at step ${step}` })
       : el("video", { src: url, controls: true, muted: true, loop: true, preload: "metadata", playsinline: true });
-    this.samples.append(el("figure", { class: "sample" }, media, el("figcaption", {}, `sample, step ${step ?? "?"}`)));
+    // An IC-LoRA's sample is its reference (left) beside the generation; the message names the reference.
+    const ref = /\(reference: ([^)]*)\)$/.exec(message || "");
+    this.samples.append(el("figure", { class: "sample" }, media, el("figcaption", {},
+      `sample, step ${step ?? "?"}` + (ref ? ` · left: reference ${ref[1]}, right: generated` : ""))));
   }
 
   async showDownload() {
