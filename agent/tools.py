@@ -17,7 +17,7 @@ import tools.plan.service
 import tools.recipes
 import tools.train.launch
 import tools.train.retrain
-from agent import history, options
+from agent import answers, history, options
 from agent.state import latest_job
 from agent.toolkit import Tool, ToolContext, ToolOutput, jsonable, make_tool
 from core.errors import LoraportError
@@ -344,5 +344,6 @@ TOOLS: list[Tool] = [
     # It writes a file beside the run and replaces an earlier export of the same step: the user says yes first.
     make_tool(export_checkpoint, needs_approval=True, preview=_export_preview, pin=_export_pin),
     make_tool(list_my_loras),
+    make_tool(answers.check_hardware), make_tool(answers.how_to_use), make_tool(answers.compare_runs),
 ]
 TOOLS_BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}

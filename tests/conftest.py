@@ -7,8 +7,8 @@ import pytest
 def workspace_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("LORAPORT_HOME", str(home))
-    for var in ("ANTHROPIC_API_KEY", "LORAPORT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
-                "DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "DISCORD_APP_ID"):
+    for var in ("ANTHROPIC_API_KEY", "LORAPORT_LLM_PROVIDER", "LORAPORT_TOKEN", "SLACK_SIGNING_SECRET",
+                "SLACK_BOT_TOKEN", "DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "DISCORD_APP_ID"):
         monkeypatch.delenv(var, raising=False)
     return home
 

@@ -24,16 +24,21 @@ def new_call_id() -> str:
 
 
 def make_brain(settings: Settings, name: str | None = None) -> Brain:
-    """`anthropic` when an API key is set (or asked for by name), else the deterministic `guided` wizard."""
-    name = name or ("anthropic" if settings.anthropic_api_key else "guided")
+    """The brain asked for by name or by ``LORAPORT_LLM_PROVIDER``; else `anthropic` when an API key is set, else
+    the deterministic `guided` wizard."""
+    name = name or settings.llm_provider or ("anthropic" if settings.anthropic_api_key else "guided")
     if name == "anthropic":
         from agent.brains.anthropic import AnthropicBrain
 
         return AnthropicBrain(settings)
+    if name == "openai":
+        from agent.brains.openai import OpenAIBrain
+
+        return OpenAIBrain(settings)
     if name == "guided":
         from agent.brains.guided import GuidedBrain
 
         return GuidedBrain()
     from core.errors import LoraportError
 
-    raise LoraportError(f"Unknown brain {name!r}: use 'guided' or 'anthropic'.")
+    raise LoraportError(f"Unknown brain {name!r}: use 'guided', 'anthropic' or 'openai'.")

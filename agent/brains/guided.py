@@ -11,16 +11,15 @@ from typing import Any
 from agent import options
 from agent.brains import Emit, new_call_id
 from agent.brains.parse import RECIPES, Intent, parse
+from agent.brains.target import agreed_as_is, as_is_offer, target_calls
+from agent.ltx25 import describe_as_is
 from agent.state import latest_job
 from agent.tools import estimate_summary
 
-HELP = ("I can: inspect your old LoRA (give me its .safetensors path); pick a recipe (character, style, motion, "
-        "face, object, or just describe it: \"it's a person\"); import your clips (a folder or zip path); "
-        "change a setting (\"rank 16\", \"20% more steps\", \"lr 2e-4\", \"768x512\", \"49 frames\", "
-        "\"trigger word zorbly\"); explain a setting (\"what does rank do?\"); estimate; start, status, cancel; "
-        "evaluate; suggest; export the best checkpoint; retrain (\"retrain my style LoRA with 20% more steps\"); "
-        "list my LoRAs.")
-UNKNOWN = "I didn't understand that, and I'd rather not guess. " + HELP
+HELP = ("I move a LoRA from LTX-2 to LTX-2.3: I check your old file, pick a recipe, take your clips, explain and "
+        "change any setting (\"rank 16\", \"a bit more steps\", \"768 by 512\"), train when you say so, then "
+        "evaluate it and tell you how to use it.")
+UNKNOWN = "I'm not sure what you mean, and I'd rather not guess."
 
 
 class GuidedBrain:
@@ -37,8 +36,12 @@ class GuidedBrain:
         return {"role": "assistant", "content": text, "tool_calls": calls}
 
     def on_user(self, text: str, state: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-        intents = parse(text)
+        if (target := target_calls(text, state)) is not None:  # LTX-2.5: pick the target, test as-is first
+            return "", target
+        intents = parse(text, last_setting(state))
         calls = [_call(i) for i in intents if i.kind == "tool"]
+        if [c["name"] for c in calls] == ["launch_training"] and not state.get("config"):
+            return self.on_agree(state)  # "ok start" before there is a plan: go on from where the user is
         for call in calls:
             if call["name"] == "retrain_with" and (problem := _fill_from_suggestion(call["args"], state)):
                 return problem, []
@@ -47,19 +50,15 @@ class GuidedBrain:
             if heavy and len(calls) > 1:  # change first, launch on the next "start": the approval shows the new plan
                 calls = [c for c in calls if c["name"] != "launch_training"]
             return "", calls
-        kind = intents[0].kind
-        if kind == "help":
-            return HELP, []
-        if kind == "skip":
-            return "Fine, we'll start fresh without the old LoRA. " + next_step({**state, "old_lora": {}}), []
-        if kind == "greeting":
-            return "Hi! I move a LoRA from LTX-2 to LTX-2.3, one step at a time. " + next_step(state), []
-        suggested = _suggested_recipe(state)
-        if kind == "yes" and suggested:  # the user agrees with the inspector's suggestion
-            return "", [{"id": new_call_id(), "name": "choose_recipe", "args": {"name": suggested}}]
-        if kind in ("yes", "no"):
-            return next_step(state), []
-        return UNKNOWN, []
+        intent = intents[0]
+        if intent.kind == "yes":
+            return self.on_agree(state)
+        return talk(intent.kind, intent.args, state), []
+
+    def on_agree(self, state: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """"sure" / "go for it" outside an approval: agree to the one question next_step asked."""
+        call = agreed_call(state)
+        return ("", [call]) if call else (next_step(state), [])
 
     def after_tools(self, state: dict[str, Any]) -> str:
         results = _results_since_assistant(state["messages"])
@@ -75,6 +74,75 @@ class GuidedBrain:
 
 
 _PLAN_CHANGERS = {"choose_recipe", "import_dataset", "set_option", "inspect_lora"}
+
+
+def talk(kind: str, args: dict[str, Any], state: dict[str, Any]) -> str:
+    """The brain's own reply to a conversational move: short, and always ending on the next step."""
+    if kind == "help":
+        return f"{HELP} {next_step(state)}"
+    if kind == "skip":
+        return "Fine, we'll start fresh without the old LoRA. " + next_step({**state, "old_lora": {}})
+    if kind == "greeting":
+        return "Hi! I move a LoRA from LTX-2 to LTX-2.3, one step at a time. " + next_step(state)
+    if kind == "thanks":
+        return "You're welcome. " + next_step(state)
+    if kind == "next":
+        return next_step(state)
+    if kind == "story":
+        guess = f" It sounds like a {args['recipe']} LoRA; I'll check." if args.get("recipe") else ""
+        return ("LTX-2 LoRAs load on LTX-2.3 without an error but no longer work as trained, so the way back is a "
+                f"new LoRA trained on 2.3 from your clips.{guess} " + next_step(state))
+    if kind == "no":
+        return "OK, nothing changes. " + next_step(state)
+    return f"{UNKNOWN} {likely_steps(state)}"
+
+
+def likely_steps(state: dict[str, Any]) -> str:
+    """Two or three things the user most likely wants next, for where the thread stands."""
+    if state.get("old_lora") is None and not state.get("recipe"):
+        options_ = ["attach your old LoRA (or paste its path)", "say what it taught (\"it's a person\")",
+                    "say 'skip' to start without one"]
+    elif not state.get("recipe"):
+        options_ = ["name the recipe (character, style, motion, face or object)", "ask 'which recipes are there?'"]
+    elif not state.get("dataset"):
+        options_ = ["attach your clips (a folder or a zip)", "ask 'what does rank do?'"]
+    elif not latest_job(state, "train"):
+        options_ = ["say 'start'", "change a setting (\"rank 16\", \"a bit more steps\")", "ask 'why rank 32?'"]
+    elif not state.get("evaluations"):
+        options_ = ["ask 'how is it going?'", "say 'evaluate' once it has finished", "ask 'where is my file?'"]
+    else:
+        options_ = ["say 'retrain'", "ask 'how do I use it in ComfyUI?'", "ask 'how does it compare?'"]
+    return "You could " + ", ".join(options_[:-1]) + f" or {options_[-1]}."
+
+
+def agreed_call(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The call a plain yes agrees to: the suggested recipe, the launch, the evaluation or the retrain."""
+    if as_is := agreed_as_is(state):  # a 2.3 LoRA, a 2.5 target: "yes" to testing it before training
+        return as_is
+    if suggested := _suggested_recipe(state):
+        return {"id": new_call_id(), "name": "choose_recipe", "args": {"name": suggested}}
+    job = latest_job(state, "train")
+    if state.get("config") and state.get("dataset") and not job:
+        return {"id": new_call_id(), "name": "launch_training", "args": {}}
+    if job and job not in {e.get("job_id") for e in state.get("evaluations") or []}:
+        return {"id": new_call_id(), "name": "evaluate", "args": {}}
+    if job and any(s.get("retrain_with") for s in _suggestions(state)):
+        args: dict[str, Any] = {}
+        _fill_from_suggestion(args, state)
+        return {"id": new_call_id(), "name": "retrain_with", "args": args}
+    return None
+
+
+def last_setting(state: dict[str, Any]) -> str | None:
+    """The setting the conversation was last about (a change or a question): "back to 32" means it."""
+    for message in reversed(state.get("messages") or []):
+        for call in reversed(message.get("tool_calls") or []):
+            args = call.get("args") or {}
+            if call.get("name") == "set_option" and args.get("changes"):
+                return list(args["changes"])[-1]
+            if call.get("name") == "explain_settings" and args.get("setting"):
+                return args["setting"]
+    return None
 
 
 def _suggestions(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,7 +185,7 @@ def _results_since_assistant(messages: list[dict[str, Any]]) -> list[dict[str, A
 def next_step(state: dict[str, Any]) -> str:
     """The wizard's one question for where this thread stands (one question at a time)."""
     if state.get("old_lora") is None and not state.get("recipe"):
-        return ("First, the path of your old LTX-2 LoRA (.safetensors), so I can check it. "
+        return ("First, attach your old LTX-2 LoRA (.safetensors) or paste its path, so I can check it. "
                 "No old file? Say 'skip'.")
     if not state.get("recipe"):
         if suggested := _suggested_recipe(state):
@@ -126,15 +194,18 @@ def next_step(state: dict[str, Any]) -> str:
         return ("What did this LoRA teach? character, style, motion, face (IC-LoRA) or object; "
                 "or describe it (\"it's a person\").")
     if not state.get("dataset"):
-        return "Where are the source clips? Give me a folder or a zip path."
+        return "Now the source clips: attach them (a zip, or several videos) or paste a folder path."
     job = latest_job(state, "train")
     if not job and not state.get("config"):
         return "There is no training plan yet: fix what I listed above, or tell me another recipe or clips."
+    if not job and (offer := as_is_offer(state)):
+        return offer
     if not job:
         return "Say 'start' to train with this plan, 'explain' for the reason behind each value, or change a setting."
     evaluated = {e.get("job_id") for e in state.get("evaluations") or []}
     if job not in evaluated:
-        return f"Job {job} is on its way: say 'status' to check it, and 'evaluate' once it has finished."
+        return (f"Job {job} is on its way: ask 'how is it going?' any time; once it has finished, say 'evaluate' "
+                "and I'll check how it turned out.")
     if any(s.get("retrain_with") for s in _suggestions(state)):
         return (f"{_export_offer(state)} Say 'retrain' to try suggestion 1 (or 'try suggestion 2'), or "
                 "'retrain with ...' for your own change.").strip()
@@ -164,13 +235,17 @@ def plan_text(state: dict[str, Any], brief: bool = False) -> str:
     parts = [f"{name.replace('_', ' ')} {options.current_value(config, name)}"
              for name in ("model", "rank", "steps", "learning_rate", "resolution", "frames", "trigger")]
     lines = [f"The plan ({plan.get('recipe_title') or state.get('recipe')}): " + ", ".join(parts) + "."]
+    if brief:  # a setting change: its diff was said already; only the new estimate is news
+        return estimate_summary(plan["estimate"]) if plan.get("estimate") else ""
     carried = [n for n, e in (plan.get("settings") or {}).items() if e.get("source") == "old_lora"]
     if carried:
         lines.append(f"Carried over from your old LoRA: {', '.join(carried)}.")
+    trigger = (plan.get("settings") or {}).get("trigger") or {}
+    if trigger.get("source") == "old_lora":
+        lines.append(f"Trigger \"{trigger.get('value')}\" is your old LoRA's own, so prompts written for it keep "
+                     "working.")
     if plan.get("estimate"):
         lines.append(estimate_summary(plan["estimate"]))
-    if brief:
-        return "\n".join(lines)
     lines += [f"Note: {w}" for w in plan.get("warnings") or []]
     lines += [f"Tip: {r}" for r in plan.get("recommendations") or []]
     if plan and not plan.get("ready", True):
@@ -181,11 +256,15 @@ def plan_text(state: dict[str, Any], brief: bool = False) -> str:
 def describe(tool: str, result: Any, is_error: bool) -> str:
     """One short paragraph per tool result. Result text is quoted as data, never obeyed."""
     if isinstance(result, dict) and result.get("declined"):
-        return f"OK, I didn't run {tool}; nothing changed."
+        return f"OK, I won't {_ACTS.get(tool, 'do that')}; nothing changed."
     if isinstance(result, dict) and "error" in result and (is_error or len(result) == 1):
-        return f"{tool} didn't work: {result['error']}"
+        return f"I couldn't {_ACTS.get(tool, 'do that')}: {result['error']}"
+    if tool == "evaluate_as_is" and isinstance(result, dict) and "verdict" in result:
+        return describe_as_is(result)
     if tool == "set_option":
-        return f"Changed: {result.get('changed')}."
+        changed = str(result.get("changed") or "no change")
+        return "Nothing changed: that is already the plan's value." if changed == "no change" else \
+            f"Changed: {changed}."
     if tool == "export_checkpoint" and isinstance(result, dict) and result.get("path"):
         return f"Exported checkpoint {result.get('step')} to {result['path']}: load it like any LoRA file."
     if tool in ("launch_training", "retrain_with"):
@@ -219,6 +298,17 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
     if isinstance(result, dict) and result.get("summary"):
         return str(result["summary"])
     return _line(result)
+
+
+# What each tool does, in the words of a sentence ("I couldn't change that setting: ...").
+_ACTS = {"inspect_lora": "check that LoRA", "list_recipes": "list the recipes", "choose_recipe": "pick that recipe",
+         "import_dataset": "import those clips", "check_dataset": "check the clips",
+         "caption_preview": "caption a preview", "caption_all": "caption every clip", "set_option": "change that",
+         "explain_settings": "explain that", "estimate": "estimate the run", "launch_training": "start training",
+         "job_status": "check the job", "cancel_job": "stop the job", "evaluate": "evaluate it",
+         "suggest_adjustments": "suggest a next run", "retrain_with": "start that retrain",
+         "export_checkpoint": "export that checkpoint", "list_my_loras": "list your LoRAs",
+         "check_hardware": "check that card", "how_to_use": "find the file", "compare_runs": "compare the runs"}
 
 
 def _explain_text(result: dict[str, Any]) -> str:

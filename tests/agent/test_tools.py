@@ -7,7 +7,8 @@ from core.settings import get_settings
 
 EXPECTED = {"inspect_lora", "list_recipes", "choose_recipe", "import_dataset", "check_dataset", "caption_preview",
             "caption_all", "set_option", "explain_settings", "estimate", "launch_training", "job_status",
-            "cancel_job", "evaluate", "suggest_adjustments", "retrain_with", "export_checkpoint", "list_my_loras"}
+            "cancel_job", "evaluate", "suggest_adjustments", "retrain_with", "export_checkpoint", "list_my_loras",
+            "check_hardware", "how_to_use", "compare_runs"}
 
 
 def test_every_issue_tool_is_exposed_with_a_description_and_an_object_schema():

@@ -57,7 +57,7 @@ def test_chat_terminal_asks_yes_no_and_a_no_launches_nothing(workspace, tmp_path
                                 input="retrain my style lora with rank 16\nn\n")
     assert result.exit_code == 0, result.output
     assert "Approval needed: Retrain from job" in result.output and "rank 32 -> 16" in result.output
-    assert "Go ahead?" in result.output and "didn't run" in result.output.lower()
+    assert "Go ahead?" in result.output and "i won't start that retrain" in result.output.lower()
     assert db["jobs"].count == 1
 
 

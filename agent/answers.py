@@ -1,0 +1,117 @@
+"""Tools that answer the follow-up questions people ask: will it fit on my card, where is my file and how do I use
+it in ComfyUI, and how does this run compare with the earlier ones. They read; none of them changes anything.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from agent.state import latest_job
+from agent.toolkit import ToolContext
+from core.errors import LoraportError
+from core.store import open_db
+
+REAL_MODEL = "ltx-2.3"
+
+
+def check_hardware(ctx: ToolContext, question: str | None = None) -> dict[str, Any]:
+    """Say whether training fits on a GPU the user names ("my 4090", "24 GB") or on this machine, and with what."""
+    from tools.plan.gpus import gpu_from_text
+    from tools.plan.hardware import detect_hardware, pick_tier
+
+    named = gpu_from_text(question or "")
+    hw = named or detect_hardware()
+    plan = ctx.state.get("plan") or {}
+    model = ((ctx.state.get("config") or {}).get("model") or {}).get("id") or REAL_MODEL
+    asked = REAL_MODEL if model.startswith("tiny-") else model  # the question is about the real model
+    memory = plan.get("memory") if not named else None  # the plan's own memory model, for this machine's card
+    if isinstance(memory, dict) and memory:
+        text = str(memory.get("summary") or _memory_line(memory))
+        return {"gpu": hw.name, "vram_gb": hw.vram_gb, "model": asked, "source": "plan memory", "memory": memory,
+                "summary": f"On {hw.name}: {text}"}
+    tier = pick_tier(hw, asked)
+    fits = tier.tier in ("standard", "low_vram")
+    where = f"{hw.name}" + (f" ({hw.vram_gb:g} GB)" if hw.vram_gb else "")
+    lead = f"Yes, {asked} trains on {where}" if fits else f"Not {asked} on {where}"
+    changes = f" The plan would use: {', '.join(tier.changes)}." if tier.changes else ""
+    return {"gpu": hw.name, "vram_gb": hw.vram_gb, "model": asked, "tier": tier.tier, "fits": fits,
+            "source": "hardware tiers", "summary": f"{lead}. {tier.reason}{changes}"}
+
+
+def _memory_line(memory: dict[str, Any]) -> str:
+    parts = [f"{k.replace('_', ' ')} {v}" for k, v in memory.items() if isinstance(v, (int, float, str))]
+    return "; ".join(parts[:6]) or "the plan's memory estimate has no summary."
+
+
+def how_to_use(ctx: ToolContext, job_id: str | None = None) -> dict[str, Any]:
+    """Where the trained LoRA file is, its trigger, and how to use it in ComfyUI (node, folder, strength)."""
+    from trainer import jobs
+
+    job_id = job_id or latest_job(ctx.state, "train")
+    if not job_id:
+        raise LoraportError("Nothing trained in this conversation yet, so there is no file: say 'list my loras' "
+                            "to see earlier runs.")
+    db = open_db(ctx.workspace)
+    try:
+        job = jobs.get_job(db, job_id)
+    finally:
+        db.conn.close()
+    trigger = ((job.config.get("data") or {}).get("trigger_word") or "").strip()
+    if not job.lora_path:
+        return {"job_id": job_id, "status": job.status, "summary": f"Job {job_id} is {job.status}: the LoRA file "
+                f"appears in {job.run_dir} when it finishes. Say 'status' to follow it."}
+    name = Path(job.lora_path).name
+    use_trigger = f"start the prompt with the trigger \"{trigger}\"" if trigger else "no trigger is needed"
+    how = (f"In ComfyUI: copy {name} into ComfyUI/models/loras/, add a LoraLoaderModelOnly node after the "
+           f"{job.model_id or 'LTX-2.3'} model loader, pick the file and start at strength 1.0 (its alpha equals "
+           f"its rank, so 1.0 is the strength it was trained at; try 0.6-1.2), and {use_trigger}.")
+    tiny = " This run used the tiny demo model, so the file only shows the flow." if (
+        job.model_id or "").startswith("tiny-") else ""
+    return {"job_id": job_id, "lora_path": job.lora_path, "trigger": trigger or None, "model": job.model_id,
+            "summary": f"Your LoRA: {job.lora_path}\n{how}{tiny}"}
+
+
+def compare_runs(ctx: ToolContext) -> dict[str, Any]:
+    """Compare this conversation's training runs side by side: settings, final loss and evaluation verdict."""
+    from trainer import jobs
+
+    ids = [j for j in ctx.state.get("job_ids") or [] if j.startswith("train")]
+    if len(ids) < 2:
+        raise LoraportError("There is only one run in this conversation so far: after a retrain I can compare "
+                            "them. Say 'list my loras' to see every run.")
+    verdicts = {e.get("job_id"): e for e in ctx.state.get("evaluations") or []}
+    db = open_db(ctx.workspace)
+    try:
+        rows = [_row(jobs.get_job(db, j), verdicts.get(j)) for j in ids]
+    finally:
+        db.conn.close()
+    first, last = rows[0], rows[-1]
+    lines = [f"- run {i}: {r['job_id']} ({r['status']}): rank {r['rank']}, {r['steps']} steps, lr {r['lr']}"
+             f"{_verdict_words(r)}" for i, r in enumerate(rows, 1)]
+    return {"runs": rows, "summary": "Your runs, oldest first:\n" + "\n".join(lines) + "\n" + _change_words(first, last)}
+
+
+def _row(job, evaluation: dict[str, Any] | None) -> dict[str, Any]:
+    cfg = job.config or {}
+    holdout = None
+    if evaluation:
+        metric = (evaluation.get("metrics") or {}).get("holdout_loss") or {}
+        holdout = metric.get("value")
+    return {"job_id": job.id, "status": job.status, "rank": (cfg.get("lora") or {}).get("rank"),
+            "steps": (cfg.get("optim") or {}).get("steps"), "lr": (cfg.get("optim") or {}).get("learning_rate"),
+            "verdict": ((evaluation or {}).get("verdict") or {}).get("status"), "holdout_loss": holdout}
+
+
+def _verdict_words(row: dict[str, Any]) -> str:
+    return f", verdict {row['verdict']}" if row["verdict"] else ", not evaluated yet"
+
+
+def _change_words(first: dict[str, Any], last: dict[str, Any]) -> str:
+    changed = [f"{k} {first[k]} -> {last[k]}" for k in ("rank", "steps", "lr") if first[k] != last[k]]
+    text = f"From the first run to the latest: {', '.join(changed) or 'the same settings'}."
+    if first["holdout_loss"] is not None and last["holdout_loss"] is not None:
+        better = "lower (better on clips it never saw)" if last["holdout_loss"] < first["holdout_loss"] else \
+            "not lower (no better on clips it never saw)"
+        text += f" Held-out loss is {better}."
+    elif not (first["verdict"] and last["verdict"]):
+        text += " Evaluate both to compare what they learned; say 'evaluate'."
+    return text

@@ -1,0 +1,151 @@
+"""What people say, as data: the phrase families the guided brain recognises, and the words of a setting change.
+
+Each family is a list of cue phrases written as people type them (lower case, no punctuation). A message belongs
+to the family whose cue is the longest match (more words = more specific), so adding a way of saying something
+is adding a cue here, not writing a regex or placing it in an order. Settings, their names and units come from
+``tools.plan.glossary``; recipes from the keywords in their TOML files; yes / no from ``agent.words``.
+"""
+
+# family -> cues. A family is a tool the guided brain calls, or a conversational move it answers itself.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "help": ("help", "what can you do", "what do you do", "what can i do", "commands", "how does this work",
+             "how does it work", "what are my options", "what are you", "who are you", "instructions"),
+    "next": ("what now", "now what", "what next", "whats next", "what's next", "next step", "next steps",
+             "what do i do now", "what should i do now", "where are we", "where were we", "what's left",
+             "whats left", "i'm lost", "im lost", "what do you need", "what do you need from me"),
+    "greeting": ("hi", "hello", "hey", "hiya", "howdy", "yo", "good morning", "good afternoon", "good evening",
+                 "greetings", "hi there", "hey there", "hello there", "morning"),
+    "thanks": ("thanks", "thank you", "cheers", "ty", "thx", "much appreciated", "awesome thanks", "great thanks"),
+    "skip": ("skip", "skip it", "skip that", "skip this", "don't have it", "dont have it", "do not have it",
+             "no old lora", "don't have the old lora", "dont have the old lora", "don't have an old lora",
+             "i don't have one", "i dont have one", "start fresh", "start from scratch", "from scratch",
+             "lost the file", "lost the old", "without the old", "don't have the file", "dont have the file",
+             "brand new lora", "new lora from scratch", "no old file"),
+    "story": ("broke", "broken", "it broke", "stopped working", "doesn't work", "doesnt work", "does not work",
+              "not working", "no longer works", "won't load", "wont load", "doesn't load", "looks wrong",
+              "after the update", "since the update", "updated to", "port my", "migrate my", "move my",
+              "convert my", "upgrade my", "bring my", "my old lora", "old lora", "my lora from ltx-2",
+              "trained on ltx-2", "made for ltx-2", "on the new model", "to the new model", "to 2.3", "on 2.3"),
+    "job_status": ("status", "progress", "how is it going", "how's it going", "hows it going", "how is training",
+                   "how's training", "how is the training", "how's the training going", "how is the run",
+                   "is it done", "is it finished", "is it ready", "done yet", "finished yet", "ready yet",
+                   "how far", "how far along", "what step", "which step", "still running", "still training",
+                   "eta", "time left", "how much longer", "how long left", "how long until it", "is it running",
+                   "is training running", "any news", "update me", "loss"),
+    "estimate": ("estimate", "how long will", "how long would", "how long does", "how long is it going to",
+                 "how long", "how much time", "how many hours", "how many minutes", "how much disk",
+                 "how much space", "disk space", "what will it cost", "what does it cost", "how expensive",
+                 "cost"),
+    "cancel_job": ("cancel", "abort", "kill", "stop", "stop it", "stop the job", "stop training",
+                   "stop the training", "stop the run", "halt", "cancel the job", "cancel training"),
+    "evaluate": ("evaluate", "evaluation", "eval", "how did it turn out", "turn out", "turned out",
+                 "how did it go", "how did it do", "how good", "how good is it", "is it any good", "any good",
+                 "did it work", "test it", "test the lora", "test the new lora", "judge", "score it",
+                 "check the result", "check the results", "results", "the result", "is it good", "was it good",
+                 "rate it", "how does it look", "did it learn", "is it better", "verdict", "grade it"),
+    "compare_runs": ("compare", "comparison", "compared", "versus", "vs", "than the first", "than the last",
+                     "than before", "than last time", "than the previous", "than the other", "the first run",
+                     "earlier run", "previous run", "last run", "difference between", "which run is better",
+                     "which one is better", "better than", "worse than"),
+    "how_to_use": ("where is my file", "where is the file", "where's the file", "wheres the file", "where is it",
+                   "where's my lora", "where is my lora", "where is the lora", "where's the lora",
+                   "where did it go", "where did it save", "where was it saved", "where can i find",
+                   "find the file", "find my lora", "how do i use", "how to use", "how can i use", "use it in",
+                   "comfyui", "comfy", "comfy ui", "load it", "download", "get the file", "path to the lora",
+                   "the lora file", "which node", "what strength", "lora strength"),
+    "check_hardware": ("fit on", "fits on", "fit in", "run on my", "train on my", "train this on",
+                       "enough vram", "enough memory", "vram", "gpu", "graphics card", "my card", "gb card",
+                       "out of memory", "oom", "will it run", "will it fit", "does it fit", "can my",
+                       "my pc", "my computer", "my machine", "my laptop", "my mac", "hardware"),
+    "export_checkpoint": ("export", "export it", "save checkpoint", "save the checkpoint", "save that checkpoint",
+                          "keep that checkpoint", "export the best", "save the best"),
+    "suggest_adjustments": ("suggest", "suggestion", "suggestions", "what should i change", "what should i try",
+                            "what should i do differently", "what would you change", "what would you do",
+                            "advice", "any tips", "tips", "improve", "improve it", "make it better",
+                            "better next time", "next run", "how can i improve", "how to improve"),
+    "list_my_loras": ("my loras", "my lora files", "which loras", "what loras", "list loras", "show loras",
+                      "loras do i have", "loras have i", "my runs", "previous runs", "past runs", "my models",
+                      "what have i trained", "what did i train", "trained so far", "my trained", "list my",
+                      "show my", "my jobs", "all my"),
+    "list_recipes": ("recipes", "which recipe", "which recipes", "what recipe", "what recipes", "what kinds",
+                     "kinds of lora", "types of lora", "what can i train", "recipe options", "list recipes",
+                     "show recipes", "recipes are there", "recipes do you have"),
+    "caption_all": ("caption all", "caption every", "caption the rest", "caption the whole", "caption everything",
+                    "caption them all", "caption all of them", "caption the entire"),
+    "caption_preview": ("caption", "captions", "preview captions", "caption a preview", "caption a few",
+                        "caption some", "show captions"),
+    "check_dataset": ("check the dataset", "check my dataset", "check the clips", "check my clips",
+                      "check the data", "check my data", "dataset report", "are my clips ok", "are the clips ok",
+                      "clips ok", "is my dataset ok", "is the dataset ok", "check dataset"),
+    "explain_plan": ("explain the plan", "show the plan", "show me the plan", "the plan", "review", "plan",
+                     "current settings", "what are the settings", "show settings", "show me the settings",
+                     "settings", "explain everything", "explain", "why these", "why those", "walk me through"),
+    "launch_training": ("start", "start it", "start training", "start the training", "launch", "launch it",
+                        "lets go", "let's go", "begin", "train it", "kick it off", "kick off", "run it",
+                        "fire it up", "ok start", "go ahead and train", "start the run", "train now", "start now",
+                        "lets train", "let's train", "start the job", "begin training", "go"),
+    "retrain_with": ("retrain", "re-train", "retrain with", "retrain it", "retrain using", "with suggestion",
+                     "with the suggestion", "suggestion number", "train again", "train it again", "same again", "again but",
+                     "again with", "another run", "rerun", "re-run", "run again", "run it again",
+                     "try suggestion", "apply suggestion", "use suggestion", "go with suggestion",
+                     "try the suggestion", "try the first suggestion", "try the second suggestion",
+                     "one more run", "do it again", "new run"),
+}
+
+# Families that are questions or light look-ups: they may ride along with a setting change in one message.
+LIGHT = ("estimate", "check_hardware")
+# Conversational moves the brain answers itself (everything else in FAMILIES is a tool of agent.tools).
+TALK = ("help", "next", "greeting", "thanks", "skip", "story")
+
+# A clause with one of these asks for a change ("can we use 16 instead", "how about 49 frames").
+CHANGE_CUES = ("set", "use", "make", "change", "try", "switch", "go with", "lower", "raise", "increase",
+               "decrease", "reduce", "bump", "drop", "cut", "put", "back to", "instead", "let's", "lets", "can we",
+               "could we", "can you", "could you", "please", "want", "i'd like", "id like", "how about",
+               "what about", "double", "halve", "half", "triple", "more", "fewer", "less", "higher", "up",
+               "down", "go for", "give it", "turn", "enable", "disable", "bring", "move", "needs",
+               "should be", "to", "with", "at")
+# A clause that only talks about a value ("rank 1 seems really low") is about it, not a request.
+QUESTION_WORDS = ("why", "what", "how", "which", "is", "are", "does", "do", "will", "would", "should", "isn't",
+                  "whats", "what's", "hows", "how's", "who", "when", "where")
+EVALUATIVE = ("seems", "seem", "looks", "feels", "sounds", "appears", "too low", "too high", "too small",
+              "too big", "really low", "really high", "quite low", "quite high", "so low", "so high")
+
+# Relative changes spoken without a number -> the overrides syntax of tools.plan.overrides.
+RELATIVE: dict[str, str] = {
+    "double": "x2", "twice": "x2", "triple": "x3", "halve": "x0.5", "half": "x0.5", "a third more": "+33%",
+    "a bit more": "+20%", "a little more": "+20%", "slightly more": "+20%", "a touch more": "+20%",
+    "bit more": "+20%", "a bit higher": "+20%", "a little higher": "+20%", "slightly higher": "+20%",
+    "a bit less": "-20%", "a little less": "-20%", "slightly less": "-20%", "a bit fewer": "-20%",
+    "a bit lower": "-20%", "a little lower": "-20%", "slightly lower": "-20%", "a bit down": "-20%",
+    "a lot more": "x2", "much more": "x2", "way more": "x2", "a lot less": "x0.5", "much less": "x0.5",
+    "a lot fewer": "x0.5", "much lower": "x0.5", "much higher": "x2",
+    "more": "+50%", "higher": "+50%", "increase": "+50%", "raise": "+50%", "bump": "+50%", "up": "+50%",
+    "fewer": "-50%", "less": "-50%", "lower": "-50%", "reduce": "-50%", "decrease": "-50%", "cut": "-50%",
+    "down": "-50%", "drop": "-50%",
+}
+UP = ("more", "extra", "higher", "increase", "raise", "bump", "up", "add", "additional", "longer", "bigger")
+DOWN = ("fewer", "less", "lower", "reduce", "decrease", "cut", "down", "drop", "shorter", "smaller", "minus")
+
+# Spoken names for a setting's value: "8-bit adam" is optimizer adamw8bit.
+VALUE_WORDS: dict[str, tuple[str, str]] = {
+    "8 bit adam": ("optimizer", "adamw8bit"), "8bit adam": ("optimizer", "adamw8bit"),
+    "adam 8bit": ("optimizer", "adamw8bit"), "adamw8bit": ("optimizer", "adamw8bit"),
+    "cosine": ("schedule", "cosine"), "linear": ("schedule", "linear"), "constant": ("schedule", "constant"),
+    "int8": ("quantize_base", "int8"), "8 bit base": ("quantize_base", "int8"),
+    "no quantization": ("quantize_base", "none"), "no quantisation": ("quantize_base", "none"),
+    "ic lora": ("strategy", "ic-lora"), "text to video": ("strategy", "text-to-video"),
+}
+# Words in a setting's place that are not settings here ("reference clip", "base model" of an old file).
+NOT_SETTINGS = frozenset({"r", "base", "token", "mode", "reference", "validation", "prompts", "checkpoints",
+                          "bucket", "buckets", "i2v", "precision", "accumulation", "optim", "warmup", "dim",
+                          "int8", "quantize", "checkpointing"})
+# Everyday names for two settings the glossary keeps as one (buckets): resolution and frames.
+EXTRA_NAMES: dict[str, str] = {
+    "resolution": "resolution", "res": "resolution", "size": "resolution", "dimensions": "resolution",
+    "frame size": "resolution", "frames": "frames", "frame count": "frames", "number of frames": "frames",
+    "num frames": "frames", "clip length": "frames", "length": "frames", "learning rate": "learning_rate",
+    "trigger": "trigger", "trigger word": "trigger", "trigger phrase": "trigger", "model": "model",
+    "base model": "model", "iterations": "steps", "batch size": "batch_size",
+}
+UNITS: dict[str, str] = {"frames": "frames", "frame": "frames", "steps": "steps", "step": "steps",
+                         "iterations": "steps"}

@@ -1,0 +1,273 @@
+"""The slot grammar: a sentence's setting changes, read over the one settings vocabulary.
+
+A sentence is cut into clauses; in each, the names of settings (``tools.plan.glossary`` names and aliases, plus
+"resolution" and "frames") are found, and every value (a number, "768x512", "+20%", "a bit more", "cosine") is
+bound to the setting it belongs to: the unit after it ("3000 steps"), else the setting named just before it
+("rank to 16"), else the one named earlier in the message ("rank 1 seems low, can we use 16 instead"), else the
+setting the conversation was last about ("back to 32"). A clause that only talks about a value ("rank 1 seems
+really low", "is 16 too high?") changes nothing: it is a question about the setting.
+"""
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from agent.brains import phrases as P
+
+_ONES = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_CONNECT = {"to", "=", ":", "of", "at", "is", "be", "from", "by", "around", "about", "like", "maybe", "roughly",
+            "~", "the", "a", "value", "it", "back", "up", "down", "only", "just", "as", "set", "now", "then"}
+_NUM = re.compile(r"^[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?$")
+_RES = re.compile(r"^\d{2,5}x\d{2,5}$")
+_MODEL = re.compile(r"^(?:tiny-)?ltx-2(?:\.\d)?$")
+_TOKEN = re.compile(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?:x\d+)?%?|x\d+(?:\.\d+)?|[a-z][a-z0-9_'.\-]*[a-z0-9]|[a-z]|=")
+
+
+@dataclass
+class Reading:
+    changes: dict[str, str] = field(default_factory=dict)
+    mentioned: list[str] = field(default_factory=list)  # settings named anywhere, in order
+    asked_about: list[str] = field(default_factory=list)  # settings named in a question or a remark
+    question: bool = False  # some clause is a question
+
+
+def normalise(text: str) -> str:
+    """Lower case; number words as digits; "768 by 512" -> 768x512; "20 percent" -> 20%; "3k" -> 3000."""
+    t = text.lower().replace("\u2019", "'").replace("\u00d7", "x").replace("\u201c", '"').replace("\u201d", '"')
+    t = _number_words(t)
+    t = re.sub(r"(\d+(?:\.\d+)?)\s*k\b", lambda m: f"{float(m.group(1)) * 1000:g}", t)
+    t = re.sub(r"\b(\d{2,5})\s*(?:x|by|\*)\s*(\d{2,5})\b", r"\1x\2", t)
+    t = re.sub(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|pct\b)", r"\1%", t)
+    t = re.sub(r"\b(\d+)\s*(?:gb|gig|gigs|gib)\b", r"\1gb", t)
+    t = re.sub(r"\b(tiny[\s-])?ltx[\s-]?v?(2(?:\.\d)?)\b", lambda m: ("tiny-" if m.group(1) else "") + "ltx-" +
+               m.group(2), t)
+    return re.sub(r"\b8-bit\b", "8 bit", t)
+
+
+def _number_words(t: str) -> str:
+    words, out, i = re.split(r"(\s+|-)", t), [], 0
+    parts = [w for w in words]
+    while i < len(parts):
+        w = parts[i]
+        if w in _ONES or w in _TENS or (w == "a" and _next_word(parts, i) in _SCALES):
+            total, current, j, used = 0, 0, i, False
+            while j < len(parts):
+                x = parts[j]
+                if x.strip() in ("", "-") or x == "and" and used:
+                    j += 1
+                    continue
+                if x in _ONES and not (x == "one" and not used and _next_word(parts, j) not in _SCALES):
+                    current += _ONES[x]
+                elif x in _TENS:
+                    current += _TENS[x]
+                elif x == "a" and not used and _next_word(parts, j) in _SCALES:
+                    current = 1
+                elif x in _SCALES and used:
+                    current = max(current, 1) * _SCALES[x]
+                    if x == "thousand":
+                        total, current = total + current, 0
+                else:
+                    break
+                used, j = True, j + 1
+            if used and (total or current or parts[i] == "zero"):
+                while j > i and parts[j - 1].strip() in ("", "-", "and"):
+                    j -= 1
+                out.append(str(total + current))
+                i = j
+                continue
+        out.append(w)
+        i += 1
+    return "".join(out)
+
+
+def _next_word(parts: list[str], i: int) -> str:
+    for x in parts[i + 1:]:
+        if x.strip() and x != "-":
+            return x
+    return ""
+
+
+@functools.cache
+def _names() -> tuple[tuple[tuple[str, ...], str], ...]:
+    """(alias words, setting) for every spoken name, longest first."""
+    from tools.plan.glossary import SETTINGS
+
+    table: dict[tuple[str, ...], str] = {}
+    for info in SETTINGS.values():
+        if not info.overridable or info.kind == "buckets":
+            continue
+        for word in (info.name, *info.aliases):
+            spoken = word.replace("_", " ").lower()
+            if spoken not in P.NOT_SETTINGS:
+                table[tuple(spoken.split())] = info.name
+    for word, name in P.EXTRA_NAMES.items():
+        table[tuple(word.split())] = name
+    return tuple(sorted(table.items(), key=lambda kv: -len(kv[0])))
+
+
+@functools.cache
+def _kinds() -> dict[str, tuple[str, tuple[str, ...]]]:
+    from tools.plan.glossary import SETTINGS
+
+    kinds = {n: (i.kind, i.choices) for n, i in SETTINGS.items()}
+    return {**kinds, "resolution": ("res", ()), "frames": ("frames", ())}
+
+
+def clauses(text: str) -> list[tuple[list[str], bool]]:
+    """(tokens, ends with '?') for each clause of a normalised message."""
+    out = []
+    for piece, mark in re.findall(r"([^,;?!]+?)(?:([?!,;])|\.(?:\s|$)|$)", text + " "):
+        tokens = [t.rstrip(".") for t in _TOKEN.findall(piece)]
+        if tokens:
+            out.append((tokens, mark == "?"))
+    return out
+
+
+def read_settings(text: str, last_setting: str | None = None) -> Reading:
+    """Every setting change in a normalised message, as {setting: spoken value} in overrides syntax."""
+    reading = Reading()
+    for tokens, asked in clauses(text):
+        mentions = _mentions(tokens)
+        joined = " " + " ".join(tokens) + " "
+        question = asked or tokens[0] in P.QUESTION_WORDS
+        remark = any(f" {w} " in joined for w in P.EVALUATIVE)
+        request = any(f" {c} " in joined for c in P.CHANGE_CUES) or not (question or remark)
+        found = _bind(tokens, mentions, joined, reading.mentioned[-1:] or ([last_setting] if last_setting else []))
+        for _, _, name in mentions:
+            if name not in reading.mentioned:
+                reading.mentioned.append(name)
+        reading.question = reading.question or question
+        if request and not (remark and not any(f" {c} " in joined for c in P.CHANGE_CUES)):
+            reading.changes.update(found)
+        else:
+            reading.asked_about += [n for _, _, n in mentions if n not in reading.asked_about]
+            if not mentions and question and (reading.mentioned or last_setting):
+                reading.asked_about.append((reading.mentioned or [last_setting])[-1])
+    return reading
+
+
+def _mentions(tokens: list[str]) -> list[tuple[int, int, str]]:
+    out, i = [], 0
+    while i < len(tokens):
+        for words, name in _names():
+            n = len(words)
+            got = tuple(tokens[i:i + n])
+            if got == words or (got[:-1] == words[:-1] and got and got[-1] == words[-1] + "s" and len(got) == n):
+                out.append((i, i + n, name))
+                i += n
+                break
+        else:
+            i += 1
+    return out
+
+
+def _bind(tokens: list[str], mentions, joined: str, earlier: list[str]) -> dict[str, str]:
+    """Values of one clause -> {setting: value}; a later value for the same setting wins ("from 32 to 16")."""
+    found: dict[str, str] = {}
+    inside = {j for s, e, _ in mentions for j in range(s, e)}
+    ends = {e: name for _, e, name in mentions}
+    direction = _direction(joined)
+    for i, tok in enumerate(tokens):
+        if i in inside:
+            continue
+        if _RES.match(tok):
+            found["resolution"] = tok
+            continue
+        if not (_NUM.match(tok) or re.match(r"^x\d", tok)):
+            continue
+        name, value = _owner(tokens, i, ends, mentions, earlier), tok
+        if name is None and "e-" in tok:
+            name = "learning_rate"
+        if name is None or _kinds().get(name, ("",))[0] not in ("int", "float", "frames", "str"):
+            continue
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        by = i > 0 and tokens[i - 1] == "by"
+        if (by or after in P.UP + P.DOWN or tok.endswith("%")) and direction and tok[0] not in "+-x":
+            value = direction + tok
+        found[name] = value
+    for name in [n for _, _, n in mentions if n not in found]:
+        kind, choices = _kinds().get(name, ("", ()))
+        if kind in ("int", "float") and (rel := _longest(joined, P.RELATIVE)):
+            found[name] = P.RELATIVE[rel]
+        elif kind == "str" and choices:
+            found.update({name: c for c in choices if f" {c} " in joined})
+        elif kind == "bool":
+            on = re.search(r" (?:on|enable|enabled|true|yes|use) ", joined)
+            off = re.search(r" (?:off|disable|disabled|false|no|without|skip) ", joined)
+            if on or off:
+                found[name] = "false" if off else "true"
+    for phrase, (name, value) in P.VALUE_WORDS.items():
+        if f" {phrase} " in joined:
+            found[name] = value
+    model = next((t for t in tokens if _MODEL.match(t)), None)
+    if model and (any(n == "model" for _, _, n in mentions) or re.search(r" (?:switch|use|train on|go with) ",
+                                                                          joined)):
+        found["model"] = model
+    return found
+
+
+def _owner(tokens, i, ends, mentions, earlier) -> str | None:
+    """The setting named just before (through "to", "=", "at" ...), else the unit after, else an earlier one."""
+    j = i
+    while j > 0 and tokens[j - 1] in _CONNECT:
+        j -= 1
+    if j in ends:
+        return ends[j]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if nxt in P.UNITS:
+        return P.UNITS[nxt]
+    if nxt in P.UP + P.DOWN and i + 2 < len(tokens) and tokens[i + 2] in P.UNITS:
+        return P.UNITS[tokens[i + 2]]
+    before = [name for _, e, name in mentions if e <= i]
+    if before:
+        return before[-1]
+    return earlier[-1] if earlier else None
+
+
+def _direction(joined: str) -> str:
+    if any(f" {w} " in joined for w in P.DOWN):
+        return "-"
+    if any(f" {w} " in joined for w in P.UP):
+        return "+"
+    return ""
+
+
+def _longest(joined: str, table) -> str | None:
+    hits = [k for k in table if f" {k} " in joined]
+    return max(hits, key=len) if hits else None
+
+
+_TRIGGER_SET = re.compile(
+    r"trigger(?:\s+(?:word|phrase|token))?\s*(?:to|=|:|is|be|as|of|should be|becomes?)?\s*"
+    r"(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|([^\s\"'`,;!?()]+(?:\s+[^\s\"'`,;!?()]+){0,5}))", re.I)
+_TRIGGER_AS = re.compile(r"(?:use|make|call it|set)\s+(?:\"([^\"]+)\"|'([^']+)'|([\w\-]+(?:\s+[\w\-]+){0,3}))\s+"
+                         r"as\s+(?:the\s+|my\s+)?trigger", re.I)
+_TRIGGER_STOP = {"and", "with", "please", "then", "instead", "for", "but", "so", "because", "too", "also", "now",
+                 "thanks", "if", "rank", "steps", "lr", "frames", "resolution", "alpha", "plz", "pls", "ok"}
+_NOT_A_TRIGGER = {"word", "phrase", "the", "a", "it", "this", "that", "same", "fine", "ok", "okay", "what", "do",
+                  "does", "mean", "means", "is", "for", "from", "old", "you", "i", "my", "keep"}
+
+
+def read_trigger(raw: str) -> str | None:
+    """The trigger a user asks for, as written: 'trigger "zorbly style"', 'make the trigger ohwx man', 'use
+    zorbly as the trigger'. A question about the trigger ("what does the trigger do?") sets nothing."""
+    if m := _TRIGGER_AS.search(raw):
+        return next(g for g in m.groups() if g).strip()
+    m = _TRIGGER_SET.search(raw)
+    if not m:
+        return None
+    quoted = next((g for g in m.groups()[:3] if g), None)
+    if quoted:
+        return quoted.strip()
+    words = []
+    for word in m.group(4).split():
+        if word.lower() in _TRIGGER_STOP:
+            break
+        words.append(word.rstrip("."))
+    if not words or words[0].lower() in _NOT_A_TRIGGER:
+        return None
+    return " ".join(words)
