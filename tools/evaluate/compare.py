@@ -1,12 +1,17 @@
-"""Optional: the old LoRA on LTX-2 next to the new LoRA on LTX-2.3, same prompts and seeds.
+"""Optional: the old LoRA on its own (old) model next to the LoRA on the new one, same prompts and seeds.
 
-Only when the user still has both the old LoRA and LTX-2's weights (a local folder, setting ``ltx2_model_path``
-/ ``LORAPORT_LTX2_MODEL_PATH``); otherwise the report says which one is missing. Nothing is downloaded.
+Any pair of versions works when the old model's weights are on this machine: LTX-2 from ``ltx2_model_path``
+(``LORAPORT_LTX2_MODEL_PATH``), LTX-2.3 from ``model_path``, LTX-2.5 from ``ltx25_model_path``; the tiny twins
+need none. Otherwise the report says which one is missing. Nothing is downloaded.
 """
 
 from pathlib import Path
 
+from core.errors import LoraportError
 from tools.evaluate.models import Comparison, EvalReport
+
+_SETTING = {"ltx-2": "LORAPORT_LTX2_MODEL_PATH", "ltx-2.3": "LORAPORT_MODEL_PATH",
+            "ltx-2.5": "LORAPORT_LTX25_MODEL_PATH"}
 
 
 def ltx2_weights() -> Path | None:
@@ -16,25 +21,46 @@ def ltx2_weights() -> Path | None:
     return Path(path).expanduser() if path else None
 
 
-def compare_old(old_lora: str | Path | None, report: EvalReport, *, components_dir: Path) -> Comparison:
-    """Render the report's prompts with the old LoRA on LTX-2; pairs old clip -> the new LoRA's clip."""
+def old_model_config(old_model: str):
+    """A ModelConfig for ``old_model`` with its local weights, or a sentence saying why it cannot be had."""
+    from tools.plan.versions import weights_for
+    from trainer.config import ModelConfig
+    from trainer.models import get_model_spec
+
+    spec = get_model_spec(old_model)
+    path, te = weights_for(old_model)
+    if old_model == "ltx-2":
+        path, te = ltx2_weights(), None  # LTX-2 has no other setting to fall back on: model_path is 2.3's
+    if not spec.tiny and (path is None or not Path(path).expanduser().exists()):
+        name = old_model.upper()
+        return (f"{name} weights are not on this machine (set {_SETTING.get(old_model, 'its model path')} to a "
+                f"local diffusers folder of {name} to render the old LoRA on its own model)")
+    return ModelConfig(id=old_model, path=path, text_encoder_path=te)
+
+
+def compare_old(old_lora: str | Path | None, report: EvalReport, *, components_dir: Path,
+                old_model: str = "ltx-2") -> Comparison:
+    """Render the report's prompts with the old LoRA on ``old_model``; pairs old clip -> the report's LoRA clip."""
     if old_lora is None:
         return Comparison(skipped="no old LoRA given (pass old_lora= to compare old-on-old with new-on-new)")
     if not Path(old_lora).is_file():
         return Comparison(skipped=f"the old LoRA {old_lora} is not a file")
-    weights = ltx2_weights()
-    if weights is None or not weights.exists():
-        return Comparison(skipped="LTX-2 weights are not on this machine (set LORAPORT_LTX2_MODEL_PATH to a local "
-                                  "diffusers folder of LTX-2 to render the old LoRA on its own model)")
-    from trainer.config import ModelConfig
+    cfg = old_model_config(old_model)
+    if isinstance(cfg, str):
+        return Comparison(skipped=cfg, old_model=old_model)
     from trainer.models import load_components
     from trainer.sample import generate
 
-    components = load_components(ModelConfig(id="ltx-2", path=weights))
+    try:
+        components = load_components(cfg)
+    except LoraportError as err:
+        return Comparison(skipped=f"{old_model} could not be loaded: {err}", old_model=old_model)
     pairs = []
+    size = dict(report.render_size)
+    steps = size.pop("steps", None)
     for i, sample in enumerate(report.samples):
         old = generate(components, sample.prompt, lora_path=Path(old_lora), seed=sample.seed,
-                       out_dir=components_dir, name=f"old-p{i}-s{sample.seed}")
-        pairs.append({"prompt": sample.prompt, "old_mp4": str(old.mp4_path), "old_sheet": str(old.sheet_path),
-                      "new_mp4": sample.lora_mp4, "new_sheet": sample.lora_sheet})
-    return Comparison(done=True, pairs=pairs)
+                       out_dir=components_dir, name=f"old-p{i}-s{sample.seed}", steps=steps, **size)
+        pairs.append({"prompt": sample.prompt, "seed": str(sample.seed), "old_mp4": str(old.mp4_path),
+                      "old_sheet": str(old.sheet_path), "new_mp4": sample.lora_mp4, "new_sheet": sample.lora_sheet})
+    return Comparison(done=True, pairs=pairs, old_model=old_model)
