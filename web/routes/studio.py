@@ -15,7 +15,7 @@ from trainer import jobs as jobstore
 from trainer.config import ModelConfig
 from web.deps import DbDep, SettingsDep, WorkspaceDep
 from web.routes.artifacts import file_url
-from web.uploads import load_upload
+from web.uploads import MEDIA_EXT, load_upload
 
 router = APIRouter(prefix="/api/studio", tags=["studio"])
 _one_at_a_time = threading.Lock()  # generation takes the whole CPU/GPU; a second request waits its turn
@@ -33,6 +33,10 @@ class StudioRequest(BaseModel):
     height: int | None = Field(None, ge=32, le=2048, multiple_of=32)
     frames: int | None = Field(None, ge=1, le=257, description="8k+1 frames.")
     steps: int | None = Field(None, ge=1, le=100, description="Denoising steps.")
+    reference_upload_id: str | None = Field(None, description="IC-LoRA: an uploaded image or clip (POST /api/uploads) "
+                                            "to render from.")
+    reference_media: str | None = Field(None, max_length=1000, description="IC-LoRA: a reference of the trained "
+                                        "LoRA's dataset, by its relative path (GET /api/studio/lora-info lists them).")
 
     @model_validator(mode="after")
     def _one_lora(self) -> "StudioRequest":
@@ -53,6 +57,8 @@ class StudioResult(BaseModel):
     seed: int
     with_lora: Clip
     without_lora: Clip | None
+    reference: Clip | None = Field(None, description="IC-LoRA: the reference both clips were rendered from, as read.")
+    reference_name: str | None = None
     seconds: float
     note: str | None = Field(None, description="Why the clips look like noise, on the tiny model.")
 
@@ -65,6 +71,7 @@ def generate_clips(req: StudioRequest, db: DbDep, workspace: WorkspaceDep, setti
     from trainer.worker import default_device
 
     lora_path, model = _lora_and_model(req, db, workspace, settings)
+    reference = _reference(req, lora_path, db, workspace)  # an IC-LoRA without one is a 400, before any render
     size = dict(width=req.width, height=req.height, frames=req.frames, steps=req.steps)  # None: the model's default
     gen_id = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     out = workspace.home / "studio" / gen_id
@@ -72,14 +79,60 @@ def generate_clips(req: StudioRequest, db: DbDep, workspace: WorkspaceDep, setti
     with _one_at_a_time:
         components = load_components(model, default_device())
         with_lora = generate(components, req.prompt, lora_path=lora_path, seed=req.seed, out_dir=out, name="with-lora",
-                             **size)
-        without = (generate(components, req.prompt, seed=req.seed, out_dir=out, name="without-lora", **size)
-                   if req.compare else None)
+                             reference=reference, **size)
+        without = (generate(components, req.prompt, seed=req.seed, out_dir=out, name="without-lora",
+                            reference=reference, **size) if req.compare else None)
     return StudioResult(
         id=gen_id, model_id=model.id, prompt=req.prompt, seed=req.seed, with_lora=_clip(workspace, with_lora),
         without_lora=_clip(workspace, without) if without else None, seconds=round(time.perf_counter() - started, 2),
-        note=TINY_NOTE if components.spec.tiny else None,
+        note=TINY_NOTE if components.spec.tiny else None, reference_name=with_lora.reference,
+        reference=_reference_clip(workspace, with_lora, out),
     )
+
+
+class LoraInfoPublic(BaseModel):
+    ic_lora: bool
+    downscale_factor: int
+    references: list[str]
+    message: str
+
+
+@router.get("/lora-info")
+def lora_info(db: DbDep, workspace: WorkspaceDep, settings: SettingsDep, lora_job_id: str | None = None,
+              lora_upload_id: str | None = None) -> LoraInfoPublic:
+    """Whether the LoRA needs a reference (an IC-LoRA, from its metadata) and which its dataset offers."""
+    from tools.references import reference_info
+
+    req = StudioRequest(lora_job_id=lora_job_id, lora_upload_id=lora_upload_id, prompt="-")
+    lora_path, _ = _lora_and_model(req, db, workspace, settings)
+    return LoraInfoPublic(**reference_info(lora_path, _job_config(req, db)).model_dump())
+
+
+def _job_config(req: StudioRequest, db) -> dict | None:
+    return jobstore.get_job(db, req.lora_job_id).config if req.lora_job_id else None
+
+
+def _reference(req: StudioRequest, lora_path: Path, db, workspace: Workspace):
+    from tools.references import pick_reference
+
+    upload_file = None
+    if req.reference_upload_id:
+        upload = load_upload(workspace, req.reference_upload_id)
+        media = [f for f in upload.files if Path(f.name).suffix.lower() in MEDIA_EXT]
+        if upload.kind != "dataset" or len(media) != 1:
+            raise LoraportError(f"Upload {upload.id} is not one image or clip: upload a single reference file.")
+        upload_file = Path(upload.path) / media[0].name
+    return pick_reference(lora_path, config=_job_config(req, db), upload_file=upload_file, media=req.reference_media)
+
+
+def _reference_clip(workspace: Workspace, result, out: Path) -> Clip | None:
+    """The reference as the pipeline read it, as its own clip and sheet (shown beside both generations)."""
+    if result.reference_frames is None:
+        return None
+    from trainer.media import contact_sheet, write_mp4
+
+    return Clip(video_url=file_url(workspace, write_mp4(result.reference_frames, out / "reference.mp4")),
+                sheet_url=file_url(workspace, contact_sheet(result.reference_frames, out / "reference.png")))
 
 
 def _lora_and_model(req: StudioRequest, db, workspace: Workspace, settings: Settings) -> tuple[Path, ModelConfig]:
