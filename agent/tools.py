@@ -17,7 +17,7 @@ import tools.plan.service
 import tools.recipes
 import tools.train.launch
 import tools.train.retrain
-from agent import answers, history, options
+from agent import answers, history, migrate, options
 from agent.state import latest_job
 from agent.toolkit import Tool, ToolContext, ToolOutput, jsonable, make_tool
 from core.errors import LoraportError
@@ -345,5 +345,8 @@ TOOLS: list[Tool] = [
     make_tool(export_checkpoint, needs_approval=True, preview=_export_preview, pin=_export_pin),
     make_tool(list_my_loras),
     make_tool(answers.check_hardware), make_tool(answers.how_to_use), make_tool(answers.compare_runs),
+    # A whole folder of LoRAs: many trainings and evaluations, so one yes for the batch, after its plan.
+    make_tool(migrate.migrate_library, needs_approval=True, preview=migrate.migrate_preview),
+    make_tool(migrate.migration_status),
 ]
 TOOLS_BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}
