@@ -209,3 +209,19 @@ class SoundPreparer:
         if covered + 1e-3 < seconds:
             self.notes.append(MediaError(media.name, f"its sound lasts {covered:.2f} s of the {seconds:.2f} s "
                                          "trained: the rest was padded with silence"))
+
+
+def sound_message(data) -> str:
+    """One progress line naming the clips of an audio run that train without their sound, and why."""
+    listed = "; ".join(f"{e.media}: {e.message.removeprefix('trained video-only: ')}" for e in data.without_sound[:5])
+    more = f" (and {len(data.without_sound) - 5} more)" if len(data.without_sound) > 5 else ""
+    return f"{len(data.without_sound)} clip(s) train the picture only, without sound: {listed}{more}"
+
+
+def sound_summary(data) -> dict:
+    """What report.json's `data` says about sound: which clips trained it, which did not and why, remarks."""
+    every = data.train + data.holdout
+    return {"with_sound": sum(1 for it in every if getattr(it, "audio_latents", None) is not None),
+            "without_sound": [{"media": e.media, "message": e.message} for e in data.without_sound],
+            "audio_notes": [{"media": e.media, "message": e.message} for e in data.audio_notes]}
+

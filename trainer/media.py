@@ -153,8 +153,12 @@ def decode_upto(path: Path, width: int, height: int, max_frames: int) -> torch.T
     return video.float() / 127.5 - 1.0
 
 
-def write_mp4(frames: np.ndarray, path: Path, fps: float = 24.0) -> Path:
-    """Encode (F, H, W, 3) uint8 frames as H.264 MP4 (yuv420p, plays everywhere); written atomically."""
+def write_mp4(frames: np.ndarray, path: Path, fps: float = 24.0, audio: np.ndarray | None = None,
+              sample_rate: int | None = None) -> Path:
+    """Encode (F, H, W, 3) uint8 frames as H.264 MP4 (yuv420p, plays everywhere); written atomically.
+
+    ``audio`` (channels, N) float in [-1, 1] at ``sample_rate`` Hz (a generated sound track) goes in as AAC, so
+    the clip plays with its sound in a browser's video element."""
     import av
     from fractions import Fraction
 
@@ -172,17 +176,43 @@ def write_mp4(frames: np.ndarray, path: Path, fps: float = 24.0) -> Path:
             stream.height, stream.width = frames.shape[1] + frames.shape[1] % 2, frames.shape[2] + frames.shape[2] % 2
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": "18", "preset": "veryfast"}
+            sound = _aac_stream(container, audio, sample_rate) if audio is not None else None  # before muxing
             for rgb in frames:
                 if rgb.shape[:2] != (stream.height, stream.width):
                     rgb = np.pad(rgb, ((0, stream.height - rgb.shape[0]), (0, stream.width - rgb.shape[1]), (0, 0)),
                                  mode="edge")
                 container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")))
             container.mux(stream.encode())
+            if sound is not None:
+                _mux_aac(container, *sound)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _aac_stream(container, audio, sample_rate: int | None):
+    """Add an AAC stream for (channels, N) float audio (mono stays mono, anything wider keeps its first two
+    channels); streams must all exist before the first packet is muxed."""
+    audio = np.asarray(audio, np.float32)
+    if audio.ndim != 2 or audio.shape[1] == 0 or not sample_rate or sample_rate <= 0:
+        raise ValueError(f"write_mp4 wants audio as (channels, N) with a sample rate, got {audio.shape} at "
+                         f"{sample_rate} Hz")
+    audio = np.clip(np.nan_to_num(audio[:2]), -1.0, 1.0)
+    layout = "mono" if audio.shape[0] == 1 else "stereo"
+    return container.add_stream("aac", rate=int(sample_rate), layout=layout), audio, layout, int(sample_rate)
+
+
+def _mux_aac(container, stream, audio: np.ndarray, layout: str, sample_rate: int) -> None:
+    import av
+
+    for start in range(0, audio.shape[1], 1024):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, start:start + 1024]), format="fltp",
+                                           layout=layout)
+        frame.sample_rate, frame.pts = sample_rate, start
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode())
 
 
 def contact_sheet(frames: np.ndarray, path: Path, max_frames: int = 8) -> Path:

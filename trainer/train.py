@@ -35,7 +35,8 @@ from trainer import checkpoints, lora, ranks
 from trainer.config import OptimConfig, TrainConfig
 from trainer.batches import BatchOrder, collate
 from trainer.export import export_dtype, export_lora, lora_metadata
-from trainer.losses import adapters_off, flow_loss
+from trainer.audio import sound_message, sound_summary
+from trainer.losses import adapters_off, flow_loss, flow_losses
 from trainer.progress import StepTimer, append_jsonl, peak_mem_mb, read_jsonl, write_jsonl
 from trainer.strategies import get_strategy, predict
 
@@ -54,6 +55,8 @@ class TrainResult(BaseModel):
     holdout_loss: float | None
     holdout_loss_base: float | None
     trigger_word: str | None
+    holdout_audio_loss: float | None = None  # audio runs: the held-out audio part, with the LoRA and without
+    holdout_audio_loss_base: float | None = None
     resumed_from: int | None = None
 
 
@@ -92,6 +95,7 @@ class _Run:
     t_setup: float
     step: int = 0
     losses: list = field(default_factory=list)  # [(step, loss)]
+    audio_curve: list = field(default_factory=list)  # [(step, held-out audio loss)] when clips train their sound
     holdout_curve: list = field(default_factory=list)  # [(step, holdout loss)] at each checkpoint
     resumed_from: int | None = None
 
@@ -162,7 +166,7 @@ def _prepare(cfg: TrainConfig, run_dir: Path, emit: Emit | None) -> _Run:
     transformer.train()  # from_pretrained leaves models in eval mode, which would switch LoRA dropout off
     if cfg.optim.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
-    if not cfg.lora.video_only:
+    if not cfg.lora.video_only and cfg.data.audio == "off":
         emit({"type": "progress", "message": "the audio-branch LoRA layers get no training signal from video-only "
                                              "data: they are exported untrained (B = 0)"})
     params = lora.lora_parameters(transformer)
@@ -173,7 +177,7 @@ def _prepare(cfg: TrainConfig, run_dir: Path, emit: Emit | None) -> _Run:
                 strategy=get_strategy(cfg, transformer),
                 forward_kwargs=dict(components.spec.transformer_forward_kwargs), params=params,
                 model=acc.prepare(transformer), optimizer=_optimizer(params, cfg.optim, emit),
-                order=BatchOrder([tuple(it.latents.shape) for it in data.train], cfg.optim.batch_size, cfg.seed),
+                order=BatchOrder([it.bucket_key for it in data.train], cfg.optim.batch_size, cfg.seed),
                 fp=checkpoints.fingerprint(cfg), t_setup=time.perf_counter() - t0)
 
 
@@ -210,6 +214,8 @@ def _prepare_data(cfg: TrainConfig, components, acc, emit: Emit):
 
 
 def _resume(run: _Run, resume: bool) -> None:
+    if data.without_sound:  # an audio run: these clips train the picture only
+        emit({"type": "progress", "message": sound_message(data)})
     """Continue from the latest complete checkpoint (weights, optimizer, RNG, loss history), if any."""
     latest = checkpoints.latest_checkpoint(run.ckpt_dir) if resume else None
     if latest is not None:
@@ -223,6 +229,7 @@ def _resume(run: _Run, resume: bool) -> None:
         raise LoraportError(f"the processes found different checkpoints under {run.ckpt_dir}: with several "
                             "machines the run directory must be on a filesystem all of them see (NFS, Lustre, ...)")
     if run.main:
+        run.audio_curve = [tuple(x) for x in ck.extra.get("holdout_audio_curve", [])]
         write_jsonl(run.run_dir / "losses.jsonl", [{"step": s, "loss": v} for s, v in run.losses])
     run.emit({"type": "started", "step": run.step, "total": run.cfg.optim.steps,
               "message": f"resumed from step {run.step}" if latest is not None else "training started"})
@@ -274,12 +281,14 @@ def _checkpoint_and_validate_when_due(run: _Run) -> None:
 def _checkpoint(run: _Run, at_step: int) -> None:
     if run.main:
         if run.data.holdout:
-            run.holdout_curve.append((at_step, flow_loss(run.transformer, run.strategy, run.data.holdout,
-                                                         run.forward_kwargs)))
+            split = flow_losses(run.transformer, run.strategy, run.data.holdout, run.forward_kwargs)
+            run.holdout_curve.append((at_step, split.total))
+            if split.audio is not None:
+                run.audio_curve.append((at_step, split.audio))
         path = checkpoints.save_checkpoint(
             run.ckpt_dir, at_step, lora=lora.lora_state_dict(run.transformer), optimizer=run.optimizer.state_dict(),
             rng=checkpoints.rng_state(), losses=run.losses, fp=run.fp, keep=run.cfg.checkpoints.keep,
-            extra={"holdout_curve": run.holdout_curve})
+            extra={"holdout_curve": run.holdout_curve, "holdout_audio_curve": run.audio_curve})
         run.emit({"type": "checkpoint", "step": at_step, "total": run.cfg.optim.steps, "path": str(path)})
     run.acc.wait_for_everyone()
 
@@ -298,19 +307,22 @@ def _finish(run: _Run, status: str, timings: dict, t_start: float) -> TrainResul
         _checkpoint(run, step)
         if status == "finished" and cfg.validation.every:
             _validate(run, step)  # the final LoRA's samples
-    holdout = base_holdout = None
+    holdout = base_holdout = audio_pair = None
     if run.main and run.data.holdout:
         last = run.holdout_curve[-1] if run.holdout_curve else None
         holdout = last[1] if last and last[0] == step else \
             flow_loss(run.transformer, run.strategy, run.data.holdout, run.forward_kwargs)
         with adapters_off(run.transformer):
-            base_holdout = flow_loss(run.transformer, run.strategy, run.data.holdout, run.forward_kwargs)
+            base = flow_losses(run.transformer, run.strategy, run.data.holdout, run.forward_kwargs)
+        base_holdout, audio = base.total, run.audio_curve[-1] if run.audio_curve else None
+        audio_pair = (audio[1], base.audio) if audio and audio[0] == step and base.audio is not None else None
     in_sync = ranks.replicas_in_sync(run.acc, run.params)
     lora_path = run.run_dir / "lora.safetensors"
     result = TrainResult(status=status, run_dir=run.run_dir, lora_path=lora_path, steps=step,
                          total_steps=cfg.optim.steps, final_loss=run.losses[-1][1] if run.losses else None,
                          losses=run.losses, holdout_loss=holdout, holdout_loss_base=base_holdout,
-                         trigger_word=cfg.data.trigger_word, resumed_from=run.resumed_from)
+                         trigger_word=cfg.data.trigger_word, resumed_from=run.resumed_from,
+                         **_audio_result(audio_pair))
     if run.main:
         meta = lora_metadata(cfg, steps=step, dataset_hash=run.data.dataset_hash, dataset_size=len(run.data.train),
                              extra={"loraport.status": status, "loraport.total_steps": cfg.optim.steps})
@@ -323,11 +335,17 @@ def _finish(run: _Run, status: str, timings: dict, t_start: float) -> TrainResul
             "samples": read_jsonl(run.run_dir / "samples.jsonl")})
     run.acc.wait_for_everyone()
     return result
+            "holdout_audio_curve": run.audio_curve,
 
 
 def _data_summary(data) -> dict:
     return {"train": len(data.train), "holdout": len(data.holdout), "dataset_hash": data.dataset_hash,
-            "skipped": [{"media": e.media, "message": e.message} for e in data.errors], **data.stats}
+            "skipped": [{"media": e.media, "message": e.message} for e in data.errors], **data.stats,
+            **sound_summary(data)}
+
+
+def _audio_result(pair: tuple[float, float] | None) -> dict:
+    return {} if pair is None else {"holdout_audio_loss": pair[0], "holdout_audio_loss_base": pair[1]}
 
 
 def _optimizer(params: list, cfg: OptimConfig, emit: Emit) -> torch.optim.Optimizer:
