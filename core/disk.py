@@ -9,6 +9,7 @@ first (see ``core.atomic`` and ``trainer.checkpoints``).
 """
 
 import errno
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,8 @@ MiB = 2**20
 # Text of write failures that are a full disk when the filesystem is nearly full too (torch's zip writer and the
 # safetensors writer do not keep the OS error's type).
 _FULL_DISK_TEXT = ("no space left", "storagefull", "os error 28", "errno 28", "disk quota", "disk is full")
-_WRITE_FAILURE_TEXT = ("unexpected pos", "pytorchstreamwriter failed", "file write failed", "failed to write")
+_WRITE_FAILURE_TEXT = ("unexpected pos", "pytorchstreamwriter failed", "file write failed", "failed to write",
+                       "iostream error")
 NEARLY_FULL_BYTES = 64 * MiB  # below this much free space, a failed write is taken for a full disk
 
 
@@ -92,3 +94,35 @@ def ensure_free(folder: Path, need_bytes: int, what: str) -> int:
                             f"{folder}, and {human_bytes(free)} is free there. Free some space, or move the "
                             "workspace (LORAPORT_HOME) to a larger disk.")
     return free
+
+
+class DiskReserve:
+    """A little space set aside while the disk has it, given back when the disk fills, so that the failure itself
+    can still be recorded (the job's row and event in SQLite, which needs room to write) and said to the user."""
+
+    def __init__(self, path: Path, size: int = 1 * MiB):
+        self.path, self.size = Path(path), size
+
+    def ensure(self) -> bool:
+        """Set the space aside if it is not yet; False when the disk has no room for it now."""
+        try:
+            if self.path.is_file() and self.path.stat().st_size >= self.size:
+                return True
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                os.posix_fallocate(fd, 0, self.size)  # real blocks, not a sparse file
+            finally:
+                os.close(fd)
+            return True
+        except OSError:
+            self.path.unlink(missing_ok=True)
+            return False
+
+    def release(self) -> bool:
+        """Give the space back; True if there was any to give."""
+        try:
+            self.path.unlink()
+            return True
+        except FileNotFoundError:
+            return False

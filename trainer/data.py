@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from core.disk import DiskFullError
 from core.errors import LoraportError
 from trainer.config import Bucket, TrainConfig
 from trainer.media import decode, is_media, probe
@@ -141,6 +142,7 @@ class _Entry:
     caption: str
     split: str
     reference: Path | None = None
+    split_given: bool = False  # captions.jsonl named the split: the importer (or the user) decided it
 
 
 def _inside(root: Path, rel: str) -> Path:
@@ -163,7 +165,7 @@ def _read_captions_file(root: Path, errors: list[MediaError]) -> list[_Entry]:
                 raise LoraportError(f"split {split!r} must be 'train' or 'holdout'")
             ref_rel = next((row[k] for k in REFERENCE_COLUMNS if row.get(k)), None)
             ref = _inside(root, str(ref_rel)) if ref_rel else None
-            entries.append(_Entry(media, str(row.get("caption") or ""), split, ref))
+            entries.append(_Entry(media, str(row.get("caption") or ""), split, ref, split_given="split" in row))
         except (ValueError, KeyError, TypeError, LoraportError) as exc:
             errors.append(MediaError(f"{CAPTIONS_FILE}:{n}", f"bad line ({exc}); each line is "
                                      '{"media": "clip.mp4", "caption": "...", "split": "train"}'))
@@ -206,15 +208,19 @@ def list_entries(config: TrainConfig, errors: list[MediaError]) -> list[_Entry]:
     return _scan_folder(root, config.strategy.reference_suffix if ic else None, errors)
 
 
-def _assign_holdout(entries: list[_Entry], fraction: float, seed: int) -> None:
-    """If nothing is marked holdout, hold out floor(n * fraction) items (at least one of two or more), chosen
-    by a seeded hash of their names so the split is stable across runs and machines."""
-    if fraction <= 0 or len(entries) < 2 or any(e.split == "holdout" for e in entries):
+def _assign_holdout(entries: list[_Entry], fraction: float) -> None:
+    """Splits written in captions.jsonl (by the importer, or the user) stand, all-train included; otherwise
+    trainer.holdout decides by the same rule and the same content hashes the importer uses, so a folder trained
+    directly holds out what importing it would have held out."""
+    if any(e.split_given or e.split == "holdout" for e in entries):
         return
-    n = max(1, int(len(entries) * fraction))
-    ranked = sorted(entries, key=lambda e: hashlib.sha256(f"{seed}:{e.media.name}".encode()).hexdigest())
-    for e in ranked[:n]:
-        e.split = "holdout"
+    from trainer.holdout import holdout_names  # noqa: PLC0415
+
+    content = {str(e.media): file_sha256(e.media) for e in entries}
+    held = set(holdout_names(content, fraction=fraction))
+    for e in entries:
+        if str(e.media) in held:
+            e.split = "holdout"
 
 
 # -- encoding with a cache ---------------------------------------------------------------------------------------
@@ -325,18 +331,15 @@ def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cac
     return item, cache_key(content, caption, entry.split) + ("|audio" if audio is not None else "")
 
 
-def prepare_dataset(config: TrainConfig, components, cache_dir: Path | None = None,
+def prepare_dataset(config: TrainConfig, components, cache_dir: Path,
                     on_progress: Callable[[int, int, str], None] | None = None) -> PreparedDataset:
-    """Encode every usable file once (latents + text embeddings), cached per model; bad files become
-    ``errors`` and the rest go on. ``on_progress(done, total, media)`` after each file."""
-    if cache_dir is None:
-        from core.workspace import Workspace
-
-        cache_dir = Workspace.from_settings().cache_dir(config.model.id)
+    """Encode every usable file once (latents + text embeddings) into ``cache_dir`` (the caller's: a workspace
+    keeps one per model, ``Workspace.cache_dir``); bad files become ``errors`` and the rest go on.
+    ``on_progress(done, total, media)`` after each file."""
     root = Path(config.data.dataset_dir).expanduser().resolve()
     errors: list[MediaError] = []
     entries = list_entries(config, errors)
-    _assign_holdout(entries, config.data.holdout_fraction, config.seed)
+    _assign_holdout(entries, config.data.holdout_fraction)
     cache, mkey = _Cache(cache_dir), model_key(config)
     sound = None
     if config.data.audio != "off":
@@ -350,6 +353,8 @@ def prepare_dataset(config: TrainConfig, components, cache_dir: Path | None = No
             item, item_hash = _prepare_one(entry, root, config, components, cache, mkey, sound)
             items.append(item)
             hashes.append(item_hash)
+        except DiskFullError:
+            raise  # not this clip's fault: every later clip would fail the same way
         except LoraportError as exc:
             msg = str(exc)
             errors.append(MediaError(name, msg.removeprefix(f"{entry.media.name}: ")))

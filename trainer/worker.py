@@ -27,7 +27,7 @@ from typing import Any
 import sqlite_utils
 
 from core.atomic import atomic_write_json
-from core.disk import DiskFullError, is_disk_full
+from core.disk import DiskFullError, DiskReserve, is_disk_full
 from core.errors import LoraportError
 from core.events import JobEvent
 from core.store import now_iso, open_db
@@ -47,12 +47,16 @@ _LIFECYCLE = ("queued", "started", "finished", "failed", "cancelled")
 MAX_ATTEMPTS = 3  # a job that has killed its worker this often is failed, not retried forever
 
 
-def run_train_job(workspace: Workspace, job: JobRecord, emit: Emit, should_stop: Callable[[], bool]) -> dict:
-    """The ``train`` kind: ``trainer.train.run_training`` on the job's resolved config, resuming if it can."""
+def run_train_job(workspace: Workspace, job: JobRecord, emit: Emit, should_stop: Callable[[], bool], *,
+                  threads: int | None = None) -> dict:
+    """The ``train`` kind: ``trainer.train.run_training`` on the job's resolved config, resuming if it can.
+
+    The encoded clips are cached in the workspace's per-model cache, so a retrain skips encoding them again."""
     from trainer.train import run_training  # heavy (torch, diffusers): imported only when a job runs
 
     config = TrainConfig.model_validate(job.config)
-    result = run_training(config, Path(job.run_dir), emit=emit, should_stop=should_stop, resume=True)
+    result = run_training(config, Path(job.run_dir), emit=emit, should_stop=should_stop, resume=True,
+                          cache_dir=workspace.cache_dir(config.model.id), threads=threads)
     data = result.model_dump(mode="json") if hasattr(result, "model_dump") else dict(vars(result))
     data.pop("losses", None)  # the full curve lives in report.json; the row keeps the summary
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
@@ -222,6 +226,7 @@ def _record_failure(db: sqlite_utils.Database, job: JobRecord, err: Exception, r
     text) with the way back: the last complete checkpoint is intact and resuming continues from it."""
     run_dir = Path(job.run_dir)
     if is_disk_full(err, run_dir):
+        disk_reserve(jobstore.workspace_of(db)).release()  # room to record the failure below
         full = err if isinstance(err, DiskFullError) else DiskFullError(run_dir, "the job's files")
         kept = latest_checkpoint(run_dir / "checkpoints")
         since = f"the last complete checkpoint ({kept.name}) is intact and " if kept else ""
@@ -322,6 +327,7 @@ def run_worker(
     db = open_worker_db(workspace)
     device = executor.device if executor is not None else device or default_device()
     lock = WorkerLock(workspace, device)
+    disk_reserve(workspace).ensure()
     stop = stop or threading.Event()
     restore = stop_on_signals(stop)
     if parent_pid is not None:
@@ -372,6 +378,11 @@ def stop_on_signals(stop: threading.Event) -> Callable[[], None]:
             signal.signal(sig, prev)
 
     return restore
+
+
+def disk_reserve(workspace: Workspace) -> DiskReserve:
+    """Space a worker sets aside while it can, and frees when the disk fills, to record why its job stopped."""
+    return DiskReserve(workspace.home / "workers" / "disk-reserve")
 
 
 def _register(workspace: Workspace, device: str) -> Path:
