@@ -192,14 +192,15 @@ def test_long_metadata_values_are_cut(tmp_path):
 def test_report_json_has_the_contract_shape(old_ltx2):
     d = inspect_lora(old_ltx2, header_only=True).model_dump(mode="json")
     assert list(d) == ["path", "file_size", "n_tensors", "n_params", "dtypes", "convention", "prefix", "kind",
-                       "base_model", "modality", "rank", "alpha", "scale", "targets", "ic_lora", "metadata",
+                       "base_model", "modality", "audio_trained", "rank", "alpha", "scale", "targets", "ic_lora", "metadata",
                        "trigger_words", "training", "health", "verdict", "migration"]
     assert set(d["base_model"]) == {"family", "variant", "version", "confidence", "evidence"}
     assert set(d["targets"]) == {"families", "modules", "blocks", "layers_adapted"}
     assert set(d["training"]) == {"tool", "steps", "learning_rate", "rank", "alpha", "base_model_version",
                                   "dataset_size", "resolution"}
     assert set(d["health"]) == {"checked", "nan_tensors", "inf_tensors", "zero_B_layers", "near_zero_B_layers",
-                                "median_norm", "max_norm", "status", "findings"}
+                                "median_norm", "max_norm", "audio_B_layers", "audio_trained_B_layers",
+                                "audio_median_norm", "status", "findings"}
     assert set(d["verdict"]) == {"target", "status", "reason", "action", "evidence", "test_plan"}
     assert set(d["migration"]["carry_over"]) == {"rank", "steps", "learning_rate", "trigger_word", "resolution",
                                                  "frames"}

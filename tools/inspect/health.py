@@ -87,6 +87,7 @@ def check_health(header: Header, layout: Layout, progress=None) -> Health:
     b_names = {m.parts["B"].name: path for path, m in layout.modules.items() if "B" in m.parts}
     res = Health(checked=True)
     nan_names, inf_names, zero, near, norms = [], [], [], [], []
+    audio_norms: list[float] = []  # B norms of the audio branch: trained (non-zero) or left at peft's zero init
     threads = torch.get_num_threads()
     # Each run is ~1 MiB: forking torch's pool for it costs more than it saves (full inspect of the 408 MiB bench
     # LoRA: 0.073 s on 1 thread, 0.12 s on 2, this shared 2-core machine). Restored after: callers keep theirs.
@@ -107,6 +108,8 @@ def check_health(header: Header, layout: Layout, progress=None) -> Health:
                     elif st.rms < NEAR_ZERO and not (st.nan or st.inf):
                         near.append(b_names[entry.name])
                     norms.append(st.norm)
+                    if is_audio_branch(b_names[entry.name]):
+                        audio_norms.append(st.norm if st.rms >= NEAR_ZERO and not (st.nan or st.inf) else 0.0)
                 elif not b_names and not entry.name.endswith(".alpha"):
                     norms.append(st.norm)  # LoKr / LoHa / diff: no B to single out, so every factor counts
             if progress:
@@ -117,8 +120,18 @@ def check_health(header: Header, layout: Layout, progress=None) -> Health:
     res.zero_B_layers, res.near_zero_B_layers = len(zero), len(near)
     if norms:
         res.median_norm, res.max_norm = float(statistics.median(norms)), float(max(norms))
+    if audio_norms:
+        res.audio_B_layers, res.audio_trained_B_layers = len(audio_norms), sum(n > 0 for n in audio_norms)
+        res.audio_median_norm = float(statistics.median(audio_norms))
     _judge(res, nan_names, inf_names, zero, near, n_b=len(b_names))
     return res
+
+
+def is_audio_branch(path: str) -> bool:
+    """A module of LTX-2.x's audio branch: audio self/text attention, audio feed-forward, or either cross-modal
+    attention (`transformer_blocks.3.audio_attn1.to_q`, `audio_proj_in`, ...)."""
+    return any(part.startswith("audio_") or part in ("audio_to_video_attn", "video_to_audio_attn")
+               for part in path.split("."))
 
 
 def _judge(res: Health, nan_names, inf_names, zero, near, n_b: int) -> None:

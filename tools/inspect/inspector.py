@@ -60,6 +60,7 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
         kind=layout.kind,
         base_model=base,
         modality=modality,
+        audio_trained=_audio_trained(health),
         rank=rank,
         alpha=alpha,
         scale=scale,
@@ -119,6 +120,14 @@ def _modality(layout: Layout, family: str) -> str | None:
     if families & CROSS_MODAL or (audio and video):
         return "audio+video"
     return "audio" if audio else "video"
+
+
+def _audio_trained(health) -> bool | None:
+    """Trained on sound when at least half the audio-branch B matrices are non-zero. peft starts every B at zero,
+    so a video-only run that still adapts the audio branch (or a broken save) leaves them at zero."""
+    if not health.checked or not health.audio_B_layers:
+        return None
+    return 2 * health.audio_trained_B_layers >= health.audio_B_layers
 
 
 def _targets(layout: Layout) -> Targets:

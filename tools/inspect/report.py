@@ -59,6 +59,9 @@ class Health(BaseModel):
     near_zero_B_layers: int = 0
     median_norm: float | None = None
     max_norm: float | None = None
+    audio_B_layers: int = Field(0, description="B matrices in the audio branch (audio_* and cross-modal attention).")
+    audio_trained_B_layers: int = Field(0, description="Of those, how many are not zero: trained on sound.")
+    audio_median_norm: float | None = None
     status: Literal["ok", "suspect", "broken"] | None = Field(None, description="None when weights were not read.")
     findings: list[str] = Field(default_factory=list)
 
@@ -100,6 +103,9 @@ class InspectReport(BaseModel):
     kind: Literal["lora", "lokr", "loha", "dora", "diff", "unknown"]
     base_model: BaseModelInfo
     modality: Literal["video", "audio", "audio+video", "image"] | None
+    audio_trained: bool | None = Field(None, description="Whether the audio-branch layers were trained (most of "
+                                       "their B norms are non-zero): the LoRA learned a voice or sound. None when "
+                                       "it has no audio layers or the weights were not read.")
     rank: RankInfo
     alpha: float | None
     scale: float | None
@@ -123,7 +129,7 @@ class InspectReport(BaseModel):
         lines = [
             f"{Path(self.path).name}: {self.kind} for {made_for}, confidence {b.confidence:.2f}",
             f"  {self.convention} keys, {rank}{alpha}, {self.targets.layers_adapted} layers, "
-            f"{self.modality or 'unknown modality'}, {self.file_size / 1e6:.1f} MB",
+            f"{self.modality or 'unknown modality'}{self._sound()}, {self.file_size / 1e6:.1f} MB",
             f"  evidence: {'; '.join(b.evidence) or 'none'}",
             f"On {self.verdict.target}: {self.verdict.status}. {self.verdict.reason}",
             f"  What to do: {self.verdict.action}",
@@ -138,6 +144,16 @@ class InspectReport(BaseModel):
         trig = f"; trigger word {word!r}" if word else ""
         lines.append(f"Suggested recipe: {self.migration.recipe} ({self.migration.why}){trig}")
         return "\n".join(lines)
+
+
+    def _sound(self) -> str:
+        h = self.health
+        if self.audio_trained is None:
+            return ""
+        if self.audio_trained:
+            return (f" (sound trained: {h.audio_trained_B_layers} of {h.audio_B_layers} audio-branch B non-zero, "
+                    "it learned a voice or sound)")
+        return f" (sound not trained: {h.audio_B_layers} audio-branch B are zero)"
 
 
 def normalise_target(target: str) -> str:
