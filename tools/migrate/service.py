@@ -18,6 +18,7 @@ from core.workspace import Workspace
 from tools.migrate import match as matching
 from tools.migrate.models import BatchReport, BatchRow, MigrationItem, MigrationPlan
 from tools.migrate.scan import Found, classify, lora_files
+from tools.train.cluster import cluster_hardware, cluster_slots
 from trainer import jobs as jobstore
 
 
@@ -41,7 +42,7 @@ def plan_migration(folder: str | Path, datasets: str | Path, *, model: str | Non
         items.append(item)
         if item.action == "skip" and item.matched_by is None and item.reason.startswith("no clip folder"):
             unmatched.append(item.name)
-    parallel = max(1, parallel or _slots())
+    parallel = max(1, parallel or cluster_slots(Workspace.from_settings()))
     return _totals(MigrationPlan(folder=str(folder), datasets=str(datasets), model_id=model, items=items,
                                  unmatched=unmatched, parallel=parallel, total_seconds=0, wall_seconds=0,
                                  gpu_hours=0, summary=""))
@@ -72,8 +73,9 @@ def _plan_one(found: Found, folders: dict, datasets: Path, model: str | None, ov
     clips, how = hit
     from tools.plan.service import plan
 
-    try:
-        planned = plan(report.migration.recipe, clips, old_lora=report, overrides=dict(overrides), model_id=model)
+    try:  # on a Ray cluster, the tier is picked for the cluster's GPUs, not this machine's
+        planned = plan(report.migration.recipe, clips, old_lora=report, overrides=dict(overrides), model_id=model,
+                       hardware=cluster_hardware(Workspace.from_settings()))
     except LoraportError as err:
         return MigrationItem(**base, action="skip", clips=str(clips), matched_by=how,
                              reason=f"cannot be planned: {err.message}")
@@ -84,22 +86,6 @@ def _plan_one(found: Found, folders: dict, datasets: Path, model: str | None, ov
         model_id=planned.model_id, seconds=(planned.estimate.seconds_low + planned.estimate.seconds_high) / 2,
         gpus=0 if planned.hardware.device == "cpu" or planned.tier == "demo" else 1,
         config=cfg.model_dump(mode="json"))
-
-
-def _slots() -> int:
-    """Trainings that run at once: the cluster's GPUs (or CPUs, for the tiny model) with Ray, else one worker."""
-    from core.settings import get_settings
-
-    if not get_settings().ray_address:
-        return 1
-    try:
-        import ray
-    except ImportError:
-        return 1
-    if not ray.is_initialized():
-        return 1  # the executor joins the cluster when it runs; until then, plan as one at a time
-    have = ray.cluster_resources()
-    return int(have.get("GPU") or have.get("CPU") or 1)
 
 
 def _totals(p: MigrationPlan) -> MigrationPlan:

@@ -50,3 +50,43 @@ def cluster_executor(runners: Mapping[str, Callable], settings: Settings | None 
     from trainer.cluster.executor import RayExecutor
 
     return RayExecutor(settings.ray_address, runners, resources_for=lambda job: job_resources(job, settings))
+
+
+def _snapshot_nodes(workspace, settings: Settings | None) -> list[dict]:
+    """The nodes the worker's executor last saw (``cluster.json``); empty without Ray or before its first look."""
+    import json
+
+    settings = settings or get_settings()
+    snapshot = workspace.home / "cluster.json"
+    if not settings.ray_address or not snapshot.is_file():
+        return []
+    return [n.get("resources") or {} for n in json.loads(snapshot.read_text()).get("nodes", [])]
+
+
+def cluster_hardware(workspace, settings: Settings | None = None):
+    """The cluster's best node as a plan's ``Hardware`` (from the worker's ``cluster.json``), or None without Ray.
+
+    A plan made on the server (which may have no GPU) must pick its tier for the machines that will run it. A
+    GPU's memory is known only where its node declares ``gpu_memory_gb``; without it the plan cannot tell the
+    tier and says so, as for a machine without a GPU.
+    """
+    from tools.plan.hardware import Hardware
+    from trainer.cluster.resources import GPU_MEMORY
+
+    nodes = _snapshot_nodes(workspace, settings)
+    if not nodes:
+        return None
+    best = max(nodes, key=lambda r: (r.get(GPU_MEMORY, 0) / max(r.get("GPU", 0), 1), r.get("GPU", 0)))
+    gpus = int(sum(r.get("GPU", 0) for r in nodes))
+    per_gpu = best[GPU_MEMORY] / best["GPU"] if best.get("GPU") and best.get(GPU_MEMORY) else None
+    return Hardware(device="cuda" if gpus else "cpu", name=f"Ray cluster ({len(nodes)} node(s), {gpus} GPU(s))",
+                    vram_gb=round(per_gpu, 1) if per_gpu else None, gpu_count=gpus, bf16=bool(gpus),
+                    cpu_threads=max(1, int(best.get("CPU", 1))),
+                    ram_gb=round(best.get("memory", 0) / 2**30, 1) or None)
+
+
+def cluster_slots(workspace, settings: Settings | None = None) -> int:
+    """Trainings that run at once on the cluster: its GPUs, or its CPUs when it has none; 1 without Ray."""
+    nodes = _snapshot_nodes(workspace, settings)
+    gpus = sum(r.get("GPU", 0) for r in nodes)
+    return max(1, int(gpus or sum(r.get("CPU", 0) for r in nodes)))

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
+from core.atomic import atomic_write_json
 from core.errors import LoraportError
 from core.events import JobEvent
 from core.workspace import Workspace
@@ -55,6 +56,7 @@ class RayExecutor:
         self.max_pending, self.max_retries = max_pending, max_retries
         self.running: dict[str, _Running] = {}
         self.device = "ray"
+        self._snapshot_at = 0.0
         self._ray, self._own_connection = _connect(address)
         self._channel = self._ray.remote(num_cpus=0, max_restarts=0)(Channel)
         self._task = self._ray.remote(run_on_cluster)
@@ -65,6 +67,7 @@ class RayExecutor:
         """Submit what may start, relay events, record jobs that ended; returns how many ended."""
         from trainer.worker import claim
 
+        self._snapshot(workspace)
         while sum(not r.started for r in self.running.values()) < self.max_pending:
             job = claim(db, device=f"ray:{secrets.token_hex(4)}", kinds=list(self.runners))
             if job is None:
@@ -92,6 +95,16 @@ class RayExecutor:
             del self.running[job_id]
         if self._own_connection:  # a connection someone else opened (a test, a notebook) stays theirs
             self._ray.shutdown()
+
+    def _snapshot(self, workspace: Workspace, every_s: float = 10.0) -> None:
+        """What the cluster has, in ``cluster.json`` for planners that are not connected to Ray (the server)."""
+        if time.monotonic() - self._snapshot_at < every_s:
+            return
+        self._snapshot_at = time.monotonic()
+        nodes = [{"address": n.get("NodeManagerAddress"), "resources": n.get("Resources") or {}}
+                 for n in self._ray.nodes() if n.get("Alive", True)]
+        atomic_write_json(workspace.home / "cluster.json", {"address": self.address, "ts": time.time(),
+                                                            "nodes": nodes})
 
     # ---- one job -------------------------------------------------------------------------------------------
 
