@@ -24,7 +24,6 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse  # noqa: E402
-import os  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -69,12 +68,12 @@ def loraport_loop(cfg, run_dir: Path) -> tuple[float, float]:
 
     from trainer.train import run_training
 
-    run_training(cfg, run_dir, resume=False)
+    run_training(cfg, run_dir, resume=False, cache_dir=run_dir.parent / "cache")
     timings = json.loads((run_dir / "report.json").read_text())["timings"]
     return cfg.optim.steps / timings["train_s"], cfg.optim.steps / timings["train_cpu_s"]
 
 
-def bare_loop(cfg) -> tuple[float, float]:
+def bare_loop(cfg, cache_dir: Path) -> tuple[float, float]:
     """The loop a diffusers example would write: peft adapter, AdamW, the same forward arguments, plain MSE."""
     from diffusers import LTX2Pipeline
     from diffusers.training_utils import cast_training_params
@@ -84,7 +83,7 @@ def bare_loop(cfg) -> tuple[float, float]:
     from trainer.models import load_components
 
     components = load_components(cfg.model)
-    items = prepare_dataset(cfg, components).train
+    items = prepare_dataset(cfg, components, cache_dir).train
     t = components.transformer
     torch.manual_seed(cfg.seed)
     t.add_adapter(LoraConfig(r=cfg.lora.rank, lora_alpha=cfg.lora.alpha,
@@ -123,12 +122,11 @@ def bench_tiny(args) -> None:
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        os.environ["LORAPORT_HOME"] = str(tmp / "home")  # a throwaway workspace: its cache dies with it
         cfg = _config(_dataset(tmp / "ds", 5), args.steps, args.seed, args.grad_ckpt)
         ours, bare = [], []
         for r in range(args.repeats):
             ours.append(loraport_loop(cfg, tmp / f"run{r}"))
-            bare.append(bare_loop(cfg))
+            bare.append(bare_loop(cfg, tmp / "cache"))  # the cache dies with the temporary folder
             print(f"repeat {r + 1}: loraport {ours[-1][0]:.1f} steps/s ({ours[-1][1]:.1f} by CPU time), "
                   f"bare {bare[-1][0]:.1f} ({bare[-1][1]:.1f})", flush=True)
     import resource

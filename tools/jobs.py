@@ -5,12 +5,22 @@ trainer/ defines ``train`` and may not import tools/, so the surfaces that start
 line here.
 """
 
+from core.settings import get_settings
+from core.workspace import Workspace
 from tools.caption.jobs import run_caption_job
 from tools.evaluate.jobs import run_evaluate_job
-from trainer.worker import JOB_RUNNERS, Runner
+from trainer import worker
+from trainer.jobs import JobRecord
+from trainer.worker import Emit, Runner
+
+
+def run_train_job(workspace: Workspace, job: JobRecord, emit: Emit, should_stop) -> dict:
+    """trainer's ``train`` runner with this installation's CPU thread count (``settings.torch_threads``)."""
+    return worker.run_train_job(workspace, job, emit, should_stop, threads=get_settings().torch_threads)
+
 
 JOB_KINDS: dict[str, Runner] = {
-    **JOB_RUNNERS,
+    "train": run_train_job,
     "caption": run_caption_job,
     "evaluate": run_evaluate_job,
 }

@@ -30,7 +30,6 @@ from pydantic import BaseModel
 
 from core.atomic import atomic_write_json
 from core.errors import LoraportError
-from core.settings import get_settings
 from trainer import checkpoints, lora, ranks
 from trainer.config import OptimConfig, TrainConfig
 from trainer.batches import BatchOrder, collate
@@ -113,15 +112,20 @@ class _Run:
 
 
 def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None,
-                 should_stop: Callable[[], bool] | None = None, resume: bool = True) -> TrainResult:
+                 should_stop: Callable[[], bool] | None = None, resume: bool = True,
+                 cache_dir: Path | None = None, threads: int | None = None) -> TrainResult:
     """Train a LoRA as `config` says, writing everything under `run_dir`; resumes from its latest checkpoint.
+
+    `cache_dir` keeps the encoded latents and text embeddings (the worker passes the workspace's per-model cache,
+    shared by runs; default: `run_dir/cache`). `threads` sets torch's CPU threads when there is no GPU (small
+    models on few cores run ~20x faster on one thread); None leaves the process's setting.
 
     `emit(event)` gets ARCHITECTURE.md's event dicts (started, progress, checkpoint; the caller adds job_id and
     the terminal event). `should_stop()` is polled before each step: True stops there, writes a checkpoint and
     the LoRA so far, and returns status "cancelled".
     """
     t_start, should_stop = time.perf_counter(), should_stop or (lambda: False)
-    run = _prepare(config, Path(run_dir), emit)
+    run = _prepare(config, Path(run_dir), emit, Path(cache_dir or Path(run_dir) / "cache"), threads)
     _resume(run, resume)
     opt_cfg, timer, status = config.optim, StepTimer(), "finished"
     t_loop, cpu_loop = time.perf_counter(), time.process_time()
@@ -147,17 +151,17 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
 
 # -- prepare: derived values, data, model (base + LoRA), optimizer, resume ---------------------------------------
 
-def _prepare(cfg: TrainConfig, run_dir: Path, emit: Emit | None) -> _Run:
+def _prepare(cfg: TrainConfig, run_dir: Path, emit: Emit | None, cache_dir: Path, threads: int | None) -> _Run:
     from trainer.models import load_components  # noqa: PLC0415  (heavy: diffusers)
 
-    acc, autocast = _accelerator(cfg)
+    acc, autocast = _accelerator(cfg, threads)
     emit = (emit or (lambda event: None)) if acc.is_main_process else (lambda event: None)
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run_dir / "config.json", json.loads(cfg.model_dump_json()))
     t0 = time.perf_counter()
     components = load_components(cfg.model, device=acc.device)
-    data = _prepare_data(cfg, components, acc, emit)
+    data = _prepare_data(cfg, components, acc, emit, cache_dir)
     if torch.cuda.is_available():  # the text encoder and VAE are idle until validation: give their memory to training
         _move_encoders(components, "cpu")
     transformer = components.transformer
@@ -181,14 +185,14 @@ def _prepare(cfg: TrainConfig, run_dir: Path, emit: Emit | None) -> _Run:
                 fp=checkpoints.fingerprint(cfg), t_setup=time.perf_counter() - t0)
 
 
-def _accelerator(cfg: TrainConfig) -> tuple[Any, Any]:
+def _accelerator(cfg: TrainConfig, threads: int | None) -> tuple[Any, Any]:
     """The Accelerator (one process, or one of several under torchrun) and the autocast context of each step."""
     from accelerate import Accelerator  # noqa: PLC0415
     from accelerate.utils import DistributedDataParallelKwargs  # noqa: PLC0415
 
     cuda = torch.cuda.is_available()
-    if not cuda and get_settings().torch_threads:  # small models on few cores: 1 thread is ~20x faster
-        torch.set_num_threads(get_settings().torch_threads)
+    if not cuda and threads:
+        torch.set_num_threads(threads)
     bf16 = cuda and cfg.optim.mixed_precision in ("auto", "bf16")  # autocast on CUDA only: CPU bf16 is slow
     # Audio-branch LoRA parameters get no gradient from a video-only loss; DDP must be told, or it fails.
     ddp = DistributedDataParallelKwargs(find_unused_parameters=not cfg.lora.video_only)
@@ -199,11 +203,11 @@ def _accelerator(cfg: TrainConfig) -> tuple[Any, Any]:
     return acc, autocast
 
 
-def _prepare_data(cfg: TrainConfig, components, acc, emit: Emit):
+def _prepare_data(cfg: TrainConfig, components, acc, emit: Emit, cache_dir: Path):
     from trainer.data import prepare_dataset  # noqa: PLC0415
 
     with acc.local_main_process_first():  # one process per machine encodes; the others then hit the cache
-        data = prepare_dataset(cfg, components)
+        data = prepare_dataset(cfg, components, cache_dir)
     if not data.train:
         raise LoraportError(f"no usable training clips in {cfg.data.dataset_dir}: add videos or images "
                             "(mp4, mov, webm, mkv, png, jpg, webp) and check the per-file errors")

@@ -86,7 +86,6 @@ def test_build_config_names_an_unknown_recipe(tmp_path):
 def test_the_job_kinds_dict_holds_every_kind_a_surface_queues():
     from tools.caption.jobs import run_caption_job
     from tools.evaluate.jobs import run_evaluate_job
-    from tools.jobs import JOB_KINDS
-    from trainer.worker import run_train_job
+    from tools.jobs import JOB_KINDS, run_train_job
 
     assert JOB_KINDS == {"train": run_train_job, "caption": run_caption_job, "evaluate": run_evaluate_job}

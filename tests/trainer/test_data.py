@@ -190,9 +190,3 @@ def test_ic_lora_items_carry_reference_latents_and_need_a_reference(components, 
     assert item.media == "a.mp4" and item.ref_latents.shape == item.latents.shape
     assert not torch.equal(item.ref_latents, item.latents)
     assert [e.media for e in ds.errors] == ["b.mp4"] and "reference" in ds.errors[0].message
-
-
-def test_default_cache_lives_in_the_workspace_per_model(components, tmp_path, workspace):
-    make_clip(tmp_path / "ds" / "a.mp4")
-    prepare_dataset(_config(tmp_path / "ds"), components)
-    assert list(workspace.cache_dir("tiny-ltx-2.3").glob("latents-*.safetensors"))

@@ -28,7 +28,7 @@ def test_lora_learns_the_concept_holdout_loss_clearly_below_base(tmp_path):
     assert result.holdout_loss < 0.8 * result.holdout_loss_base
     # The exported file, loaded the way users load it, scores the same on the held-out clip.
     components = load_components(cfg.model)
-    items = prepare_dataset(cfg, components).holdout
+    items = prepare_dataset(cfg, components, tmp_path / "run" / "cache").holdout  # the run's own cache
     assert len(items) == 1
     with_file = holdout_loss(components, items, result.lora_path)
     assert with_file == pytest.approx(result.holdout_loss, rel=1e-4)

@@ -255,3 +255,4 @@ def test_cancel_stops_training_at_the_next_step_and_keeps_its_checkpoints(worksp
     assert kept == ["step-000002", "step-000003"]  # the periodic one, and the one the stop saved
     assert Path(job.lora_path).is_file()  # the LoRA so far
     assert [e["type"] for e in jobs.events(db, job_id)][-2:] == ["checkpoint", "cancelled"]
+    assert list(workspace.cache_dir(job.model_id).glob("latents-*.safetensors"))  # the workspace's shared cache
