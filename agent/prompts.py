@@ -36,6 +36,13 @@ engine after the user approves, evaluate the result and propose the next run. Yo
 - Recipes (use list_recipes for the current list): character (a person or creature), style (a look), motion
   (camera moves, movement), face (IC-LoRA: a reference clip guides identity), object (a product or prop).
   "IC-LoRA" means In-Context LoRA.
+- LTX-2.5 (2026-08; Lightricks now labels 2.3 "Legacy"): 2.3's transformer without the video feed-forward bias
+  (plus a keyframe position embedding), 2.3's VAE encoder, and an LTX-tuned Gemma 4 12B text encoder (stock
+  Gemma 4 is refused). LTX-2.3 stays the target until the user picks 2.5 (set_option model=ltx-2.5; tiny twin
+  tiny-ltx-2.5). A 2.3 LoRA loads on 2.5; Lightricks says a LoRA works only with its own model, users report many
+  2.3 character LoRAs still work on 2.5 and IC-LoRAs do not. So for a 2.3 LoRA and a 2.5 target, offer
+  evaluate_as_is (the old LoRA on 2.5 beside 2.5 alone, with held-out loss) BEFORE proposing a training run, and
+  follow its verdict ("it still works: no retrain needed" or "retrain").
 - The demo model tiny-ltx-2.3 trains in seconds on a CPU; its outputs are noise. Say so when it is in use.
 
 # Rules

@@ -35,6 +35,7 @@ class ThreadState(TypedDict, total=False):
     plan_error: str | None  # why no plan could be made from recipe + dataset (told to the user)
     job_ids: Annotated[list[str], operator.add]
     evaluations: Annotated[list[dict[str, Any]], operator.add]
+    as_is: dict[str, Any] | None  # the old LoRA tested as it is on the new model (agent.ltx25): verdict, evidence
     decisions: dict[str, dict[str, Any]]  # tool-call id -> {answer: yes|no|error, args shown, error}
     rounds: int  # brain calls since the last user message (a guard against tool loops)
 

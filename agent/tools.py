@@ -15,9 +15,11 @@ import tools.plan.explain
 import tools.plan.glossary
 import tools.plan.service
 import tools.recipes
+import tools.train.disk
 import tools.train.launch
 import tools.train.retrain
 from agent import answers, history, migrate, options
+from agent.ltx25 import as_is_preview, evaluate_as_is, thread_target
 from agent.state import latest_job
 from agent.toolkit import Tool, ToolContext, ToolOutput, jsonable, make_tool
 from core.errors import LoraportError
@@ -25,9 +27,12 @@ from tools.evaluate.checkpoints import export_target
 from trainer.config import TrainConfig
 
 
-def inspect_lora(ctx: ToolContext, path: str) -> ToolOutput:
-    """Inspect a LoRA .safetensors file: its format, base model, rank, health and whether it is valid on LTX-2.3."""
-    report = jsonable(tools.inspect.inspect_lora(ctx.user_path(path)))
+def inspect_lora(ctx: ToolContext, path: str, target: str | None = None) -> ToolOutput:
+    """Inspect a LoRA .safetensors file: its format, base model, rank, health and whether it is valid on LTX-2.3.
+
+    ``target`` judges it for another model (ltx-2.5); default: the model this conversation migrates to.
+    """
+    report = jsonable(tools.inspect.inspect_lora(ctx.user_path(path), target=target or thread_target(ctx.state)))
     return ToolOutput(report, {"old_lora": report, **_replan(ctx, old_lora=report)})
 
 
@@ -320,7 +325,7 @@ def _estimate_text(ctx: ToolContext, config) -> str:
             est = jsonable(tools.plan.estimate.estimate(config))
         except LoraportError as err:
             return f"No estimate: {err.message}"
-    return estimate_summary(est)
+    return f"{estimate_summary(est)} {tools.train.disk.check_disk(config, ctx.workspace).summary()}"
 
 
 def estimate_summary(est: dict[str, Any]) -> str:
@@ -344,6 +349,8 @@ TOOLS: list[Tool] = [
     # It writes a file beside the run and replaces an earlier export of the same step: the user says yes first.
     make_tool(export_checkpoint, needs_approval=True, preview=_export_preview, pin=_export_pin),
     make_tool(list_my_loras),
+    # Renders on the new base (GPU time on real weights): the user says yes first, as for training.
+    make_tool(evaluate_as_is, needs_approval=True, preview=as_is_preview),
     make_tool(answers.check_hardware), make_tool(answers.how_to_use), make_tool(answers.compare_runs),
     # A whole folder of LoRAs: many trainings and evaluations, so one yes for the batch, after its plan.
     make_tool(migrate.migrate_library, needs_approval=True, preview=migrate.migrate_preview),

@@ -8,7 +8,7 @@ from core.settings import get_settings
 EXPECTED = {"inspect_lora", "list_recipes", "choose_recipe", "import_dataset", "check_dataset", "caption_preview",
             "caption_all", "set_option", "explain_settings", "estimate", "launch_training", "job_status",
             "cancel_job", "evaluate", "suggest_adjustments", "retrain_with", "export_checkpoint", "list_my_loras",
-            "check_hardware", "how_to_use", "compare_runs", "migrate_library", "migration_status"}
+            "check_hardware", "how_to_use", "compare_runs", "migrate_library", "migration_status", "evaluate_as_is"}
 
 
 def test_every_issue_tool_is_exposed_with_a_description_and_an_object_schema():
@@ -23,7 +23,7 @@ def test_every_issue_tool_is_exposed_with_a_description_and_an_object_schema():
 def test_only_costly_or_destructive_tools_need_approval():
     flagged = {t.name for t in TOOLS if t.needs_approval}
     assert flagged == {"launch_training", "retrain_with", "caption_all", "cancel_job", "export_checkpoint",
-                       "migrate_library"}
+                       "migrate_library", "evaluate_as_is"}  # as-is renders on the new base: GPU time
 
 
 def test_bad_arguments_are_a_readable_error():
