@@ -158,3 +158,22 @@ def test_a_failing_job_is_failed_with_its_message_and_the_next_one_runs(ray_head
     run_worker(workspace, once=True, poll_s=0.05, executor=_executor(ray_head))
     assert jobs.get_job(db, bad).status == "failed" and "boom at step 2" in jobs.get_job(db, bad).error
     assert jobs.get_job(db, good).status == "finished" and jobs.get_job(db, good).steps == 3
+
+
+@pytest.mark.slow
+def test_a_training_of_several_processes_runs_torchrun_in_its_task_with_progress_relayed(ray_head, workspace,
+                                                                                        tmp_path):
+    import json
+
+    db = open_db(workspace)
+    data = concept_dataset(tmp_path / "ds", n=4)
+    job_id = jobs.enqueue(db, "train", tiny_config(data, steps=4, checkpoints={"every": 2, "keep": 2}))
+    two = Resources(num_cpus=2, processes=2, why="two gloo processes stand in for two GPUs")
+    run_worker(workspace, once=True, poll_s=0.1, executor=_executor(ray_head, resources_for=lambda job: two))
+    job = jobs.get_job(db, job_id)
+    assert job.status == "finished" and Path(job.lora_path).is_file(), job.error
+    report = json.loads((Path(job.run_dir) / "report.json").read_text())
+    assert report["timings"]["world_size"] == 2 and report["timings"]["replicas_in_sync"] is True
+    found = jobs.events(db, job_id)
+    assert [e["step"] for e in found if e["type"] == "progress"] == [1, 2, 3, 4]
+    assert [e["step"] for e in found if e["type"] == "checkpoint"][-1] == 4

@@ -123,7 +123,7 @@ class RayExecutor:
             return
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
         channel = self._channel.options(scheduling_strategy=here).remote()
-        nproc = max(1, int(opts.get("num_gpus") or 0))
+        nproc = res.processes or max(1, int(opts.get("num_gpus") or 0))
         # The job's code reads the workspace from LORAPORT_HOME (caches, datasets): the dispatcher's, on every node.
         env = {"env_vars": {"LORAPORT_HOME": str(workspace.home)}}
         ref = self._task.options(**opts, max_retries=self.max_retries, retry_exceptions=False, runtime_env=env,

@@ -21,6 +21,8 @@ class Resources(BaseModel):
     gpu_memory_gb: float | None = Field(None, ge=0, description="Memory each GPU needs, in GiB.")
     memory_gb: float | None = Field(None, ge=0, description="CPU RAM the job needs, in GiB.")
     gpu_optional: bool = Field(False, description="Runs on CPU (slower) when no node has a GPU.")
+    processes: int | None = Field(None, ge=1, description="Training processes in its task (torchrun); default: "
+                                  "one per GPU. Several CPU processes (gloo) test the same path without a GPU.")
     why: str = ""
 
     def describe(self) -> str:
