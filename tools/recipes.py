@@ -143,6 +143,7 @@ class RecipeSettings(Strict):
     alpha: Choice[float] | None = None
     targets: Choice[list[str]] | None = None
     video_only: Choice[bool] | None = None
+    audio: Choice[Literal["off", "on", "required"]] | None = None
     learning_rate: Choice[float] | None = None
     optimizer: Choice[Literal["adamw", "adamw8bit"]] | None = None
     schedule: Choice[Literal["constant", "linear", "cosine"]] | None = None

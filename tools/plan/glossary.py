@@ -86,6 +86,10 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
        "to a tenth of its peak at the last step (as Lightricks' trainer does), or along a cosine to zero.",
        "str", choices=("constant", "linear", "cosine"),
        aliases=("scheduler", "lr schedule")),
+    _s("audio", "data.audio", "Trains the clips' sound together with the picture, so a LoRA that learned a voice "
+       "or a signature sound keeps it: on (clips without sound train the picture only and are listed), off (the "
+       "picture only, the sound of the base model), or required (clips without sound are refused).", "str",
+       choices=("on", "off", "required"), aliases=("sound", "voice", "audio training", "train audio")),
     _s("warmup_steps", "optim.warmup_steps", "Steps at the start where the learning rate ramps up from zero, so "
        "the first large gradients do not knock the LoRA off course.", "int", 0, 10_000, aliases=("warmup",)),
     _s("batch_size", "optim.batch_size", "Clips per step. Larger batches average out noise but need memory in "

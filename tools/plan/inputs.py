@@ -24,6 +24,7 @@ class MediaFacts(BaseModel):
     split: str = "train"
     role: str = "item"  # item | reference (an IC-LoRA reference clip, not trained on by itself)
     reference: str | None = None
+    has_audio: bool | None = None  # a sound track (None: not known)
 
 
 class DatasetFacts(BaseModel):
@@ -54,6 +55,7 @@ class OldLoraFacts(BaseModel):
     health: str | None = None  # ok | suspect | broken
     verdict: str | None = None
     ic: bool = False  # an IC-LoRA (reference-conditioned): does not carry over from 2.3 to 2.5
+    audio_trained: bool | None = None  # its audio-branch layers were trained: it learned a voice or sound
 
 
 def dataset_facts(dataset: Any, recipe_name: str | None = None) -> DatasetFacts:
@@ -68,7 +70,7 @@ def dataset_facts(dataset: Any, recipe_name: str | None = None) -> DatasetFacts:
     files = [MediaFacts(name=f["name"], kind=f.get("kind") or "video", width=f.get("width"),
                         height=f.get("height"), frames=f.get("frames"), duration_s=f.get("duration_s"),
                         split=f.get("split") or "train", role=f.get("role") or "item",
-                        reference=f.get("reference"))
+                        reference=f.get("reference"), has_audio=f.get("has_audio"))
              for f in data.get("files", []) if not f.get("error") and f.get("kind")]
     items = [f for f in files if f.role != "reference"]
     n_videos = data.get("n_videos", sum(f.kind == "video" for f in items))
@@ -99,7 +101,7 @@ def old_lora_facts(report: Any) -> OldLoraFacts | None:
                                                                 or training.get("resolution")),
         frames=_int(carry.get("frames")), recipe=(data.get("migration") or {}).get("recipe"),
         health=(data.get("health") or {}).get("status"), verdict=(data.get("verdict") or {}).get("status"),
-        ic=bool(data.get("ic_lora")))
+        ic=bool(data.get("ic_lora")), audio_trained=data.get("audio_trained"))
 
 
 def _int(v: Any) -> int | None:

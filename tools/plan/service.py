@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 from core.errors import LoraportError
 from core.settings import get_settings
 from tools.plan.estimate import Estimate, estimate
+from tools.plan import sound
 from tools.plan.glossary import SETTINGS
 from tools.plan.hardware import Hardware, TierChoice, detect_hardware, pick_tier
 from tools.plan.overrides import resolve_overrides
@@ -103,12 +104,16 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
     warnings = [tier.reason] if tier.fallback else []
     if old is not None:
         _from_old_lora(v, recipe, old, tier)
+        sound.from_old_lora(v, recipe, old, facts)
     _from_hardware(v, recipe, tier)
     _from_user(v, overrides)
     _derived(v, recipe, facts)
+    sound.derived(v)
     config = _to_config(v, recipe, tier)
     recs, ready = dataset_warnings(recipe, facts)
     warnings += _plan_warnings(recipe, tier, old, v)
+    heard, sound_ready = sound.sound_warnings(v, facts, old)
+    warnings, ready = warnings + heard, ready and sound_ready
     notes = version_notes(tier.requested_model, old.family if old else None, bool(old and old.ic))
     est = estimate(config, hw, n_items=max(1, facts.n_items), calibrate=calibrate)
     return Plan(recipe=recipe.name, recipe_title=recipe.title, model_id=tier.model_id,
