@@ -35,7 +35,8 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tu
 
 
 def describe_diff(changes: dict[str, tuple[Any, Any]]) -> str:
-    return "; ".join(f"{name} {before} -> {after}" for name, (before, after) in changes.items()) or "no change"
+    return "; ".join(f"{name.replace('_', ' ')} {before} -> {after}"
+                     for name, (before, after) in changes.items()) or "no change"
 
 
 def _get(config: dict[str, Any], path) -> Any:

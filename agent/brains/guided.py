@@ -67,7 +67,7 @@ class GuidedBrain:
             if state.get("plan_error"):
                 lines.append(f"I couldn't make the training plan yet: {state['plan_error']}")
             elif state.get("config"):
-                brief = all(m["name"] == "set_option" for m in results)
+                brief = not any(m["name"] in ("choose_recipe", "import_dataset", "inspect_lora") for m in results)
                 lines.append(plan_text(state, brief=brief))
         lines.append(next_step(state))
         return "\n".join(line for line in lines if line)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from agent import words
 from agent.brains import phrases as P
 from agent.brains.slots import Reading, normalise, read_settings, read_trigger
+from tools.plan.gpus import gpu_words
 
 Kind = Literal["tool", "help", "unknown", "skip", "yes", "no", "greeting", "thanks", "next", "story"]
 
@@ -34,12 +35,13 @@ class Intent:
 RECIPES = ("character", "style", "motion", "face", "object")
 _MEDIA = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".png", ".jpg", ".jpeg", ".webp", ".zip")
 _PATH_TOKEN = re.compile(r"\"([^\"]+)\"|'([^']+)'|`([^`]+)`|\(([^()]+)\)|\[([^\[\]]+)\]|<([^<>]+)>|(\S+)")
+_STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})  # phones type curly quotes
 _JOB = re.compile(r"\bjob\s+#?([0-9a-z][\w-]{3,})")
 
 
 def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     """Map one user message to intents. ``last_setting`` is what the conversation was last about ("back to 32")."""
-    raw = text.strip()
+    raw = text.strip().translate(_STRAIGHT)
     paths, rest = _paths(raw)
     low = normalise(rest)
     if not low.strip(" .?!") and not paths:
@@ -47,7 +49,10 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     family, score = _family(low)
     if family == "retrain_with":
         return [_retrain(rest, low, last_setting)]
-    reading = read_settings(low, last_setting)
+    cards = gpu_words(low)  # "my 4090", "24gb": a card, not a setting's value
+    if cards and family in (None, "explain_plan", "estimate", "check_hardware"):
+        family = "check_hardware"
+    reading = read_settings(_without(low, cards), last_setting)
     changes = dict(reading.changes)
     if (trigger := read_trigger(rest)) is not None:
         changes["trigger"] = trigger
@@ -61,18 +66,20 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     if changes:
         recipe = _named_recipe(low) or (_described_recipe(low) if _DESCRIBES.search(low) else None)
         return ([Intent("tool", "choose_recipe", {"name": recipe})] if recipe else []) + _change(
-            changes, reading, family)
+            changes, reading, family, low)
     if family in ("explain_plan", None) and reading.asked_about and reading.question:
         return [Intent("tool", "explain_settings", {"setting": reading.asked_about[0]})]
+    if family is None and reading.pointed:
+        return [Intent("tool", "explain_settings", {"setting": reading.pointed})]
     said = words.answer(rest)
     if said and (said, family) not in (("yes", "launch_training"), ("no", "cancel_job")):
         return [Intent(said)]  # "sure", "go for it": what it agrees to depends on where the user is
     if family and family not in P.TALK:
         return [_tool(family, low, reading)]
+    if family == "story":
+        return [Intent("story", args={"recipe": _named_recipe(low) or _described_recipe(low)})]
     if recipe := _named_recipe(low):
         return [Intent("tool", "choose_recipe", {"name": recipe})]
-    if family == "story":
-        return [Intent("story", args={"recipe": _described_recipe(low)})]
     if family in P.TALK:
         return [Intent(family)]  # type: ignore[arg-type]
     if recipe := _described_recipe(low):
@@ -82,7 +89,13 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     return [Intent("unknown")]
 
 
-def _change(changes: dict[str, str], reading: Reading, family: str | None) -> list[Intent]:
+def _without(low: str, words_: list[str]) -> str:
+    for word in words_:
+        low = low.replace(word, " ")
+    return low
+
+
+def _change(changes: dict[str, str], reading: Reading, family: str | None, low: str) -> list[Intent]:
     """A setting change, after the answer when the message also asked about it; never a launch."""
     out = []
     asked = [n for n in reading.asked_about if n in changes or reading.question]
@@ -90,7 +103,7 @@ def _change(changes: dict[str, str], reading: Reading, family: str | None) -> li
         out.append(Intent("tool", "explain_settings", {"setting": asked[0]} if asked else {}))
     out.append(Intent("tool", "set_option", {"changes": changes}))
     if family in P.LIGHT:
-        out.append(Intent("tool", family, {}))
+        out.append(_tool(family, low, reading))
     return out
 
 

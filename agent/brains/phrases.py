@@ -16,7 +16,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "greeting": ("hi", "hello", "hey", "hiya", "howdy", "yo", "good morning", "good afternoon", "good evening",
                  "greetings", "hi there", "hey there", "hello there", "morning"),
     "thanks": ("thanks", "thank you", "cheers", "ty", "thx", "much appreciated", "awesome thanks", "great thanks"),
-    "skip": ("skip", "skip it", "skip that", "skip this", "don't have it", "dont have it", "do not have it",
+    "skip": ("skip", "skip it", "don't have the old", "dont have the old", "no longer have", "lost it",
+             "deleted it", "don't have it anymore", "dont have it anymore", "i don't have it", "skip that", "skip this", "don't have it", "dont have it", "do not have it",
              "no old lora", "don't have the old lora", "dont have the old lora", "don't have an old lora",
              "i don't have one", "i dont have one", "start fresh", "start from scratch", "from scratch",
              "lost the file", "lost the old", "without the old", "don't have the file", "dont have the file",
@@ -66,7 +67,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "list_my_loras": ("my loras", "my lora files", "which loras", "what loras", "list loras", "show loras",
                       "loras do i have", "loras have i", "my runs", "previous runs", "past runs", "my models",
                       "what have i trained", "what did i train", "trained so far", "my trained", "list my",
-                      "show my", "my jobs", "all my"),
+                      "show my", "my jobs", "all my", "loras", "show me my", "my finished"),
     "list_recipes": ("recipes", "which recipe", "which recipes", "what recipe", "what recipes", "what kinds",
                      "kinds of lora", "types of lora", "what can i train", "recipe options", "list recipes",
                      "show recipes", "recipes are there", "recipes do you have"),
@@ -82,7 +83,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                      "settings", "explain everything", "explain", "why these", "why those", "walk me through"),
     "launch_training": ("start", "start it", "start training", "start the training", "launch", "launch it",
                         "lets go", "let's go", "begin", "train it", "kick it off", "kick off", "run it",
-                        "fire it up", "ok start", "go ahead and train", "start the run", "train now", "start now",
+                        "fire it up", "fire away", "ok start", "go ahead and train", "start the run", "train now", "start now",
                         "lets train", "let's train", "start the job", "begin training", "go"),
     "retrain_with": ("retrain", "re-train", "retrain with", "retrain it", "retrain using", "with suggestion",
                      "with the suggestion", "suggestion number", "train again", "train it again", "same again", "again but",
@@ -104,6 +105,15 @@ CHANGE_CUES = ("set", "use", "make", "change", "try", "switch", "go with", "lowe
                "what about", "double", "halve", "half", "triple", "more", "fewer", "less", "higher", "up",
                "down", "go for", "give it", "turn", "enable", "disable", "bring", "move", "needs",
                "should be", "to", "with", "at")
+# A number with no setting named beside it belongs to the one talked about only after one of these.
+BARE_VALUE_CUES = ("use", "make it", "set it", "change it", "try", "go with", "back to", "instead", "how about",
+                   "what about", "to", "go for", "let's do", "lets do", "let's try", "prefer", "rather",
+                   "put it", "make that", "set that", "change that", "please", "instead of")
+# Direction words that alone ("fire it up") are not a change of the setting last talked about.
+NOT_BARE = ("up", "down", "bump", "drop", "cut", "raise", "reduce", "increase", "decrease")
+# Words that make a statement a change ("20% more steps") but do not turn a question into a request
+# ("do I need more steps?" asks; "can we use more steps?" asks for them).
+WEAK_CUES = ("more", "fewer", "less", "higher", "up", "down", "to", "with", "at", "needs", "should be", "half")
 # A clause that only talks about a value ("rank 1 seems really low") is about it, not a request.
 QUESTION_WORDS = ("why", "what", "how", "which", "is", "are", "does", "do", "will", "would", "should", "isn't",
                   "whats", "what's", "hows", "how's", "who", "when", "where")
@@ -123,17 +133,25 @@ RELATIVE: dict[str, str] = {
     "fewer": "-50%", "less": "-50%", "lower": "-50%", "reduce": "-50%", "decrease": "-50%", "cut": "-50%",
     "down": "-50%", "drop": "-50%",
 }
+SOFT = ("a bit", "a little", "slightly", "a touch", "bit", "somewhat", "a tad", "little")
 UP = ("more", "extra", "higher", "increase", "raise", "bump", "up", "add", "additional", "longer", "bigger")
 DOWN = ("fewer", "less", "lower", "reduce", "decrease", "cut", "down", "drop", "shorter", "smaller", "minus")
 
 # Spoken names for a setting's value: "8-bit adam" is optimizer adamw8bit.
 VALUE_WORDS: dict[str, tuple[str, str]] = {
-    "8 bit adam": ("optimizer", "adamw8bit"), "8bit adam": ("optimizer", "adamw8bit"),
+    "8bit adam": ("optimizer", "adamw8bit"), "8bit adamw": ("optimizer", "adamw8bit"),
     "adam 8bit": ("optimizer", "adamw8bit"), "adamw8bit": ("optimizer", "adamw8bit"),
+    "8bit optimizer": ("optimizer", "adamw8bit"), "nf4": ("quantize_base", "nf4"),
+    "4bit base": ("quantize_base", "nf4"), "4bit quantization": ("quantize_base", "nf4"),
+    "8bit quantization": ("quantize_base", "int8"), "float8": ("quantize_base", "float8"),
+    "fp8": ("quantize_base", "float8"), "block swap": ("offload", "blocks"), "block swapping": ("offload", "blocks"),
+    "offload the blocks": ("offload", "blocks"), "cpu offload": ("offload", "blocks"),
     "cosine": ("schedule", "cosine"), "linear": ("schedule", "linear"), "constant": ("schedule", "constant"),
-    "int8": ("quantize_base", "int8"), "8 bit base": ("quantize_base", "int8"),
+    "int8": ("quantize_base", "int8"), "8bit base": ("quantize_base", "int8"),
     "no quantization": ("quantize_base", "none"), "no quantisation": ("quantize_base", "none"),
-    "ic lora": ("strategy", "ic-lora"), "text to video": ("strategy", "text-to-video"),
+    "train longer": ("steps", "+50%"), "train a bit longer": ("steps", "+20%"), "train shorter": ("steps", "-50%"),
+    "train a bit shorter": ("steps", "-20%"), "longer training": ("steps", "+50%"),
+    "shorter training": ("steps", "-50%"), "ic lora": ("strategy", "ic-lora"), "text to video": ("strategy", "text-to-video"),
 }
 # Words in a setting's place that are not settings here ("reference clip", "base model" of an old file).
 NOT_SETTINGS = frozenset({"r", "base", "token", "mode", "reference", "validation", "prompts", "checkpoints",

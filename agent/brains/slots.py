@@ -24,7 +24,7 @@ _CONNECT = {"to", "=", ":", "of", "at", "is", "be", "from", "by", "around", "abo
 _NUM = re.compile(r"^[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?$")
 _RES = re.compile(r"^\d{2,5}x\d{2,5}$")
 _MODEL = re.compile(r"^(?:tiny-)?ltx-2(?:\.\d)?$")
-_TOKEN = re.compile(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?:x\d+)?%?|x\d+(?:\.\d+)?|[a-z][a-z0-9_'.\-]*[a-z0-9]|[a-z]|=")
+_TOKEN = re.compile(r"\d+bit\b|[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?:x\d+)?%?|x\d+(?:\.\d+)?|[a-z][a-z0-9_'.\-]*[a-z0-9]|[a-z]|=")
 
 
 @dataclass
@@ -33,19 +33,21 @@ class Reading:
     mentioned: list[str] = field(default_factory=list)  # settings named anywhere, in order
     asked_about: list[str] = field(default_factory=list)  # settings named in a question or a remark
     question: bool = False  # some clause is a question
+    pointed: str | None = None  # the setting a bare "why that?" points back to
 
 
 def normalise(text: str) -> str:
     """Lower case; number words as digits; "768 by 512" -> 768x512; "20 percent" -> 20%; "3k" -> 3000."""
     t = text.lower().replace("\u2019", "'").replace("\u00d7", "x").replace("\u201c", '"').replace("\u201d", '"')
     t = _number_words(t)
-    t = re.sub(r"(\d+(?:\.\d+)?)\s*k\b", lambda m: f"{float(m.group(1)) * 1000:g}", t)
+    t = re.sub(r"(\d+(?:\.\d+)?)\s*k\b(?!\+)", lambda m: f"{float(m.group(1)) * 1000:g}", t)
     t = re.sub(r"\b(\d{2,5})\s*(?:x|by|\*)\s*(\d{2,5})\b", r"\1x\2", t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|pct\b)", r"\1%", t)
     t = re.sub(r"\b(\d+)\s*(?:gb|gig|gigs|gib)\b", r"\1gb", t)
     t = re.sub(r"\b(tiny[\s-])?ltx[\s-]?v?(2(?:\.\d)?)\b", lambda m: ("tiny-" if m.group(1) else "") + "ltx-" +
                m.group(2), t)
-    return re.sub(r"\b8-bit\b", "8 bit", t)
+    t = re.sub(r"\b(\d+)[\s-]?bits?\b", r"\1bit", t)  # "8-bit adam", "4 bit": a kind, not a value
+    return t
 
 
 def _number_words(t: str) -> str:
@@ -133,20 +135,25 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
     for tokens, asked in clauses(text):
         mentions = _mentions(tokens)
         joined = " " + " ".join(tokens) + " "
-        question = asked or tokens[0] in P.QUESTION_WORDS
+        imperative = tokens[0] == "do" and len(tokens) > 1 and bool(_NUM.match(tokens[1]))  # "do 2000 steps"
+        question = asked or (tokens[0] in P.QUESTION_WORDS and not imperative)
         remark = any(f" {w} " in joined for w in P.EVALUATIVE)
-        request = any(f" {c} " in joined for c in P.CHANGE_CUES) or not (question or remark)
-        found = _bind(tokens, mentions, joined, reading.mentioned[-1:] or ([last_setting] if last_setting else []))
+        strong = any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)
+        request = strong or not (question or remark)
+        earlier = reading.mentioned[-1:] or ([last_setting] if last_setting else [])
+        strict = any(f" {c} " in joined for c in P.BARE_VALUE_CUES)  # "use 16 instead", "back to 32"
+        found = _bind(tokens, mentions, joined, earlier, strict)
         for _, _, name in mentions:
             if name not in reading.mentioned:
                 reading.mentioned.append(name)
         reading.question = reading.question or question
-        if request and not (remark and not any(f" {c} " in joined for c in P.CHANGE_CUES)):
+        if request:
             reading.changes.update(found)
         else:
             reading.asked_about += [n for _, _, n in mentions if n not in reading.asked_about]
-            if not mentions and question and (reading.mentioned or last_setting):
-                reading.asked_about.append((reading.mentioned or [last_setting])[-1])
+            pointing = len(tokens) <= 3 or any(t in ("that", "this", "it", "so") for t in tokens)
+            if not mentions and question and pointing and (reading.mentioned or last_setting):
+                reading.pointed = (reading.mentioned or [last_setting])[-1]  # "why that?"
     return reading
 
 
@@ -165,7 +172,7 @@ def _mentions(tokens: list[str]) -> list[tuple[int, int, str]]:
     return out
 
 
-def _bind(tokens: list[str], mentions, joined: str, earlier: list[str]) -> dict[str, str]:
+def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: bool) -> dict[str, str]:
     """Values of one clause -> {setting: value}; a later value for the same setting wins ("from 32 to 16")."""
     found: dict[str, str] = {}
     inside = {j for s, e, _ in mentions for j in range(s, e)}
@@ -179,20 +186,25 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str]) -> dict[
             continue
         if not (_NUM.match(tok) or re.match(r"^x\d", tok)):
             continue
-        name, value = _owner(tokens, i, ends, mentions, earlier), tok
+        name, value = _owner(tokens, i, ends, mentions, earlier if strict else []), tok
         if name is None and "e-" in tok:
             name = "learning_rate"
         if name is None or _kinds().get(name, ("",))[0] not in ("int", "float", "frames", "str"):
             continue
         after = tokens[i + 1] if i + 1 < len(tokens) else ""
-        by = i > 0 and tokens[i - 1] == "by"
-        if (by or after in P.UP + P.DOWN or tok.endswith("%")) and direction and tok[0] not in "+-x":
+        before = tokens[i - 1] if i > 0 else ""
+        if (before in ("by", "add", "another", "plus", "minus", "extra") or after in P.UP + P.DOWN
+                or tok.endswith("%")) and direction and tok[0] not in "+-x":
             value = direction + tok
         found[name] = value
-    for name in [n for _, _, n in mentions if n not in found]:
+    named = [n for _, _, n in mentions]
+    rel = _relative(joined, direction)
+    if not named and earlier and not found and rel and _longest(joined, P.RELATIVE) not in P.NOT_BARE:
+        named = earlier[-1:]  # "halve it", "a bit more"
+    for name in [n for n in named if n not in found]:
         kind, choices = _kinds().get(name, ("", ()))
-        if kind in ("int", "float") and (rel := _longest(joined, P.RELATIVE)):
-            found[name] = P.RELATIVE[rel]
+        if kind in ("int", "float") and (rel := _relative(joined, direction)):
+            found[name] = rel
         elif kind == "str" and choices:
             found.update({name: c for c in choices if f" {c} " in joined})
         elif kind == "bool":
@@ -234,6 +246,20 @@ def _direction(joined: str) -> str:
     if any(f" {w} " in joined for w in P.UP):
         return "+"
     return ""
+
+
+def _relative(joined: str, direction: str) -> str | None:
+    """A change without a number: "halve", "a bit more", "lower it slightly", "up by a third"."""
+    for part, share in (("half", 50), ("a third", 33), ("a quarter", 25), ("a fifth", 20), ("a tenth", 10)):
+        if direction and f" by {part} " in joined:
+            return "x0.5" if (part == "half" and direction == "-") else f"{direction}{share}%"
+    rel = _longest(joined, P.RELATIVE)
+    if rel is None:
+        return None
+    value = P.RELATIVE[rel]
+    if value in ("+50%", "-50%") and any(f" {w} " in joined for w in P.SOFT):
+        return value[0] + "20%"
+    return value
 
 
 def _longest(joined: str, table) -> str | None:

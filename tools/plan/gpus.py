@@ -25,6 +25,14 @@ KNOWN_GPUS: dict[str, tuple[str, float]] = {
 _APPLE = re.compile(r"\b(?:mac|macbook|imac|mac studio|mac mini|m[1-4](?: pro| max| ultra)?|apple)\b")
 
 
+def gpu_words(text: str) -> list[str]:
+    """The parts of a sentence that name a card ("4090", "24gb", "a100"), so they are not read as settings."""
+    low = text.lower()
+    keys = sorted(KNOWN_GPUS, key=len, reverse=True)
+    pattern = r"(?<![\w.])(?:" + "|".join(re.escape(k) for k in keys) + r"|\d{1,3}\s*(?:gb|gig|gigs|gib))(?![\w.])"
+    return re.findall(pattern, low)
+
+
 def gpu_from_text(text: str) -> Hardware | None:
     """The card a sentence names, or None when it names none."""
     low = " " + text.lower().replace("rtx", " ").replace("geforce", " ") + " "
