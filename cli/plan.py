@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, typer.Option(help="Model id (default: settings.default_model).")] = None,
         trigger: Annotated[str | None, typer.Option("--trigger", help="Trigger phrase, one or more words: "
                                                     "--trigger \"zorbly style\" (default: the old LoRA's).")] = None,
+        vram_gb: Annotated[float | None, typer.Option("--vram-gb", min=1, help="Plan for a GPU with this many GB "
+                                                      "(another machine; no GPU or weights needed here).")] = None,
         calibrate: Annotated[bool, typer.Option("--calibrate", help="Measure a few real steps for the time "
                                                 "estimate (always done for the tiny model).")] = False,
         json_out: JsonFlag = False,
@@ -37,7 +39,7 @@ def register(app: typer.Typer) -> None:
         if trigger is not None:
             overrides["trigger"] = trigger
         result = make_plan(recipe, dataset, old_lora=old, overrides=overrides, model_id=model,
-                           calibrate=True if calibrate else None)
+                           calibrate=True if calibrate else None, vram_gb=vram_gb)
         if json_out:
             print_json(result)
         else:
@@ -85,6 +87,11 @@ def render_plan(p) -> str:
               f"samples {human_duration(e.sampling_s)})", _wrap(e.note),
               f"Disk: cache {e.disk_mb.cache:.0f} MB, checkpoints {e.disk_mb.checkpoints:.0f} MB, "
               f"LoRA {e.disk_mb.lora:.1f} MB"]
+    if p.memory is not None and p.tier != "demo":
+        m = p.memory
+        lines += [f"Memory: predicted peak {m.peak_gib:.1f} GiB of {m.vram_gib or 0:g} GB "
+                  f"({'fits' if m.fits else 'does NOT fit'}); " + ", ".join(
+                      f"{k} {ph.peak_gib:.1f}" for k, ph in m.phases.items()), _wrap(" ".join(m.reasons))]
     if p.model_id != p.requested_model or p.tier == "demo":
         lines.append(f"A real LTX-2.3 run would use buckets {', '.join(p.real_buckets)}.")
     for title, items in (("Warnings", p.warnings), ("Recommendations", p.recommendations),

@@ -76,15 +76,15 @@ def test_old_lora_trigger_that_is_not_a_word_is_not_carried():
     assert p.settings["trigger"].source == "recipe"
 
 
-def test_24gb_gpu_gets_the_low_vram_variant():
+def test_24gb_gpu_gets_memory_techniques_that_fit_and_keeps_the_rank():
     p = real("character", clips(20), RTX4090)
-    s = p.settings
-    assert p.tier == "low_vram"
-    assert (s["rank"].value, s["rank"].source) == (16, "hardware")
-    assert (s["optimizer"].value, s["quantize_base"].value) == ("adamw8bit", "int8")
-    assert s["gradient_checkpointing"].value is True and s["buckets"].source == "hardware"
-    assert p.config.data.buckets[0].width * p.config.data.buckets[0].height < 960 * 544
-    assert any("32 GB" in w for w in p.warnings)
+    s, m = p.settings, p.memory
+    assert p.tier == "low_vram" and m.fits and m.vram_gib == 24.0 and m.peak_gib <= 24.0
+    assert s["rank"].source != "hardware"  # memory comes from techniques, not from a smaller LoRA
+    assert s["quantize_base"].value in ("int8", "nf4") and s["quantize_base"].source == "hardware"
+    assert p.config.model.quantize_base == s["quantize_base"].value and s["gradient_checkpointing"].value is True
+    assert set(m.phases) == {"text", "vae", "train"} and all(ph.peak_gib <= 24.0 for ph in m.phases.values())
+    assert "GiB" in s["quantize_base"].explanation
 
 
 def test_cpu_only_machine_explains_and_falls_back_to_the_tiny_model():

@@ -55,8 +55,20 @@ def _with_config_bounds(info: SettingInfo) -> SettingInfo:
 SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
     _s("model", "model.id", "Which base model the LoRA is trained on; a LoRA only works with the model it was "
        "trained on.", "str", aliases=("base model", "base")),
-    _s("quantize_base", "model.quantize_base", "Stores the frozen base weights in 8 bits, halving their memory at "
-       "a small cost in speed and fidelity.", "str", choices=("none", "int8"), aliases=("quantize", "int8")),
+    _s("quantize_base", "model.quantize_base", "Stores the frozen base weights in fewer bits: int8 or float8 "
+       "(torchao) halve their memory, nf4 (bitsandbytes, NVIDIA GPUs) quarters it, at a small cost in speed and "
+       "fidelity; the LoRA itself still trains in full precision.", "str", choices=("none", "int8", "float8", "nf4"),
+       aliases=("quantize", "quantization", "base precision", "int8", "nf4", "4bit")),
+    _s("offload", "model.offload", "Block offload: the transformer's blocks wait in CPU memory and are copied to the "
+       "GPU one at a time as they run, so a card far smaller than the model can train it, with slower steps and "
+       "more system RAM.", "str", choices=("none", "blocks"), aliases=("block swap", "blockswap", "group offload",
+                                                                    "cpu offload")),
+    _s("text_encoder", "model.text_encoder", "How the Gemma text encoder runs while captions are encoded (it is "
+       "freed before training starts): bf16, int8 or nf4 on the GPU, or on the CPU for small cards; auto picks "
+       "by the GPU's memory.", "str", choices=("auto", "bf16", "int8", "nf4", "cpu"),
+       aliases=("text encoder", "gemma")),
+    _s("vae_tiling", "model.vae_tiling", "Encodes and decodes video in tiles, so large clips fit on small cards; "
+       "a little slower.", "bool", aliases=("vae tiling", "tiled vae", "tiling")),
     _s("trigger", "data.trigger_word", "A made-up word put in front of every caption so the LoRA's concept is "
        "called up by writing it in a prompt.", "str", aliases=("trigger word", "trigger_word", "token")),
     _s("strategy", "strategy.name", "How each training example is built: text-to-video (caption -> clip) or "
@@ -74,6 +86,10 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
        "feed-forward ff.net.0.proj and ff.net.2 (more capacity). A name that matches no layer is an error.", "list", aliases=("target modules", "target_modules")),
     _s("video_only", "lora.video_only", "Adapt only the video stream's attention, leaving the audio branch "
        "untouched.", "bool", aliases=("video only",)),
+    _s("audio", "data.audio", "Trains the clips' sound together with the picture, so a LoRA that learned a voice "
+       "or a signature sound keeps it: on (clips without sound train the picture only and are listed), off (the "
+       "picture only, the sound of the base model), or required (clips without sound are refused).", "str",
+       choices=("on", "off", "required"), aliases=("sound", "voice", "audio training", "train audio")),
     _s("learning_rate", "optim.learning_rate", "How big each update step is. Too high and training goes noisy or "
        "burns in artefacts; too low and it learns nothing in the steps given.", "float", 1e-6, 1e-2,
        aliases=("lr", "learning rate")),
@@ -86,10 +102,6 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
        "to a tenth of its peak at the last step (as Lightricks' trainer does), or along a cosine to zero.",
        "str", choices=("constant", "linear", "cosine"),
        aliases=("scheduler", "lr schedule")),
-    _s("audio", "data.audio", "Trains the clips' sound together with the picture, so a LoRA that learned a voice "
-       "or a signature sound keeps it: on (clips without sound train the picture only and are listed), off (the "
-       "picture only, the sound of the base model), or required (clips without sound are refused).", "str",
-       choices=("on", "off", "required"), aliases=("sound", "voice", "audio training", "train audio")),
     _s("warmup_steps", "optim.warmup_steps", "Steps at the start where the learning rate ramps up from zero, so "
        "the first large gradients do not knock the LoRA off course.", "int", 0, 10_000, aliases=("warmup",)),
     _s("batch_size", "optim.batch_size", "Clips per step. Larger batches average out noise but need memory in "

@@ -16,7 +16,9 @@ from core.settings import get_settings
 from tools.plan.estimate import Estimate, estimate
 from tools.plan import sound
 from tools.plan.glossary import SETTINGS
-from tools.plan.hardware import Hardware, TierChoice, detect_hardware, pick_tier
+from tools.plan.fit import fit_memory
+from tools.plan.hardware import Hardware, TierChoice, detect_hardware, pick_tier, planned_hardware
+from tools.plan.memory import MemoryPlan
 from tools.plan.overrides import resolve_overrides
 from tools.plan.inputs import DatasetFacts, OldLoraFacts, dataset_facts, old_lora_facts
 from tools.plan.rules import adapt_buckets, dataset_warnings, tiny_buckets
@@ -58,6 +60,8 @@ class Plan(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     recommendations: list[str] = Field(default_factory=list, description="What to add or fix for a better LoRA.")
     ready: bool = Field(True, description="False when the dataset is too small for the recipe's minimum.")
+    memory: MemoryPlan | None = Field(None, description="Predicted GPU memory per phase and the techniques chosen "
+                                      "to fit it (vram_gib, peak_gib, fits, phases, techniques, reasons).")
     model_notes: list[str] = Field(default_factory=list, description="What differs for the chosen target model "
                                    "from LTX-2.3 (empty for 2.3 itself).")
 
@@ -87,8 +91,10 @@ class _Values:
 
 def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None, old_lora: Any = None,
          overrides: dict[str, Any] | None = None, model_id: str | None = None,
-         calibrate: bool | None = None) -> Plan:
-    """Resolve a training plan: every setting with its value, where it came from, and why; plus time and disk."""
+         calibrate: bool | None = None, vram_gb: float | None = None) -> Plan:
+    """Resolve a training plan: every setting with its value, where it came from, and why; plus time and disk.
+
+    ``vram_gb`` plans for a GPU of that size instead of this machine's (no weights or GPU needed)."""
     recipe = load_recipe(recipe) if isinstance(recipe, str) else recipe
     overrides = dict(overrides or {})
     asked = [overrides.pop(k) for k in list(overrides) if k.strip().lower() in _MODEL_KEYS]  # it picks the tier
@@ -96,6 +102,11 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
     facts = dataset_facts(dataset, recipe.name)
     old = old_lora_facts(old_lora)
     hw = hardware or detect_hardware()
+    if vram_gb is not None:
+        hw = planned_hardware(vram_gb, hw)
+    from trainer.models import get_model_spec
+
+    get_model_spec(model_id or get_settings().default_model)  # an unknown id is an error listing the known ones
     tier = pick_tier(hw, model_id or get_settings().default_model)
     v = _Values()
     _model_setting(v, tier, chosen=bool(model_id))
@@ -109,18 +120,21 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
     _from_user(v, overrides)
     _derived(v, recipe, facts)
     sound.derived(v)
+    memory = fit_memory(v, recipe, tier, hw)
     config = _to_config(v, recipe, tier)
     recs, ready = dataset_warnings(recipe, facts)
     warnings += _plan_warnings(recipe, tier, old, v)
     heard, sound_ready = sound.sound_warnings(v, facts, old)
     warnings, ready = warnings + heard, ready and sound_ready
+    if not memory.fits:
+        warnings.append(" ".join(memory.reasons))
     notes = version_notes(tier.requested_model, old.family if old else None, bool(old and old.ic))
     est = estimate(config, hw, n_items=max(1, facts.n_items), calibrate=calibrate)
     return Plan(recipe=recipe.name, recipe_title=recipe.title, model_id=tier.model_id,
                 requested_model=tier.requested_model, tier=tier.tier, tier_reason=tier.reason, hardware=hw,
                 dataset=facts, config=config, settings=v.s, estimate=est,
                 real_buckets=_real_buckets(recipe, tier), warnings=warnings, recommendations=recs, ready=ready,
-                model_notes=notes)
+                memory=memory, model_notes=notes)
 
 
 def _model_setting(v: _Values, tier: TierChoice, chosen: bool) -> None:
@@ -202,23 +216,9 @@ def _carry_resolution(v: _Values, old: OldLoraFacts, src: str, tier: TierChoice)
 
 
 def _from_hardware(v: _Values, recipe: Recipe, tier: TierChoice) -> None:
-    if tier.tier == "low_vram":
-        why = tier.reason
-        if v.value("rank") > 16:
-            v.set("rank", 16, "hardware", f"Lowered from {v.value('rank')} to 16 for the low-VRAM variant "
-                  "(Lightricks' low-VRAM config uses rank 16). " + why)
-        v.set("optimizer", "adamw8bit", "hardware", "8-bit AdamW keeps its two running averages in a quarter of "
-              "the memory, as in Lightricks' low-VRAM config. " + why)
-        v.set("quantize_base", "int8", "hardware", "int8 base weights (about 19 GB instead of 38 GB) are what "
-              "makes the model fit on this card; the LoRA itself still trains in fp32. " + why)
-        v.set("gradient_checkpointing", True, "hardware", "Required on this card: without it the activations "
-              "of one clip do not fit. " + why)
-        t = recipe.tiers.low_vram
-        was = v.s["buckets"]
-        note = (f" Your old LoRA's {was.value[0]} is more than this card's tier holds."
-                if was.source == "old_lora" else "")
-        v.set("buckets", list(t.buckets), "hardware", f"{t.why} {t.change}{note}", t.source)
-    elif tier.tier in ("demo", "cannot_train"):
+    if tier.tier in ("standard", "low_vram"):
+        return  # the memory step (tools.plan.fit) chooses techniques once the buckets and rank are final
+    if tier.tier in ("demo", "cannot_train"):
         real = v.value("buckets")
         v.set("buckets", tiny_buckets(real), "hardware" if tier.fallback else "recipe",
               f"The tiny demo model trains at tiny sizes so a run takes seconds on a CPU; a real LTX-2.3 run "
@@ -296,8 +296,6 @@ def _real_buckets(recipe: Recipe, tier: TierChoice) -> list[str]:
 
 def _plan_warnings(recipe: Recipe, tier: TierChoice, old: OldLoraFacts | None, v: _Values) -> list[str]:
     out = []
-    if tier.tier == "low_vram" and "below Lightricks" in tier.reason:
-        out.append(tier.reason)
     if tier.tier in ("demo", "cannot_train"):
         out.append(f"This plan trains the tiny demo model ({tier.model_id}): its samples are noise. It shows the "
                    "whole flow; a real LoRA needs the ltx-2.3 model on a GPU.")

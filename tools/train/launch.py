@@ -86,6 +86,8 @@ def build_config(
     from trainer.models import get_model_spec
 
     spec = get_model_spec(model_id)
+    if not spec.tiny:
+        _refuse_unrunnable(model_id)
     first = spec.default_buckets[0]
     base = TrainConfig(
         model=ModelConfig(id=model_id, path=settings.model_path, text_encoder_path=settings.text_encoder_path),
@@ -102,7 +104,39 @@ def _planned(recipe: str, dataset_dir: Path, model_id: str, overrides: dict) -> 
     """The recipe's plan, with the flags as the user's overrides (the plan validates and explains them)."""
     from tools.plan.service import plan
 
-    return plan(recipe, dataset_dir, overrides=overrides, model_id=model_id).config
+    p = plan(recipe, dataset_dir, overrides=overrides, model_id=model_id)
+    if p.model_id != p.requested_model:  # the plan may offer the tiny twin; training never silently swaps it in
+        raise LoraportError(f"{p.requested_model} cannot train here. {p.tier_reason.split(' Here,')[0]} To try "
+                            f"the whole flow on this machine instead, train the tiny model: --model {p.model_id} "
+                            "(its output is noise).")
+    if p.memory is not None and not p.memory.fits:
+        raise LoraportError(f"{p.requested_model} does not fit this GPU with these settings: "
+                            f"{' '.join(p.memory.reasons)}")
+    if p.tier != "demo" and p.config.model.path is None:
+        raise _no_weights(p.model_id)
+    return p.config
+
+
+def _refuse_unrunnable(model_id: str) -> None:
+    """A real model needs a CUDA GPU that can hold it and local weights: say which is missing, offer the tiny."""
+    from tools.plan.hardware import detect_hardware, pick_tier
+    from tools.plan.versions import weights_for
+
+    tier = pick_tier(detect_hardware(), model_id)
+    if tier.fallback:
+        raise LoraportError(f"{model_id} cannot train here. {tier.reason.split(' Here,')[0]} To try the whole flow "
+                            f"on this machine instead, train the tiny model: --model {tier.model_id} (its output "
+                            "is noise).")
+    if weights_for(model_id)[0] is None:
+        raise _no_weights(model_id)
+
+
+def _no_weights(model_id: str) -> LoraportError:
+    from tools.plan.versions import tiny_twin
+
+    return LoraportError(f"{model_id} needs its weights on this machine: set LORAPORT_MODEL_PATH to a "
+                         "diffusers-format folder or Lightricks' single .safetensors file; nothing is downloaded. "
+                         f"Without weights, --model {tiny_twin(model_id)} trains the tiny model.")
 
 
 def _apply(config: TrainConfig, overrides: dict) -> TrainConfig:
