@@ -77,7 +77,8 @@ class DataConfig(Strict):
     holdout_fraction: float = Field(0.1, ge=0, lt=1)
     audio: Literal["off", "on", "required"] = Field(
         "off", description="Train the clips' sound with the picture: off (video only), on (clips without sound "
-        "train video-only and are listed), required (clips without sound are refused).")
+        "train video-only and are listed), required (clips without sound are refused). On or required adapts the "
+        "audio branch too (lora.video_only becomes false).")
 
     @field_validator("audio", mode="before")
     @classmethod
@@ -148,11 +149,8 @@ class TrainConfig(Strict):
                          for b in self.data.buckets):
             raise ValueError(f"reference_downscale_factor {f} needs every bucket's width and height divisible by "
                              f"{f} into multiples of 32 (e.g. {64 * f}x{64 * f}): change the buckets or the factor")
-        if self.data.audio != "off" and self.lora.video_only and "video_only" not in self.lora.model_fields_set:
-            self.lora.video_only = False  # sound trains: the LoRA covers all six attention families by default
-        if self.data.audio != "off" and self.lora.video_only:
-            raise ValueError("training the sound needs the audio branch adapted too: set video_only = false "
-                             "(or audio = off)")
+        if self.data.audio != "off":
+            self.lora.video_only = False  # the sound trains through the audio branch: all six attention families
         if self.optim.warmup_steps >= self.optim.steps:
             raise ValueError(f"warmup_steps ({self.optim.warmup_steps}) must be below steps ({self.optim.steps})")
         return self
