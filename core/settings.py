@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `loraport serve` binds.")
     port: int = Field(8000, ge=1, le=65535)
     token: SecretStr | None = Field(None, description="Required on every request when binding a non-loopback address.")
+    public_url: str | None = Field(None, description="The address people and the Slack / Discord platforms reach "
+                                   "this server at (e.g. https://loraport.example.com behind a TLS proxy); the bots "
+                                   "name it in their set-up lines and their messages.")
     default_model: str = Field("tiny-ltx-2.3", description="Model id used when a command names none.")
     model_path: Path | None = Field(None, description="Local LTX-2.3 weights (diffusers folder or single file).")
     text_encoder_path: Path | None = Field(None, description="Local Gemma 3 folder for the single-file checkpoint.")

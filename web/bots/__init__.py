@@ -21,10 +21,11 @@ def discord_enabled(settings: Settings) -> bool:
 
 
 def status_lines(settings: Settings) -> list[str]:
-    slack = ("on at POST /slack/events" if slack_enabled(settings)
+    base = (settings.public_url or "").rstrip("/")  # the URL to give Slack and Discord, when the operator set one
+    slack = (f"on at POST {base}/slack/events" if slack_enabled(settings)
              else "off (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN; see docs/bots.md)")
     if discord_enabled(settings):
-        discord = "on at POST /discord/interactions" + (
+        discord = f"on at POST {base}/discord/interactions" + (
             "" if settings.discord_bot_token else " (no DISCORD_BOT_TOKEN: jobs longer than 15 min post no milestones)")
     else:
         discord = "off (set DISCORD_PUBLIC_KEY and DISCORD_APP_ID; see docs/bots.md)"

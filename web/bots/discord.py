@@ -61,8 +61,9 @@ class DiscordSink:
             payload["components"] = approval_buttons(post.approval_id or "")
         file = post.file if post.file is not None and post.file.stat().st_size <= FILE_MAX else None
         if post.kind == "finished" and post.file is not None and file is None:
+            panel = f" at {self.settings.public_url}" if self.settings.public_url else ""
             payload["content"] = (payload["content"] + "\n(The file is too large for Discord: download it from "
-                                  "the loraport panel.)")[:CONTENT_MAX]
+                                  f"the loraport panel{panel}.)")[:CONTENT_MAX]
         await self.send(payload, file, f"loraport-{post.job_id}.safetensors")
 
     async def send(self, payload: dict, file=None, filename: str | None = None) -> None:
