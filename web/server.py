@@ -146,6 +146,8 @@ def run_server(settings: Settings, *, worker: bool = True) -> None:
               "'Authorization: Bearer $LORAPORT_TOKEN'", flush=True)
     print(f"  job worker: {jobs.describe()}" if jobs else "  job worker: not started (run `loraport worker`)",
           flush=True)
+    if settings.ray_address:  # the worker submits every job there (trainer.cluster); unset, it runs them here
+        print(f"  jobs run on the Ray cluster at {settings.ray_address}", flush=True)
     print("\n".join(bot_status_lines(settings)), flush=True)
     print(f"  model: {settings.default_model}   stop with Ctrl+C (or SIGTERM)", flush=True)
     # uvicorn answers SIGTERM by shutting down and then re-raising the signal with the handler it found at start.
