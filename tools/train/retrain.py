@@ -58,11 +58,13 @@ def launch_retrain(proposal: RetrainProposal, thread_id: str | None = None):
     """Queue the approved retrain as a new training job linked to the run it improves; returns its JobRef."""
     from core.store import open_db
     from core.workspace import Workspace
+    from tools.train.disk import require_disk
     from tools.train.launch import JobRef
     from trainer import jobs
     from trainer.worker import live_workers
 
     workspace = Workspace.from_settings()
+    require_disk(proposal.config, workspace)  # as launch does: refuse a run the disk cannot hold
     db = open_db(workspace)
     job_id = jobs.enqueue(db, "train", proposal.config, thread_id=thread_id, parent_job_id=proposal.based_on,
                           workspace=workspace)
