@@ -73,6 +73,7 @@ def _show_preview(preview, as_json: bool) -> None:
         print_json(preview)
         return
     for item in preview.items:
-        typer.echo(f"{item.name}: {item.trained_as}" if not item.error else f"{item.name}: FAILED: {item.error}")
+        mark = f" [{item.sound}]" if item.sound else ""  # silent-blind / from-frames: what it says of the sound
+        typer.echo(f"{item.name}: {item.trained_as}{mark}" if not item.error else f"{item.name}: FAILED: {item.error}")
     typer.echo("")
     typer.echo(preview.note)

@@ -21,6 +21,13 @@ BASE_INSTRUCTIONS = (
     "Write one or two plain sentences of what is visible: subjects, action, setting, camera, lighting. "
     "No preamble, no lists, no quotes. Do not invent names; a trigger word is added separately."
 )
+# Added to the guidance when the clips' sound trains with the picture (audio on): LTX-2.x generates both from one
+# prompt, so a caption that is silent about the sound teaches the LoRA nothing to call the sound up with.
+SOUND_INSTRUCTIONS = (
+    "The clip's sound is trained too: end with one sentence on the sound as far as the frames show it: who speaks "
+    "or sings (and what is said, in double quotes, only when it can be read or is certain), music, sound effects, "
+    "the room or street around. Never invent words you cannot know."
+)
 
 
 @dataclass
@@ -36,6 +43,9 @@ class Captioner(ABC):
 
     name: ClassVar[str]
     quality: ClassVar[str] = "normal"  # "low" marks template captions everywhere they show
+    # What its captions can say about the sound: "from-frames" (a vision model sees sound sources, hears nothing),
+    # "as-written" (the user's own words), "silent-blind" (nothing: it knows only that a clip has a sound track).
+    sound: ClassVar[str] = "from-frames"
     frames_per_clip: int = 4
 
     def prepare(self) -> None:
@@ -49,6 +59,11 @@ class Captioner(ABC):
         from tools.caption.frames import sample_frames
 
         return self.caption(sample_frames(item.path, self.frames_per_clip), guidance=guidance)
+
+
+def with_sound(guidance: str, sound: bool) -> str:
+    """The recipe's caption guidance, plus the sound instructions when the clips' sound trains."""
+    return f"{guidance.strip()} {SOUND_INSTRUCTIONS}" if sound else guidance
 
 
 def prompt_text(guidance: str) -> str:

@@ -19,7 +19,7 @@ from core.settings import Settings, get_settings
 from core.store import open_db
 from core.workspace import Workspace
 
-from tools.caption.base import CaptionItem, Captioner
+from tools.caption.base import CaptionItem, Captioner, with_sound
 from tools.dataset.captions import clean_caption, with_trigger, write_captions_jsonl
 from tools.dataset.guidance import load_guidance
 from tools.dataset.models import DatasetReport, FileEntry
@@ -35,6 +35,9 @@ class CaptionResult(BaseModel):
     trained_as: str = Field("", description="The caption as training will use it: trigger word first.")
     source: str
     quality: str = Field("normal", description='"low" for template captions: no model looked at the pixels.')
+    sound: str | None = Field(None, description='What the caption can say about the sound, when it matters: '
+                              '"silent-blind" (template: nothing), "from-frames" (a vision model guessed it from '
+                              'the pixels: check what is said), "as-written" (your own words).')
     error: str | None = None
 
 
@@ -48,6 +51,7 @@ class CaptionPreview(BaseModel):
     guidance: str
     items: list[CaptionResult]
     note: str
+    sound: bool = Field(False, description="The clips' sound trains (the recipe's audio), so captions describe it.")
 
 
 class CaptionRun(BaseModel):
@@ -108,10 +112,13 @@ def get_captioner(backend: str | None, report: DatasetReport | None = None, sett
 
 
 def caption_preview(dataset: str | Path, *, backend: str = "auto", trigger_word: str | None = None, n: int = 3,
-                    recipe=None, captioner: Captioner | None = None) -> CaptionPreview:
-    """Caption 3 files of a dataset with the trigger word, for the user to approve before captioning the rest."""
+                    recipe=None, captioner: Captioner | None = None, sound: bool | None = None) -> CaptionPreview:
+    """Caption 3 files of a dataset with the trigger word, for the user to approve before captioning the rest.
+
+    ``sound`` (default: whether the recipe trains the clips' sound) asks the captioner to describe the sound too."""
     db, workspace, report = _open(dataset)
     guidance = load_guidance(recipe if recipe is not None else report.recipe)
+    sound = guidance.sound if sound is None else sound
     trigger = _trigger(db, report, trigger_word, guidance.trigger_word)
     captioner = captioner or get_captioner(backend, report)
     captioner.prepare()
@@ -119,7 +126,8 @@ def caption_preview(dataset: str | Path, *, backend: str = "auto", trigger_word:
     picks = (sorted(good, key=lambda f: (f.kind != "video", f.split != "train", f.name)))[:max(1, n)]
     items = []
     for entry in picks:
-        result = _caption_one(captioner, Path(report.path), entry, guidance.caption_guidance, trigger)
+        result = _caption_one(captioner, Path(report.path), entry, with_sound(guidance.caption_guidance, sound),
+                              trigger, sound)
         if result.error is None and entry.caption_status != "final":
             _store(db, report.id, entry.name, result.caption, captioner.name, "preview")
         items.append(result)
@@ -129,8 +137,23 @@ def caption_preview(dataset: str | Path, *, backend: str = "auto", trigger_word:
             + (" LOW QUALITY: no model looked at the pixels; edit them or use a vision model." if low else "")
             + f" Approve to caption all {len(good)} file(s); any caption can be edited afterwards "
             f"(set_caption, or `loraport caption {report.id} --edit FILE --text \"...\"`).")
+    note += _sound_note(captioner, sound)
     return CaptionPreview(dataset_id=report.id, backend=captioner.name, trigger_word=trigger,
-                          quality=captioner.quality, guidance=guidance.caption_guidance, items=items, note=note)
+                          quality=captioner.quality, guidance=with_sound(guidance.caption_guidance, sound),
+                          items=items, note=note, sound=sound)
+
+
+def _sound_note(captioner: Captioner, sound: bool) -> str:
+    if captioner.sound == "silent-blind":
+        return (" SILENT-BLIND: these captions say nothing about the sound (no model heard it)"
+                + ("; the sound trains too, so write who speaks, what is said (in quotes), music and effects "
+                   "into each caption by hand." if sound else "."))
+    if not sound:
+        return ""
+    if captioner.sound == "from-frames":
+        return (" The sound trains too: the captions name the sound the frames show, but no model heard it; "
+                "check who speaks and put what is said in quotes by hand.")
+    return " The sound trains too: make sure your captions say who speaks, what is said, music and effects."
 
 
 def caption_all(dataset: str | Path, *, backend: str = "auto", trigger_word: str | None = None,
@@ -143,10 +166,11 @@ def caption_all(dataset: str | Path, *, backend: str = "auto", trigger_word: str
     captioner = captioner or get_captioner(backend, report)
     captioner.prepare()
     good = [f for f in report.files if f.error is None and f.role == "item"]  # references need no caption
+    text = with_sound(guidance.caption_guidance, guidance.sound)
     run = CaptionRun(dataset_id=report.id, backend=captioner.name, trigger_word=trigger, captioned=0,
                      quality=captioner.quality)
     try:
-        _caption_each(db, report, good, captioner, guidance.caption_guidance, trigger, run,
+        _caption_each(db, report, good, captioner, text, trigger, run,
                       overwrite=overwrite, on_progress=on_progress, should_stop=should_stop)
     finally:  # stopped, finished or failed: the file matches the DB
         _write_jsonl(db, report.id, Path(report.path))
@@ -210,7 +234,16 @@ def _trigger(db: sqlite_utils.Database, report: DatasetReport, given: str | None
     return trigger
 
 
-def _caption_one(captioner: Captioner, root: Path, entry: FileEntry, guidance: str, trigger: str | None) -> CaptionResult:
+def _caption_one(captioner: Captioner, root: Path, entry: FileEntry, guidance: str, trigger: str | None,
+                 sound: bool = False) -> CaptionResult:
+    result = _caption_raw(captioner, root, entry, guidance, trigger)
+    if captioner.sound == "silent-blind" or sound:
+        result.sound = captioner.sound
+    return result
+
+
+def _caption_raw(captioner: Captioner, root: Path, entry: FileEntry, guidance: str, trigger: str | None
+                 ) -> CaptionResult:
     try:
         raw = captioner.caption_item(CaptionItem(path=root / entry.name, entry=entry), guidance=guidance)
     except LoraportError as err:

@@ -13,6 +13,7 @@ from tools.caption.base import CaptionItem, Captioner
 
 class SidecarCaptioner(Captioner):
     name = "sidecar"
+    sound = "as-written"
 
     def caption(self, frames: list[Image.Image], *, guidance: str) -> str:
         raise LoraportError("the sidecar backend reads existing captions; it cannot describe frames.")

@@ -13,6 +13,7 @@ from tools.caption.base import CaptionItem, Captioner
 class TemplateCaptioner(Captioner):
     name = "template"
     quality = "low"
+    sound = "silent-blind"  # "with sound" says a track exists, never what is in it
 
     def caption(self, frames: list[Image.Image], *, guidance: str) -> str:
         if not frames:

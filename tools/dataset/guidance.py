@@ -29,6 +29,7 @@ class Guidance:
     trigger_word: str | None = None
     holdout_fraction: float = 0.1
     reference_suffix: str | None = None  # IC-LoRA recipes: clip.mp4's reference is clip<suffix>.mp4
+    sound: bool = False  # the recipe trains the clips' sound (audio on / required): captions describe it too
 
 
 def load_guidance(recipe) -> Guidance:
@@ -52,6 +53,7 @@ def load_guidance(recipe) -> Guidance:
         caption_guidance=caption_text, trigger_word=s.trigger.value if s.trigger else None,
         holdout_fraction=s.holdout_fraction.value if s.holdout_fraction else 0.1,
         reference_suffix=recipe.ic.reference_suffix.value if recipe.ic else None,
+        sound=bool(getattr(s, "audio", None) and s.audio.value != "off"),
     )
 
 
