@@ -176,3 +176,66 @@ def _phone_width(p: Page) -> None:
     page.click("#tab-migrate")
     assert page.evaluate("document.documentElement.scrollWidth") <= 391  # nothing runs off the side
     p.shot("phone")
+
+
+@pytest.fixture
+def files_23(tmp_path) -> tuple[Path, list[Path]]:
+    """An old tiny-ltx-2.3 LoRA (non-zero B, loraport metadata naming 2.3) and three clips."""
+    from safetensors.torch import load_file, save_file
+
+    from tests.tools.lora_factory import loraport_metadata
+    from tests.web.test_studio import _comfy_lora
+
+    lora = _comfy_lora(tmp_path / "my_23_style.safetensors")
+    save_file(load_file(lora), lora, metadata=loraport_metadata("tiny-ltx-2.3", recipe="style"))
+    return lora, [make_clip(tmp_path / "clips" / f"clip{i}.mp4", color=c) for i, c in enumerate(COLORS[:3])]
+
+
+@pytest.mark.timeout(420)
+def test_ltx25_as_target_through_the_page(chromium, served, files_23):
+    """The target select moves the thread to 2.5, the old 2.3 LoRA is judged 'test-first', the as-is test is
+    offered before training and runs after the approval, and the Studio renders the LoRA as it is on 2.5."""
+    from playwright.sync_api import sync_playwright
+
+    old_lora, clips = files_23
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        p = Page(page)
+        p.n = 50  # screenshots after the first test's
+        try:
+            page.goto(served.url)
+            page.wait_for_selector("#conn:text('connected')")
+            p.attach([old_lora])
+            p.say("here is my old LoRA", ".card-inspect")
+            p.say("style", ".card-recipe")
+            p.attach(clips)
+            p.say("here are my clips", ".card-dataset")
+            before = page.locator(".card-inspect").count()
+            page.select_option("#target-pick", "2.5")  # the panel's target choice, said to the sidekick
+            page.wait_for_function("n => document.querySelectorAll('.card-inspect').length > n", arg=before,
+                                   timeout=60_000)
+            assert "test-first" in page.locator(".card-inspect .verdict").last.text_content()
+            page.wait_for_selector(".msg.assistant:has-text('test it first')")
+            page.wait_for_selector("#plan td.value:text-is('tiny-ltx-2.5')", state="attached")
+            p.shot("target-25")
+            p.say("yes", ".card-approval button.primary")
+            page.locator(".card-approval button:text('Approve')").last.click()
+            page.wait_for_selector(".card-as-is", timeout=240_000)
+            assert page.text_content(".card-as-is .verdict strong") in ("it still works: no retrain needed", "retrain")
+            assert page.locator(".card-as-is .pair video").count() >= 2
+            p.shot("as-is")
+            page.click("#tab-studio")
+            page.wait_for_selector("#studio-lora option[value^='upload:'], #studio-lora option", state="attached")
+            page.select_option("#studio-model", "ltx-2.5")
+            page.set_input_files("#studio-upload", str(old_lora))
+            page.wait_for_selector("#studio-status:text('Uploaded')")
+            page.fill("#studio-prompt", "a lighthouse at dusk")
+            page.click("#studio-form button[type=submit]")
+            page.wait_for_selector("#studio-out figcaption:has-text('tiny-ltx-2.5')", timeout=120_000)
+            p.shot("studio-25")
+        finally:
+            browser.close()
+    assert errors == [], errors

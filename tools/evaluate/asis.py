@@ -145,7 +145,11 @@ def decide_as_is(found, ev: EvalReport, old_imp: float | None, old_model: str | 
     ok_keep = True
     if old_imp is not None and old_model:
         ok_keep = old_imp <= 0 or imp >= KEEP_SHARE * old_imp
-        evidence.append(f"on its own model {old_model} it removes {old_imp * 100:.1f}% of the loss: on {target} it "
-                        f"keeps {'at least' if ok_keep else 'less than'} {KEEP_SHARE * 100:.0f}% of that")
+        if old_imp <= 0:
+            evidence.append(f"on its own model {old_model} it did not lower the held-out loss either "
+                            f"({-old_imp * 100:.1f}% worse): there is no effect to keep")
+        else:
+            evidence.append(f"on its own model {old_model} it removes {old_imp * 100:.1f}% of the loss: on {target} "
+                            f"it keeps {'at least' if ok_keep else 'less than'} {KEEP_SHARE * 100:.0f}% of that")
     works = not fail and ok_loss and ok_strength and ok_keep
     return ("works" if works else "retrain"), evidence

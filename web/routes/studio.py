@@ -19,8 +19,8 @@ from web.uploads import MEDIA_EXT, load_upload
 
 router = APIRouter(prefix="/api/studio", tags=["studio"])
 _one_at_a_time = threading.Lock()  # generation takes the whole CPU/GPU; a second request waits its turn
-TINY_NOTE = ("tiny-ltx-2.3 has random weights: its clips are noise. They show the pipeline works end to end, "
-             "not what your LoRA looks like; use ltx-2.3 weights for real previews.")
+TINY_NOTE = ("The tiny demo models have random weights: their clips are noise. They show the pipeline works end to "
+             "end, not what your LoRA looks like; use ltx-2.3 or ltx-2.5 weights for real previews.")
 
 
 class StudioRequest(BaseModel):
@@ -33,6 +33,8 @@ class StudioRequest(BaseModel):
     height: int | None = Field(None, ge=32, le=2048, multiple_of=32)
     frames: int | None = Field(None, ge=1, le=257, description="8k+1 frames.")
     steps: int | None = Field(None, ge=1, le=100, description="Denoising steps.")
+    model: str | None = Field(None, max_length=64, description="Render on this base model instead of the LoRA's own "
+                              "(e.g. ltx-2.5: the as-is test of a 2.3 LoRA, with and without it at the same seed).")
     reference_upload_id: str | None = Field(None, description="IC-LoRA: an uploaded image or clip (POST /api/uploads) "
                                             "to render from.")
     reference_media: str | None = Field(None, max_length=1000, description="IC-LoRA: a reference of the trained "
@@ -71,6 +73,10 @@ def generate_clips(req: StudioRequest, db: DbDep, workspace: WorkspaceDep, setti
     from trainer.worker import default_device
 
     lora_path, model = _lora_and_model(req, db, workspace, settings)
+    if req.model:  # the as-is comparison: the LoRA on another base, beside that base alone
+        from tools.evaluate.source import on_model
+
+        model = on_model(model, req.model)
     reference = _reference(req, lora_path, db, workspace)  # an IC-LoRA without one is a 400, before any render
     size = dict(width=req.width, height=req.height, frames=req.frames, steps=req.steps)  # None: the model's default
     gen_id = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"

@@ -30,7 +30,8 @@ def list_threads(db: DbDep, limit: int = Query(50, ge=1, le=500)) -> list[Thread
     return [ThreadPublic.model_validate(r) for r in rows]
 
 
-STATE_KEYS = ("old_lora", "recipe", "dataset", "config", "plan_settings", "estimate", "job_ids", "evaluations")
+STATE_KEYS = ("old_lora", "recipe", "dataset", "config", "plan_settings", "estimate", "job_ids", "evaluations",
+              "as_is")
 
 
 @router.get("/{thread_id}/state")

@@ -49,10 +49,25 @@ async function fillThreads(threadId) {
   pick.onchange = () => { location.hash = `thread=${pick.value}`; };
 }
 
+let studioTiny = false;
+
+// The target model (LTX-2.3 until the user picks 2.5) is a choice in the conversation: picking it says so to the
+// sidekick in words ("target 2.5"), the same as typing it, so every brain and surface sees the same request.
+async function bindTarget(chat, threadId) {
+  const pick = document.getElementById("target-pick");
+  try {
+    const state = await getJSON(`/api/threads/${encodeURIComponent(threadId)}/state`);
+    const model = state?.config?.model?.id || "";
+    if (model.endsWith("2.5")) pick.value = "2.5";
+  } catch { /* a new conversation: LTX-2.3 */ }
+  pick.onchange = () => chat.send({ type: "message", text: `target ${pick.value}`, uploads: [] });
+}
+
 async function main() {
   try {
     const health = await getJSON("/api/health");
     setHome(health.home);
+    studioTiny = Boolean(health.default_model?.startsWith("tiny"));  // the Studio renders on the tiny twins then
     if (health.default_model?.startsWith("tiny")) {
       const note = document.getElementById("tiny-note");
       note.textContent = `Demo model (${health.default_model}): it has random weights, so every clip it makes is noise. ` +
@@ -65,6 +80,8 @@ async function main() {
   const threadId = currentThread();
   const chat = new Chat(document.getElementById("view-migrate"), threadId);
   const studio = new Studio(document.getElementById("view-studio"));
+  studio.tinyTwin = studioTiny;
+  bindTarget(chat, threadId);
   bindTabs(studio);
   fillThreads(threadId);
   document.getElementById("new-thread").addEventListener("click", () => { location.hash = `thread=${newThreadId()}`; });

@@ -23,6 +23,9 @@ export function inspectCard(r) {
   return card("inspect", "Your old LoRA",
     el("p", { class: `verdict verdict-${v.status}` }, el("strong", {}, v.status || "unknown"), v.reason ? ` — ${v.reason}` : ""),
     v.action ? el("p", { class: "action" }, v.action) : null,
+    v.test_plan?.length ? el("ol", { class: "test-plan" }, ...v.test_plan.map((step) => el("li", {}, step))) : null,
+    v.evidence?.length ? el("details", { class: "verdict-evidence" }, el("summary", {}, `Evidence, judged for ${v.target}`),
+                            list(v.evidence)) : null,
     facts([
       ["Trained for", [base.family, base.variant].filter(Boolean).join(" ") + (base.confidence !== undefined ? ` (confidence ${pct(base.confidence)})` : "")],
       ["Rank", rank.mode ?? rank.max], ["Trigger words", (r.trigger_words || []).join(", ")],
@@ -207,4 +210,20 @@ export class JobCard {
       el("a", { class: "button primary", href: `/api/jobs/${encodeURIComponent(this.jobId)}/lora`, download: true }, "Download the LoRA (.safetensors)"),
       trigger ? el("p", {}, "Trigger word: ", el("code", { class: "trigger" }, trigger), " — start your prompts with it.") : null);
   }
+}
+
+// The as-is test: an old LoRA on the new base beside that base alone (same prompts and seeds), and its verdict.
+export function asIsCard(r) {
+  const ev = r.evaluation || {};
+  const pairs = (ev.samples || []).slice(0, 3).map((p) => el("div", { class: "pair" },
+    el("p", { class: "muted" }, `${p.kind}: ${p.prompt} (seed ${p.seed})`),
+    el("div", { class: "side-by-side" },
+      el("figure", { class: "clip" }, el("figcaption", {}, `${r.target} alone`), video(p.base_mp4)),
+      el("figure", { class: "clip" }, el("figcaption", {}, "With your LoRA, as it is"), video(p.lora_mp4)))));
+  return card("as-is", `Your LoRA as it is on ${r.target}`,
+    el("p", { class: `verdict verdict-${r.verdict}` }, el("strong", {}, r.headline || r.verdict)),
+    ev.tiny ? el("p", { class: "noise-note" }, "Tiny demo model: its samples are noise; the numbers are real measurements.") : null,
+    list(r.evidence),
+    pairs.length ? el("details", { open: true }, el("summary", {}, "With and without, same seed"), pairs) : null,
+    ev.report_html ? el("a", { href: fileURL(ev.report_html), target: "_blank", rel: "noopener" }, "Open the full report") : null);
 }

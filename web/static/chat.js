@@ -1,12 +1,12 @@
 // The migration tab: the chat websocket, streamed replies, cards, and the wizard strip.
 
 import { el, getJSON, upload } from "./api.js";
-import { approvalCard, datasetCard, evaluationCard, genericCard, inspectCard, JobCard, recipeCard,
+import { approvalCard, asIsCard, datasetCard, evaluationCard, genericCard, inspectCard, JobCard, recipeCard,
          settingsCard } from "./cards.js";
 
 const STEPS = ["Inspect", "Recipe", "Dataset", "Review", "Train", "Evaluate"];
 const CARD_OF = { inspect_lora: inspectCard, choose_recipe: recipeCard, import_dataset: datasetCard,
-                  check_dataset: datasetCard, evaluate: evaluationCard };
+                  check_dataset: datasetCard, evaluate: evaluationCard, evaluate_as_is: asIsCard };
 
 export class Chat {
   constructor(root, threadId) {

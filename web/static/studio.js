@@ -9,12 +9,52 @@ export class Studio {
     this.select = root.querySelector("#studio-lora");
     this.prompt = root.querySelector("#studio-prompt");
     this.seed = root.querySelector("#studio-seed");
+    this.model = root.querySelector("#studio-model");  // another base: the as-is comparison of an old LoRA
     this.out = root.querySelector("#studio-out");
     this.status = root.querySelector("#studio-status");
     this.loras = new Map();
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.generate(); });
-    this.select.addEventListener("change", () => this.fillTrigger());
+    this.select.addEventListener("change", () => { this.fillTrigger(); this.checkReference(); });
     root.querySelector("#studio-upload").addEventListener("change", (e) => this.uploadLora(e.target));
+    // IC-LoRAs render from a reference: its box shows when the LoRA's metadata says it needs one.
+    this.refBox = root.querySelector("#studio-reference");
+    this.refPick = root.querySelector("#studio-ref-pick");
+    root.querySelector("#studio-ref-upload").addEventListener("change", (e) => this.uploadReference(e.target));
+  }
+
+  loraParam() {
+    const [kind, id] = (this.select.value || ":").split(":");
+    return id ? { [kind === "job" ? "lora_job_id" : "lora_upload_id"]: id } : null;
+  }
+
+  async checkReference() {
+    const param = this.loraParam();
+    this.ic = false;
+    if (param) {
+      try {
+        const info = await getJSON(`/api/studio/lora-info?${new URLSearchParams(param)}`);
+        this.ic = info.ic_lora;
+        const uploaded = [...this.refPick.querySelectorAll("option[data-upload]")];
+        this.refPick.replaceChildren(el("option", { value: "" }, info.references.length
+          ? "Pick one of its dataset's references…" : "Upload a reference →"),
+          ...info.references.map((r) => el("option", { value: `media:${r}` }, r)), ...uploaded);
+      } catch (err) { this.status.textContent = err.message; }
+    }
+    this.refBox.hidden = !this.ic;
+  }
+
+  async uploadReference(input) {
+    const files = [...input.files];
+    input.value = "";
+    if (!files.length) return;
+    this.status.textContent = "uploading the reference…";
+    try {
+      const [u] = await upload(files.slice(0, 1));
+      if (!u || u.kind !== "dataset") { this.status.textContent = "That is not an image or a clip."; return; }
+      this.refPick.append(el("option", { value: `upload:${u.id}`, "data-upload": true }, `uploaded · ${u.files[0].name}`));
+      this.refPick.value = `upload:${u.id}`;
+      this.status.textContent = `Reference ${u.files[0].name} uploaded.`;
+    } catch (err) { this.status.textContent = err.message; }
   }
 
   async refresh() {
@@ -32,6 +72,7 @@ export class Studio {
     }
     if (keep && [...this.select.options].some((o) => o.value === keep)) this.select.value = keep;
     this.fillTrigger();
+    this.checkReference();
   }
 
   fillTrigger() {
@@ -66,6 +107,13 @@ export class Studio {
     const body = { prompt: this.prompt.value.trim(), seed: Number(this.seed.value || 42), compare: true,
                    [kind === "job" ? "lora_job_id" : "lora_upload_id"]: id };
     if (!body.prompt) { this.status.textContent = "Write a prompt first."; this.prompt.focus(); return; }
+    if (this.model.value) body.model = this.tinyTwin ? `tiny-${this.model.value}` : this.model.value;
+    if (this.ic) {
+      const [refKind, ...rest] = (this.refPick.value || "").split(":");
+      const ref = rest.join(":");
+      if (!ref) { this.status.textContent = "This IC-LoRA needs a reference: pick one or upload an image or clip."; return; }
+      body[refKind === "upload" ? "reference_upload_id" : "reference_media"] = ref;
+    }
     const button = this.form.querySelector("button[type=submit]");
     button.disabled = true;
     this.status.textContent = "Generating with and without the LoRA…";
@@ -87,7 +135,9 @@ export class Studio {
       c.sheet_url ? el("img", { src: c.sheet_url, alt: `${title}: frames`, class: "sheet" }) : null);
     this.out.replaceChildren(
       r.note ? el("p", { class: "noise-note", role: "note" }, r.note) : null,
-      el("div", { class: "side-by-side" }, clip("With the LoRA", r.with_lora),
-        r.without_lora ? clip("Without (same seed)", r.without_lora) : null));
+      el("div", { class: "side-by-side" },
+        r.reference ? clip(`Reference · ${r.reference_name || ""}`, r.reference) : null,
+        clip(`With the LoRA · ${r.model_id}`, r.with_lora),
+        r.without_lora ? clip(`Without (same seed) · ${r.model_id}`, r.without_lora) : null));
   }
 }
