@@ -20,14 +20,16 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Inspect a LoRA: base model, rank, targets, weight health, and a verdict for the target model."""
-        from tqdm import tqdm
+        from tools.inspect import inspect_lora  # header-only imports no torch: `--header-only` starts fast
 
-        from tools.inspect import inspect_lora
+        if json_out or header_only or not sys.stderr.isatty():
+            report = inspect_lora(path, target=target, header_only=header_only)
+        else:
+            from tqdm import tqdm
 
-        quiet = json_out or header_only or not sys.stderr.isatty()
-        total = path.stat().st_size if path.is_file() else None
-        with tqdm(total=total, unit="B", unit_scale=True, desc="reading weights", disable=quiet, leave=False) as bar:
-            report = inspect_lora(path, target=target, header_only=header_only, progress=bar.update)
+            total = path.stat().st_size if path.is_file() else None
+            with tqdm(total=total, unit="B", unit_scale=True, desc="reading weights", leave=False) as bar:
+                report = inspect_lora(path, target=target, progress=bar.update)
         if json_out:
             print_json(report)
         else:

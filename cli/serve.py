@@ -4,8 +4,6 @@ from typing import Annotated
 
 import typer
 
-from core.settings import get_settings
-
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -14,6 +12,7 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     ) -> None:
         """Start the web panel and API on HOST:PORT."""
+        from core.settings import get_settings
         from web.server import run_server
 
         settings = get_settings(host=host, port=port)

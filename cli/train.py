@@ -3,13 +3,15 @@
 import datetime
 import sys
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.common import JsonFlag, print_json
 from core.workspace import Workspace
-from trainer.jobs import JobRecord
+
+if TYPE_CHECKING:  # every command module is imported at start: keep `loraport inspect` from loading the job store
+    from trainer.jobs import JobRecord
 
 
 class ProgressBar:
@@ -74,7 +76,7 @@ def run_foreground(workspace: Workspace, job_id: str, *, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-def report(record: JobRecord, *, as_json: bool) -> None:
+def report(record: "JobRecord", *, as_json: bool) -> None:
     if as_json:
         print_json(record)
         return

@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.settings import Settings, get_settings
+if TYPE_CHECKING:  # pydantic-settings costs ~0.1 s to import: only from_settings needs it
+    from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -11,7 +13,9 @@ class Workspace:
     home: Path
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> "Workspace":
+    def from_settings(cls, settings: "Settings | None" = None) -> "Workspace":
+        from core.settings import get_settings
+
         settings = settings or get_settings()
         return cls(Path(settings.home)).ensure()
 

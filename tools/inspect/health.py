@@ -165,6 +165,3 @@ def _few(names: list[str], n: int = 2) -> str:
     return shown + (f" (+{len(names) - n} more)" if len(names) > n else "")
 
 
-def unchecked() -> Health:
-    return Health(checked=False, findings=["weights not read (header-only): run without --header-only to "
-                                                 "check for NaN and all-zero layers"])

@@ -7,10 +7,9 @@ from pathlib import Path
 
 from tools.inspect import metadata as meta
 from tools.inspect.fingerprint import LTX2_AUDIO, identify, version_of
-from tools.inspect.health import check_health, unchecked
 from tools.inspect.keys import Layout, parse_layout
 from tools.inspect.report import (BaseModelInfo, CarryOver, InspectReport, Migration, RankInfo, Targets,
-                                  Training, guess_recipe, judge, normalise_target)
+                                  Training, guess_recipe, judge, normalise_target, unchecked)
 from tools.inspect.safetensors_header import read_header, read_scalars, resolve_source
 from tools.inspect.targets import target_facts
 
@@ -42,7 +41,12 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
     alpha = _alpha(layout, header, training, rank.mode)
     scale = round(alpha / rank.mode, 6) if alpha is not None and rank.mode else None
     modality = _modality(layout, base.family)
-    health = check_health(header, layout, progress) if not header_only else unchecked()
+    if header_only:
+        health = unchecked()
+    else:
+        from tools.inspect.health import check_health  # torch: imported only when the weights are read
+
+        health = check_health(header, layout, progress)
     ic = meta.ic_lora_factors(md)
     triggers = meta.trigger_words(md)
     recipe, why = guess_recipe(md, source.weights.name, triggers, ic, rank.mode, modality)

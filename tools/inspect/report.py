@@ -249,3 +249,9 @@ def guess_recipe(metadata: dict[str, str], file_name: str, triggers: list[str], 
                           "and motion")
     return "character", ("a guess: nothing in the file says what it teaches and character LoRAs are the most "
                          "common; say if it is a style, motion, face or object LoRA")
+
+
+def unchecked() -> Health:
+    """The health of a header-only report: nothing read, so nothing judged."""
+    return Health(checked=False, findings=["weights not read (header-only): run without --header-only to "
+                                           "check for NaN and all-zero layers"])

@@ -4,7 +4,11 @@ Format: 8 bytes little-endian header length N, N bytes of JSON {name: {dtype, sh
 "__metadata__": {str: str}}, then the data area; offsets are relative to the start of the data area. We parse it
 ourselves so that (a) a report never reads the tensor data it does not need, (b) a hostile header cannot make us
 allocate what it claims, and (c) every inconsistency becomes one clear ``LoraportError`` instead of a crash.
+Reading the header needs no torch (``loraport inspect --header-only`` never imports it); torch is imported where
+tensors are read.
 """
+
+from __future__ import annotations
 
 import json
 import math
@@ -13,10 +17,12 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from core.errors import LoraportError
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # real LoRA headers are < 1 MiB; safetensors itself caps at 100 MB
 MAX_ADAPTER_CONFIG_BYTES = 1024 * 1024
@@ -24,15 +30,25 @@ PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"}
 WEIGHT_FILES = ("pytorch_lora_weights.safetensors", "adapter_model.safetensors")
 ADAPTER_CONFIG = "adapter_config.json"
 
-# dtype -> (bytes per element, torch dtype). Integer dtypes are accepted but carry no NaN/Inf to check.
-DTYPES: dict[str, tuple[int, torch.dtype]] = {
-    "BOOL": (1, torch.bool), "U8": (1, torch.uint8), "I8": (1, torch.int8),
-    "F8_E4M3": (1, torch.float8_e4m3fn), "F8_E5M2": (1, torch.float8_e5m2),
-    "I16": (2, torch.int16), "U16": (2, torch.uint16), "F16": (2, torch.float16), "BF16": (2, torch.bfloat16),
-    "I32": (4, torch.int32), "U32": (4, torch.uint32), "F32": (4, torch.float32),
-    "I64": (8, torch.int64), "U64": (8, torch.uint64), "F64": (8, torch.float64),
+# dtype -> (bytes per element, name of the torch dtype). Integer dtypes are accepted but carry no NaN/Inf to check.
+DTYPES: dict[str, tuple[int, str]] = {
+    "BOOL": (1, "bool"), "U8": (1, "uint8"), "I8": (1, "int8"),
+    "F8_E4M3": (1, "float8_e4m3fn"), "F8_E5M2": (1, "float8_e5m2"),
+    "I16": (2, "int16"), "U16": (2, "uint16"), "F16": (2, "float16"), "BF16": (2, "bfloat16"),
+    "I32": (4, "int32"), "U32": (4, "uint32"), "F32": (4, "float32"),
+    "I64": (8, "int64"), "U64": (8, "uint64"), "F64": (8, "float64"),
 }
 FLOAT_DTYPES = {"F8_E4M3", "F8_E5M2", "F16", "BF16", "F32", "F64"}
+# struct formats of the scalars read without torch (kohya ``.alpha``); BF16 is the top half of an F32.
+_SCALAR_FORMATS = {"F16": "<e", "F32": "<f", "F64": "<d", "I8": "<b", "U8": "<B", "I16": "<h", "U16": "<H",
+                   "I32": "<i", "U32": "<I", "I64": "<q", "U64": "<Q", "BOOL": "<?"}
+
+
+def torch_dtype(dtype: str) -> torch.dtype:
+    """The torch dtype of a safetensors dtype code (imports torch)."""
+    import torch
+
+    return getattr(torch, DTYPES[dtype][1])
 
 
 @dataclass(slots=True)  # thousands per file: slots keep construction cheap; treat as read-only
@@ -245,13 +261,15 @@ def iter_runs(header: Header, entries: list[TensorEntry] | None = None, max_byte
     readahead keeps up, and 16-64 MiB WILLNEED windows made the cold scan slower (0.38-0.53 s vs 0.25-0.30 s,
     load_file 0.23-0.28 s). The view is overwritten by the next run: reduce it, never keep it.
     """
+    import torch
+
     entries = header.tensors if entries is None else sorted(entries, key=lambda e: e.begin)
     size = max(max((e.nbytes for e in entries), default=0), max_bytes)
     buf = bytearray(size)
     view = memoryview(buf)
     with open(header.path, "rb") as f:
         for run in _runs(entries, size):
-            first, dtype = run[0], DTYPES[run[0].dtype][1]
+            first, dtype = run[0], torch_dtype(run[0].dtype)
             if first.numel == 0:
                 yield run, torch.empty((1, 0), dtype=dtype)
                 continue
@@ -284,8 +302,21 @@ def _read_exact(f, view: memoryview, name: str) -> None:
 
 
 def read_scalars(header: Header, entries: list[TensorEntry]) -> dict[str, float]:
-    """Values of one-element tensors (kohya ``.alpha``): a few bytes each, cheap even in header-only mode."""
-    out = {}
-    for e, t in iter_tensors(header, [e for e in entries if e.numel == 1]):
-        out[e.name] = float(t.reshape(-1)[0].to(torch.float64))
+    """Values of one-element tensors (kohya ``.alpha``): a few bytes each, cheap even in header-only mode.
+
+    The usual dtypes are decoded with struct (no torch); fp8 scalars go through torch."""
+    scalars = sorted((e for e in entries if e.numel == 1), key=lambda e: e.begin)
+    out, rest = {}, []
+    with open(header.path, "rb") as f:
+        for e in scalars:
+            if e.dtype == "BF16" or e.dtype in _SCALAR_FORMATS:
+                f.seek(e.begin)
+                raw = bytearray(e.nbytes)
+                _read_exact(f, memoryview(raw), header.path.name)
+                fmt, raw = ("<f", b"\x00\x00" + raw) if e.dtype == "BF16" else (_SCALAR_FORMATS[e.dtype], raw)
+                out[e.name] = float(struct.unpack(fmt, raw)[0])
+            else:
+                rest.append(e)
+    for e, t in iter_tensors(header, rest) if rest else ():
+        out[e.name] = float(t.reshape(-1)[0].double())
     return out
