@@ -1,8 +1,9 @@
 """Dataset -> cached model inputs: buckets, VAE latents and text embeddings, encoded once per model.
 
 Layout on disk: docs/CONTRACTS.md ("Dataset layout"). Cache: ``<cache_dir>/latents-<sha>.safetensors`` keyed by
-(model, file content, bucket) and ``<cache_dir>/text-<sha>.safetensors`` keyed by (model, caption with trigger),
-so a second run encodes nothing, a caption edit re-encodes only text, and another model never reuses either.
+(VAE encoder bytes, file content, bucket) and ``<cache_dir>/text-<sha>.safetensors`` keyed by (model, caption with
+trigger), so a second run encodes nothing, a caption edit re-encodes only text, another model never reuses the
+text, and reuses latents only from a sibling model cache whose encoder is byte-identical (LTX-2.3 -> 2.5).
 """
 
 import hashlib
@@ -17,6 +18,8 @@ import torch
 from core.disk import DiskFullError
 from core.errors import LoraportError
 from trainer.config import Bucket, TrainConfig
+from trainer.latent_space import latent_space_key
+from trainer.models import phases
 from trainer.media import decode, is_media, probe
 
 CAPTIONS_FILE = "captions.jsonl"
@@ -252,7 +255,7 @@ class _Cache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.stats = {"encoded_latents": 0, "encoded_texts": 0, "cached_latents": 0, "cached_texts": 0,
-                      "encoded_audio": 0, "cached_audio": 0}
+                      "encoded_audio": 0, "cached_audio": 0, "shared_latents": 0}
 
     def get(self, kind: str, key: str) -> dict[str, torch.Tensor] | None:
         """The cached entry, or None (absent or damaged: a damaged entry is re-encoded and overwritten)."""
@@ -260,14 +263,28 @@ class _Cache:
         from safetensors.torch import load_file
 
         path = self.folder / f"{kind}-{key}.safetensors"
-        if not path.is_file():
+        if not path.is_file() and kind == "latents":
+            path = self._shared(path.name)
+        if path is None or not path.is_file():
             return None
         try:
             tensors = load_file(path)
         except (SafetensorError, OSError):
             return None
         self.stats[f"cached_{_STAT_NAMES[kind]}"] += 1
+        if path.parent != self.folder:  # another model's cache, same latent key: keep a copy of our own
+            from core.atomic import atomic_write_bytes
+
+            atomic_write_bytes(self.folder / path.name, path.read_bytes())
+            self.stats["shared_latents"] += 1
         return tensors
+
+    def _shared(self, name: str) -> Path | None:
+        """The same latents entry in a sibling model's cache folder. Latent keys name the VAE encoder's exact
+        bytes (trainer.latent_space), never the model, so an equal key is an interchangeable encoding."""
+        if not self.folder.parent.is_dir():
+            return None
+        return next((p for p in self.folder.parent.glob(f"*/{name}") if p.parent != self.folder), None)
 
     def get_or_make(self, kind: str, key: str, make: Callable[[], dict[str, torch.Tensor]]) -> dict:
         from safetensors.torch import save
@@ -299,28 +316,38 @@ def _relative(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
+def _caption(entry: _Entry, config: TrainConfig) -> str:
+    trigger = (config.data.trigger_word or "").strip()
+    return f"{trigger} {entry.caption}".strip() if trigger else entry.caption.strip()
+
+
+def _text(caption: str, components, cache: _Cache, mkey: str) -> dict:
+    def make_text():
+        e = encode_prompts(components, [caption])
+        return {"video": e.video[0], "audio": e.audio[0], "mask": e.mask[0]}
+
+    return cache.get_or_make("text", cache_key(mkey, components.spec.max_sequence_length, caption), make_text)
+
+
 def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cache: _Cache,
                  mkey: str, sound=None) -> tuple[PreparedItem, str]:
     info = probe(entry.media)
     bucket = choose_bucket(info.width, info.height, info.frames, config.data.buckets)
     content = file_sha256(entry.media)
     bucket_id = f"{bucket.width}x{bucket.height}x{bucket.frames}"
-    lat = cache.get_or_make("latents", cache_key(mkey, content, bucket_id),
+    # Video latents are keyed by the VAE encoder's bytes, not the model: LTX-2.5 reuses 2.3's encoder, so its
+    # runs reuse 2.3's latents (trainer.latent_space); captions stay keyed by the model (its own text encoder).
+    lkey = "vae:" + latent_space_key(components.vae)
+    lat = cache.get_or_make("latents", cache_key(lkey, content, bucket_id),
                             lambda: {"latents": encode_video(components, decode(entry.media, bucket))})
     ref = None
     if config.strategy.name == "ic-lora":
         from trainer.pairs import reference_latents
 
-        ref, ref_hash = reference_latents(entry, bucket, config, components, cache, mkey)
+        ref, ref_hash = reference_latents(entry, bucket, config, components, cache, lkey)
         content = cache_key(content, ref_hash)
-    trigger = (config.data.trigger_word or "").strip()
-    caption = f"{trigger} {entry.caption}".strip() if trigger else entry.caption.strip()
-
-    def make_text():
-        e = encode_prompts(components, [caption])
-        return {"video": e.video[0], "audio": e.audio[0], "mask": e.mask[0]}
-
-    text = cache.get_or_make("text", cache_key(mkey, components.spec.max_sequence_length, caption), make_text)
+    caption = _caption(entry, config)
+    text = _text(caption, components, cache, mkey)
     fps = info.fps if info.kind == "video" and info.fps > 0 else 24.0
     audio = sound.prepare(entry.media, info, bucket, fps, content) if sound is not None else None
     item = PreparedItem(media=str(entry.media.relative_to(root)) if entry.media.is_relative_to(root)
@@ -346,6 +373,11 @@ def prepare_dataset(config: TrainConfig, components, cache_dir: Path,
         from trainer.audio import SoundPreparer
 
         sound = SoundPreparer(config, components, cache, mkey)
+    # Phases never share the GPU: every caption first (text encoder + connectors), then every clip (VAE).
+    phases.enter(components, "text")
+    for caption in dict.fromkeys(_caption(e, config) for e in entries):
+        _text(caption, components, cache, mkey)
+    phases.enter(components, "vae")
     items, hashes = [], []
     for n, entry in enumerate(entries, 1):
         name = str(entry.media.relative_to(root)) if entry.media.is_relative_to(root) else entry.media.name
@@ -360,6 +392,7 @@ def prepare_dataset(config: TrainConfig, components, cache_dir: Path,
             errors.append(MediaError(name, msg.removeprefix(f"{entry.media.name}: ")))
         if on_progress:
             on_progress(n, len(entries), name)
+    phases.enter(components, "idle")
     if not items:
         detail = "; ".join(f"{e.media}: {e.message}" for e in errors[:3]) or "the folder has no media files"
         raise LoraportError(f"No usable media in {root}: {detail}. Fix or replace these files and try again.")

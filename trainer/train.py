@@ -35,6 +35,7 @@ from trainer.config import OptimConfig, TrainConfig
 from trainer.batches import BatchOrder, collate
 from trainer.export import export_dtype, export_lora, lora_metadata
 from trainer.audio import sound_message, sound_summary
+from trainer.models import phases
 from trainer.losses import adapters_off, flow_loss, flow_losses
 from trainer.progress import StepTimer, append_jsonl, peak_mem_mb, read_jsonl, write_jsonl
 from trainer.strategies import get_strategy, predict
@@ -54,9 +55,9 @@ class TrainResult(BaseModel):
     holdout_loss: float | None
     holdout_loss_base: float | None
     trigger_word: str | None
+    resumed_from: int | None = None
     holdout_audio_loss: float | None = None  # audio runs: the held-out audio part, with the LoRA and without
     holdout_audio_loss_base: float | None = None
-    resumed_from: int | None = None
 
 
 def lr_at(step: int, cfg: OptimConfig) -> float:
@@ -94,8 +95,8 @@ class _Run:
     t_setup: float
     step: int = 0
     losses: list = field(default_factory=list)  # [(step, loss)]
-    audio_curve: list = field(default_factory=list)  # [(step, held-out audio loss)] when clips train their sound
     holdout_curve: list = field(default_factory=list)  # [(step, holdout loss)] at each checkpoint
+    audio_curve: list = field(default_factory=list)  # [(step, held-out audio loss)] when clips train their sound
     resumed_from: int | None = None
 
     @property
@@ -160,16 +161,19 @@ def _prepare(cfg: TrainConfig, run_dir: Path, emit: Emit | None, cache_dir: Path
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run_dir / "config.json", json.loads(cfg.model_dump_json()))
     t0 = time.perf_counter()
-    components = load_components(cfg.model, device=acc.device)
-    data = _prepare_data(cfg, components, acc, emit, cache_dir)
-    if torch.cuda.is_available():  # the text encoder and VAE are idle until validation: give their memory to training
-        _move_encoders(components, "cpu")
+    components = load_components(cfg.model, device=acc.device, phased=True)  # parts wait on the CPU
+    data = _prepare_data(cfg, components, acc, emit, cache_dir)  # text phase, then VAE phase
     transformer = components.transformer
     torch.manual_seed(cfg.seed)  # LoRA A init, identical on every rank
     lora.add_lora(transformer, cfg.lora)
     transformer.train()  # from_pretrained leaves models in eval mode, which would switch LoRA dropout off
     if cfg.optim.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
+    offload = cfg.model.offload == "blocks"
+    if offload:  # after the LoRA is injected, so its layers travel with their blocks
+        components.offloaded = ("transformer",)
+        phases.apply_group_offload(transformer, acc.device, use_stream=acc.device.type == "cuda")
+    phases.enter(components, "train")  # only the transformer on the GPU from here on
     if not cfg.lora.video_only and cfg.data.audio == "off":
         emit({"type": "progress", "message": "the audio-branch LoRA layers get no training signal from video-only "
                                              "data: they are exported untrained (B = 0)"})
@@ -180,7 +184,8 @@ def _prepare(cfg: TrainConfig, run_dir: Path, emit: Emit | None, cache_dir: Path
     return _Run(cfg=cfg, run_dir=run_dir, acc=acc, autocast=autocast, emit=emit, components=components, data=data,
                 strategy=get_strategy(cfg, transformer),
                 forward_kwargs=dict(components.spec.transformer_forward_kwargs), params=params,
-                model=acc.prepare(transformer), optimizer=_optimizer(params, cfg.optim, emit),
+                model=acc.prepare(transformer, device_placement=[not offload]),
+                optimizer=_optimizer(params, cfg.optim, emit),
                 order=BatchOrder([it.bucket_key for it in data.train], cfg.optim.batch_size, cfg.seed),
                 fp=checkpoints.fingerprint(cfg), t_setup=time.perf_counter() - t0)
 
@@ -214,12 +219,12 @@ def _prepare_data(cfg: TrainConfig, components, acc, emit: Emit, cache_dir: Path
     if data.errors:  # bad files were skipped, not fatal: say which
         emit({"type": "progress", "message": f"skipped {len(data.errors)} file(s): " + "; ".join(
             f"{e.media}: {e.message}" for e in data.errors[:5])})
+    if data.without_sound:  # an audio run: these clips train the picture only
+        emit({"type": "progress", "message": sound_message(data)})
     return data
 
 
 def _resume(run: _Run, resume: bool) -> None:
-    if data.without_sound:  # an audio run: these clips train the picture only
-        emit({"type": "progress", "message": sound_message(data)})
     """Continue from the latest complete checkpoint (weights, optimizer, RNG, loss history), if any."""
     latest = checkpoints.latest_checkpoint(run.ckpt_dir) if resume else None
     if latest is not None:
@@ -229,11 +234,11 @@ def _resume(run: _Run, resume: bool) -> None:
         checkpoints.set_rng_state(ck.rng)
         run.step, run.losses, run.resumed_from = ck.step, ck.losses, ck.step
         run.holdout_curve = [tuple(x) for x in ck.extra.get("holdout_curve", [])]
+        run.audio_curve = [tuple(x) for x in ck.extra.get("holdout_audio_curve", [])]
     if run.acc.num_processes > 1 and not ranks.same_on_all_ranks(run.acc, run.step):
         raise LoraportError(f"the processes found different checkpoints under {run.ckpt_dir}: with several "
                             "machines the run directory must be on a filesystem all of them see (NFS, Lustre, ...)")
     if run.main:
-        run.audio_curve = [tuple(x) for x in ck.extra.get("holdout_audio_curve", [])]
         write_jsonl(run.run_dir / "losses.jsonl", [{"step": s, "loss": v} for s, v in run.losses])
     run.emit({"type": "started", "step": run.step, "total": run.cfg.optim.steps,
               "message": f"resumed from step {run.step}" if latest is not None else "training started"})
@@ -335,11 +340,11 @@ def _finish(run: _Run, status: str, timings: dict, t_start: float) -> TrainResul
                    "world_size": run.acc.num_processes, "replicas_in_sync": in_sync}
         atomic_write_json(run.run_dir / "report.json", {
             **json.loads(result.model_dump_json()), "timings": timings, "holdout_curve": run.holdout_curve,
+            "holdout_audio_curve": run.audio_curve,
             "peak_mem_mb": peak_mem_mb(), "data": _data_summary(run.data),
             "samples": read_jsonl(run.run_dir / "samples.jsonl")})
     run.acc.wait_for_everyone()
     return result
-            "holdout_audio_curve": run.audio_curve,
 
 
 def _data_summary(data) -> dict:
@@ -378,9 +383,7 @@ def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit, 
 
     v, transformer = cfg.validation, components.transformer
     trigger = (cfg.data.trigger_word or "").strip()
-    cuda = transformer.device.type == "cuda"
-    if cuda:
-        _move_encoders(components, transformer.device)
+    phases.enter(components, "sample")
     transformer.eval()
     try:
         for i, prompt in enumerate(v.prompts):
@@ -396,15 +399,7 @@ def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit, 
                       "message": text if ref is None else f"{text} (reference: {ref.name})"})
     finally:
         transformer.train()
-        if cuda:
-            _move_encoders(components, "cpu")
-
-
-def _move_encoders(components, device) -> None:
-    for part in (components.text_encoder, components.vae):
-        part.to(device)
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+        phases.enter(components, "train")
 
 
 def main(argv: list[str] | None = None) -> None:

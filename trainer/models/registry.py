@@ -80,11 +80,12 @@ def resolve_dtype(name: str | torch.dtype | None, device: str | torch.device) ->
 
 
 def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
-                    dtype: torch.dtype | None = None) -> Components:
+                    dtype: torch.dtype | None = None, *, phased: bool = False) -> Components:
     """Build or load every part of ``model_cfg.id`` on ``device``; nothing is downloaded.
 
     ``dtype`` overrides ``model_cfg.dtype``. The tiny model comes from an in-process cache (fresh copies each
-    call, so a caller may wrap or mutate its transformer freely).
+    call, so a caller may wrap or mutate its transformer freely). ``phased``: parts wait on the CPU and move to
+    ``device`` only while a phase uses them (``trainer.models.phases``): a training run never holds them all.
     """
     spec = get_model_spec(model_cfg.id)
     dtype = resolve_dtype(dtype if dtype is not None else model_cfg.dtype, device)
@@ -108,10 +109,12 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
             kind, compute), transformer_quant=lambda m: quantize.quantize_in_place(m, kind, compute))
     if spec.tiny and kind != "none":  # built in memory: quantise it there, as a single file's transformer is
         parts["transformer"] = quantize.quantize_in_place(parts["transformer"].to(dtype), kind, compute)
+    place = torch.device("cpu") if phased else torch.device(device)
     for module in parts.values():
         if isinstance(module, torch.nn.Module):
-            _place(module, torch.device(device), dtype)
-    return Components(spec=spec, **parts)
+            _place(module, place, dtype)
+    pinned = ("text_encoder", "connectors") if model_cfg.text_encoder == "cpu" else ()
+    return Components(spec=spec, **parts, home=torch.device(device), pinned_to_cpu=pinned)
 
 
 def _place(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> None:

@@ -54,6 +54,12 @@ class Components:
     spec: ModelSpec
     audio_vae: Any = None  # AutoencoderKLLTX2Audio (LTX2Pipeline always denoises an audio track too)
     vocoder: Any = None  # LTX2Vocoder (LTX-2) or LTX2VocoderWithBWE (LTX-2.3)
+    # Phases (trainer.models.phases): the accelerator parts move to, the phase entered, the parts now on it.
+    home: Any = None  # torch.device; None = everything stays where it was loaded
+    phase: str | None = None
+    resident: set = field(default_factory=set)
+    pinned_to_cpu: tuple[str, ...] = ()  # parts that run on the CPU on purpose (text_encoder = cpu)
+    offloaded: tuple[str, ...] = ()  # parts whose blocks group offload places (never moved whole)
 
     @property
     def device(self) -> torch.device:

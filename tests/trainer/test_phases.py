@@ -1,0 +1,79 @@
+"""Phases never share the GPU, and the memory techniques train the same LoRA (or refuse with the reason)."""
+
+import importlib.util
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.trainer.train_utils import concept_dataset, tiny_config
+from trainer import data as data_mod
+from trainer.config import ModelConfig
+from trainer.models import load_components, phases
+from trainer.train import run_training
+
+CUDA = torch.cuda.is_available()
+
+
+def test_captions_are_all_encoded_before_any_clip_with_only_their_parts_on_the_gpu(tmp_path, monkeypatch):
+    where = {}  # part -> device, as a recording device map: nothing really moves on this CPU machine
+    monkeypatch.setattr(phases, "_move", lambda m, d: where.__setitem__(id(m), d.type))
+    monkeypatch.setattr(phases, "_device_of", lambda m: torch.device(where.get(id(m), "cpu")))
+    c = load_components(ModelConfig(), phased=True)
+    c.home = torch.device("cuda")  # pretend: the moves are recorded, not made
+    on_gpu = lambda: {n for n in phases.PARTS if where.get(id(getattr(c, n))) == "cuda"}  # noqa: E731
+    seen = []
+    real_prompts, real_video = data_mod.encode_prompts, data_mod.encode_video
+    monkeypatch.setattr(data_mod, "encode_prompts", lambda comp, p: (seen.append(("text", on_gpu())),
+                                                                        real_prompts(comp, p))[1])
+    monkeypatch.setattr(data_mod, "encode_video", lambda comp, v: (seen.append(("vae", on_gpu())),
+                                                                      real_video(comp, v))[1])
+    cfg = tiny_config(concept_dataset(tmp_path / "ds", n=3))
+    data_mod.prepare_dataset(cfg, c, tmp_path / "cache")
+    kinds = [k for k, _ in seen]
+    assert kinds == sorted(kinds, key=lambda k: k != "text") and "vae" in kinds  # all text, then all VAE
+    assert all(g == {"text_encoder", "connectors"} for k, g in seen if k == "text")
+    assert all(g == {"vae", "audio_vae"} for k, g in seen if k == "vae")
+    assert c.phase == "idle" and on_gpu() == set()
+    phases.enter(c, "train")
+    assert on_gpu() == {"transformer"} == c.resident
+
+
+def test_text_encoder_on_the_cpu_never_moves(monkeypatch):
+    moved = []
+    monkeypatch.setattr(phases, "_move", lambda m, d: moved.append(m))
+    c = load_components(ModelConfig(text_encoder="cpu"), phased=True)
+    c.home = torch.device("cuda")
+    phases.enter(c, "text")
+    assert c.resident == set() and c.text_encoder not in moved and c.connectors not in moved
+
+
+def _lora(tmp_path, name, **model):
+    cfg = tiny_config(concept_dataset(tmp_path / "ds", n=2), steps=2, model={"id": "tiny-ltx-2.3", **model},
+                      optim={"steps": 2, "gradient_checkpointing": True})
+    result = run_training(cfg, tmp_path / name)
+    return result, load_file(result.lora_path)
+
+
+def test_block_offload_trains_the_identical_lora(tmp_path):
+    plain, a = _lora(tmp_path, "plain")
+    offloaded, b = _lora(tmp_path, "offload", offload="blocks")
+    assert offloaded.losses == plain.losses  # the same loss at every step, bit for bit
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # so the same gradients and updates
+
+
+@pytest.mark.parametrize("kind", ["int8", "float8"])
+def test_torchao_base_weights_train_on_cpu(tmp_path, kind):
+    c = load_components(ModelConfig(quantize_base=kind))
+    weight = c.transformer.transformer_blocks[0].attn1.to_q.weight
+    assert type(weight).__module__.startswith("torchao")  # really quantised, not a no-op
+    result, lora = _lora(tmp_path, kind, quantize_base=kind)
+    assert result.steps == 2 and all(torch.isfinite(torch.tensor(v)) for _, v in result.losses)
+    assert lora and all(".lora_" in k for k in lora)
+
+
+@pytest.mark.skipif(not CUDA or importlib.util.find_spec("bitsandbytes") is None,
+                    reason="NF4 base weights need a CUDA GPU and bitsandbytes >= 0.48 (pip install 'loraport[gpu]')")
+def test_nf4_base_weights_train_on_a_gpu(tmp_path):
+    result, lora = _lora(tmp_path, "nf4", quantize_base="nf4")
+    assert result.steps == 2 and lora
