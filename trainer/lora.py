@@ -69,7 +69,9 @@ def check_targets(transformer: torch.nn.Module, cfg: LoraConfig) -> None:
     if audio and cfg.video_only:
         raise LoraportError(f"LoRA targets {', '.join(audio)} are in the audio branch, but video_only is on: "
                             "set video_only=false to train the audio branch, or drop them.")
-    linears = [n for n, m in transformer.named_modules() if isinstance(m, torch.nn.Linear)]
+    # A Linear that an earlier (since deleted) adapter wrapped is a peft layer around its `base_layer`.
+    linears = [n for n, m in transformer.named_modules()
+               if isinstance(m, torch.nn.Linear) or isinstance(getattr(m, "base_layer", None), torch.nn.Linear)]
     unmatched = [n for n in cfg.target_modules
                  if not any(re.fullmatch(_regex(cfg, [n]), path) for path in linears)]
     if unmatched:

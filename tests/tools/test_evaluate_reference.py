@@ -19,7 +19,7 @@ def ic_report(tmp_path_factory):
     root = tmp_path_factory.mktemp("ic-eval")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LORAPORT_HOME", str(root / "home"))
-        ds = concept_dataset(root / "ds", n=4, ref=True)
+        ds = concept_dataset(root / "ds", n=5, ref=True)
         cfg = tiny_config(ds, steps=4, strategy={"name": "ic-lora"}, recipe="face",
                           data={"holdout_fraction": 0.25, "trigger_word": "zxface"})
         run = run_training(cfg, root / "run").run_dir

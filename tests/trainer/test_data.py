@@ -169,13 +169,15 @@ def test_captions_jsonl_sets_captions_and_splits_and_refuses_paths_outside(compo
 
 
 def test_holdout_fraction_picks_a_stable_holdout_when_none_is_marked(components, tmp_path):
-    for n in range(4):
-        make_image(tmp_path / "ds" / f"i{n}.png", color=(60 * n, 0, 0))
+    for n in range(5):
+        make_image(tmp_path / "ds" / f"i{n}.png", color=(50 * n, 0, 0))
     cfg = TrainConfig(data=dict(dataset_dir=tmp_path / "ds", buckets=BUCKETS, holdout_fraction=0.25))
     first = prepare_dataset(cfg, components, tmp_path / "cache")
     second = prepare_dataset(cfg, components, tmp_path / "cache")
-    assert len(first.holdout) == 1 and len(first.train) == 3
+    assert len(first.holdout) == 1 and len(first.train) == 4
     assert first.holdout[0].media == second.holdout[0].media
+    reseeded = prepare_dataset(cfg.model_copy(update={"seed": 1}), components, tmp_path / "cache")
+    assert reseeded.holdout[0].media == first.holdout[0].media  # the split belongs to the dataset, not the run
 
 
 def test_ic_lora_items_carry_reference_latents_and_need_a_reference(components, tmp_path):

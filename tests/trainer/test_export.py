@@ -87,7 +87,7 @@ def test_export_metadata_describes_the_run(trained):
     assert meta["loraport.rank"] == meta["loraport.alpha"] == "4" and meta["loraport.trained_alpha"] == "8.0"
     assert meta["loraport.recipe"] == "style" and meta["loraport.steps"] == "4"
     assert float(meta["loraport.learning_rate"]) == cfg.optim.learning_rate
-    assert len(meta["loraport.dataset_hash"]) == 64 and meta["loraport.dataset_size"] == "2"
+    assert len(meta["loraport.dataset_hash"]) == 64 and meta["loraport.dataset_size"] == "3"
     assert '"width": 64' in meta["loraport.buckets"] and meta["loraport.created_at"].endswith("Z")
     assert meta["loraport.version"]
 

@@ -60,3 +60,10 @@ def test_a_run_with_feed_forward_targets_exports_feed_forward_keys(tmp_path):
             a = keys[f"diffusion_model.transformer_blocks.{block}.{linear}.lora_A.weight"]
             b = keys[f"diffusion_model.transformer_blocks.{block}.{linear}.lora_B.weight"]
             assert a.shape[0] == b.shape[1] == 4 and b.abs().sum() > 0  # rank 4, trained
+
+
+def test_targets_are_found_again_after_an_earlier_adapter_was_removed():
+    transformer = _transformer()
+    lora.add_lora(transformer, LoraConfig(rank=2, alpha=2, target_modules=FF_TARGETS))
+    transformer.delete_adapters(lora.ADAPTER)  # peft leaves its wrappers around the Linears
+    assert len(lora.add_lora(transformer, LoraConfig(rank=2, alpha=2, target_modules=FF_TARGETS))) == 20

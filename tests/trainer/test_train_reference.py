@@ -12,7 +12,7 @@ from trainer.train import run_training
 
 @pytest.mark.slow  # a real (tiny) training with 4 in-context renders: ~25 s on a shared 2-core CPU
 def test_ic_lora_validation_samples_use_the_datasets_references(tmp_path):
-    ds = concept_dataset(tmp_path / "ds", n=4, ref=True)
+    ds = concept_dataset(tmp_path / "ds", n=5, ref=True)
     cfg = tiny_config(ds, steps=2, strategy={"name": "ic-lora"}, recipe="face",
                       data={"holdout_fraction": 0.25, "trigger_word": "zxface"},
                       validation={"every": 2, "prompts": ["the person waves", "the person speaks"], "seeds": [1],

@@ -6,14 +6,14 @@ and depends only on file content, so the same files and seed always give the sam
 or order.
 """
 
-import hashlib
 import math
 
 from trainer.config import Bucket
+from trainer.holdout import HOLDOUT_SEED, MIN_ITEMS_FOR_HOLDOUT, holdout_names
 
 DEFAULT_BUCKETS = [Bucket(width=768, height=512, frames=49), Bucket(width=512, height=768, frames=49),
                    Bucket(width=640, height=640, frames=49)]
-MIN_FILES_FOR_HOLDOUT = 5
+MIN_FILES_FOR_HOLDOUT = MIN_ITEMS_FOR_HOLDOUT
 
 
 def assign_bucket(kind: str, width: int, height: int, frames: int | None, buckets: list[Bucket]) -> tuple[str, str | None]:
@@ -31,11 +31,14 @@ def assign_bucket(kind: str, width: int, height: int, frames: int | None, bucket
     return f"{best.width}x{best.height}x{n}", note
 
 
-def holdout_split(shas: dict[str, str], *, seed: int = 0, fraction: float = 0.1) -> tuple[list[str], str | None]:
+def holdout_split(shas: dict[str, str], *, seed: int = HOLDOUT_SEED, fraction: float = 0.1
+                  ) -> tuple[list[str], str | None]:
     """Pick about ``fraction`` of files to hold out; return (names held out, what it costs in plain words).
 
-    ``shas`` maps file name -> content hash. Under ``MIN_FILES_FOR_HOLDOUT`` files nothing is held out: every clip
-    is needed for training, and the note says that over-fitting must then be judged by eye.
+    ``shas`` maps file name -> content hash. The choice is ``trainer.holdout.holdout_names``, the rule the trainer
+    applies to a folder nobody split, so importing a folder and training on it directly hold out the same files.
+    Under ``MIN_FILES_FOR_HOLDOUT`` files nothing is held out: every clip is needed for training, and the note
+    says that over-fitting must then be judged by eye.
     """
     n = len(shas)
     if fraction <= 0 or n == 0:
@@ -43,10 +46,8 @@ def holdout_split(shas: dict[str, str], *, seed: int = 0, fraction: float = 0.1)
     if n < MIN_FILES_FOR_HOLDOUT:
         return [], (f"With {n} file(s) none is held out: each one is needed for training, so there is no held-out "
                     "loss and over-fitting must be judged from the samples. Add clips to get one.")
-    k = max(1, round(n * fraction))
-    ranked = sorted(shas, key=lambda name: hashlib.sha256(f"{seed}:{shas[name]}".encode()).hexdigest())
-    held = sorted(ranked[:k])
-    note = None
+    held = holdout_names(shas, fraction=fraction, seed=seed)
+    k, note = len(held), None
     if n < 20:
         note = (f"{k} of {n} files ({k / n:.0%}) is held out to measure over-fitting, so training sees {n - k}. "
                 "On a set this small that costs likeness; import with holdout 0 to train on everything.")
