@@ -40,3 +40,18 @@ def test_plans_see_the_clusters_best_gpu_and_its_parallelism(workspace, monkeypa
     hw = cluster_hardware(workspace, get_settings())
     assert hw.device == "cuda" and hw.vram_gb == 80 and hw.gpu_count == 3 and "3 node(s)" in hw.name
     assert cluster_slots(workspace, get_settings()) == 3
+
+
+def test_an_evaluation_asks_for_what_its_trainings_model_needs(workspace, tmp_path):
+    from core.store import open_db
+    from tests.trainer.train_utils import tiny_config
+    from tools.train.cluster import job_resources
+    from trainer import jobs
+
+    db = open_db(workspace)
+    cfg = tiny_config(tmp_path).model_dump(mode="json")
+    real = jobs.enqueue(db, "train", {**cfg, "model": {"id": "ltx-2.3"}})
+    tiny = jobs.enqueue(db, "train", cfg)
+    for parent, gpus in ((real, 1), (tiny, 0)):
+        ev = jobs.get_job(db, jobs.enqueue(db, "evaluate", {"lora_or_job": parent}, parent_job_id=parent))
+        assert job_resources(ev).num_gpus == gpus

@@ -30,9 +30,24 @@ def job_resources(job: JobRecord, settings: Settings | None = None) -> Resources
         return Resources(num_gpus=1 if vlm else 0, gpu_optional=True,
                          why="captioning with a vision-language model" if vlm else "captioning without a model")
     if job.kind in ("evaluate", "studio"):
-        model = str((cfg.get("model") or {}).get("id") or job.model_id or settings.default_model)
+        model = str((cfg.get("model") or {}).get("id") or job.model_id or _parent_model(job)
+                    or settings.default_model)
         return _model_resources(model, config=None, gpus=1, what="rendering")
     return Resources(why=f"a {job.kind} job")
+
+
+def _parent_model(job: JobRecord) -> str | None:
+    """The model of the training an evaluation is about (its run's ``config.json``, beside this job's run dir)."""
+    import json
+    from pathlib import Path
+
+    if not job.parent_job_id:
+        return None
+    config = Path(job.run_dir).parent / job.parent_job_id / "config.json"
+    try:
+        return (json.loads(config.read_text()).get("model") or {}).get("id")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _model_resources(model: str, *, config: dict | None, gpus: int, what: str) -> Resources:
