@@ -107,14 +107,19 @@ def register(app: typer.Typer) -> None:
         lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
         trigger: Annotated[str | None, typer.Option(help="Trigger word put in front of every caption.")] = None,
         checkpoint_every: Annotated[int | None, typer.Option(help="Save a resumable checkpoint every N steps.")] = None,
+        set_: Annotated[list[str] | None, typer.Option("--set", help="Override any setting, as for `plan`: "
+                                                       "targets=to_q,to_k,to_v,to_out.0,ff.net.0.proj,ff.net.2, "
+                                                       "resolution=768x512, frames=49, quantize_base=int8, "
+                                                       "offload=blocks, steps=+20%.")] = None,
         detach: Annotated[bool, typer.Option("--detach", help="Only queue it; `loraport worker` runs it.")] = False,
         json_: JsonFlag = False,
     ) -> None:
         """Train a LoRA: queue the job and run it here with a progress bar (or --detach for the worker)."""
+        from tools.plan.overrides import parse_override_args
         from tools.train.launch import build_config, job_status, launch
 
         config = build_config(recipe, dataset, model=model, steps=steps, rank=rank, lr=lr, trigger=trigger,
-                              checkpoint_every=checkpoint_every)
+                              checkpoint_every=checkpoint_every, sets=parse_override_args(set_))
         ref = launch(config)
         if detach:
             if not ref.worker_running:

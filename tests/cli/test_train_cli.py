@@ -154,3 +154,54 @@ def test_jobs_show_follow_waits_for_a_detached_job_to_end(capsys, workspace, cou
     code, out, err = _cli(capsys, "jobs", "show", job_id, "--follow", "--json")
     runner.join()
     assert code == 0 and json.loads(out)["status"] == "finished" and json.loads(out)["steps"] == 5
+
+
+FF_TARGETS = "to_q,to_k,to_v,to_out.0,ff.net.0.proj,ff.net.2"
+
+
+def test_train_set_targets_and_size_trains_feed_forward_keys(capsys, workspace_home, three_clips):
+    code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "10",
+                          "--rank", "4", "--set", f"targets={FF_TARGETS}", "--set", "resolution=64x64",
+                          "--set", "frames=9", "--set", "lr=2e-3", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["status"] == "finished" and record["steps"] == 10
+    config = json.loads((Path(record["run_dir"]) / "config.json").read_text())
+    assert config["lora"]["target_modules"] == FF_TARGETS.split(",")
+    assert config["data"]["buckets"] == [{"width": 64, "height": 64, "frames": 9}]
+    assert config["optim"]["learning_rate"] == 2e-3 and config["lora"]["rank"] == 4
+    from safetensors.torch import load_file
+
+    keys = load_file(record["lora_path"])
+    for linear in ("ff.net.0.proj", "ff.net.2"):
+        assert keys[f"diffusion_model.transformer_blocks.0.{linear}.lora_B.weight"].abs().sum() > 0
+
+
+def test_train_set_goes_through_the_plans_applier_with_a_recipe(capsys, workspace_home, three_clips):
+    code, out, err = _cli(capsys, "train", "--recipe", "style", "--dataset", str(three_clips), "--detach",
+                          "--set", "targets=attn1.to_q,ff.net.2", "--set", "frames=9", "--set", "steps=40",
+                          "--set", "quantize_base=int8", "--json")
+    assert code == 0, err
+    config = json.loads((Path(json.loads(out)["run_dir"]) / "config.json").read_text())
+    assert config["recipe"] == "style" and config["optim"]["steps"] == 40
+    assert config["lora"]["target_modules"] == ["attn1.to_q", "ff.net.2"]
+    assert {b["frames"] for b in config["data"]["buckets"]} == {9} and config["model"]["quantize_base"] == "int8"
+
+
+@pytest.mark.parametrize("setting, message", [("bogus=1", "unknown setting 'bogus'"),
+                                              ("frames=12", "8k\\+1"), ("rank=0", "rank=0 is out of range"),
+                                              ("steps", "not NAME=VALUE")])
+def test_train_set_refuses_bad_overrides_before_queueing(capsys, workspace_home, three_clips, setting, message):
+    import re
+
+    code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(three_clips), "--set", setting)
+    assert code == 2 and re.search(message, err), err
+    assert not (workspace_home / "runs").exists() or not any((workspace_home / "runs").iterdir())
+
+
+def test_train_set_target_that_matches_nothing_fails_the_run_naming_it(capsys, workspace_home, three_clips):
+    code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "2",
+                          "--set", "targets=to_q,ff.net.9", "--json")
+    record = json.loads(out)
+    assert code == 1 and record["status"] == "failed"
+    assert "ff.net.9 match no Linear" in record["error"] and "ff.net.0.proj" in record["error"]

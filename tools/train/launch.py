@@ -25,38 +25,40 @@ class JobRef(BaseModel):
     worker_running: bool = Field(description="Whether a worker is alive to run it; if not, `loraport worker`.")
 
 
-def _workspace() -> Workspace:
-    return Workspace.from_settings()
+def _workspace(workspace: Workspace | None) -> Workspace:
+    """The workspace the caller passed; a library caller without one gets $LORAPORT_HOME's."""
+    return workspace or Workspace.from_settings()
 
 
-def launch(config: TrainConfig, thread_id: str | None = None) -> JobRef:
+def launch(config: TrainConfig, thread_id: str | None = None, *, workspace: Workspace | None = None) -> JobRef:
     """Queue a LoRA training run with this resolved config; the worker runs it (costs GPU time: ask first)."""
-    workspace = _workspace()
+    workspace = _workspace(workspace)
     require_disk(config, workspace)  # refuse now, not at the first checkpoint an hour in
     job_id = jobs.enqueue(open_db(workspace), "train", config, thread_id=thread_id, workspace=workspace)
     return _ref(workspace, job_id)
 
 
-def job_status(job_id: str) -> JobRecord:
+def job_status(job_id: str, *, workspace: Workspace | None = None) -> JobRecord:
     """Show a job: status, step of total, latest loss, LoRA path when finished, error when failed."""
-    return jobs.get_job(open_db(_workspace()), job_id)
+    return jobs.get_job(open_db(_workspace(workspace)), job_id)
 
 
-def cancel_job(job_id: str) -> JobRecord:
+def cancel_job(job_id: str, *, workspace: Workspace | None = None) -> JobRecord:
     """Cancel a job: a queued one at once, a running one at its next step; its checkpoints are kept."""
-    return jobs.request_cancel(open_db(_workspace()), job_id)
+    return jobs.request_cancel(open_db(_workspace(workspace)), job_id)
 
 
-def resume_job(job_id: str) -> JobRef:
+def resume_job(job_id: str, *, workspace: Workspace | None = None) -> JobRef:
     """Queue a cancelled, failed or interrupted job again; it continues from its latest checkpoint."""
-    workspace = _workspace()
+    workspace = _workspace(workspace)
     jobs.requeue(open_db(workspace), job_id)
     return _ref(workspace, job_id)
 
 
-def list_jobs(status: str | None = None, kind: str | None = None, limit: int = 20) -> list[JobRecord]:
+def list_jobs(status: str | None = None, kind: str | None = None, limit: int = 20, *,
+              workspace: Workspace | None = None) -> list[JobRecord]:
     """List recent jobs, newest first, optionally only one status (queued, running, finished, ...) or kind."""
-    return jobs.list_jobs(open_db(_workspace()), status=status, kind=kind, limit=limit)
+    return jobs.list_jobs(open_db(_workspace(workspace)), status=status, kind=kind, limit=limit)
 
 
 def _ref(workspace: Workspace, job_id: str) -> JobRef:
@@ -69,20 +71,23 @@ def _ref(workspace: Workspace, job_id: str) -> JobRef:
 def build_config(
     recipe: str, dataset: str | Path, *, model: str | None = None, steps: int | None = None,
     rank: int | None = None, lr: float | None = None, trigger: str | None = None,
-    checkpoint_every: int | None = None,
+    checkpoint_every: int | None = None, workspace: Workspace | None = None, sets: dict[str, str] | None = None,
 ) -> TrainConfig:
-    """Resolve a training config from a recipe (or ``none``: the defaults) and the user's overrides."""
+    """Resolve a training config from a recipe (or ``none``: the defaults) and the user's overrides: the flags,
+    then ``sets`` (``{"targets": "to_q,ff.net.2", "resolution": "768x512"}``, what ``--set`` gives ``plan``), read
+    by the one override applier (tools.plan.overrides) whichever way the config is built."""
     settings = get_settings()
-    dataset_dir = resolve_dataset(dataset)
-    model_id = model or settings.default_model
+    dataset_dir = resolve_dataset(dataset, workspace=workspace)
+    sets, set_model = _split_model(sets)
+    model_id = set_model or model or settings.default_model
     overrides = {k: v for k, v in {
         "model.id": model_id, "optim.steps": steps, "lora.rank": rank, "lora.alpha": rank,
         "optim.learning_rate": lr, "data.trigger_word": trigger, "checkpoints.every": checkpoint_every,
     }.items() if v is not None}
     if recipe != "none":
-        return _planned(recipe, dataset_dir, model_id, {name: value for name, value in {
+        return _planned(recipe, dataset_dir, model_id, {**{name: value for name, value in {
             "steps": steps, "rank": rank, "learning_rate": lr, "trigger": trigger,
-            "checkpoint_every": checkpoint_every}.items() if value is not None})
+            "checkpoint_every": checkpoint_every}.items() if value is not None}, **sets})
     from trainer.models import get_model_spec
 
     spec = get_model_spec(model_id)
@@ -97,7 +102,26 @@ def build_config(
     if spec.tiny:  # validation samples at the tiny model's own size: noise, but cheap and the same code path
         base.validation = base.validation.model_copy(update={
             "width": first.width, "height": first.height, "frames": first.frames, "inference_steps": 4})
-    return _apply(base, overrides)
+    config = _apply(base, overrides)
+    if not sets:
+        return config
+    from tools.train.retrain import apply_overrides
+
+    return TrainConfig.model_validate(apply_overrides(config, sets))
+
+
+def _split_model(sets: dict[str, str] | None) -> tuple[dict[str, str], str | None]:
+    """``--set model=...`` picks the model (and with it the buckets and the plan's tier), not just a field."""
+    from tools.plan.glossary import SETTINGS, find_setting
+
+    rest, model = {}, None
+    for key, value in (sets or {}).items():
+        info = SETTINGS.get(key.strip().lower()) or find_setting(key)
+        if info is not None and info.name == "model":
+            model = str(value).strip()
+        else:
+            rest[key] = value
+    return rest, model
 
 
 def _planned(recipe: str, dataset_dir: Path, model_id: str, overrides: dict) -> TrainConfig:
@@ -151,13 +175,13 @@ def _apply(config: TrainConfig, overrides: dict) -> TrainConfig:
         raise LoraportError(f"these settings do not fit together: {err}") from None
 
 
-def resolve_dataset(dataset: str | Path) -> Path:
+def resolve_dataset(dataset: str | Path, *, workspace: Workspace | None = None) -> Path:
     """A folder path, or the id of a dataset imported into the workspace."""
     path = Path(dataset).expanduser()
     if path.is_dir():
         return path.resolve()
     if "/" not in str(dataset) and not str(dataset).startswith("."):
-        candidate = _workspace().dataset_dir(str(dataset))
+        candidate = _workspace(workspace).dataset_dir(str(dataset))
         if candidate.is_dir():
             return candidate
     raise LoraportError(f"dataset {str(dataset)!r} is neither a folder nor a dataset id of this workspace: "
