@@ -22,7 +22,8 @@ from agent.events import (ApprovalRequest, ErrorEvent, JobEventMsg, TextEvent, T
                           parse_event)
 from agent.graph import build_graph, open_checkpointer
 from agent.runner import stream_turn
-from agent import words
+from agent import evaluation, words
+from agent.brains.guided import describe
 from agent.tools import TOOLS_BY_NAME
 from core.errors import LoraportError, NotFoundError
 from core.settings import Settings, get_settings
@@ -73,7 +74,19 @@ class Sidekick:
         if uploads:
             content += "\n" + "\n".join(f'uploaded: "{Path(p)}"' for p in uploads)
         self._touch_thread(content)
+        yield from self.news()
         yield from self._run({"messages": [{"role": "user", "content": content}], "rounds": 0})
+
+    def news(self) -> Iterator[Any]:
+        """Evaluations that finished since the thread last looked join its state, and the verdict is told."""
+        if _pending(self._snapshot()) is not None:
+            return
+        fresh = evaluation.collect(self._snapshot().values or {}, self.workspace)
+        if fresh:
+            self.graph.update_state(self._config, {"evaluations": fresh})
+            for report in fresh:
+                yield TextEvent(text=f"The evaluation of job {report.get('job_id')} has finished. "
+                                     + describe("evaluate", report, False))
 
     def approve(self, approval_id: str) -> Iterator[Any]:
         """The user's explicit yes to the pending approval request; the heavy tool runs now."""

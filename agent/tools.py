@@ -18,7 +18,7 @@ import tools.recipes
 import tools.train.disk
 import tools.train.launch
 import tools.train.retrain
-from agent import answers, history, migrate, options
+from agent import answers, evaluation, history, migrate, options
 from agent.ltx25 import as_is_preview, evaluate_as_is, thread_target
 from agent.state import latest_job
 from agent.toolkit import Tool, ToolContext, ToolOutput, jsonable, make_tool
@@ -135,13 +135,6 @@ def job_status(ctx: ToolContext, job_id: str | None = None) -> Any:
 def cancel_job(ctx: ToolContext, job_id: str | None = None) -> Any:
     """Cancel a training job; it stops at the next step and keeps its checkpoints (needs approval)."""
     return tools.train.launch.cancel_job(_job_id(ctx, job_id))
-
-
-def evaluate(ctx: ToolContext, job_id: str | None = None) -> ToolOutput:
-    """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence."""
-    old = (ctx.state.get("old_lora") or {}).get("path")  # for the old-vs-new comparison, when LTX-2 is here
-    report = jsonable(tools.evaluate.evaluate(_job_id(ctx, job_id, "train"), old_lora=old))
-    return ToolOutput(report, {"evaluations": [report]})
 
 
 def suggest_adjustments(ctx: ToolContext) -> Any:
@@ -344,7 +337,7 @@ TOOLS: list[Tool] = [
     make_tool(launch_training, needs_approval=True, preview=_launch_preview),
     make_tool(job_status),
     make_tool(cancel_job, needs_approval=True, preview=_cancel_preview, pin=_cancel_pin),
-    make_tool(evaluate), make_tool(suggest_adjustments),
+    make_tool(evaluation.evaluate), make_tool(suggest_adjustments),
     make_tool(retrain_with, needs_approval=True, preview=_retrain_preview, pin=_retrain_pin),
     # It writes a file beside the run and replaces an earlier export of the same step: the user says yes first.
     make_tool(export_checkpoint, needs_approval=True, preview=_export_preview, pin=_export_pin),

@@ -203,6 +203,8 @@ def next_step(state: dict[str, Any]) -> str:
     if not job:
         return "Say 'start' to train with this plan, 'explain' for the reason behind each value, or change a setting."
     evaluated = {e.get("job_id") for e in state.get("evaluations") or []}
+    if job not in evaluated and latest_job(state, "evaluate"):
+        return "The evaluation is running in the background: ask 'how did it turn out?' any time."
     if job not in evaluated:
         return (f"Job {job} is on its way: ask 'how is it going?' any time; once it has finished, say 'evaluate' "
                 "and I'll check how it turned out.")
@@ -270,6 +272,10 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
     if tool in ("launch_training", "retrain_with"):
         based = f" (based on job {result['based_on']})" if result.get("based_on") else ""
         return f"Launched job {result.get('job_id')}{based}. I'll show its progress as it trains."
+    if tool == "evaluate" and isinstance(result, dict) and result.get("status") in ("queued", "running"):
+        return (f"Evaluating job {result.get('evaluates')} as job {result.get('job_id')}: renders with and without "
+                "the LoRA, held-out loss, strength. It runs in the background; I'll tell you the verdict when it "
+                "is done, and you can keep talking meanwhile.")
     if tool == "evaluate" and isinstance(result, dict) and "verdict" in result:
         verdict = result["verdict"]
         lines = [str(result.get("summary") or f"Verdict: {verdict.get('status')}")]

@@ -65,10 +65,15 @@ def test_broken_old_lora_to_evaluated_new_one_in_plain_words(sidekick_factory, w
     assert record.config["data"]["trigger_word"] == "zorbly style"
 
     events = say("how did it turn out?")
-    [evaluated] = [e for e in events if isinstance(e, ToolEnd) and e.tool == "evaluate"]
-    assert evaluated.ok, evaluated.result
-    assert evaluated.result["verdict"]["status"] in {"weak", "good", "over-fit", "broken"}
+    [queued] = [e for e in events if isinstance(e, ToolEnd) and e.tool == "evaluate"]
+    assert queued.ok and queued.result["status"] == "queued", queued.result
+    assert "background" in _text(events)  # the turn ends at once; the evaluation is a job
+    from tools.jobs import JOB_KINDS
+
+    assert run_job(workspace, queued.result["job_id"], runners=JOB_KINDS).status == "finished"
     events = say("where's the file, and how do I use it in ComfyUI?")
     text = _text(events)
+    assert "The evaluation of job" in text  # the verdict is told as soon as the user is back
+    assert kick.state()["evaluations"][-1]["verdict"]["status"] in {"weak", "good", "over-fit", "broken"}
     assert record.lora_path in text and "LoraLoaderModelOnly" in text and '"zorbly style"' in text
     assert len(said) <= 8

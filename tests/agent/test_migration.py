@@ -58,13 +58,17 @@ def test_guided_migration_in_at_most_8_turns(sidekick_factory, workspace, tmp_pa
     watched = [e.event["type"] for e in kick.watch_job(job_id, timeout_s=5)]
     assert watched[0] == "queued" and "progress" in watched and watched[-1] == "finished"
 
-    [status] = _ends(say("status"), "job_status")
-    lora_path = Path(status.result["lora_path"])
+    lora_path = Path(record.lora_path)
     with safe_open(str(lora_path), "pt") as f:
         keys = list(f.keys())
     assert keys and all(k.startswith("diffusion_model.") and "lora_" in k for k in keys)
 
-    events = say("evaluate")
+    [queued] = _ends(say("evaluate"), "evaluate")  # a job the chat watches, not work inside the turn
+    assert queued.ok and queued.result["status"] == "queued", queued.result
+    from tools.jobs import JOB_KINDS
+
+    assert run_job(workspace, queued.result["job_id"], runners=JOB_KINDS).status == "finished"
+    events = say("so how did it turn out?")
     [evaluated] = _ends(events, "evaluate")
     assert evaluated.ok, evaluated.result
     verdict = evaluated.result["verdict"]

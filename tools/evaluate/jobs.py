@@ -19,7 +19,8 @@ class _Stopped(Exception):
 
 
 def enqueue_evaluate_job(lora_or_job: str, dataset: str | None = None, *, checkpoints: bool = True,
-                         seeds: list[int] | None = None, thread_id: str | None = None) -> str:
+                         seeds: list[int] | None = None, thread_id: str | None = None,
+                         old_lora: str | None = None) -> str:
     """Queue an evaluation of a LoRA or a finished training job; returns the job id (results in its report)."""
     from tools.evaluate.source import resolve
     from trainer.jobs import enqueue
@@ -27,7 +28,7 @@ def enqueue_evaluate_job(lora_or_job: str, dataset: str | None = None, *, checkp
     resolve(lora_or_job, dataset)  # refuse a bad reference now, not when the worker meets it
     workspace = Workspace.from_settings()
     config = {"lora_or_job": str(lora_or_job), "dataset": None if dataset is None else str(dataset),
-              "checkpoints": checkpoints, "seeds": list(seeds or [42])}
+              "checkpoints": checkpoints, "seeds": list(seeds or [42]), "old_lora": old_lora}
     parent = str(lora_or_job) if not Path(str(lora_or_job)).exists() else None
     return enqueue(open_db(workspace), KIND, config, thread_id=thread_id, parent_job_id=parent, workspace=workspace)
 
@@ -49,7 +50,7 @@ def run_evaluate_job(workspace: Workspace, job, emit: Callable[[dict], None], sh
     try:
         report = evaluate(cfg["lora_or_job"], cfg.get("dataset"), checkpoints=bool(cfg.get("checkpoints", True)),
                           out_dir=Path(job.run_dir) / "evaluation", seeds=tuple(cfg.get("seeds") or (42,)),
-                          on_progress=progress)
+                          old_lora=cfg.get("old_lora"), on_progress=progress)
     except _Stopped:
         return {"status": "cancelled", "steps": phase["n"]}
     return {"status": report.verdict.status, "summary": report.summary, "report_json": report.report_json,
