@@ -33,6 +33,8 @@ class SamplePair(BaseModel):
     lora_beside_mp4: str | None = Field(None, description="IC-LoRA: the reference beside the LoRA's clip.")
     reference_lora: float | None = Field(None, description="IC-LoRA: similarity of the LoRA's clip to the reference.")
     reference_base: float | None = Field(None, description="IC-LoRA: the same for the base's clip.")
+    audio_strength: float | None = Field(None, description="How far the LoRA moves the generated sound from the "
+                                         "base's, a share of the log-mel range (None: no sound track).")
 
 
 class Metric(BaseModel):

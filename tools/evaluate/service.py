@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from core.workspace import Workspace
+from tools.evaluate import audio as AU
 from tools.evaluate import metrics as M
 from tools.evaluate import reference as IC
 from tools.evaluate.models import EvalPrompt, EvalReport, Metric, SamplePair, Suggestion, Verdict
@@ -83,6 +84,7 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
     report.metrics["train_fit"] = _loss_metric("train_fit", components, data.train[:TRAIN_FIT_ITEMS], src.lora_path,
                                                "the dataset has no training clip")
     _fit_gap(report)
+    report.metrics["holdout_audio_loss"] = AU.audio_loss_metric(report)
     _training_metrics(report, src)
 
     ic = cfg.strategy.name == "ic-lora"  # judged on following the reference: tools.evaluate.reference
@@ -104,6 +106,7 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
         note(f"rendering {len(prompts) * len(seeds) * 2} samples")
         refs = [M.features(M.decode_latents(components, it.latents)) for it in data.train[:MAX_REFERENCES]]
         clips = _sample_metrics(report, sampler, prompts, src.lora_path, refs)
+        report.metrics["audio_strength"] = AU.audio_strength_metric(report.samples, cfg.data.audio != "off")
         if checkpoints and src.run_dir is not None:
             note("scoring the kept checkpoints")
             base = report.metrics["holdout_loss"].base
@@ -116,7 +119,7 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
     if ic:
         _reference_following(report, sampler, clip_model)
 
-    report.verdict = decide(report, long_run_steps=_long_run(cfg.recipe))
+    report.verdict = AU.judge_audio(report, decide(report, long_run_steps=_long_run(cfg.recipe)))
     if ic:
         report.verdict = IC.judge_reference(report, report.verdict)
     report.verdict.suggestions += _recipe_advice(cfg.recipe, report.verdict)
@@ -160,15 +163,17 @@ def _health(path: Path) -> Metric:
 
 
 def _loss_metric(name: str, components, items: Sequence, lora_path: Path, why_skipped: str) -> Metric:
-    from trainer.losses import holdout_loss
+    from trainer.losses import holdout_losses
 
     if not items:
         return Metric(name=name, meaning=MEANINGS[name], skipped=why_skipped)
-    base = holdout_loss(components, items)
-    lora = holdout_loss(components, items, lora_path)
+    base_split = holdout_losses(components, items)
+    lora_split = holdout_losses(components, items, lora_path)
+    base, lora = base_split.total, lora_split.total
     improvement = M.relative_improvement(base, lora) if M.finite(lora) else None
     return Metric(name=name, meaning=MEANINGS[name], value=lora, base=base,
-                  detail={"improvement": improvement, "clips": len(items)})
+                  detail={"improvement": improvement, "clips": len(items), "audio": lora_split.audio,
+                          "audio_base": base_split.audio, "audio_clips": lora_split.audio_items})
 
 
 def _fit_gap(report: EvalReport) -> None:
@@ -242,6 +247,7 @@ def _sample_metrics(report: EvalReport, sampler: _Sampler, prompts: list[EvalPro
                 prompt=p.text, kind=p.kind, seed=seed, base_mp4=str(base.mp4_path), base_sheet=str(base.sheet_path),
                 lora_mp4=str(lora.mp4_path), lora_sheet=str(lora.sheet_path),
                 strength=M.strength(lora.frames, base.frames), nearest_train_lora=_num(near_l),
+                audio_strength=AU.audio_strength(lora.audio, base.audio, lora.sample_rate),
                 nearest_train_base=_num(near_b), reference=lora.reference,
                 base_beside_mp4=_str(base.beside_mp4), lora_beside_mp4=_str(lora.beside_mp4)))
     strengths = [s.strength for s in report.samples]
