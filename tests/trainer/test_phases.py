@@ -77,3 +77,18 @@ def test_torchao_base_weights_train_on_cpu(tmp_path, kind):
 def test_nf4_base_weights_train_on_a_gpu(tmp_path):
     result, lora = _lora(tmp_path, "nf4", quantize_base="nf4")
     assert result.steps == 2 and lora
+
+
+def test_text_encoder_modes_are_chosen_or_refused_with_the_reason():
+    from core.errors import LoraportError
+    from trainer.models.quantize import text_encoder_mode
+
+    assert text_encoder_mode("auto", "cpu", 24 * 2**30) == "bf16"  # no GPU: nothing to fit, it runs where it is
+    assert text_encoder_mode("cpu", "cpu", 0) == "cpu"
+    with pytest.raises(LoraportError, match="CUDA GPU and bitsandbytes"):
+        text_encoder_mode("nf4", "cpu", 0)
+
+
+def test_vae_tiling_is_switched_on_when_asked():
+    assert load_components(ModelConfig(vae_tiling=True)).vae.use_tiling
+    assert not load_components(ModelConfig()).vae.use_tiling

@@ -148,7 +148,8 @@ def _folder_part(folder: Path, part: str, dtype: torch.dtype, version: str, extr
     if part == "scheduler":
         return cls.from_pretrained(folder, **kwargs)
     if part == "text_encoder":
-        model, info = cls.from_pretrained(folder, dtype=dtype, output_loading_info=True, **kwargs)
+        model, info = cls.from_pretrained(folder, dtype=dtype, output_loading_info=True, **kwargs,
+                                          **(extra or {}))
     else:
         model, info = cls.from_pretrained(folder, torch_dtype=dtype, output_loading_info=True,
                                           **kwargs, **(extra or {}))
@@ -156,22 +157,33 @@ def _folder_part(folder: Path, part: str, dtype: torch.dtype, version: str, extr
     return model
 
 
-def _bare_gemma(folder: Path, dtype: torch.dtype) -> dict:
+def _bare_gemma(folder: Path, dtype: torch.dtype, extra: dict | None = None) -> dict:
     """A bare Gemma folder (config.json + weights + tokenizer files), as Lightricks' instructions download it."""
     import transformers
 
     arch = (_read_json(folder / "config.json").get("architectures") or ["Gemma3ForConditionalGeneration"])[0]
     cls = part_class("text_encoder", arch)
-    model, info = cls.from_pretrained(folder, dtype=dtype, local_files_only=True, output_loading_info=True)
+    model, info = cls.from_pretrained(folder, dtype=dtype, local_files_only=True, output_loading_info=True,
+                                      **(extra or {}))
     check_complete(model, f"{folder.name} ({cls.__name__})", info)
     return {"text_encoder": model, "tokenizer": transformers.AutoTokenizer.from_pretrained(
         folder, local_files_only=True)}
 
 
-def _text_parts(te: Path, dtype: torch.dtype, version: str) -> dict:
+def _text_parts(te: Path, dtype: torch.dtype, version: str, extra: dict | None = None) -> dict:
+    """Gemma and its tokenizer; ``extra`` (a transformers quantization config) goes to Gemma's loader."""
     if is_diffusers_folder(te):
-        return {p: _folder_part(te, p, dtype, version) for p in TEXT_PARTS}
-    return _bare_gemma(te, dtype)
+        return {p: _folder_part(te, p, dtype, version, extra if p == "text_encoder" else None) for p in TEXT_PARTS}
+    return _bare_gemma(te, dtype, extra)
+
+
+def text_encoder_bytes(model_cfg: ModelConfig) -> int:
+    """Bytes of the text encoder's weight files (in bf16 about its size in GPU memory), without loading them."""
+    path, te = Path(model_cfg.path).expanduser(), model_cfg.text_encoder_path
+    folder = Path(te).expanduser() if te else path
+    if is_diffusers_folder(folder):
+        folder = folder / "text_encoder"
+    return sum(f.stat().st_size for f in folder.glob("*.safetensors")) if folder.is_dir() else 0
 
 
 # -- single file -------------------------------------------------------------------------------------------------
@@ -232,25 +244,26 @@ def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torc
 # -- entry point -------------------------------------------------------------------------------------------------
 
 def load_ltx2_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype: torch.dtype, *,
-                    transformer_kwargs: dict | None = None, transformer_quant=None) -> dict:
+                    transformer_kwargs: dict | None = None, transformer_quant=None,
+                    text_kwargs: dict | None = None) -> dict:
     """Load every part of a real LTX-2.x model; see the module docstring for the layouts.
 
     ``transformer_kwargs`` go to the folder's ``from_pretrained`` (a diffusers quantization config);
-    ``transformer_quant(module)`` quantises a transformer built from a single file in place.
+    ``transformer_quant(module)`` quantises a transformer built from a single file in place; ``text_kwargs`` go
+    to Gemma's ``from_pretrained`` (a transformers quantization config).
     """
     path, te = _check(model_cfg, spec)
     parts: dict = {}
     try:
         if path.is_file():
             parts.update(_single_file_parts(path, te, spec, dtype, transformer_quant))
-            parts.update(_text_parts(te, dtype, spec.version))
+            parts.update(_text_parts(te, dtype, spec.version, text_kwargs))
             base = te if is_diffusers_folder(te) and (te / "scheduler").is_dir() else None
         else:
             for part in MODEL_PARTS:
                 extra = transformer_kwargs if part == "transformer" else None
                 parts[part] = _folder_part(path, part, dtype, spec.version, extra)
-            parts.update(_text_parts(te, dtype, spec.version) if te is not None else
-                         {p: _folder_part(path, p, dtype, spec.version) for p in TEXT_PARTS})
+            parts.update(_text_parts(te if te is not None else path, dtype, spec.version, text_kwargs))
             base = path
         parts["scheduler"] = _scheduler(base)
         _check_version(parts["transformer"], spec)

@@ -107,3 +107,35 @@ def is_quantized(module: torch.nn.Module) -> bool:
         if type(p.data).__module__.startswith(("torchao", "bitsandbytes")):
             return True
     return False
+
+
+def text_encoder_mode(asked: str, device: str | torch.device, weight_bytes: int) -> str:
+    """The text encoder's mode for this run: ``auto`` picks the first of bf16 / int8 / nf4 whose weights (with a
+    tenth for activations) fit the GPU's memory, else the CPU; bitsandbytes modes need CUDA and bitsandbytes."""
+    dev = torch.device(device)
+    if asked not in ("auto", "bf16", "cpu"):
+        if dev.type != "cuda" or (_bnb_version() or (0, 0)) < BNB_MIN:
+            raise LoraportError(f"text_encoder = {asked} needs a CUDA GPU and bitsandbytes >= 0.48; use bf16 or "
+                                "cpu here.")
+        return asked
+    if asked != "auto" or dev.type != "cuda":
+        return "bf16" if asked == "auto" else asked
+    total = torch.cuda.get_device_properties(dev).total_memory
+    for mode, share in (("bf16", 1.0), ("int8", 0.55), ("nf4", 0.3)):
+        if mode != "bf16" and (_bnb_version() or (0, 0)) < BNB_MIN:
+            break
+        if weight_bytes * share * 1.1 < total:
+            return mode
+    return "cpu"
+
+
+def text_encoder_kwargs(mode: str, device: str | torch.device) -> dict:
+    """transformers ``from_pretrained`` arguments for Gemma in 8 or 4 bits (bitsandbytes), loaded on ``device``."""
+    if mode not in ("int8", "nf4"):
+        return {}
+    import transformers
+
+    config = (transformers.BitsAndBytesConfig(load_in_8bit=True) if mode == "int8" else
+              transformers.BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                              bnb_4bit_compute_dtype=torch.bfloat16))
+    return {"quantization_config": config, "device_map": {"": torch.device(device)}}

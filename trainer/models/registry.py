@@ -101,14 +101,20 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
 
         parts = build_tiny_parts()
     else:
-        from trainer.models.ltx2 import load_ltx2_parts
+        from trainer.models.ltx2 import _check, load_ltx2_parts, text_encoder_bytes
         from trainer.models.ltx25 import load_ltx25_parts
 
+        _check(model_cfg, spec)
+        text_mode = quantize.text_encoder_mode(model_cfg.text_encoder, device, text_encoder_bytes(model_cfg))
         load = load_ltx25_parts if spec.version == "2.5" else load_ltx2_parts  # 2.5: ltx2's, plus its checks
         parts = load(model_cfg, spec, dtype, transformer_kwargs=quantize.from_pretrained_kwargs(
-            kind, compute), transformer_quant=lambda m: quantize.quantize_in_place(m, kind, compute))
+            kind, compute), transformer_quant=lambda m: quantize.quantize_in_place(m, kind, compute),
+            text_kwargs=quantize.text_encoder_kwargs(text_mode, device))
+        model_cfg = model_cfg.model_copy(update={"text_encoder": text_mode})
     if spec.tiny and kind != "none":  # built in memory: quantise it there, as a single file's transformer is
         parts["transformer"] = quantize.quantize_in_place(parts["transformer"].to(dtype), kind, compute)
+    if model_cfg.vae_tiling:  # encode and decode in tiles: bounded activation memory for large clips
+        parts["vae"].enable_tiling()
     place = torch.device("cpu") if phased else torch.device(device)
     for module in parts.values():
         if isinstance(module, torch.nn.Module):
