@@ -2,6 +2,7 @@
 it in ComfyUI, and how does this run compare with the earlier ones. They read; none of them changes anything.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,10 @@ def how_to_use(ctx: ToolContext, job_id: str | None = None) -> dict[str, Any]:
     how = (f"In ComfyUI: copy {name} into ComfyUI/models/loras/, add a LoraLoaderModelOnly node after the "
            f"{job.model_id or 'LTX-2.3'} model loader, pick the file and start at strength 1.0 (its alpha equals "
            f"its rank, so 1.0 is the strength it was trained at; try 0.6-1.2), and {use_trigger}.")
+    if (job.config.get("strategy") or {}).get("name") == "ic-lora":
+        from trainer.reference import finished_message
+
+        how = finished_message(job.config, job.lora_path).removeprefix("done. ")
     tiny = " This run used the tiny demo model, so the file only shows the flow." if (
         job.model_id or "").startswith("tiny-") else ""
     return {"job_id": job_id, "lora_path": job.lora_path, "trigger": trigger or None, "model": job.model_id,
@@ -115,3 +120,31 @@ def _change_words(first: dict[str, Any], last: dict[str, Any]) -> str:
     elif not (first["verdict"] and last["verdict"]):
         text += " Evaluate both to compare what they learned; say 'evaluate'."
     return text
+
+
+def my_loras(ctx: ToolContext, recipe: str | None = None) -> list[dict[str, Any]]:
+    """List the LoRAs trained in this workspace (newest first) with recipe, trigger, verdict and file; or one recipe's."""
+    from agent.history import trained_loras
+
+    rows = trained_loras(ctx.workspace, recipe=recipe)
+    if not rows:
+        return rows
+    db = open_db(ctx.workspace)
+    try:
+        ids = [r["id"] for r in rows]
+        marks = ", ".join("?" for _ in ids)
+        configs = {r["id"]: r["config"] for r in db["jobs"].rows_where(f"id in ({marks})", ids, select="id, config")}
+        verdicts: dict[str, str] = {}
+        for row in db["jobs"].rows_where("kind = 'evaluate' and status = 'finished'", order_by="created_at",
+                                         select="config, result"):
+            of = json.loads(row["config"] or "{}").get("lora_or_job")
+            status = json.loads(row["result"] or "{}").get("status")
+            if of in configs and status:
+                verdicts[of] = status
+    finally:
+        db.conn.close()
+    for row in rows:
+        config = json.loads(configs.get(row["id"]) or "{}")
+        row["trigger"] = (config.get("data") or {}).get("trigger_word")
+        row["verdict"] = verdicts.get(row["id"])
+    return rows

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import JsonFlag, print_json
+from cli.common import JsonFlag, print_json, workspace
 from core.workspace import Workspace
 
 if TYPE_CHECKING:  # every command module is imported at start: keep `loraport inspect` from loading the job store
@@ -88,6 +88,10 @@ def report(record: "JobRecord", *, as_json: bool) -> None:
     typer.echo(line)
     if record.lora_path:
         typer.echo(f"LoRA: {record.lora_path}")
+        if record.status == "finished" and (record.config.get("strategy") or {}).get("name") == "ic-lora":
+            from trainer.reference import finished_message
+
+            typer.echo(finished_message(record.config, record.lora_path).removeprefix("done. "))
     if record.error:
         typer.echo(f"error: {record.error}")
     if record.status in ("interrupted", "cancelled", "failed"):
@@ -118,13 +122,13 @@ def register(app: typer.Typer) -> None:
         from tools.plan.overrides import parse_override_args
         from tools.train.launch import build_config, job_status, launch
 
-        config = build_config(recipe, dataset, model=model, steps=steps, rank=rank, lr=lr, trigger=trigger,
+        config = build_config(recipe, dataset, workspace=workspace(), model=model, steps=steps, rank=rank, lr=lr, trigger=trigger,
                               checkpoint_every=checkpoint_every, sets=parse_override_args(set_))
-        ref = launch(config)
+        ref = launch(config, workspace=workspace())
         if detach:
             if not ref.worker_running:
                 typer.echo("no worker is running: start one with `loraport worker`.", err=True)
-            report(job_status(ref.job_id), as_json=json_)
+            report(job_status(ref.job_id, workspace=workspace()), as_json=json_)
             return
-        run_foreground(Workspace.from_settings(), ref.job_id, as_json=json_)
+        run_foreground(workspace(), ref.job_id, as_json=json_)
 

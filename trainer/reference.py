@@ -168,3 +168,21 @@ def validation_references(cfg, data) -> list[Reference]:
             seen[item.reference] = Reference(path=path, label=item.reference, split=item.split,
                                              downscale_factor=cfg.strategy.reference_downscale_factor)
     return list(seen.values())
+
+
+def comfyui_usage(lora_name: str, downscale_factor: int = 1) -> str:
+    """How to use an IC-LoRA in ComfyUI with a reference (ComfyUI-LTXVideo's IC-LoRA nodes)."""
+    return (f"{lora_name} is an IC-LoRA: it renders from a reference image or clip. In ComfyUI (ComfyUI-LTXVideo "
+            f"nodes) load it with 'LTX IC-LoRA Loader Model Only' (LTXICLoRALoaderModelOnly), which reads its "
+            f"reference_downscale_factor ({downscale_factor}) from the file, and feed your reference to 'LTX Add "
+            f"Video IC-LoRA Guide' (LTXAddVideoICLoRAGuide) with that latent_downscale_factor, strength 1.0 and "
+            f"crop 'center' (references were resized and centre-cropped in training); then sample as usual, with "
+            f"the trigger word in the prompt.")
+
+
+def finished_message(config: dict | None, lora_path: str | Path | None) -> str:
+    """The training job's 'finished' message: 'done', and for an IC-LoRA how to use it with a reference."""
+    strategy = (config or {}).get("strategy") or {}
+    if strategy.get("name") != "ic-lora" or not lora_path:
+        return "done"
+    return "done. " + comfyui_usage(Path(lora_path).name, int(strategy.get("reference_downscale_factor") or 1))

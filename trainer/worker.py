@@ -216,8 +216,10 @@ def _finish(db, job: JobRecord, result: dict, stopped: dict, record: Callable[[d
     elif stopped["shutdown"]:
         _set_interrupted(db, job.job_id)
     else:
+        from trainer.reference import finished_message  # an IC-LoRA's says how to use it with a reference
+
         record({"type": "finished", "step": step, "loss": result.get("final_loss"),
-                "path": result.get("lora_path"), "message": "done"})
+                "path": result.get("lora_path"), "message": finished_message(job.config, result.get("lora_path"))})
     return jobstore.get_job(db, job.job_id)
 
 

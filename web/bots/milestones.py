@@ -127,6 +127,8 @@ class Milestones:
         has_file = info.lora_path is not None and Path(info.lora_path).is_file()
         lines.append("The LoRA is attached." if has_file else
                      f"Download it from the loraport panel (Studio, job {job_id}).")
+        if str(event.get("message") or "done") != "done":  # an IC-LoRA: how to use it with a reference
+            lines.append(str(event["message"]).removeprefix("done. "))
         lines.append("Say 'evaluate' to measure it against the base model.")
         return Post("finished", "\n".join(lines), file=Path(info.lora_path) if has_file else None, job_id=job_id)
 

@@ -183,6 +183,11 @@ export class JobCard {
       this.eta.textContent = "";
       this.node.classList.add("finished");
       this.showDownload();
+      // An IC-LoRA's finished message says how to use it in ComfyUI with a reference.
+      if (e.message && e.message !== "done" && !this.usage) {
+        this.usage = el("p", { class: "muted usage" }, e.message.replace(/^done\.\s*/, ""));
+        this.node.append(this.usage);
+      }
     } else if (e.type === "failed" || e.type === "cancelled") {
       this.label.textContent = `${e.type}${e.message ? `: ${e.message}` : ""}`;
       this.node.classList.add(e.type);
