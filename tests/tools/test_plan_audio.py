@@ -57,3 +57,14 @@ def test_user_turns_audio_on_and_off():
 def test_audio_on_without_any_sound_says_so_and_required_is_not_ready():
     p = plan("character", clips(4, with_sound=0), hardware=H100, overrides={"audio": "required"}, calibrate=False)
     assert not p.ready and any("none of the 4 clips has a sound track" in w for w in p.warnings)
+
+
+def test_the_memory_model_counts_audio_tokens_when_the_sound_trains():
+    from tools.plan.memory import Techniques, audio_tokens, predict
+
+    assert audio_tokens(121) == 126 and audio_tokens(49) == 51  # 25 a second at 24 fps
+    targets = ("to_q", "to_k", "to_v", "to_out.0")
+    video = predict("ltx-2.3", (768, 512, 121), 32, targets, True, Techniques(), 80)
+    both = predict("ltx-2.3", (768, 512, 121), 32, targets, False, Techniques(), 80)
+    assert both.phases["train"].parts["activations"] > video.phases["train"].parts["activations"]
+    assert both.phases["train"].parts["LoRA + grads + optimizer"] > video.phases["train"].parts["LoRA + grads + optimizer"]

@@ -39,6 +39,11 @@ VAE_TILE = (512, 512, 17)  # tile width, height, frames of a tiled encode
 TEXT_ACT_GIB = 0.4  # 49 hidden states of 1024 tokens x 3840 in bf16
 HOST_HEADROOM_GIB = 16.0  # host RAM beyond the offloaded blocks: the process, data, the text phase's leftovers
 PASSES_OFFLOADED = 3  # forward, recompute, backward each stream every block's weights
+AUDIO_TOKENS_PER_SECOND = 25
+# An audio token runs through the audio stream, 2048 wide against the video's 4096 at the same depth: its
+# activations weigh about half a video token's. Counted whenever the audio branch is adapted (video_only false),
+# which is when the clips' sound trains.
+AUDIO_TOKEN_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,12 @@ def tokens(width: int, height: int, frames: int, ratio: int = 32) -> int:
     return (height // ratio) * (width // ratio) * ((frames - 1) // 8 + 1)
 
 
+def audio_tokens(frames: int, fps: float = 24.0) -> int:
+    """Audio tokens of one clip when its sound trains: 25 latent frames a second (16 kHz, hop 160, 4x in time),
+    one token each, for the seconds the frames cover."""
+    return round(frames / fps * AUDIO_TOKENS_PER_SECOND)
+
+
 def _linear(coef: tuple[float, float], n_tokens: int, scale: float) -> float:
     return (coef[0] + coef[1] * n_tokens) * scale
 
@@ -163,6 +174,7 @@ def predict(model_id: str, bucket: tuple[int, int, int], rank: int, targets: tup
     dims = model_dims(model_id)
     w, h, f = bucket
     n_tok = tokens(w, h, f, 8 if dims.tiny else 32)
+    n_tok += 0 if video_only else round(AUDIO_TOKEN_WEIGHT * audio_tokens(f))  # the sound trains too
     scale = dims.width * dims.n_blocks / REF_WIDTH_DEPTH
     block = (dims.block_linear * BYTES[t.quantize_base] + dims.block_other * 2) / dims.n_blocks / GiB
     resident_blocks = 2 if t.offload == "blocks" else dims.n_blocks  # the running group and the prefetched one
