@@ -1,8 +1,11 @@
 """The Studio's as-is comparison: an old (2.3) LoRA rendered on another base, with and without it, same seed."""
 
+import pytest
+
 from tests.web.test_studio import _comfy_lora
 
 
+@pytest.mark.slow  # four tiny renders on two models (~10 s)
 def test_studio_renders_a_23_lora_as_it_is_on_25_beside_25_alone(client, tmp_path):
     lora = _comfy_lora(tmp_path / "old23.safetensors")
     upload = client.post("/api/uploads", files=[("files", ("old23.safetensors", lora.read_bytes()))]).json()[0]
