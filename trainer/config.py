@@ -17,7 +17,7 @@ class Strict(BaseModel):
 
 
 class ModelConfig(Strict):
-    id: str = Field("tiny-ltx-2.3", description="Registry id: tiny-ltx-2.3, ltx-2.3 or ltx-2.")
+    id: str = Field("tiny-ltx-2.3", description="Registry id: tiny-ltx-2.3, ltx-2.3, ltx-2.5, tiny-ltx-2.5 or ltx-2.")
     path: Path | None = Field(None, description="Local weights: a diffusers folder or a single-file checkpoint.")
     text_encoder_path: Path | None = Field(None, description="Gemma 3 folder, needed with a single-file checkpoint.")
     dtype: Literal["auto", "bf16", "fp32"] = Field("auto", description="Base weights: auto = bf16 on CUDA, fp32 on CPU.")
@@ -116,6 +116,41 @@ class CheckpointConfig(Strict):
         "Resumable checkpoints keep fp32 so a resumed run continues exactly.")
 
 
+# ltx-pipelines' default negative prompt (ltx-trainer validates with the same text).
+DEFAULT_NEGATIVE_PROMPT = (
+    "has_subtitles, has_blurbox, transition from black, transition to black, speech_ending_short, "
+    "blurry, out of focus, overexposed, underexposed, low contrast, washed out colors, excessive noise, "
+    "grainy texture, poor lighting, flickering, motion blur, distorted proportions, unnatural skin tones, "
+    "deformed facial features, asymmetrical face, missing facial features, extra limbs, disfigured hands, "
+    "wrong hand count, artifacts around text, inconsistent perspective, camera shake, incorrect depth of "
+    "field, background too sharp, background clutter, distracting reflections, harsh shadows, inconsistent "
+    "lighting direction, color banding, cartoonish rendering, 3D CGI look, unrealistic materials, uncanny "
+    "valley effect, incorrect ethnicity, wrong gender, exaggerated expressions, wrong gaze direction, "
+    "mismatched lip sync, silent or muted audio, distorted voice, robotic voice, echo, background noise, "
+    "off-sync audio, incorrect dialogue, added dialogue, repetitive speech, jittery movement, awkward "
+    "pauses, incorrect timing, unnatural transitions, inconsistent framing, tilted camera, flat lighting, "
+    "inconsistent tone, cinematic oversaturation, stylized filters, or AI artifacts."
+)
+
+
+class GuidanceConfig(Strict):
+    """How samples are guided, defaulting to ltx-pipelines' LTX-2.3 parameters (docs/ltx.md, "Sampling"): CFG
+    with STG on one block, modality-isolation guidance, guidance rescale, and the official negative prompt."""
+
+    guidance_scale: float = Field(3.0, ge=1, description="Video CFG scale.")
+    stg_scale: float = Field(1.0, ge=0, description="Video spatio-temporal guidance (STG) scale; 0 turns it off.")
+    stg_blocks: list[int] | None = Field(None, description="Transformer blocks STG perturbs; None = the model's own "
+                                                           "(28 for LTX-2.3 and 2.5, 29 for LTX-2).")
+    guidance_rescale: float = Field(0.7, ge=0, le=1, description="Pulls the guided prediction's spread back "
+                                                                 "towards the conditional one; 0 turns it off.")
+    modality_scale: float = Field(3.0, ge=1, description="Video audio-video modality-isolation guidance scale.")
+    audio_guidance_scale: float = Field(7.0, ge=1, description="Audio CFG scale.")
+    audio_stg_scale: float = Field(1.0, ge=0, description="Audio STG scale.")
+    audio_guidance_rescale: float = Field(0.7, ge=0, le=1, description="Audio guidance rescale.")
+    audio_modality_scale: float = Field(3.0, ge=1, description="Audio modality-isolation guidance scale.")
+    negative_prompt: str = Field(DEFAULT_NEGATIVE_PROMPT, description="What CFG steers away from.")
+
+
 class ValidationConfig(Strict):
     every: int = Field(250, ge=0, description="0 turns validation sampling off.")
     prompts: list[str] = Field(default_factory=list)
@@ -124,6 +159,7 @@ class ValidationConfig(Strict):
     height: int = Field(512, multiple_of=32)
     frames: int = 49
     inference_steps: int = Field(30, ge=1)
+    guidance: GuidanceConfig = Field(default_factory=GuidanceConfig)
 
 
 class TrainConfig(Strict):
