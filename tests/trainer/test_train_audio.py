@@ -42,6 +42,11 @@ def test_audio_video_run_learns_the_sound_and_exports_a_trained_audio_branch(tmp
     for family in AUDIO_FAMILIES:
         b = [v for k, v in state.items() if f".{family}." in k and "lora_B" in k]
         assert b and all(float(t.float().norm()) > 0 for t in b), family
+    from tools.inspect import inspect_lora  # noqa: PLC0415  (the surface users run on the export)
+
+    inspected = inspect_lora(result.lora_path, target="tiny-ltx-2.3")
+    assert inspected.modality == "audio+video" and inspected.audio_trained is True
+    assert "sound trained" in inspected.summary()
     sample = next(e["path"] for e in events if e["type"] == "sample")
     with av.open(sample) as container:
         assert container.streams.audio and container.streams.audio[0].codec_context.name == "aac"
