@@ -76,6 +76,10 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
        aliases=("mode",)),
     _s("reference_suffix", "strategy.reference_suffix", "IC-LoRA: how a clip's reference is found (clip.mp4 -> "
        "clip_ref.mp4), unless captions.jsonl names it.", "str", aliases=("reference",)),
+    _s("reference_downscale_factor", "strategy.reference_downscale_factor", "IC-LoRA: references are encoded at "
+       "1/n of the clip's width and height (fewer tokens, less memory); written into the LoRA so ComfyUI and "
+       "ltx-pipelines read the reference at the same scale.", "int",
+       aliases=("reference downscale", "reference scale", "downscale factor")),
     _s("rank", "lora.rank", "The LoRA's capacity: how many directions each adapted layer may change in. Higher "
        "learns more detail but memorises more and makes a bigger file.", "int",
        aliases=("r", "lora rank", "dim", "network_dim")),
