@@ -185,7 +185,23 @@ def _pair_references(good: list[FileEntry], g: Guidance, report: DatasetReport,
     for target, ref in pairs.items():
         by_name[ref].role = "reference"
         by_name[target].reference = ref
+        problem = pair_problem(by_name[target], by_name[ref])
+        if problem:
+            report.warnings.append(f"{target}: {problem}")
     return [e for e in good if e.role == "item"]
+
+
+def pair_problem(target: FileEntry, ref: FileEntry) -> str | None:
+    """The reason training will refuse an IC-LoRA pair (trainer.pairs applies the same rules), or None. Another
+    size or aspect is fine (resized and centre-cropped to the target's bucket), and so is a longer reference."""
+    if target.kind == "video" and ref.kind == "image":
+        return (f"its reference {ref.name} is an image but it is a video: training refuses the pair; give a "
+                "reference clip at least as long (an image reference still works at generation time).")
+    need = int(target.bucket.rsplit("x", 1)[-1]) if target.bucket else None  # frames the clip is trained on
+    if target.kind == "video" and ref.frames and need and ref.frames < need:
+        return (f"its reference {ref.name} has {ref.frames} frames, fewer than the {need} its bucket "
+                f"({target.bucket}) takes: training refuses the pair; give a reference at least as long.")
+    return None
 
 
 def _attach_captions(collected: Collected, good: list[FileEntry], report: DatasetReport,

@@ -20,7 +20,8 @@ MAX_CAPTION_CHARS = 1000
 # Terminal escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", two-byte ESC x) go whole, not just their ESC.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 MEDIA_KEYS = ("media_path", "video", "media", "image")
-REFERENCE_KEYS = ("reference", "reference_path")
+# IC-LoRA reference columns: loraport's own, ltx-trainer's `reference_video` and its legacy names.
+REFERENCE_KEYS = ("reference", "reference_video", "ref_media_path", "reference_path")
 CAPTIONS_FILE = "captions.jsonl"
 
 
@@ -70,7 +71,7 @@ class TableCaptions:
 
 def read_tables(media: list[str], tables: dict[str, Path], max_bytes: int) -> TableCaptions:
     """Captions from CSV / JSON / JSONL tables with a ``caption`` column and a ``video`` / ``media_path`` column
-    (plus ``reference`` / ``reference_path`` for IC-LoRA, as Lightricks' trainer writes them).
+    (plus ``reference``, or ltx-trainer's ``reference_video`` / ``ref_media_path`` / ``reference_path``, for IC-LoRA).
 
     A table path is tried relative to the table's folder, then to the dataset root, then by unique file name.
     """
