@@ -23,7 +23,7 @@ def base_job(ctx: ToolContext, *, recipe: str | None, job_id: str | None) -> str
         return job_id
     # "same again" (no recipe named) after this thread trained: this thread's run, not another thread's newer one.
     own = not recipe and any(j.startswith("train-") for j in ctx.state.get("job_ids") or [])
-    return latest_run(recipe=recipe, thread_id=ctx.thread_id if own else None)
+    return latest_run(recipe=recipe, thread_id=ctx.thread_id if own else None, workspace=ctx.workspace)
 
 
 def trained_loras(workspace: Workspace, *, recipe: str | None = None, limit: int = 20) -> list[dict[str, Any]]:

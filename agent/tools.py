@@ -52,28 +52,29 @@ def choose_recipe(ctx: ToolContext, name: str) -> ToolOutput:
 def import_dataset(ctx: ToolContext, source: str, name: str | None = None) -> ToolOutput:
     """Import the user's clips (a folder, a zip or a file path) into the workspace and check them."""
     report = jsonable(tools.dataset.import_dataset(ctx.user_path(source), name=name,
-                                                   recipe=ctx.state.get("recipe")))
+                                                   recipe=ctx.state.get("recipe"), workspace=ctx.workspace))
     return ToolOutput(report, {"dataset": report, **_replan(ctx, dataset=report)})
 
 
 def check_dataset(ctx: ToolContext, dataset: str | None = None) -> ToolOutput:
     """Check the dataset (counts, sizes, frames, captions, duplicates) against the chosen recipe."""
     ref = _named_dataset(ctx, dataset) if dataset else _dataset_ref(ctx.state.get("dataset"))
-    report = jsonable(tools.dataset.check_dataset(ref, recipe=ctx.state.get("recipe")))
+    report = jsonable(tools.dataset.check_dataset(ref, recipe=ctx.state.get("recipe"), workspace=ctx.workspace))
     return ToolOutput(report, {"dataset": report} if not dataset else {})
 
 
 def caption_preview(ctx: ToolContext, backend: str = "auto", n: int = 3) -> Any:
     """Caption a few clips as a preview for the user to check (the trigger word is added at training)."""
     return tools.caption.caption_preview(_dataset_ref(ctx.state.get("dataset")), backend=backend,
-                                         trigger_word=_trigger(ctx), n=n, recipe=ctx.state.get("recipe"))
+                                         trigger_word=_trigger(ctx), n=n, recipe=ctx.state.get("recipe"),
+                                         workspace=ctx.workspace)
 
 
 def caption_all(ctx: ToolContext, backend: str = "auto", overwrite: bool = False) -> ToolOutput:
     """Caption every clip of the dataset as a background job (needs approval; overwrite replaces existing captions)."""
     job_id = tools.caption.enqueue_caption_job(_dataset_ref(ctx.state.get("dataset")), backend=backend,
                                                trigger_word=_trigger(ctx), overwrite=overwrite,
-                                               thread_id=ctx.thread_id)
+                                               thread_id=ctx.thread_id, workspace=ctx.workspace)
     return ToolOutput({"job_id": job_id, "status": "queued"}, {"job_ids": [job_id]})
 
 
@@ -123,18 +124,18 @@ def estimate(ctx: ToolContext) -> Any:
 
 def launch_training(ctx: ToolContext) -> ToolOutput:
     """Launch training with the current plan on this machine's engine (needs the user's approval)."""
-    ref = jsonable(tools.train.launch.launch(_config(ctx), thread_id=ctx.thread_id))
+    ref = jsonable(tools.train.launch.launch(_config(ctx), thread_id=ctx.thread_id, workspace=ctx.workspace))
     return ToolOutput(ref, {"job_ids": [ref["job_id"]]})
 
 
 def job_status(ctx: ToolContext, job_id: str | None = None) -> Any:
     """Show a training job's status: step, loss, speed, ETA, and the LoRA file once it has finished."""
-    return tools.train.launch.job_status(_job_id(ctx, job_id))
+    return tools.train.launch.job_status(_job_id(ctx, job_id), workspace=ctx.workspace)
 
 
 def cancel_job(ctx: ToolContext, job_id: str | None = None) -> Any:
     """Cancel a training job; it stops at the next step and keeps its checkpoints (needs approval)."""
-    return tools.train.launch.cancel_job(_job_id(ctx, job_id))
+    return tools.train.launch.cancel_job(_job_id(ctx, job_id), workspace=ctx.workspace)
 
 
 def suggest_adjustments(ctx: ToolContext) -> Any:
@@ -149,7 +150,7 @@ def retrain_with(ctx: ToolContext, changes: dict[str, str | int | float] | None 
                  job_id: str | None = None) -> ToolOutput:
     """Retrain from an earlier run's config with changes, e.g. {"steps": "+20%"} (needs approval)."""
     proposal = _retrain_proposal(ctx, changes, recipe, job_id)
-    ref = jsonable(tools.train.retrain.launch_retrain(proposal, ctx.thread_id))
+    ref = jsonable(tools.train.retrain.launch_retrain(proposal, ctx.thread_id, workspace=ctx.workspace))
     config = proposal.config.model_dump(mode="json")
     # The thread's config is now this run's; the old plan (estimate, reasons) no longer describes it.
     return ToolOutput({**ref, "based_on": proposal.based_on, "changes": jsonable(proposal.changes)},
@@ -244,7 +245,7 @@ def _strip(data: dict[str, Any] | None) -> dict[str, Any] | None:
 def _retrain_proposal(ctx: ToolContext, changes, recipe, job_id):
     """tools.train.retrain's proposal for the run this thread means (the pinned job id after the approval)."""
     base = history.base_job(ctx, recipe=recipe, job_id=job_id)
-    return tools.train.retrain.retrain_with(base, changes or {})
+    return tools.train.retrain.retrain_with(base, changes or {}, workspace=ctx.workspace)
 
 
 def _evaluation(ctx: ToolContext, job_id: str | None):

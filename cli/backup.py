@@ -5,8 +5,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import JsonFlag, print_json
-from core.workspace import Workspace
+from cli.common import JsonFlag, print_json, workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +21,7 @@ def register(app: typer.Typer) -> None:
         `loraport serve` runs; restore by pointing LORAPORT_HOME at the copy."""
         from core.backup import backup_workspace
 
-        report = backup_workspace(Workspace.from_settings(), dest, files=files)
+        report = backup_workspace(workspace(), dest, files=files)
         if json_:
             print_json(report)
             return

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import JsonFlag, print_json
+from cli.common import JsonFlag, print_json, workspace
 from cli.dataset import FileProgress
 
 
@@ -24,24 +24,27 @@ def register(app: typer.Typer) -> None:
         """Caption a dataset's clips (trigger word first), preview 3 of them, or edit one caption."""
         from tools.caption import caption_all, caption_preview, set_caption
 
+        ws = workspace()
+
         if edit is not None or text is not None:
             if edit is None or text is None:
                 raise typer.BadParameter("--edit FILE and --text CAPTION go together.")
-            result = set_caption(dataset, edit, text)
+            result = set_caption(dataset, edit, text, workspace=ws)
             if json_:
                 print_json(result)
             else:
                 typer.echo(f"{result.name}: {result.trained_as}")
             return
         if preview:
-            shown = caption_preview(dataset, backend=backend, trigger_word=trigger)
+            shown = caption_preview(dataset, backend=backend, trigger_word=trigger, workspace=ws)
             _show_preview(shown, json_)
             return
         if detach:
             _queue(dataset, backend, trigger, overwrite, json_)
             return
         with FileProgress("captioning", quiet=json_) as bar:
-            run = caption_all(dataset, backend=backend, trigger_word=trigger, overwrite=overwrite, on_progress=bar)
+            run = caption_all(dataset, backend=backend, trigger_word=trigger, overwrite=overwrite, on_progress=bar,
+                              workspace=ws)
         _show_run(run, json_)
         if run.errors:
             raise typer.Exit(1)
@@ -50,7 +53,8 @@ def register(app: typer.Typer) -> None:
 def _queue(dataset: str, backend: str, trigger: str | None, overwrite: bool, as_json: bool) -> None:
     from tools.caption import enqueue_caption_job
 
-    job_id = enqueue_caption_job(dataset, backend=backend, trigger_word=trigger, overwrite=overwrite)
+    job_id = enqueue_caption_job(dataset, backend=backend, trigger_word=trigger, overwrite=overwrite,
+                                 workspace=workspace())
     if as_json:
         print_json({"job_id": job_id})
     else:

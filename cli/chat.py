@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import JsonFlag
+from cli.common import JsonFlag, settings, workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         """Talk to the sidekick: inspect, plan, caption, train and evaluate through a conversation."""
         from agent.session import Sidekick
 
-        kick = Sidekick(thread_id=thread, brain=brain, surface="cli")
+        kick = Sidekick(workspace(), thread_id=thread, brain=brain, settings=settings(), surface="cli")
         surface = JsonSurface(kick, run_jobs) if json_out else TerminalSurface(kick, run_jobs)
         surface.loop()
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import JsonFlag, print_json
+from cli.common import JsonFlag, print_json, workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         source = paths[0] if len(paths) == 1 and not _is_single_media(paths[0]) else paths
         with FileProgress("checking files", quiet=json_) as bar:
             report = import_dataset(source, name=name, recipe=recipe, seed=seed, holdout_fraction=holdout,
-                                    on_progress=bar)
+                                    on_progress=bar, workspace=workspace())
         _show(report, json_)
 
     @group.command("check")
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         from tools.dataset import check_dataset
 
         with FileProgress("checking files", quiet=json_) as bar:
-            report = check_dataset(dataset, recipe=recipe, on_progress=bar)
+            report = check_dataset(dataset, recipe=recipe, on_progress=bar, workspace=workspace())
         _show(report, json_)
 
     app.add_typer(group, name="dataset")

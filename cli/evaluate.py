@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import JsonFlag, print_json
+from cli.common import JsonFlag, print_json, workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,8 @@ def register(app: typer.Typer) -> None:
         quiet = json_out or not sys.stderr.isatty()
         with tqdm(total=None, desc="evaluating", disable=quiet, leave=False, bar_format="{desc} {elapsed}") as bar:
             report = run_evaluation(lora_or_job, dataset, checkpoints=checkpoints, out_dir=out,
-                                    seeds=tuple(seed or (42,)), on_progress=bar.set_description_str, model=model)
+                                    seeds=tuple(seed or (42,)), on_progress=bar.set_description_str, model=model,
+                                    workspace=workspace())
         exported = export(report) if export_best else None
         if json_out:
             print_json({**report.model_dump(mode="json"), "exported": str(exported) if exported else None})

@@ -4,9 +4,8 @@ from typing import Annotated
 
 import typer
 
-from cli.common import JsonFlag, print_json
+from cli.common import JsonFlag, print_json, workspace
 from cli.train import report, run_foreground
-from core.workspace import Workspace
 
 JobId = Annotated[str, typer.Argument(help="Job id, as `loraport jobs list` shows it.")]
 
@@ -14,7 +13,7 @@ JobId = Annotated[str, typer.Argument(help="Job id, as `loraport jobs list` show
 def _list(status: str | None, kind: str | None, limit: int, as_json: bool) -> None:
     from tools.train.launch import list_jobs
 
-    records = list_jobs(status=status, kind=kind, limit=limit)
+    records = list_jobs(status=status, kind=kind, limit=limit, workspace=workspace())
     if as_json:
         print_json([r.model_dump(mode="json") for r in records])
         return
@@ -26,7 +25,7 @@ def _list(status: str | None, kind: str | None, limit: int, as_json: bool) -> No
         typer.echo(f"{r.job_id:34} {r.kind:9} {r.status:11} {progress:>11} loss {loss:>8}  {r.created_at}")
     from trainer.worker import live_workers
 
-    workers = live_workers(Workspace.from_settings())
+    workers = live_workers(workspace())
     typer.echo("workers: " + (", ".join(f"pid {w['pid']} on {w['device']}" for w in workers)
                               or "none running (queued jobs wait for `loraport worker`)"))
 
@@ -37,7 +36,7 @@ def _follow(job_id: str):
     from core.store import open_db
     from trainer.jobs import events, follow, get_job
 
-    db = open_db(Workspace.from_settings())
+    db = open_db(workspace())
     bar = ProgressBar(job_id)
     last = max((e["id"] for e in events(db, job_id)), default=0)  # from now on: the bar shows live progress
     try:
@@ -76,10 +75,10 @@ def register(app: typer.Typer) -> None:
         from tools.train.launch import job_status
         from trainer.jobs import events
 
-        record = job_status(job_id)
+        record = job_status(job_id, workspace=workspace())
         if follow and not record.is_terminal:
             record = _follow(job_id)
-        found = events(open_db(Workspace.from_settings()), job_id) if with_events else []
+        found = events(open_db(workspace()), job_id) if with_events else []
         if json_:
             print_json({**record.model_dump(mode="json"), **({"events": found} if with_events else {})})
             return
@@ -95,7 +94,7 @@ def register(app: typer.Typer) -> None:
         """Cancel a job: a queued one at once, a running one at its next step (checkpoints are kept)."""
         from tools.train.launch import cancel_job
 
-        record = cancel_job(job_id)
+        record = cancel_job(job_id, workspace=workspace())
         if json_:
             print_json(record)
         elif record.status == "cancelled":
@@ -112,13 +111,13 @@ def register(app: typer.Typer) -> None:
         """Resume a cancelled, failed or interrupted job from its latest checkpoint."""
         from tools.train.launch import job_status, resume_job
 
-        ref = resume_job(job_id)
+        ref = resume_job(job_id, workspace=workspace())
         if detach:
             if not ref.worker_running:
                 typer.echo("no worker is running: start one with `loraport worker`.", err=True)
-            report(job_status(job_id), as_json=json_)
+            report(job_status(job_id, workspace=workspace()), as_json=json_)
             return
-        run_foreground(Workspace.from_settings(), job_id, as_json=json_)
+        run_foreground(workspace(), job_id, as_json=json_)
 
     @app.command()
     def worker(
@@ -135,10 +134,10 @@ def register(app: typer.Typer) -> None:
         from tools.train.cluster import cluster_executor
         from trainer.worker import run_worker
 
-        workspace = Workspace.from_settings()
+        ws = workspace()
         executor = cluster_executor(JOB_KINDS)  # None unless LORAPORT_RAY_ADDRESS is set
         where = f" on the Ray cluster at {executor.address}" if executor else ""
-        typer.echo(f"worker: running {', '.join(sorted(JOB_KINDS))} jobs from {workspace.home}{where}", err=True)
-        ran = run_worker(workspace, once=once, poll_s=poll, device=device, runners=JOB_KINDS,
+        typer.echo(f"worker: running {', '.join(sorted(JOB_KINDS))} jobs from {ws.home}{where}", err=True)
+        ran = run_worker(ws, once=once, poll_s=poll, device=device, runners=JOB_KINDS,
                          parent_pid=parent_pid, executor=executor)
         typer.echo(f"worker: ran {ran} job(s)", err=True)

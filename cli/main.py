@@ -1,13 +1,13 @@
 """Entry point: builds the command tree from the command modules and converts user errors in one place."""
 
 import importlib
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cli.common import use_home
 from core.errors import LoraportError
 
 # Each module defines `register(app)`; order is the order of `loraport --help`.
@@ -26,8 +26,7 @@ app = typer.Typer(
 def _root(
     home: Annotated[Path | None, typer.Option("--home", help="Workspace directory (default $LORAPORT_HOME).")] = None,
 ) -> None:
-    if home is not None:
-        os.environ["LORAPORT_HOME"] = str(home)
+    use_home(home)  # the commands build their workspace from it (cli.common.workspace); no environment writes
 
 
 def build_app() -> typer.Typer:

@@ -4,6 +4,8 @@ from typing import Annotated
 
 import typer
 
+from cli.common import settings
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -12,8 +14,6 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     ) -> None:
         """Start the web panel and API on HOST:PORT."""
-        from core.settings import get_settings
         from web.server import run_server
 
-        settings = get_settings(host=host, port=port)
-        run_server(settings)
+        run_server(settings(host=host, port=port))

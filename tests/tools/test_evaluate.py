@@ -17,14 +17,15 @@ from tools.train.retrain import retrain_with
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Three real runs and their evaluations, shared by this module's tests (training is the slow part)."""
+    from core.workspace import Workspace
+
     root = tmp_path_factory.mktemp("evaluate")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LORAPORT_HOME", str(root / "home"))
-        runs = train_runs(root)
-        clip = str(tiny_clip(root / "clip"))  # prompt adherence measured on the good run only
-        reports = {name: evaluate(run, checkpoints=name == "overfit", out_dir=root / f"eval-{name}",
-                                  clip_model=clip if name == "good" else None)
-                   for name, run in runs.items()}
+    workspace = Workspace(root / "home").ensure()  # module-scoped: its own workspace, passed in
+    runs = train_runs(root)
+    clip = str(tiny_clip(root / "clip"))  # prompt adherence measured on the good run only
+    reports = {name: evaluate(run, checkpoints=name == "overfit", out_dir=root / f"eval-{name}",
+                              clip_model=clip if name == "good" else None, workspace=workspace)
+               for name, run in runs.items()}
     return runs, reports
 
 

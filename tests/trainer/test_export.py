@@ -21,9 +21,7 @@ def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("export")
     cfg = tiny_config(concept_dataset(tmp / "ds", n=3), steps=4, lora={"rank": 4, "alpha": 8},
                       data={"trigger_word": "ohwx"}, recipe="style")
-    with pytest.MonkeyPatch.context() as mp:  # module-scoped: the per-test workspace fixture does not reach here
-        mp.setenv("LORAPORT_HOME", str(tmp / "home"))
-        return cfg, run_training(cfg, tmp / "run")
+    return cfg, run_training(cfg, tmp / "run")
 
 
 def _pipeline():

@@ -18,13 +18,14 @@ KIND = "caption"
 
 
 def enqueue_caption_job(dataset: str | Path, *, backend: str = "auto", trigger_word: str | None = None,
-                        overwrite: bool = False, thread_id: str | None = None) -> str:
+                        overwrite: bool = False, thread_id: str | None = None,
+                        workspace: Workspace | None = None) -> str:
     """Queue captioning of every file of a dataset; returns the job id (its progress arrives as job events)."""
     from trainer.jobs import enqueue
 
     if backend not in BACKENDS:
         raise LoraportError(f"unknown caption backend {backend!r}: use one of {', '.join(BACKENDS)}.")
-    workspace = Workspace.from_settings()
+    workspace = workspace or Workspace.from_settings()
     db = open_db(workspace)
     dataset_id = resolve_dataset_id(db, workspace, dataset)
     config = {"dataset_id": dataset_id, "backend": backend, "trigger_word": clean_trigger(trigger_word),
@@ -40,5 +41,6 @@ def run_caption_job(workspace: Workspace, job, emit: Callable[[dict], None], sho
         emit({"type": "progress", "step": done, "total": total, "message": name})
 
     run = caption_all(cfg["dataset_id"], backend=cfg.get("backend", "auto"), trigger_word=cfg.get("trigger_word"),
-                      overwrite=bool(cfg.get("overwrite")), on_progress=progress, should_stop=should_stop)
+                      overwrite=bool(cfg.get("overwrite")), on_progress=progress, should_stop=should_stop,
+                      workspace=workspace)
     return {**run.model_dump(mode="json"), "steps": run.captioned + run.skipped + len(run.errors)}

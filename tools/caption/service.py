@@ -112,11 +112,12 @@ def get_captioner(backend: str | None, report: DatasetReport | None = None, sett
 
 
 def caption_preview(dataset: str | Path, *, backend: str = "auto", trigger_word: str | None = None, n: int = 3,
-                    recipe=None, captioner: Captioner | None = None, sound: bool | None = None) -> CaptionPreview:
+                    recipe=None, captioner: Captioner | None = None, sound: bool | None = None,
+                    workspace: Workspace | None = None) -> CaptionPreview:
     """Caption 3 files of a dataset with the trigger word, for the user to approve before captioning the rest.
 
     ``sound`` (default: whether the recipe trains the clips' sound) asks the captioner to describe the sound too."""
-    db, workspace, report = _open(dataset)
+    db, workspace, report = _open(dataset, workspace)
     guidance = load_guidance(recipe if recipe is not None else report.recipe)
     sound = guidance.sound if sound is None else sound
     trigger = _trigger(db, report, trigger_word, guidance.trigger_word)
@@ -158,9 +159,10 @@ def _sound_note(captioner: Captioner, sound: bool) -> str:
 
 def caption_all(dataset: str | Path, *, backend: str = "auto", trigger_word: str | None = None,
                 on_progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-                overwrite: bool = False, recipe=None, captioner: Captioner | None = None) -> CaptionRun:
+                overwrite: bool = False, recipe=None, captioner: Captioner | None = None,
+                workspace: Workspace | None = None) -> CaptionRun:
     """Caption every file of a dataset and store the captions (approved previews are reused, not redone)."""
-    db, workspace, report = _open(dataset)
+    db, workspace, report = _open(dataset, workspace)
     guidance = load_guidance(recipe if recipe is not None else report.recipe)
     trigger = _trigger(db, report, trigger_word, guidance.trigger_word)
     captioner = captioner or get_captioner(backend, report)
@@ -204,9 +206,9 @@ def _caption_each(db: sqlite_utils.Database, report: DatasetReport, good: list[F
             on_progress(i + 1, len(good), entry.name)
 
 
-def set_caption(dataset: str | Path, media: str, text: str) -> CaptionResult:
+def set_caption(dataset: str | Path, media: str, text: str, *, workspace: Workspace | None = None) -> CaptionResult:
     """Set the caption of one file of a dataset (a user's edit); it is stored as plain text, never interpreted."""
-    db, workspace, report = _open(dataset)
+    db, workspace, report = _open(dataset, workspace)
     entry = next((f for f in report.files if f.name == media), None)
     if entry is None or entry.error is not None or entry.role != "item":
         names = ", ".join(f.name for f in report.files if f.error is None and f.role == "item")[:300]
@@ -218,8 +220,8 @@ def set_caption(dataset: str | Path, media: str, text: str) -> CaptionResult:
                          source="user")
 
 
-def _open(dataset: str | Path) -> tuple[sqlite_utils.Database, Workspace, DatasetReport]:
-    workspace = Workspace.from_settings()
+def _open(dataset: str | Path, workspace: Workspace | None) -> tuple[sqlite_utils.Database, Workspace, DatasetReport]:
+    workspace = workspace or Workspace.from_settings()
     db = open_db(workspace)
     dataset_id = resolve_dataset_id(db, workspace, dataset)
     return db, workspace, load_report(db, workspace, dataset_id)

@@ -32,10 +32,10 @@ _FILE_COLUMNS = ("name", "sha256", "kind", "width", "height", "frames", "fps", "
 
 def import_dataset(source: Path | list[Path], *, name: str | None = None, recipe=None, seed: int = 0,
                    holdout_fraction: float | None = None, limits: ImportLimits | None = None,
-                   on_progress: Progress | None = None) -> DatasetReport:
+                   on_progress: Progress | None = None, workspace: Workspace | None = None) -> DatasetReport:
     """Import clips and images (a folder, a zip or files) into the workspace as a dataset, with a report of what to fix."""
     settings = get_settings()
-    workspace = Workspace.from_settings(settings)
+    workspace = workspace or Workspace.from_settings(settings)
     limits = limits or ImportLimits(max_file_bytes=settings.max_upload_mb << 20)
     guidance = load_guidance(recipe)
     src_name = Path(source[0] if isinstance(source, (list, tuple)) and source else source).stem
@@ -58,9 +58,10 @@ def import_dataset(source: Path | list[Path], *, name: str | None = None, recipe
     return load_report(db, workspace, dataset_id)  # the same view `check` gives later
 
 
-def check_dataset(dataset_id_or_path: str | Path, recipe=None, *, on_progress: Progress | None = None) -> DatasetReport:
+def check_dataset(dataset_id_or_path: str | Path, recipe=None, *, on_progress: Progress | None = None,
+                  workspace: Workspace | None = None) -> DatasetReport:
     """Check a dataset (an imported id or any folder) and say per file what is wrong and what to fix."""
-    workspace = Workspace.from_settings()
+    workspace = workspace or Workspace.from_settings()
     db = open_db(workspace)
     dataset_id = resolve_dataset_id(db, workspace, dataset_id_or_path, required=False)
     if dataset_id is None:

@@ -20,13 +20,14 @@ class _Stopped(Exception):
 
 def enqueue_evaluate_job(lora_or_job: str, dataset: str | None = None, *, checkpoints: bool = True,
                          seeds: list[int] | None = None, thread_id: str | None = None,
-                         old_lora: str | None = None) -> str:
+                         old_lora: str | None = None,
+                         workspace: Workspace | None = None) -> str:
     """Queue an evaluation of a LoRA or a finished training job; returns the job id (results in its report)."""
     from tools.evaluate.source import resolve
     from trainer.jobs import enqueue
 
-    resolve(lora_or_job, dataset)  # refuse a bad reference now, not when the worker meets it
-    workspace = Workspace.from_settings()
+    workspace = workspace or Workspace.from_settings()
+    resolve(lora_or_job, dataset, workspace=workspace)  # refuse a bad reference now, not when the worker meets it
     config = {"lora_or_job": str(lora_or_job), "dataset": None if dataset is None else str(dataset),
               "checkpoints": checkpoints, "seeds": list(seeds or [42]), "old_lora": old_lora}
     parent = str(lora_or_job) if not Path(str(lora_or_job)).exists() else None
@@ -50,7 +51,7 @@ def run_evaluate_job(workspace: Workspace, job, emit: Callable[[dict], None], sh
     try:
         report = evaluate(cfg["lora_or_job"], cfg.get("dataset"), checkpoints=bool(cfg.get("checkpoints", True)),
                           out_dir=Path(job.run_dir) / "evaluation", seeds=tuple(cfg.get("seeds") or (42,)),
-                          old_lora=cfg.get("old_lora"), on_progress=progress)
+                          old_lora=cfg.get("old_lora"), on_progress=progress, workspace=workspace)
     except _Stopped:
         return {"status": "cancelled", "steps": phase["n"]}
     return {"status": report.verdict.status, "summary": report.summary, "report_json": report.report_json,

@@ -50,7 +50,7 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
              out_dir: Path | None = None, seeds: Sequence[int] = (42,), sample_steps: int | None = None,
              n_new: int = 2, clip_model: str | None = None, old_lora: str | Path | None = None,
              on_progress: Callable[[str], None] | None = None, model: str | None = None,
-             old_model: str = "ltx-2") -> EvalReport:
+             old_model: str = "ltx-2", workspace: Workspace | None = None) -> EvalReport:
     """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence.
 
     ``model`` evaluates it on another base than its own (tools.evaluate.asis); ``old_model`` is the base the
@@ -63,9 +63,10 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
     from trainer.models import load_components
 
     note = on_progress or (lambda message: None)
-    src = resolve(lora_or_job, dataset, model)
+    workspace = workspace or Workspace.from_settings()
+    src = resolve(lora_or_job, dataset, model, workspace=workspace)
     cfg = src.config
-    out = Path(out_dir) if out_dir else _default_out(src)
+    out = Path(out_dir) if out_dir else _default_out(src, workspace)
     out.mkdir(parents=True, exist_ok=True)
     report = _blank_report(src, out)
     report.metrics["weight_health"] = _health(src.lora_path)
@@ -73,7 +74,7 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
 
     note("preparing the dataset")
     components = load_components(cfg.model, device=_device())
-    data = prepare_dataset(cfg, components, Workspace.from_settings().cache_dir(cfg.model.id))
+    data = prepare_dataset(cfg, components, workspace.cache_dir(cfg.model.id))
     if data.errors:
         report.warnings.append(f"{len(data.errors)} file(s) of the dataset could not be used: "
                                + "; ".join(f"{e.media}: {e.message}" for e in data.errors[:3]))
@@ -136,11 +137,11 @@ def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _default_out(src: Source) -> Path:
+def _default_out(src: Source, workspace: Workspace) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     if src.run_dir is not None:
         return src.run_dir / "eval" / stamp
-    return Workspace.from_settings().runs_dir / "evaluations" / f"{src.lora_path.stem}-{stamp}"
+    return workspace.runs_dir / "evaluations" / f"{src.lora_path.stem}-{stamp}"
 
 
 def _blank_report(src: Source, out: Path) -> EvalReport:

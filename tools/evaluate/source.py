@@ -23,7 +23,8 @@ class Source:
         return None
 
 
-def resolve(lora_or_job: str | Path, dataset: str | Path | None = None, model: str | None = None) -> Source:
+def resolve(lora_or_job: str | Path, dataset: str | Path | None = None, model: str | None = None, *,
+            workspace=None) -> Source:
     """A job id of this workspace, a run folder (runs/<job>/), or a .safetensors file; ``dataset`` overrides the
     run's dataset (a folder or an imported dataset id) and is required for a file trained elsewhere. ``model``
     puts the LoRA on another base than the one it was trained on (the as-is test), weights from the settings."""
@@ -34,7 +35,7 @@ def resolve(lora_or_job: str | Path, dataset: str | Path | None = None, model: s
     elif path.is_file():
         src = _from_file(path, dataset)
     elif "/" not in ref and not ref.endswith(".safetensors"):
-        src = _from_job(ref)
+        src = _from_job(ref, workspace)
     else:
         raise LoraportError(f"{ref} is neither a LoRA file, a run folder nor a job id: pass the .safetensors a "
                             "run produced, or its job id (loraport jobs list).")
@@ -59,13 +60,13 @@ def on_model(current, model_id: str):
     return current.model_copy(update={"id": model_id, "path": path, "text_encoder_path": te})
 
 
-def _from_job(job_id: str) -> Source:
+def _from_job(job_id: str, workspace) -> Source:
     from core.store import open_db
     from core.workspace import Workspace
     from trainer.jobs import get_job
 
     try:
-        job = get_job(open_db(Workspace.from_settings()), job_id)
+        job = get_job(open_db(workspace or Workspace.from_settings()), job_id)
     except NotFoundError:
         raise NotFoundError(f"there is no job {job_id!r} and no file of that name: pass a LoRA path or a job id "
                             "from `loraport jobs list`.") from None

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from core.errors import LoraportError
+from core.workspace import Workspace
 from tools.plan.glossary import SETTINGS
 from tools.plan.overrides import resolve_overrides
 from tools.recipes import bucket_str, parse_bucket
@@ -35,7 +36,8 @@ class RetrainProposal(BaseModel):
     summary: str
 
 
-def retrain_with(job_id_or_report: Any, overrides: dict[str, Any] | None = None) -> RetrainProposal:
+def retrain_with(job_id_or_report: Any, overrides: dict[str, Any] | None = None, *,
+                 workspace: Workspace | None = None) -> RetrainProposal:
     """Propose a retrain of an earlier run with changes, e.g. {"steps": "+20%"}; nothing launches until approved."""
     from tools.evaluate.models import EvalReport, Suggestion
 
@@ -43,7 +45,7 @@ def retrain_with(job_id_or_report: Any, overrides: dict[str, Any] | None = None)
         overrides = overrides.retrain_with
     if not overrides:
         raise LoraportError("no changes given: say what to change, e.g. steps=+20% or rank=16.")
-    base_id, config = _base_config(job_id_or_report, EvalReport)
+    base_id, config = _base_config(job_id_or_report, EvalReport, workspace or Workspace.from_settings())
     new = apply_overrides(config, overrides)
     changes = config_diff(config, new)
     if not changes:
@@ -54,16 +56,15 @@ def retrain_with(job_id_or_report: Any, overrides: dict[str, Any] | None = None)
                            summary=f"Retrain from {f'job {base_id}' if base_id else 'the run'} with {text}.")
 
 
-def launch_retrain(proposal: RetrainProposal, thread_id: str | None = None):
+def launch_retrain(proposal: RetrainProposal, thread_id: str | None = None, *, workspace: Workspace | None = None):
     """Queue the approved retrain as a new training job linked to the run it improves; returns its JobRef."""
     from core.store import open_db
-    from core.workspace import Workspace
     from tools.train.disk import require_disk
     from tools.train.launch import JobRef
     from trainer import jobs
     from trainer.worker import live_workers
 
-    workspace = Workspace.from_settings()
+    workspace = workspace or Workspace.from_settings()
     require_disk(proposal.config, workspace)  # as launch does: refuse a run the disk cannot hold
     db = open_db(workspace)
     job_id = jobs.enqueue(db, "train", proposal.config, thread_id=thread_id, parent_job_id=proposal.based_on,
@@ -72,10 +73,9 @@ def launch_retrain(proposal: RetrainProposal, thread_id: str | None = None):
     return JobRef(job_id=job_id, status=job.status, run_dir=job.run_dir, worker_running=bool(live_workers(workspace)))
 
 
-def latest_run(recipe: str | None = None, thread_id: str | None = None) -> str:
+def latest_run(recipe: str | None = None, thread_id: str | None = None, *, workspace: Workspace | None = None) -> str:
     """The id of the latest training run (of a recipe, of a conversation thread): "retrain my style LoRA"."""
     from core.store import open_db
-    from core.workspace import Workspace
 
     where, params = "kind = 'train'", []
     if recipe:
@@ -84,8 +84,8 @@ def latest_run(recipe: str | None = None, thread_id: str | None = None) -> str:
         where, params = where + " and thread_id = ?", [*params, thread_id]
     # A finished run is what "my style LoRA" means; a failed or unfinished one is only a fallback.
     order = "case status when 'finished' then 0 else 1 end, created_at desc, rowid desc"
-    rows = list(open_db(Workspace.from_settings())["jobs"].rows_where(where, params, order_by=order, limit=1,
-                                                                        select="id"))
+    rows = list(open_db(workspace or Workspace.from_settings())["jobs"].rows_where(
+        where, params, order_by=order, limit=1, select="id"))
     if not rows:
         what = f"{recipe} " if recipe else ""
         raise LoraportError(f"I found no earlier {what}training run to start from: train one first, or name a job id.")
@@ -127,12 +127,12 @@ def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return out
 
 
-def _base_config(ref: Any, report_cls) -> tuple[str | None, dict[str, Any]]:
+def _base_config(ref: Any, report_cls, workspace: Workspace) -> tuple[str | None, dict[str, Any]]:
     if isinstance(ref, dict) and "verdict" in ref:
         ref = report_cls.model_validate(ref)
     if isinstance(ref, report_cls):
-        if ref.job_id and _job_exists(ref.job_id):
-            return _job_config(ref.job_id)
+        if ref.job_id and _job_exists(ref.job_id, workspace):
+            return _job_config(ref.job_id, workspace)
         if ref.run_dir and (Path(ref.run_dir) / "config.json").is_file():
             return ref.job_id, _read_config(Path(ref.run_dir) / "config.json")
         raise LoraportError("this evaluation is of a LoRA trained elsewhere, so there is no run to retrain: plan a "
@@ -140,22 +140,20 @@ def _base_config(ref: Any, report_cls) -> tuple[str | None, dict[str, Any]]:
     path = Path(str(ref)).expanduser()
     if path.is_dir() and (path / "config.json").is_file():
         return path.name, _read_config(path / "config.json")
-    return _job_config(str(ref))
+    return _job_config(str(ref), workspace)
 
 
-def _job_exists(job_id: str) -> bool:
+def _job_exists(job_id: str, workspace: Workspace) -> bool:
     from core.store import open_db
-    from core.workspace import Workspace
 
-    return bool(open_db(Workspace.from_settings())["jobs"].count_where("id = ?", [job_id]))
+    return bool(open_db(workspace)["jobs"].count_where("id = ?", [job_id]))
 
 
-def _job_config(job_id: str) -> tuple[str, dict[str, Any]]:
+def _job_config(job_id: str, workspace: Workspace) -> tuple[str, dict[str, Any]]:
     from core.store import open_db
-    from core.workspace import Workspace
     from trainer.jobs import get_job
 
-    job = get_job(open_db(Workspace.from_settings()), job_id)
+    job = get_job(open_db(workspace), job_id)
     if job.kind != "train":
         raise LoraportError(f"job {job_id} is a {job.kind} job: retrain from a training job's id.")
     return job_id, json.loads(TrainConfig.model_validate(job.config).model_dump_json())

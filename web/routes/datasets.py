@@ -21,8 +21,8 @@ def read_dataset(dataset_id: str, db: DbDep, workspace: WorkspaceDep) -> dict:
 
 
 @router.put("/{dataset_id}/captions")
-def update_caption(dataset_id: str, edit: CaptionEdit) -> dict:
+def update_caption(dataset_id: str, edit: CaptionEdit, workspace: WorkspaceDep) -> dict:
     """Store a caption the user edited; training uses it with the trigger word in front."""
     from tools.caption.service import set_caption
 
-    return set_caption(dataset_id, edit.media, edit.caption).model_dump(mode="json")
+    return set_caption(dataset_id, edit.media, edit.caption, workspace=workspace).model_dump(mode="json")
