@@ -154,6 +154,17 @@ def list_jobs(
     return [_record(r) for r in rows]
 
 
+def thread_jobs(db: sqlite_utils.Database, thread_ids: list[str], *, skip: list[str] = ()) -> list[JobRecord]:
+    """The jobs of these conversation threads, oldest first, leaving out the ids in ``skip`` (one query)."""
+    if not thread_ids:
+        return []
+    where = f"thread_id IN ({', '.join('?' * len(thread_ids))})"
+    if skip:
+        where += f" AND id NOT IN ({', '.join('?' * len(skip))})"
+    rows = db["jobs"].rows_where(where, [*thread_ids, *skip], order_by="created_at, rowid")
+    return [_record(r) for r in rows]
+
+
 def request_cancel(db: sqlite_utils.Database, job_id: str) -> JobRecord:
     """Cancel a job: a waiting one at once; a running one at its next step (its worker reads the flag)."""
     job = get_job(db, job_id)

@@ -9,26 +9,21 @@ from core.store import open_db
 from core.workspace import Workspace
 from trainer import jobs as jobstore
 
-THREAD_SCAN = 500  # jobs scanned for a thread's own; a workspace rarely holds more
-
 
 class Feed:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
     def frames_by_thread(self, watched: dict[str, tuple[dict[str, int], set[str]]]) -> dict[str, list[dict]]:
-        """``job_event`` frames of the watched threads' jobs after each job's cursor, in one pass over the jobs.
+        """``job_event`` frames of the watched threads' jobs after each job's cursor, in one query for the jobs.
 
         ``watched`` maps a thread id to (its cursors: job id -> last event id, its finished jobs); both advance in
         place: a job read once after its terminal status is never read again.
         """
         out: dict[str, list[dict]] = {}
-        for job in reversed(jobstore.list_jobs(self.db, limit=THREAD_SCAN)):  # oldest first
-            if job.thread_id not in watched:
-                continue
+        finished = [job_id for _, done in watched.values() for job_id in done]
+        for job in jobstore.thread_jobs(self.db, list(watched), skip=finished):  # oldest first
             cursors, done = watched[job.thread_id]
-            if job.job_id in done:
-                continue
             for event in jobstore.events(self.db, job.job_id, cursors.get(job.job_id, 0)):
                 out.setdefault(job.thread_id, []).append({"type": "job_event", "event": event, "event_id": event["id"]})
                 cursors[job.job_id] = event["id"]

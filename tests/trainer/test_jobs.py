@@ -122,3 +122,14 @@ def test_wait_for_events_returns_new_events_or_nothing_after_timeout(workspace):
     assert jobs.wait_for_events(db, job_id, after_id=queued["id"], timeout_s=0.05, poll_s=0.01) == []
     with pytest.raises(NotFoundError):
         jobs.wait_for_events(db, "nope", timeout_s=5)
+
+
+def test_thread_jobs_are_the_threads_own_oldest_first_without_the_skipped(workspace):
+    db = open_db(workspace)
+    first = jobs.enqueue(db, "count", {"steps": 1}, thread_id="a")
+    jobs.enqueue(db, "count", {"steps": 1}, thread_id="b")
+    done = jobs.enqueue(db, "count", {"steps": 1}, thread_id="a")
+    last = jobs.enqueue(db, "count", {"steps": 1}, thread_id="a")
+    jobs.enqueue(db, "count", {"steps": 1})  # no thread
+    assert [j.job_id for j in jobs.thread_jobs(db, ["a"], skip=[done])] == [first, last]
+    assert jobs.thread_jobs(db, []) == []
