@@ -27,6 +27,11 @@ def register(app: typer.Typer) -> None:
         as_is: Annotated[bool, typer.Option(
             "--as-is", help="Try before retraining: the LoRA as it is on --model (default ltx-2.5) beside that "
                             "model alone; says 'it still works: no retrain needed' or 'retrain'.")] = False,
+        old_lora: Annotated[Path | None, typer.Option(
+            "--old-lora", help="The LoRA this one replaces: rendered on its own model beside the new one, same "
+                               "prompts and seeds (old-on-old vs new-on-new), when that model's weights are here.")] = None,
+        old_model: Annotated[str | None, typer.Option(
+            "--old-model", help="The model --old-lora was made for (default: what inspect finds, e.g. ltx-2.3).")] = None,
     ) -> None:
         """Evaluate a LoRA: held-out loss, strength, memorisation, a verdict with evidence, and advice."""
         from tqdm import tqdm
@@ -42,7 +47,8 @@ def register(app: typer.Typer) -> None:
         with tqdm(total=None, desc="evaluating", disable=quiet, leave=False, bar_format="{desc} {elapsed}") as bar:
             report = run_evaluation(lora_or_job, dataset, checkpoints=checkpoints, out_dir=out,
                                     seeds=tuple(seed or (42,)), on_progress=bar.set_description_str, model=model,
-                                    workspace=workspace())
+                                    workspace=workspace(), old_lora=old_lora,
+                                    old_model=old_model or _old_model(old_lora, model))
         exported = export(report) if export_best else None
         if json_out:
             print_json({**report.model_dump(mode="json"), "exported": str(exported) if exported else None})
@@ -84,3 +90,17 @@ def _as_is(lora: str, dataset: str | None, model: str, seeds: tuple[int, ...], o
     elif cmp.skipped:
         typer.echo(f"  old-on-old: skipped ({cmp.skipped})")
     typer.echo(f"report: {r.evaluation.report_html}")
+
+
+def _old_model(old_lora: Path | None, model: str | None) -> str:
+    """The registry id of the model ``old_lora`` was made for (its tiny twin next to a tiny model); LTX-2 if unknown."""
+    if old_lora is None:
+        return "ltx-2"
+    from core.settings import get_settings
+    from tools.inspect import inspect_lora
+    from trainer.models import get_model_spec, list_model_ids
+
+    base = inspect_lora(old_lora, header_only=True).base_model
+    tiny = base.variant == "tiny" or get_model_spec(model or get_settings().default_model).tiny
+    found = f"tiny-{base.family}" if tiny else base.family
+    return found if found in list_model_ids() else "ltx-2"

@@ -46,3 +46,14 @@ def test_plan_for_tiny_ltx25_says_what_differs(capsys, workspace_home, tmp_path)
     code, out, _ = _cli(capsys, "plan", "--recipe", "style", "--dataset", str(tmp_path / "clips"), "--model",
                         "tiny-ltx-2.5")
     assert "What differs for this model" in out and Path(tmp_path / "clips").is_dir()
+
+
+def test_evaluate_picks_the_old_loras_own_model_for_the_old_on_old_renders(tmp_path):
+    from cli.evaluate import _old_model
+    from tests.tools.lora_factory import loraport_metadata, make_ltx2_lora, make_ltx23_lora, ltx2_metadata
+
+    old23 = make_ltx23_lora(tmp_path / "a.safetensors", rank=2, n_blocks=2, metadata=loraport_metadata("ltx-2.3"))
+    assert _old_model(old23, "ltx-2.5") == "ltx-2.3"
+    assert _old_model(old23, "tiny-ltx-2.5") == "tiny-ltx-2.3"  # next to a tiny model: its tiny twin
+    old2 = make_ltx2_lora(tmp_path / "b.safetensors", rank=2, n_blocks=2, metadata=ltx2_metadata())
+    assert _old_model(old2, "ltx-2.3") == "ltx-2" and _old_model(None, "ltx-2.5") == "ltx-2"
