@@ -17,7 +17,9 @@ def _buckets(*triples: tuple[int, int, int]) -> tuple[Bucket, ...]:
     return tuple(Bucket(width=w, height=h, frames=f) for w, h, f in triples)
 
 
-_LTX23_FORWARD = {"use_cross_timestep": True}  # LTX-2.3: prompt AdaLN modulated by the cross-modality sigma
+# LTX-2.3: the audio<->video cross-attention modulation (scale/shift and gate) reads the other modality's sigma,
+# as ltx-core's transformer did at the 2.3 release (trainer.strategies.predict has the history; LTX-2: own timesteps)
+_LTX23_FORWARD = {"use_cross_timestep": True}
 _REAL_BUCKETS = _buckets((768, 512, 49), (512, 768, 49), (512, 512, 49), (768, 512, 1))
 
 SPECS: dict[str, ModelSpec] = {
