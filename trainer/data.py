@@ -19,7 +19,7 @@ from core.disk import DiskFullError
 from core.errors import LoraportError
 from trainer.config import Bucket, TrainConfig
 from trainer.latent_space import latent_space_key
-from trainer.models import phases
+from trainer.models import phases, prompt_cache
 from trainer.media import decode, is_media, probe
 
 CAPTIONS_FILE = "captions.jsonl"
@@ -377,6 +377,7 @@ def prepare_dataset(config: TrainConfig, components, cache_dir: Path,
     phases.enter(components, "text")
     for caption in dict.fromkeys(_caption(e, config) for e in entries):
         _text(caption, components, cache, mkey)
+    prompt_cache.encode(components, prompt_cache.validation_texts(config))  # validation prompts too
     phases.enter(components, "vae")
     items, hashes = [], []
     for n, entry in enumerate(entries, 1):

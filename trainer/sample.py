@@ -1,7 +1,8 @@
 """Sampling: a short clip from a prompt, with or without a LoRA, through diffusers' own ``LTX2Pipeline``.
 
 The pipeline is built from the very components being trained or evaluated, so a preview looks like what users get
-when they load the same LoRA in diffusers (USERS.md: "samples during training look different from ComfyUI").
+when they load the same LoRA in diffusers (the complaint users raise in every trainer's tracker: "samples during training look different from
+ComfyUI").
 """
 
 from dataclasses import dataclass
@@ -11,14 +12,19 @@ import numpy as np
 import torch
 
 from core.errors import LoraportError
+from trainer.models import prompt_cache
+from trainer.config import GuidanceConfig
 from trainer.media import contact_sheet, write_mp4
 from trainer.reference import Reference
 
 SAMPLE_ADAPTER = "loraport_sample"
 
-# Guidance without the extra perturbed (STG) and modality-isolated passes: deterministic, one CFG pair a step.
-PLAIN_GUIDANCE = dict(stg_scale=0.0, modality_scale=1.0, guidance_rescale=0.0, audio_stg_scale=0.0,
-                      audio_modality_scale=1.0, audio_guidance_rescale=0.0, spatio_temporal_guidance_blocks=None)
+# Plain CFG without the perturbed (STG) and modality-isolated passes or rescale: one CFG pair a step, for tests
+# and benchmarks that want the cheapest sampling. Samples users look at use GuidanceConfig()'s defaults.
+PLAIN_GUIDANCE = GuidanceConfig(stg_scale=0.0, modality_scale=1.0, guidance_rescale=0.0, audio_stg_scale=0.0,
+                                audio_modality_scale=1.0, audio_guidance_rescale=0.0, negative_prompt="")
+# The block ltx-pipelines perturbs for STG, by model version.
+STG_BLOCKS = {"2": [29], "2.3": [28], "2.5": [28]}
 
 
 @dataclass
@@ -109,6 +115,29 @@ class _SampleLora:
             self.pipe.transformer.set_adapters(self.previous)
 
 
+def pipeline_guidance(guidance: GuidanceConfig, spec, transformer) -> dict:
+    """LTX2Pipeline's guidance keyword arguments for `guidance`; STG blocks default to the model's own.
+
+    The tiny demo models have two blocks and no official STG block: their last block stands in, so the same
+    guided passes run. diffusers reads an audio value of 0 as "the video value" (`audio_stg_scale or
+    stg_scale`), so an audio STG or rescale can be off only when the video one is off too.
+    """
+    g = guidance
+    blocks = g.stg_blocks
+    layers = transformer.config.num_layers
+    if blocks is None:
+        blocks = [layers - 1] if spec.tiny else STG_BLOCKS.get(spec.version, [28])
+    if g.stg_scale or g.audio_stg_scale:
+        if not blocks or any(not 0 <= b < layers for b in blocks):
+            raise LoraportError(f"STG blocks {blocks} are not blocks of this {layers}-block transformer: use "
+                                f"block numbers 0-{layers - 1}, or stg_scale=0 to turn STG off.")
+    return dict(guidance_scale=g.guidance_scale, stg_scale=g.stg_scale, modality_scale=g.modality_scale,
+                guidance_rescale=g.guidance_rescale, audio_guidance_scale=g.audio_guidance_scale,
+                audio_stg_scale=g.audio_stg_scale, audio_modality_scale=g.audio_modality_scale,
+                audio_guidance_rescale=g.audio_guidance_rescale, negative_prompt=g.negative_prompt,
+                spatio_temporal_guidance_blocks=blocks if (g.stg_scale or g.audio_stg_scale) else None)
+
+
 def _to_uint8(video: np.ndarray) -> np.ndarray:
     return (np.clip(video, 0.0, 1.0) * 255.0).round().astype(np.uint8)
 
@@ -117,7 +146,7 @@ def _to_uint8(video: np.ndarray) -> np.ndarray:
 def generate(components, prompt: str, *, lora_path: Path | None = None, lora_scale: float = 1.0, seed: int = 42,
              width: int | None = None, height: int | None = None, frames: int | None = None,
              steps: int | None = None, out_dir: Path, name: str = "sample", fps: float = 24.0,
-             guidance_scale: float = 3.0, negative_prompt: str = "", reference: Reference | None = None
+             guidance: GuidanceConfig | None = None, reference: Reference | None = None
              ) -> SampleResult:
     """Generate one clip and write ``<out_dir>/<name>.mp4`` and ``<name>.png`` (a contact sheet).
 
@@ -126,6 +155,9 @@ def generate(components, prompt: str, *, lora_path: Path | None = None, lora_sca
 
     With a ``reference`` (IC-LoRA) the clip is rendered by ``LTX2InContextPipeline`` conditioned on it (see
     ``trainer.reference``), and ``<name>-beside-ref.mp4`` / ``.png`` show the reference beside the generation.
+
+    ``guidance`` defaults to ltx-pipelines' parameters (CFG 3 with STG, modality guidance, rescale 0.7 and the
+    official negative prompt; audio CFG 7), what users get from Lightricks' pipelines and ComfyUI workflows.
     """
     spec = components.spec
     bucket = next((b for b in spec.default_buckets if b.frames > 1), spec.default_buckets[0])
@@ -136,11 +168,13 @@ def generate(components, prompt: str, *, lora_path: Path | None = None, lora_sca
     ref_kwargs, ref_frames = _reference_kwargs(spec, reference, width, height, frames)
     generator = torch.Generator(device="cpu").manual_seed(seed)  # CPU noise: the same on every device
     with _SampleLora(pipe, lora_path, lora_scale):
-        out = pipe(prompt=prompt, negative_prompt=negative_prompt, width=width, height=height, num_frames=frames,
-                   **ref_kwargs, frame_rate=fps, num_inference_steps=steps, guidance_scale=guidance_scale,
-                   audio_guidance_scale=guidance_scale, generator=generator, output_type="np",
-                   max_sequence_length=spec.max_sequence_length, **PLAIN_GUIDANCE,
-                   **spec.transformer_forward_kwargs)
+        call = dict(prompt=prompt, width=width, height=height, num_frames=frames, **ref_kwargs, frame_rate=fps,
+                    num_inference_steps=steps, generator=generator, output_type="np",
+                    max_sequence_length=spec.max_sequence_length,
+                    **pipeline_guidance(guidance or GuidanceConfig(), spec, components.transformer),
+                    **spec.transformer_forward_kwargs)
+        # Prompts a training run encoded in its text phase come from that cache: Gemma stays off the GPU.
+        out = pipe(**prompt_cache.swap_in(components, call, pipe._execution_device))
     video = _to_uint8(np.asarray(out.frames[0]))  # (F, H, W, 3)
     sound, rate = _sound(out, components)
     out_dir = Path(out_dir)

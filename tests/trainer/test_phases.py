@@ -92,3 +92,33 @@ def test_text_encoder_modes_are_chosen_or_refused_with_the_reason():
 def test_vae_tiling_is_switched_on_when_asked():
     assert load_components(ModelConfig(vae_tiling=True)).vae.use_tiling
     assert not load_components(ModelConfig()).vae.use_tiling
+
+
+def test_validation_prompts_encoded_in_the_text_phase_render_the_same_clip_without_gemma(tmp_path):
+    import numpy as np
+
+    from trainer.config import GuidanceConfig
+    from trainer.models import prompt_cache
+    from trainer.sample import generate
+
+    c = load_components(ModelConfig())
+    text, negative = "sks a red ball", GuidanceConfig().negative_prompt
+    kw = dict(seed=3, width=64, height=64, frames=9, steps=2, out_dir=tmp_path)
+    plain = generate(c, text, name="plain", **kw)
+    prompt_cache.encode(c, [text, negative])
+    c.text_encoder = None  # gone: the cached embeddings must be all the pipeline needs
+    cached = generate(c, text, name="cached", **kw)
+    assert np.array_equal(plain.frames, cached.frames)
+    c.home = torch.device("cpu")
+    phases.enter(c, "sample")
+    assert "text_encoder" not in c.resident
+
+
+def test_a_training_run_encodes_its_validation_prompts_with_the_captions(tmp_path):
+    from trainer.models import prompt_cache
+
+    cfg = tiny_config(concept_dataset(tmp_path / "ds", n=2), validation={"every": 2, "prompts": ["a red ball"]})
+    assert prompt_cache.validation_texts(cfg)[0] == "sks a red ball"
+    c = load_components(ModelConfig(), phased=True)
+    data_mod.prepare_dataset(cfg, c, tmp_path / "cache")
+    assert set(prompt_cache.validation_texts(cfg)) <= set(c.prompt_cache)

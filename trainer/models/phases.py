@@ -5,7 +5,8 @@ goes through phases, and entering one moves every other part back to the CPU fir
 - ``text``: Gemma and the text connectors encode every caption (cached to disk), then leave;
 - ``vae``: the video VAE (and the audio VAE, for sound) encodes every clip (cached), then leaves;
 - ``train``: only the transformer (its blocks streamed by group offload when that is on);
-- ``sample``: what the pipeline needs to render validation clips (the trainer returns to ``train`` afterwards);
+- ``sample``: what the pipeline needs to render validation clips, Gemma only when the prompts were not encoded in
+  the text phase (the trainer returns to ``train`` afterwards);
 - ``idle``: nothing.
 ``Components.home`` is the accelerator; without one (CPU runs, the tiny model) every move is a no-op, yet the
 phase and the resident set are still recorded, which is what tests check. Parts the run keeps on the CPU on
@@ -40,6 +41,8 @@ def enter(components, phase: str) -> set[str]:
     is free before anything arrives); returns and records the parts now resident on the accelerator."""
     home = getattr(components, "home", None)
     wanted = set(PHASE_PARTS[phase]) - set(getattr(components, "pinned_to_cpu", ()))
+    if phase == "sample" and getattr(components, "prompt_cache", None):
+        wanted.discard("text_encoder")  # validation prompts were encoded in the text phase
     modules = {n: getattr(components, n, None) for n in PARTS}
     modules = {n: m for n, m in modules.items() if isinstance(m, torch.nn.Module)}
     managed = set(getattr(components, "offloaded", ()))  # group offload hooks place these themselves

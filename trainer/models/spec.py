@@ -60,6 +60,7 @@ class Components:
     resident: set = field(default_factory=set)
     pinned_to_cpu: tuple[str, ...] = ()  # parts that run on the CPU on purpose (text_encoder = cpu)
     offloaded: tuple[str, ...] = ()  # parts whose blocks group offload places (never moved whole)
+    prompt_cache: dict = field(default_factory=dict)  # text -> Gemma embeddings (trainer.models.prompt_cache)
 
     @property
     def device(self) -> torch.device:
