@@ -1,1 +1,1 @@
-"""The sidekick: a LangGraph agent that migrates a LoRA through tool calls (issue 5)."""
+"""The sidekick: a LangGraph agent that migrates a LoRA through tool calls."""

@@ -3,7 +3,7 @@
 A tool is ``fn(ctx: ToolContext, **args) -> ToolOutput | JSON``. Its docstring's first line is what the brain
 sees, its type hints (minus ``ctx``) become the JSON schema, and ``needs_approval`` says whether the graph must
 stop for the user's yes before running it. A tool that raises ``LoraportError`` gives the brain
-``{"error": message}`` as its result and the conversation goes on (STYLE habit 6).
+``{"error": message}`` as its result and the conversation goes on (the log keeps the exception).
 """
 
 import inspect

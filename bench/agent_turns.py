@@ -1,4 +1,4 @@
-"""p50 / p95 / p99 latency and CPU of guided sidekick turns that start no job (issue 5; target p95 < 50 ms).
+"""p50 / p95 / p99 latency and CPU of guided sidekick turns that start no job (target p95 < 50 ms).
 
 Each turn is a full Sidekick.send(): graph run, SQLite checkpoint writes, the guided brain and a light tool
 (explain a setting, list recipes) or none (help, unknown). Runs in a temporary workspace; prints its figures.

@@ -1,4 +1,4 @@
-"""The one event shape that flows from the engine to every surface (ARCHITECTURE.md, "Jobs and events")."""
+"""The one event shape that flows from the engine to every surface (jobs, the worker, the CLI, the web panel and the bots)."""
 
 import time
 from typing import Literal

@@ -1,7 +1,7 @@
-"""The resolved training config: the one object the trainer reads (STYLE habit 1).
+"""The resolved training config: the one object the trainer reads, validated in one place at the boundary.
 
 recipe TOML -> tools.plan.service -> ``TrainConfig`` -> ``runs/<job-id>/config.json`` -> trainer. Defaults follow
-Lightricks' ltx-trainer recipe of record for LTX-2.x (LTX_FACTS.md, "The training recipe of record").
+Lightricks' ltx-trainer recipe of record for LTX-2.x (docs/ltx.md, "The training recipe of record").
 """
 
 from pathlib import Path

@@ -1,8 +1,8 @@
 """Sampling: a short clip from a prompt, with or without a LoRA, through diffusers' own ``LTX2Pipeline``.
 
 The pipeline is built from the very components being trained or evaluated, so a preview looks like what users get
-when they load the same LoRA in diffusers (the complaint users raise in every trainer's tracker: "samples during training look different from
-ComfyUI").
+when they load the same LoRA in diffusers (every trainer's tracker has the complaint "samples during training look
+different from ComfyUI").
 """
 
 from dataclasses import dataclass

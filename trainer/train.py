@@ -121,7 +121,7 @@ def run_training(config: TrainConfig, run_dir: Path, *, emit: Emit | None = None
     shared by runs; default: `run_dir/cache`). `threads` sets torch's CPU threads when there is no GPU (small
     models on few cores run ~20x faster on one thread); None leaves the process's setting.
 
-    `emit(event)` gets ARCHITECTURE.md's event dicts (started, progress, checkpoint; the caller adds job_id and
+    `emit(event)` gets ``core.events.JobEvent`` dicts (started, progress, checkpoint; the caller adds job_id and
     the terminal event). `should_stop()` is polled before each step: True stops there, writes a checkpoint and
     the LoRA so far, and returns status "cancelled".
     """

@@ -1,4 +1,4 @@
-"""Dependencies as ``Annotated`` aliases, so a route's signature reads as types (STYLE: full-stack template)."""
+"""Dependencies as ``Annotated`` aliases, so a route's signature reads as types (as FastAPI's full-stack template does)."""
 
 from collections.abc import Iterator
 from typing import Annotated

@@ -1,4 +1,4 @@
-"""Build LoRA files with real key layouts and real widths (LTX_FACTS.md "Fingerprints"), at a low rank.
+"""Build LoRA files with real key layouts and real widths (docs/ltx.md, "Fingerprints"), at a low rank.
 
 For any test that needs a LoRA file: ``make_ltx2_lora(tmp_path / "old.safetensors")`` is the default LTX-2 trainer
 LoRA (q/k/v/out.0 in all six attention families of 48 blocks = 1152 Linears, 2304 tensors, ``diffusion_model.``
@@ -15,7 +15,7 @@ Modules = dict[str, tuple[int, int]]  # module path -> (out_features, in_feature
 
 QKVO = ("to_q", "to_k", "to_v", "to_out.0")
 V, A = 4096, 2048  # LTX-2 / 2.3 video and audio widths
-# (out, in) per LTX-2 attention family and projection (LTX_FACTS.md).
+# (out, in) per LTX-2 attention family and projection (docs/ltx.md, "Fingerprints").
 LTX2_ATTN: dict[str, dict[str, tuple[int, int]]] = {
     "attn1": {p: (V, V) for p in QKVO},
     "attn2": {p: (V, V) for p in QKVO},

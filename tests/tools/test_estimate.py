@@ -20,7 +20,7 @@ def config(model="tiny-ltx-2.3", rank=32, steps=100, dataset_dir="/d", buckets=(
 
 
 def test_lora_params_match_the_real_ltx23_shapes():
-    # video-only q/k/v/out of attn1 + attn2 in 48 blocks: 384 Linears of 4096 -> 4096 (LTX_FACTS)
+    # video-only q/k/v/out of attn1 + attn2 in 48 blocks: 384 Linears of 4096 -> 4096 (docs/ltx.md)
     assert est.lora_params(config("ltx-2.3", rank=32)) == 384 * 32 * (4096 + 4096)
     assert est.lora_params(config("ltx-2.3", rank=16)) * 2 == est.lora_params(config("ltx-2.3", rank=32))
 

@@ -90,7 +90,7 @@ def test_lora_with_nan_or_all_zero_weights_is_broken_and_advised_a_lower_learnin
     b_keys = [k for k in state if ".lora_B." in k]
     if damage == "nan":
         state[b_keys[0]][0, 0] = float("nan")
-    else:  # every up matrix zero: the LoRA "does nothing" (USERS.md: ai-toolkit #975)
+    else:  # every up matrix zero: the LoRA "does nothing" (docs/ltx.md, "Failures users meet")
         for key in b_keys:
             state[key].zero_()
     bad = tmp_path / f"{damage}.safetensors"

@@ -1,4 +1,4 @@
-"""inspect_lora names the right family, verdict and migration for every layout of LTX_FACTS.md."""
+"""inspect_lora names the right family, verdict and migration for every layout of docs/ltx.md ("LoRA file formats")."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Bad input (issue 2, item 5): one clear LoraportError each; no crash, no hang, no unpickling, no big allocation."""
+"""Bad input: one clear LoraportError each; no crash, no hang, no unpickling, no big allocation."""
 
 import json
 import pathlib

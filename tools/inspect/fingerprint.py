@@ -1,6 +1,6 @@
 """Which base model a LoRA was trained for: key markers, block counts and widths, then metadata and file name.
 
-The rules are LTX_FACTS.md "Fingerprints". The keys decide whatever they can decide; where they cannot (a default
+The rules are docs/ltx.md's "Fingerprints". The keys decide whatever they can decide; where they cannot (a default
 q/k/v/out LoRA is identical on LTX-2 and LTX-2.3, and a video-only one even matches LTX-Video 13B) the metadata
 and the file name choose among the candidates the keys allow, and the confidence says how decisive that was.
 """

@@ -1,6 +1,6 @@
 """Weight health, streamed: NaN/Inf anywhere, zero or near-zero B (up) matrices, outlier norms.
 
-These are the failures users actually meet (USERS.md): NaN in ``to_gate_logits.lora_B`` renders black video; an
+These are the failures users actually meet (docs/ltx.md, "Failures users meet"): NaN in ``to_gate_logits.lora_B`` renders black video; an
 all-zero B (peft initialises B to zero, so an untrained or broken save) makes a LoRA that "does nothing". Each
 tensor is read once: runs of adjacent same-shape tensors are read into one reused buffer of bounded size and reduced
 with one op per run (``run_stats``), so peak memory stays near that buffer whatever the file size.

@@ -1,6 +1,6 @@
 """Key layouts: which convention wrote the file, what kind of adapter it is, and which modules it adapts.
 
-Every convention of LTX_FACTS.md "LoRA file formats" ends up as one ``Layout``: a map from the module path
+Every convention of docs/ltx.md's "LoRA file formats" ends up as one ``Layout``: a map from the module path
 (prefix removed, kohya underscores decoded back to dots, e.g. ``transformer_blocks.3.attn1.to_q``) to the tensors
 that adapt it, with rank and (out, in) widths read from the header shapes alone.
 """

@@ -1,6 +1,6 @@
 """What a LoRA's metadata says about its training: tool, steps, learning rate, rank, alpha, trigger words.
 
-Sources, as found in the wild (LTX_FACTS.md "Metadata in the wild"): kohya / musubi ``ss_*``, ``modelspec.*``,
+Sources, as found in the wild (docs/ltx.md, "Metadata in the wild"): kohya / musubi ``ss_*``, ``modelspec.*``,
 ai-toolkit ``name`` / ``software`` / ``training_info`` (JSON), diffusers ``format`` + ``lora_adapter_metadata``,
 peft ``adapter_config.json``, the Lightricks trainer's IC-LoRA ``reference_*_scale_factor`` keys, and loraport's
 own ``loraport.*`` keys (docs/CONTRACTS.md). Metadata is data: it is parsed, never executed or obeyed.

@@ -1,6 +1,6 @@
 """The inspection report (a contract for the agent, the CLI, the API and the UI), its verdict and migration plan.
 
-Verdict rules (LTX_FACTS.md "Why an LTX-2 LoRA stops working on 2.3"): an LTX-2 LoRA has the same keys and shapes as
+Verdict rules (docs/ltx.md, "Why an LTX-2 LoRA stops working on 2.3"): an LTX-2 LoRA has the same keys and shapes as
 an LTX-2.3 one, so it LOADS on 2.3 and then gives wrong or weak output: "loads-but-invalid", retrain from the
 clips. Another architecture (Wan, Flux, SD, HunyuanVideo, LTX-Video 2B) does not fit: "incompatible".
 """

@@ -35,10 +35,10 @@ _DIMS = {
 # LTX-2.5's transformer and connector outputs have 2.3's dimensions (only the video FF bias went), and so do
 # the tiny twins': the same rows apply. Its text encoder differs, which these per-step figures do not include.
 _DIMS["ltx-2.5"], _DIMS["tiny-ltx-2.5"] = _DIMS["ltx-2.3"], _DIMS["tiny-ltx-2.3"]
-VIDEO_STREAM_PARAMS = 13.25e9  # 18.99 B transformer minus 5.74 B audio-named (LTX_FACTS, meta-device count)
+VIDEO_STREAM_PARAMS = 13.25e9  # 18.99 B transformer minus 5.74 B audio-named (meta-device count, docs/ltx.md)
 _PEAK_BF16_TFLOPS = {"H200": 989, "H100": 989, "GH200": 989, "B200": 2250, "A100": 312, "L40S": 362, "L40": 181,
                      "A6000": 155, "RTX 6000 Ada": 365, "5090": 209, "4090": 165, "3090": 71, "A10": 125}
-TINY_STEP_S = 0.066  # LTX_FACTS: one fwd+bwd of the tiny model, 1 CPU thread, ~192 latent tokens
+TINY_STEP_S = 0.066  # one fwd+bwd of the tiny model, 1 CPU thread, ~192 latent tokens (measured)
 
 
 class DiskMB(BaseModel):

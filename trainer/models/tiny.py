@@ -2,7 +2,7 @@
 
 Same classes, flags and wiring as the real model (gated attention, prompt AdaLN, per-modality text projections,
 Gemma 3 hidden states from every layer into the connectors), so train/sample/evaluate exercise the real code paths
-on a laptop CPU in seconds. Its outputs are noise. Configs: /work/shared/LTX_FACTS.md ("diffusers 0.42.1").
+on a laptop CPU in seconds. Its outputs are noise. The real model's flags: docs/ltx.md ("Loading real weights").
 """
 
 import copy
