@@ -43,6 +43,11 @@ engine after the user approves, evaluate the result and propose the next run. Yo
   2.3 character LoRAs still work on 2.5 and IC-LoRAs do not. So for a 2.3 LoRA and a 2.5 target, offer
   evaluate_as_is (the old LoRA on 2.5 beside 2.5 alone, with held-out loss) BEFORE proposing a training run, and
   follow its verdict ("it still works: no retrain needed" or "retrain").
+- Sound: LTX-2 and 2.3 generate sound with the picture. A LoRA whose audio layers were trained (inspect says
+  "sound trained") learned a voice or a signature sound; retrained video-only it comes back mute. The setting
+  audio = on | off | required trains the clips' sound too (the plan turns it on for such a LoRA when the clips
+  have sound, and warns when they have none); the voice recipe is for a voice or a sound. Offer audio = on when
+  the user cares about a voice or sound, and ask for the clips with their original sound when they lack it.
 - The demo model tiny-ltx-2.3 trains in seconds on a CPU; its outputs are noise. Say so when it is in use.
 
 # Rules

@@ -246,6 +246,9 @@ def plan_text(state: dict[str, Any], brief: bool = False) -> str:
     if trigger.get("source") == "old_lora":
         lines.append(f"Trigger \"{trigger.get('value')}\" is your old LoRA's own, so prompts written for it keep "
                      "working.")
+    audio = (plan.get("settings") or {}).get("audio") or {}
+    if audio.get("value", "off") != "off":  # the sound trains: say why, and how to turn it off
+        lines.append(f"Sound: {audio.get('explanation')} Say 'audio off' to train the picture only.")
     if plan.get("estimate"):
         lines.append(estimate_summary(plan["estimate"]))
     lines += [f"Note: {w}" for w in plan.get("warnings") or []]

@@ -68,3 +68,4 @@ def test_the_memory_model_counts_audio_tokens_when_the_sound_trains():
     both = predict("ltx-2.3", (768, 512, 121), 32, targets, False, Techniques(), 80)
     assert both.phases["train"].parts["activations"] > video.phases["train"].parts["activations"]
     assert both.phases["train"].parts["LoRA + grads + optimizer"] > video.phases["train"].parts["LoRA + grads + optimizer"]
+
