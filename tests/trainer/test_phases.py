@@ -122,3 +122,17 @@ def test_a_training_run_encodes_its_validation_prompts_with_the_captions(tmp_pat
     c = load_components(ModelConfig(), phased=True)
     data_mod.prepare_dataset(cfg, c, tmp_path / "cache")
     assert set(prompt_cache.validation_texts(cfg)) <= set(c.prompt_cache)
+
+
+def test_nf4_configs_are_built_for_diffusers_and_transformers_and_refused_without_bitsandbytes(monkeypatch):
+    from core.errors import LoraportError
+    from trainer.models import quantize
+
+    cfg = quantize.from_pretrained_kwargs("nf4", torch.bfloat16)
+    assert cfg["quantization_config"].bnb_4bit_quant_type == "nf4" and cfg["device_map"] == "cuda"
+    if importlib.util.find_spec("bitsandbytes") is not None:  # transformers' config needs the package itself
+        gemma = quantize.text_encoder_kwargs("nf4", "cuda")["quantization_config"]
+        assert gemma.load_in_4bit and gemma.bnb_4bit_quant_type == "nf4"
+    monkeypatch.setattr(quantize, "_bnb_version", lambda: (0, 45))
+    with pytest.raises(LoraportError, match=r"bitsandbytes >= 0.48 \(here: 0.45\)"):
+        quantize.check("nf4", "cuda")
