@@ -173,6 +173,7 @@ class SoundPreparer:
             raise LoraportError(f"{config.model.id} was loaded without its audio VAE, so the sound cannot train: "
                                 "set audio = off, or load the model's audio_vae too.")
         self.vae, self.cache, self.mkey = components.audio_vae, cache, mkey
+        self.root = Path(config.data.dataset_dir).expanduser().resolve()
         self.required = config.data.audio == "required"
         self.without: list[MediaError] = []
         self.notes: list[MediaError] = []
@@ -199,15 +200,20 @@ class SoundPreparer:
                 raise LoraportError(f"{media.name}: {problem}, and this recipe trains sound: it was left out. "
                                     "Use clips with their sound, or set audio = on to train such clips "
                                     "video-only.")
-            self.without.append(MediaError(media.name, f"trained video-only: {problem.rstrip('.')}"))
+            self.without.append(MediaError(self._name(media), f"trained video-only: {problem.rstrip('.')}"))
             return None
         self._note(media, track.covered_s, seconds)
         return self.cache.get_or_make("audio", key, lambda: {
             "latents": encode_audio(self.vae, track), "covered_s": torch.tensor(track.covered_s)})["latents"]
 
+    def _name(self, media: Path) -> str:
+        """The clip as the dataset names it (its path relative to the dataset folder)."""
+        media = media.resolve()
+        return str(media.relative_to(self.root)) if media.is_relative_to(self.root) else media.name
+
     def _note(self, media: Path, covered: float, seconds: float) -> None:
         if covered + 1e-3 < seconds:
-            self.notes.append(MediaError(media.name, f"its sound lasts {covered:.2f} s of the {seconds:.2f} s "
+            self.notes.append(MediaError(self._name(media), f"its sound lasts {covered:.2f} s of the {seconds:.2f} s "
                                          "trained: the rest was padded with silence"))
 
 
