@@ -181,12 +181,8 @@ def router(settings: Settings, get_relay) -> APIRouter:
     async def interactions(request: Request) -> JSONResponse:
         body = await request.body()
         relay: Relay = get_relay(request.app)
-        try:
-            signature = security.verify_discord(settings.discord_public_key, request.headers, body)
-            if not await relay.first_time(f"discord-sig:{signature}"):
-                raise security.Refused("replayed request")
-        except security.Refused as why:
-            log.warning("discord request refused: %s", why)
+        if not await relay.admit(
+                "discord", lambda: security.verify_discord(settings.discord_public_key, request.headers, body)):
             return JSONResponse({"error": "invalid request signature"}, status_code=401)
         try:
             payload = json.loads(body)

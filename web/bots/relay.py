@@ -12,6 +12,7 @@ is recorded with its requester before its buttons are posted.
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -136,6 +137,18 @@ class Relay:
             return any(not job.is_terminal for job in jobstore.list_jobs(db, limit=500, thread_id=thread_id))
         finally:
             db.close()
+
+    async def admit(self, platform: str, verify: Callable[[], str]) -> bool:
+        """Every bot request's first step: ``verify()`` checks the raw bytes (signature, timestamp) and returns the
+        signature, and a signature seen before is a replay. False (logged why): answer 401 and run nothing."""
+        try:
+            signature = verify()
+            if not await self.first_time(f"{platform}-sig:{signature}"):
+                raise security.Refused("replayed request")
+        except security.Refused as why:
+            log.warning("%s request refused: %s", platform, why)
+            return False
+        return True
 
     async def first_time(self, key: str) -> bool:
         """False for a request (signature, event id) seen before: a replay or a platform retry."""

@@ -199,12 +199,7 @@ def router(settings: Settings, get_relay) -> APIRouter:
     async def slack_events(request: Request) -> Response:
         body = await request.body()
         relay: Relay = get_relay(request.app)
-        try:
-            signature = security.verify_slack(secret, request.headers, body)
-            if not await relay.first_time(f"slack-sig:{signature}"):
-                raise security.Refused("replayed request")
-        except security.Refused as why:
-            log.warning("slack request refused: %s", why)
+        if not await relay.admit("slack", lambda: security.verify_slack(secret, request.headers, body)):
             return JSONResponse({"error": "invalid request signature"}, status_code=401)
         event_id = _event_id(request.headers.get("content-type", ""), body)
         if event_id and not await relay.first_time(f"slack-event:{event_id}"):
