@@ -7,6 +7,8 @@ Parsing a spoken value ("+20%", "x2", "768x512") and the settings' names, aliase
 
 from typing import Any
 
+from tools.plan.glossary import config_value
+
 # What the plan review and a setting change show, and where each lives in TrainConfig JSON.
 SHOWN: dict[str, str] = {
     "model": "model.id", "rank": "lora.rank", "alpha": "lora.alpha", "steps": "optim.steps",
@@ -25,7 +27,7 @@ def current_value(config: dict[str, Any] | None, name: str) -> Any:
             return None
         first = buckets[0]
         return f"{first['width']}x{first['height']}" if name == "resolution" else first["frames"]
-    return _get(config, SHOWN[name].split("."))
+    return config_value(config, SHOWN[name].split("."))
 
 
 def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tuple[Any, Any]]:
@@ -37,10 +39,3 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tu
 def describe_diff(changes: dict[str, tuple[Any, Any]]) -> str:
     return "; ".join(f"{name.replace('_', ' ')} {before} -> {after}"
                      for name, (before, after) in changes.items()) or "no change"
-
-
-def _get(config: dict[str, Any], path) -> Any:
-    node: Any = config
-    for part in path:
-        node = node.get(part) if isinstance(node, dict) else None
-    return node

@@ -177,3 +177,11 @@ def find_setting(text: str) -> SettingInfo | None:
             if f" {word} " in f" {q} " and (best is None or len(word) > best[0]):
                 best = (len(word), info)
     return best[1] if best else None
+
+
+def config_value(config: dict[str, Any] | None, path) -> Any:
+    """The value at a setting's path (``("lora", "rank")``) in TrainConfig JSON; None where the path is absent."""
+    node: Any = config
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node

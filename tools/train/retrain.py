@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from core.errors import LoraportError
 from core.workspace import Workspace
-from tools.plan.glossary import SETTINGS
+from tools.plan.glossary import SETTINGS, config_value
 from tools.plan.overrides import resolve_overrides
 from tools.recipes import bucket_str, parse_bucket
 from trainer.config import Bucket, TrainConfig
@@ -96,7 +96,7 @@ def apply_overrides(config: dict[str, Any] | TrainConfig, overrides: dict[str, A
     """A copy of a resolved config (JSON) with the changes; relative ones against this config's own values.
     Alpha follows a new rank when it was equal to the old one (alpha = rank: every loader agrees on the scale)."""
     cfg = json.loads(config.model_dump_json()) if isinstance(config, TrainConfig) else copy.deepcopy(config)
-    current = {name: _get(cfg, info.path) for name, info in SETTINGS.items() if info.path}
+    current = {name: config_value(cfg, info.path) for name, info in SETTINGS.items() if info.path}
     current["buckets"] = [bucket_str(Bucket(**b)) for b in cfg["data"]["buckets"]]
     resolved = resolve_overrides(overrides, current)
     for name, value in resolved.items():
@@ -119,8 +119,9 @@ def apply_overrides(config: dict[str, Any] | TrainConfig, overrides: dict[str, A
 
 def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """Settings (glossary names) whose value differs, plus the buckets."""
-    out = [Change(name=name, old=_get(old, info.path), new=_get(new, info.path)) for name, info in SETTINGS.items()
-           if info.path and _get(old, info.path) != _get(new, info.path)]
+    out = [Change(name=name, old=config_value(old, info.path), new=config_value(new, info.path))
+           for name, info in SETTINGS.items()
+           if info.path and config_value(old, info.path) != config_value(new, info.path)]
     if old["data"]["buckets"] != new["data"]["buckets"]:
         fmt = lambda c: [bucket_str(Bucket(**b)) for b in c["data"]["buckets"]]  # noqa: E731
         out.append(Change(name="buckets", old=fmt(old), new=fmt(new)))
@@ -164,13 +165,6 @@ def _read_config(path: Path) -> dict[str, Any]:
         return json.loads(TrainConfig.model_validate_json(path.read_text()).model_dump_json())
     except ValueError as err:
         raise LoraportError(f"{path} is not a loraport training config ({err}).") from None
-
-
-def _get(config: dict[str, Any], path) -> Any:
-    node: Any = config
-    for part in path:
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
 
 
 def _show(value: Any) -> str:
