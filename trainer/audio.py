@@ -161,6 +161,16 @@ def encode_audio(audio_vae, track: AudioTrack) -> torch.Tensor:
     return tokens[0].float()
 
 
+def _fp32(audio_vae):
+    """The audio VAE in float32, as ltx-trainer encodes audio ("needs float32 for quality"): a float32 copy when
+    the model was loaded in bf16 (the audio VAE is small), the same module otherwise."""
+    import copy
+
+    if next(audio_vae.parameters()).dtype == torch.float32:
+        return audio_vae
+    return copy.deepcopy(audio_vae).float()
+
+
 class SoundPreparer:
     """Audio runs: each clip's sound for the seconds its training frames cover -> cached audio tokens.
 
@@ -172,7 +182,7 @@ class SoundPreparer:
         if getattr(components, "audio_vae", None) is None:
             raise LoraportError(f"{config.model.id} was loaded without its audio VAE, so the sound cannot train: "
                                 "set audio = off, or load the model's audio_vae too.")
-        self.vae, self.cache, self.mkey = components.audio_vae, cache, mkey
+        self.vae, self.cache, self.mkey = _fp32(components.audio_vae), cache, mkey
         self.root = Path(config.data.dataset_dir).expanduser().resolve()
         self.required = config.data.audio == "required"
         self.without: list[MediaError] = []

@@ -208,3 +208,15 @@ def test_held_out_losses_split_by_modality(components, tmp_path):
     assert split.audio is not None and split.audio_items == 1
     assert split.total == pytest.approx(split.video + split.audio, rel=1e-5)
     assert holdout_loss(components, [item], n_timesteps=2) == pytest.approx(split.total)
+
+
+def test_sound_is_encoded_in_float32_even_from_a_bf16_model(tmp_path):
+    from trainer.audio import SoundPreparer
+    from trainer.config import ModelConfig
+    from trainer.models import load_components
+
+    components = load_components(ModelConfig())
+    components.audio_vae.to(torch.bfloat16)
+    prep = SoundPreparer(_config(tmp_path, "on"), components, None, "key")
+    assert next(prep.vae.parameters()).dtype == torch.float32  # a copy: the model's own VAE is left as it was
+    assert next(components.audio_vae.parameters()).dtype == torch.bfloat16
