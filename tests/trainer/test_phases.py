@@ -128,9 +128,9 @@ def test_nf4_configs_are_built_for_diffusers_and_transformers_and_refused_withou
     from core.errors import LoraportError
     from trainer.models import quantize
 
-    cfg = quantize.from_pretrained_kwargs("nf4", torch.bfloat16)
-    assert cfg["quantization_config"].bnb_4bit_quant_type == "nf4" and cfg["device_map"] == "cuda"
-    if importlib.util.find_spec("bitsandbytes") is not None:  # transformers' config needs the package itself
+    if importlib.util.find_spec("bitsandbytes") is not None:  # both libraries' configs need the package itself
+        cfg = quantize.from_pretrained_kwargs("nf4", torch.bfloat16)
+        assert cfg["quantization_config"].bnb_4bit_quant_type == "nf4" and cfg["device_map"] == "cuda"
         gemma = quantize.text_encoder_kwargs("nf4", "cuda")["quantization_config"]
         assert gemma.load_in_4bit and gemma.bnb_4bit_quant_type == "nf4"
     monkeypatch.setattr(quantize, "_bnb_version", lambda: (0, 45))
