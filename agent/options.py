@@ -7,15 +7,13 @@ Parsing a spoken value ("+20%", "x2", "768x512") and the settings' names, aliase
 
 from typing import Any
 
-from tools.plan.glossary import config_value
+from tools.plan.glossary import SETTINGS, config_value
 
-# What the plan review and a setting change show, and where each lives in TrainConfig JSON.
-SHOWN: dict[str, str] = {
-    "model": "model.id", "rank": "lora.rank", "alpha": "lora.alpha", "steps": "optim.steps",
-    "learning_rate": "optim.learning_rate", "batch_size": "optim.batch_size", "schedule": "optim.schedule",
-    "resolution": "data.buckets", "frames": "data.buckets", "trigger": "data.trigger_word",
-    "checkpoint_every": "checkpoints.every", "seed": "seed",
-}
+# What the plan review and a setting change show; where each lives in TrainConfig JSON is the glossary's.
+_SHOWN_NAMES = ("model", "rank", "alpha", "steps", "learning_rate", "batch_size", "schedule", "trigger",
+                "checkpoint_every", "seed", "optimizer", "quantize_base")
+SHOWN: dict[str, str] = {**{n: ".".join(SETTINGS[n].path) for n in _SHOWN_NAMES if n in SETTINGS},
+                         "resolution": "data.buckets", "frames": "data.buckets"}
 
 
 def current_value(config: dict[str, Any] | None, name: str) -> Any:

@@ -85,6 +85,7 @@ class Sidekick:
         if fresh:
             self.graph.update_state(self._config, {"evaluations": fresh})
             for report in fresh:
+                yield ToolEnd(tool="evaluate", result=report, ok=True)  # the panel draws its card
                 yield TextEvent(text=f"The evaluation of job {report.get('job_id')} has finished. "
                                      + describe("evaluate", report, False))
 

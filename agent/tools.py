@@ -166,7 +166,7 @@ def export_checkpoint(ctx: ToolContext, job_id: str | None = None) -> Any:
 
 def list_my_loras(ctx: ToolContext, recipe: str | None = None) -> list:
     """List the LoRAs trained in this workspace (newest first), optionally only one recipe's."""
-    return history.trained_loras(ctx.workspace, recipe=recipe)
+    return answers.my_loras(ctx, recipe)
 
 
 # -- approval previews: what will happen and what it costs, shown before the user's yes ---------------------

@@ -302,8 +302,14 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
         return _job_text(result)
     if tool == "list_recipes" and isinstance(result, list):
         return "\n".join(f"- {r.get('name')}: {r.get('title')}. {r.get('purpose')}" for r in result)
+    if tool == "list_my_loras" and isinstance(result, list):
+        return "\n".join(_lora_line(item) for item in result) or "No LoRAs trained here yet."
     if tool in ("list_my_loras", "list_recipes") and isinstance(result, list):
         return "\n".join(_line(item) for item in result) or "Nothing yet."
+    if tool == "inspect_lora" and isinstance(result, dict) and result.get("summary"):
+        # The verdict in one paragraph; the evidence and the weights' health are on the inspection's card.
+        lines = str(result["summary"]).splitlines()
+        return "\n".join([lines[0], *[x.strip() for x in lines[1:] if x.strip().startswith("What to do")]])
     if isinstance(result, dict) and result.get("summary"):
         return str(result["summary"])
     return _line(result)
@@ -329,7 +335,8 @@ def _explain_text(result: dict[str, Any]) -> str:
 
 def _suggestions_text(suggestions: list[dict[str, Any]]) -> str:
     """Numbered, so "try suggestion 2" names one. Each is a hypothesis with the metric that would confirm it."""
-    lines = [f"{i}. {s.get('action')} Why: {_sentence(s.get('why'))} It worked if: {s.get('confirm')}"
+    lines = [f"{i}. {s.get('action')} Why: {_sentence(s.get('why'))} It worked if: "
+             f"{str(s.get('confirm') or '').replace('holdout_loss', 'held-out loss').replace('_', ' ')}"
              for i, s in enumerate(suggestions, 1)]
     return ("Suggestions (hypotheses, not promises):\n" + "\n".join(lines)) if lines else ""
 
@@ -347,6 +354,13 @@ def _job_text(job: dict[str, Any]) -> str:
     if job.get("cancel_requested") and job.get("status") == "running":
         text += ". It stops at its next step and keeps its checkpoints"
     return text + "."
+
+
+def _lora_line(row: dict[str, Any]) -> str:
+    trigger = f', trigger "{row["trigger"]}"' if row.get("trigger") else ""
+    verdict = f", verdict {row['verdict']}" if row.get("verdict") else ""
+    where = f": {row['lora_path']}" if row.get("lora_path") else ""
+    return f"- {row.get('id')} ({row.get('recipe') or 'no recipe'}, {row.get('status')}{trigger}{verdict}){where}"
 
 
 def _line(item: Any) -> str:

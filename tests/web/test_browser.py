@@ -105,6 +105,7 @@ def test_migration_through_the_page_on_the_tiny_model(chromium, served, files, t
         try:
             _migrate(p, served.url, old_lora, clips, tmp_path)
             _studio(p)
+            _studio_checks_an_old_lora(p, old_lora)
             _phone_width(p)
         finally:
             p.shot("last")
@@ -118,6 +119,8 @@ def _migrate(p: Page, url: str, old_lora: Path, clips: list[Path], tmp_path: Pat
     page.goto(url)
     page.wait_for_selector("#conn:text('connected')")
     assert "noise" in page.inner_text("#tiny-note")  # the page says plainly that tiny-model outputs are noise
+    greeting = page.locator("[data-greeting]")  # a new conversation opens with a greeting and the Attach button
+    assert "Hi!" in greeting.inner_text() and greeting.locator("label[for='file-pick']").count() == 1
     p.attach([old_lora])
     p.say("here is my old LoRA", ".card-inspect")
     assert "loads-but-invalid" in page.text_content(".card-inspect .verdict")
@@ -126,8 +129,11 @@ def _migrate(p: Page, url: str, old_lora: Path, clips: list[Path], tmp_path: Pat
     p.say("here are my clips", ".card-dataset")
     assert page.locator(".card-dataset .thumbs video").count() == 5
     p.shot("dataset")
-    p.say("steps 10", ".msg.assistant")
+    p.say("just ten steps please", ".msg.diff")  # a change is one line of old -> new, not the plan again
+    assert page.locator(".msg.diff").last.inner_text().startswith("Changed: steps") and "→ 10" in page.locator(
+        ".msg.diff").last.inner_text()
     page.wait_for_selector("#plan tr:has(th:text-is('steps')) td.value:text-is('10')")
+    assert page.locator(".card-inspect").count() == 1  # the inspection is shown once, as its card
     p.say("start", ".card-approval button.primary")
     assert "Train a new LoRA" in page.inner_text(".card-approval")
     p.shot("approval")
@@ -149,11 +155,24 @@ def _migrate(p: Page, url: str, old_lora: Path, clips: list[Path], tmp_path: Pat
     with safe_open(str(saved), framework="pt") as f:
         assert all(k.startswith("diffusion_model.") for k in f.keys())
     assert page.inner_text(".card-job .trigger") == "ohwx"  # carried over from the old LoRA's metadata
-    p.say("evaluate", ".card-evaluation", timeout_s=180)
+    page.click(".card-job .evaluate-offer button:text('Evaluate it')")  # offered when training ends
+    page.wait_for_selector(".card-evaluation", timeout=180_000)  # the evaluation job's verdict, told when it ends
     assert page.text_content(".card-evaluation .verdict strong") in ("weak", "good", "over-fit", "broken")
     assert page.locator(".card-evaluation .pair video").count() >= 2
     page.wait_for_selector("li[data-step='evaluate'].done")
     p.shot("evaluated")
+    p.say("which loras do I have?", ".card-loras")
+    row = page.locator(".card-loras tbody tr").first
+    assert "ohwx" in row.inner_text() and row.locator("a:text('Download')").count() == 1
+    assert row.locator("td").nth(3).inner_text() in ("weak", "good", "over-fit", "broken")
+    text = page.inner_text("#log")
+    for internal in ("set_option", "explain_settings", "list_my_loras", "{'", "\"job_id\""):
+        assert internal not in text, internal
+    page.reload()  # reloading restores the plan panel and the step strip
+    page.wait_for_selector("#conn:text('connected')")
+    page.wait_for_selector("#plan tr:has(th:text-is('steps')) td.value:text-is('10')")
+    page.wait_for_selector("li[data-step='evaluate'].done")
+    assert page.locator("[data-greeting]").count() == 0
 
 
 def _studio(p: Page) -> None:
@@ -170,11 +189,26 @@ def _studio(p: Page) -> None:
     p.shot("studio")
 
 
+def _studio_checks_an_old_lora(p: Page, old_lora: Path) -> None:
+    """Dropping an LTX-2 LoRA into the Studio answers "does it still work?" in plain words; the knobs are there."""
+    page = p.page
+    page.set_input_files("#studio-upload", str(old_lora))
+    page.wait_for_selector("#studio-check.verdict-loads-but-invalid")
+    assert "On LTX-2.3: loads-but-invalid" in page.inner_text("#studio-check")
+    page.fill("#studio-strength", "0.5")
+    assert page.inner_text("#studio-strength-out") == "0.50"
+    page.click("#studio-form button[type=submit]")  # its keys do not fit the tiny model: a sentence, no traceback
+    page.wait_for_selector("#studio-status:has-text('does not load on tiny-ltx-2.3')", timeout=60_000)
+    assert "Traceback" not in page.inner_text("#studio-status")
+    p.shot("studio-old-lora")
+
+
 def _phone_width(p: Page) -> None:
     page = p.page
     page.set_viewport_size({"width": 390, "height": 844})
     page.click("#tab-migrate")
     assert page.evaluate("document.documentElement.scrollWidth") <= 391  # nothing runs off the side
+    assert page.evaluate("(() => { const s = document.querySelector('#wizard'); return s.scrollWidth <= s.clientWidth; })()")
     p.shot("phone")
 
 

@@ -76,5 +76,7 @@ def parse_frame(raw: str, workspace) -> tuple[str, tuple, dict | None]:
         if not isinstance(approval_id, str) or not approval_id:
             raise LoraportError(f"An {kind} frame needs the \"id\" of the approval request it answers.")
         return kind, (approval_id,), None
-    raise LoraportError(f"Unknown frame type {kind!r}: use message, approve or reject.")
+    if kind == "news":  # a job of the thread finished: tell what it found (an evaluation's verdict)
+        return "news", (), None
+    raise LoraportError(f"Unknown frame type {kind!r}: use message, approve, reject or news.")
 

@@ -33,6 +33,9 @@ class StudioRequest(BaseModel):
     height: int | None = Field(None, ge=32, le=2048, multiple_of=32)
     frames: int | None = Field(None, ge=1, le=257, description="8k+1 frames.")
     steps: int | None = Field(None, ge=1, le=100, description="Denoising steps.")
+    lora_strength: float = Field(1.0, ge=0, le=2, description="The LoRA's weight: 1.0 as trained, 0 turns it off.")
+    negative_prompt: str | None = Field(None, max_length=2000, description="What guidance steers away from; "
+                                        "default: the official LTX negative prompt.")
     model: str | None = Field(None, max_length=64, description="Render on this base model instead of the LoRA's own "
                               "(e.g. ltx-2.5: the as-is test of a 2.3 LoRA, with and without it at the same seed).")
     reference_upload_id: str | None = Field(None, description="IC-LoRA: an uploaded image or clip (POST /api/uploads) "
@@ -63,6 +66,7 @@ class StudioResult(BaseModel):
     reference_name: str | None = None
     seconds: float
     note: str | None = Field(None, description="Why the clips look like noise, on the tiny model.")
+    lora_strength: float = 1.0
 
 
 @router.post("/generate")
@@ -79,21 +83,73 @@ def generate_clips(req: StudioRequest, db: DbDep, workspace: WorkspaceDep, setti
         model = on_model(model, req.model)
     reference = _reference(req, lora_path, db, workspace)  # an IC-LoRA without one is a 400, before any render
     size = dict(width=req.width, height=req.height, frames=req.frames, steps=req.steps)  # None: the model's default
+    size["guidance"] = _guidance(req.negative_prompt)
     gen_id = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     out = workspace.home / "studio" / gen_id
     started = time.perf_counter()
     with _one_at_a_time:
         components = load_components(model, default_device())
-        with_lora = generate(components, req.prompt, lora_path=lora_path, seed=req.seed, out_dir=out, name="with-lora",
-                             reference=reference, **size)
+        with_lora = _render_with(lora_path, model.id, lambda: generate(
+            components, req.prompt, lora_path=lora_path, lora_scale=req.lora_strength, seed=req.seed, out_dir=out,
+            name="with-lora", reference=reference, **size))
         without = (generate(components, req.prompt, seed=req.seed, out_dir=out, name="without-lora",
                             reference=reference, **size) if req.compare else None)
     return StudioResult(
         id=gen_id, model_id=model.id, prompt=req.prompt, seed=req.seed, with_lora=_clip(workspace, with_lora),
         without_lora=_clip(workspace, without) if without else None, seconds=round(time.perf_counter() - started, 2),
         note=TINY_NOTE if components.spec.tiny else None, reference_name=with_lora.reference,
+        lora_strength=req.lora_strength,
         reference=_reference_clip(workspace, with_lora, out),
     )
+
+
+class LoraCheck(BaseModel):
+    verdict: str = Field(description="The inspector's verdict for LTX-2.3: works, loads-but-invalid, broken, ...")
+    text: str = Field(description="The verdict in plain words, and what to do.")
+    trained_for: str | None = None
+    trigger: str | None = None
+
+
+@router.get("/check")
+def check_lora(db: DbDep, workspace: WorkspaceDep, settings: SettingsDep, lora_job_id: str | None = None,
+               lora_upload_id: str | None = None) -> LoraCheck:
+    """Does this LoRA still work? The inspector's verdict in plain words, before anything renders."""
+    from tools.inspect import inspect_lora
+
+    req = StudioRequest(lora_job_id=lora_job_id, lora_upload_id=lora_upload_id, prompt="-")
+    lora_path, _ = _lora_and_model(req, db, workspace, settings)
+    report = inspect_lora(lora_path)
+    verdict = report.verdict
+    triggers = report.trigger_words or []
+    text = " ".join(part for part in (verdict.reason, verdict.action) if part)
+    return LoraCheck(verdict=verdict.status, text=text or verdict.status, trained_for=report.base_model.family,
+                     trigger=triggers[0] if triggers else None)
+
+
+def _render_with(lora_path: Path, model_id: str, render):
+    """Render with the LoRA; weights that do not fit this base become a plain sentence, not a traceback."""
+    try:
+        return render()
+    except LoraportError as err:
+        if "does not load" not in err.message:
+            raise
+    except (RuntimeError, ValueError, KeyError):  # shape or key mismatches from the LoRA loader
+        pass
+    from tools.inspect import inspect_lora
+
+    report = inspect_lora(lora_path)
+    raise LoraportError(f"{lora_path.name} does not load on {model_id}: it was made for "
+                        f"{report.base_model.family or 'another model'} and its layers have other sizes than this "
+                        f"model's. Verdict for LTX-2.3: {report.verdict.status}. {report.verdict.reason} "
+                        f"{report.verdict.action}".strip()) from None
+
+
+def _guidance(negative_prompt: str | None):
+    if not negative_prompt or not negative_prompt.strip():
+        return None
+    from trainer.config import GuidanceConfig
+
+    return GuidanceConfig(negative_prompt=negative_prompt.strip())
 
 
 class LoraInfoPublic(BaseModel):

@@ -1,7 +1,8 @@
 // The migration tab: the chat websocket, streamed replies, cards, and the wizard strip.
 
 import { el, getJSON, upload } from "./api.js";
-import { approvalCard, asIsCard, datasetCard, evaluationCard, genericCard, inspectCard, JobCard, recipeCard,
+import { diffLine, greeting, label, lorasTable, plainCard } from "./talk.js";
+import { approvalCard, asIsCard, datasetCard, evaluationCard, inspectCard, JobCard, recipeCard,
          settingsCard } from "./cards.js";
 
 const STEPS = ["Inspect", "Recipe", "Dataset", "Review", "Train", "Evaluate"];
@@ -49,10 +50,13 @@ export class Chat {
   // --- frames -> the page -----------------------------------------------------------------------------------
   onFrame(f) {
     switch (f.type) {
-      case "replay_end": this.setStatus("connected"); if (this.log.childElementCount) this.refreshState(); break;
+      case "replay_end":
+        this.setStatus("connected");
+        if (this.log.childElementCount) this.refreshState(); else this.append(greeting());
+        break;
       case "text": f.role === "user" ? this.userMessage(f) : this.streamText(f.text); break;
       case "tool_start": this.endBubble(); this.working(f.tool); break;
-      case "tool_end": this.endBubble(); this.toolResult(f); break;
+      case "tool_end": this.endBubble(); this.toolResult(f); if (f.tool === "evaluate") this.refreshState(); break;
       case "approval_request": this.endBubble(); this.append(approvalCard(f, (word, id) => this.send({ type: word, id }))); break;
       case "job_event": this.jobEvent(f.event || {}); break;
       case "error": this.endBubble(); this.notice(f.message, "error"); break;
@@ -81,7 +85,7 @@ export class Chat {
 
   working(tool) {
     this.clearWorking();
-    this.workingNode = el("p", { class: "working", role: "status" }, `Working: ${tool.replace(/_/g, " ")}…`);
+    this.workingNode = el("p", { class: "working", role: "status" }, `${label(tool)}…`);
     this.append(this.workingNode);
   }
 
@@ -94,18 +98,25 @@ export class Chat {
       this.jobCard(result.job_id);
       return;
     }
+    if (f.ok !== false && f.tool === "set_option") { this.append(diffLine(result)); return; }
+    if (f.ok !== false && f.tool === "list_my_loras") { this.append(lorasTable(result)); return; }
+    if (f.ok !== false && f.tool === "evaluate" && ["queued", "running"].includes(result?.status)) {
+      this.jobCard(result.job_id); // the evaluation runs as a job; its verdict card comes when it finishes
+      return;
+    }
     if (f.ok !== false && f.tool === "explain_settings" && result?.settings) {
       this.append(settingsCard(result.settings, null));
       return;
     }
     const draw = f.ok !== false && result && typeof result === "object" ? CARD_OF[f.tool] : null;
     const say = (text) => this.send({ type: "message", text, uploads: [] });
-    this.append(draw ? draw(result, say) : genericCard(f.tool, result, f.ok));
+    this.append(draw ? draw(result, say) : plainCard(f.tool, result, f.ok));
   }
 
   jobCard(jobId) {
     if (!this.jobs.has(jobId)) {
       const jc = new JobCard(jobId, (text) => this.send({ type: "message", text, uploads: [] }));
+      if (jobId.startsWith("evaluate-")) jc.node.querySelector("h3").textContent = `Evaluating (job ${jobId})`;
       this.jobs.set(jobId, jc);
       this.append(jc.node);
     }
@@ -114,8 +125,17 @@ export class Chat {
 
   jobEvent(e) {
     if (!e.job_id) return;
-    this.jobCard(e.job_id).update(e);
+    const jc = this.jobCard(e.job_id);
+    jc.update(e);
     if (["finished", "failed", "cancelled"].includes(e.type)) this.refreshState();
+    if (e.type !== "finished") return;
+    if (e.job_id.startsWith("evaluate-")) {
+      this.send({ type: "news" }); // the sidekick tells the verdict and draws its card (once: it is idempotent)
+    } else if (e.job_id.startsWith("train") && !jc.node.querySelector(".evaluate-offer")) {
+      jc.node.append(el("p", { class: "evaluate-offer" }, "Training finished. ",
+        el("button", { type: "button", class: "primary", onclick: (ev) => { ev.target.disabled = true; this.send({ type: "message", text: "evaluate", uploads: [] }); } },
+           "Evaluate it")));
+    }
   }
 
   disableOldApprovals() {
@@ -136,7 +156,7 @@ export class Chat {
   buildWizard() {
     this.strip = this.root.querySelector("#wizard");
     this.strip.replaceChildren(...STEPS.map((name, i) => el("li", { "data-step": name.toLowerCase() },
-      el("span", { class: "n" }, String(i + 1)), name)));
+      el("span", { class: "n" }, String(i + 1)), el("span", { class: "label" }, name))));
   }
 
   async refreshState() {

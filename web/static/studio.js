@@ -20,6 +20,27 @@ export class Studio {
     this.refBox = root.querySelector("#studio-reference");
     this.refPick = root.querySelector("#studio-ref-pick");
     root.querySelector("#studio-ref-upload").addEventListener("change", (e) => this.uploadReference(e.target));
+    // Does the old LoRA still work? The inspector's verdict in plain words, shown when a LoRA is picked.
+    this.check = root.querySelector("#studio-check");
+    this.strength = root.querySelector("#studio-strength");
+    const shown = root.querySelector("#studio-strength-out");
+    this.strength.addEventListener("input", () => { shown.textContent = Number(this.strength.value).toFixed(2); });
+    this.select.addEventListener("change", () => this.checkLora());
+  }
+
+  async checkLora() {
+    const param = this.loraParam();
+    this.check.hidden = !param;
+    if (!param) return;
+    try {
+      const c = await getJSON(`/api/studio/check?${new URLSearchParams(param)}`);
+      const works = c.verdict === "native";
+      this.check.className = `studio-check verdict-${c.verdict}`;
+      this.check.replaceChildren(el("strong", {}, works ? "It works on LTX-2.3." : `On LTX-2.3: ${c.verdict}.`), " ", c.text,
+        c.trained_for ? ` (made for ${c.trained_for})` : "");
+      const lora = this.loras.get(this.select.value);
+      if (lora && !lora.trigger_word && c.trigger) { lora.trigger_word = c.trigger; this.fillTrigger(); }
+    } catch (err) { this.check.textContent = err.message; }
   }
 
   loraParam() {
@@ -97,6 +118,7 @@ export class Studio {
         this.select.append(el("option", { value, "data-upload": true }, `uploaded · ${u.files[0].name}`));
         this.select.value = value;
         this.status.textContent = `Uploaded ${u.files[0].name}.`;
+        this.checkLora();
       }
     } catch (err) { this.status.textContent = err.message; }
   }
@@ -108,6 +130,13 @@ export class Studio {
                    [kind === "job" ? "lora_job_id" : "lora_upload_id"]: id };
     if (!body.prompt) { this.status.textContent = "Write a prompt first."; this.prompt.focus(); return; }
     if (this.model.value) body.model = this.tinyTwin ? `tiny-${this.model.value}` : this.model.value;
+    body.lora_strength = Number(this.strength.value);
+    const frames = this.root.querySelector("#studio-frames").value;
+    const size = this.root.querySelector("#studio-size").value;
+    const negative = this.root.querySelector("#studio-negative").value.trim();
+    if (frames) body.frames = Number(frames);
+    if (size) [body.width, body.height] = size.split("x").map(Number);
+    if (negative) body.negative_prompt = negative;
     if (this.ic) {
       const [refKind, ...rest] = (this.refPick.value || "").split(":");
       const ref = rest.join(":");
