@@ -52,6 +52,10 @@ def fingerprint(cfg: TrainConfig) -> dict:
         "schedule": cfg.optim.schedule,
         "learning_rate": cfg.optim.learning_rate,
         "strategy": cfg.strategy.name,
+        # IC-LoRA references encoded at another scale are other inputs; only named when not 1, so checkpoints
+        # written before the setting existed still resume
+        **({"reference_downscale_factor": cfg.strategy.reference_downscale_factor}
+           if cfg.strategy.reference_downscale_factor != 1 else {}),
     }
 
 
