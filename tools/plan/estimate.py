@@ -182,13 +182,21 @@ def _table(config: TrainConfig, hw: Hardware, dims: dict, n_items: int) -> tuple
     peak = next((v for k, v in _PEAK_BF16_TFLOPS.items() if k.lower() in hw.name.lower()), 150)
     # fwd+bwd = 6 FLOPs per parameter per token; checkpointing recomputes the forward (+1/3)
     flops = 6 * VIDEO_STREAM_PARAMS * tokens * (4 / 3 if config.optim.gradient_checkpointing else 1)
-    slow = 1.3 if config.model.quantize_base == "int8" else 1.0
-    per_step = flops / (peak * 1e12 * 0.35) * slow
+    per_step = flops / (peak * 1e12 * 0.35) * _technique_slowdown(config)
     pre = 90.0 + 3.0 * n_items  # load ~60 GB of weights, then VAE + Gemma per clip
     return per_step, pre, 0.35 / 0.45, 0.35 / 0.25, (
         f"From a table, not measured: model FLOPs per step over {hw.name if hw.device == 'cuda' else 'an H100-class GPU'}"
         f"'s peak bf16 throughput ({peak} TFLOPS) at 25-45% utilisation. `loraport plan --calibrate` on the "
         "training machine measures it.")
+
+
+def _technique_slowdown(config: TrainConfig) -> float:
+    """How much the config's memory techniques (dequantised base weights, block offload's copies) lengthen a
+    step, from the memory model; checkpointing's recompute is already in the FLOPs above."""
+    from tools.plan.memory import predict_config
+
+    relative = predict_config(config).seconds_per_step_relative
+    return relative / (4 / 3 if config.optim.gradient_checkpointing else 1.0)
 
 
 def _sampling_s(config: TrainConfig, per_step: float) -> float:
