@@ -29,9 +29,11 @@ def register(app: typer.Typer) -> None:
                             "model alone; says 'it still works: no retrain needed' or 'retrain'.")] = False,
         old_lora: Annotated[Path | None, typer.Option(
             "--old-lora", help="The LoRA this one replaces: rendered on its own model beside the new one, same "
-                               "prompts and seeds (old-on-old vs new-on-new), when that model's weights are here.")] = None,
+                               "prompts and seeds (old-on-old vs new-on-new), when that model's weights are "
+                               "here.")] = None,
         old_model: Annotated[str | None, typer.Option(
-            "--old-model", help="The model --old-lora was made for (default: what inspect finds, e.g. ltx-2.3).")] = None,
+            "--old-model", help="The model --old-lora was made for (default: what inspect finds, e.g. "
+                                "ltx-2.3).")] = None,
     ) -> None:
         """Evaluate a LoRA: held-out loss, strength, memorisation, a verdict with evidence, and advice."""
         from tqdm import tqdm

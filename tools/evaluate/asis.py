@@ -136,7 +136,8 @@ def decide_as_is(found, ev: EvalReport, old_imp: float | None, old_model: str | 
     word = "removes" if imp >= 0 else "adds"
     ok_loss = imp >= WORKS_IMPROVEMENT
     evidence.append(f"holdout_loss on {target}: it {word} {abs(imp) * 100:.1f}% of the base's loss "
-                    f"({'at or above' if ok_loss else 'below'} the {WORKS_IMPROVEMENT * 100:.0f}% a working LoRA clears)")
+                    f"({'at or above' if ok_loss else 'below'} the {WORKS_IMPROVEMENT * 100:.0f}% a working LoRA "
+                    "clears)")
     ok_strength = strength is not None and strength >= WORKS_STRENGTH
     if strength is not None:
         evidence.append(f"strength on {target}: it moves the renders by {strength * 100:.2f}% of the pixel range vs "

@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from core.errors import LoraportError
 from tools.inspect.targets import TargetFacts, evidence_for, try_first_plan
 
-Family = Literal["ltx-video", "ltx-2", "ltx-2.3", "ltx-2.5", "ltx-2.x", "wan", "hunyuan-video", "flux", "sdxl", "sd1", "unknown"]
+Family = Literal["ltx-video", "ltx-2", "ltx-2.3", "ltx-2.5", "ltx-2.x", "wan", "hunyuan-video", "flux", "sdxl", "sd1",
+                 "unknown"]
 Recipe = Literal["character", "style", "motion", "face", "object"]
 TARGETS = ("ltx-2.3", "ltx-2.5", "ltx-2")
 

@@ -54,7 +54,8 @@ def evidence_for(target: str, facts: TargetFacts) -> list[str]:
         lines.append(f"video attention is {facts.video_width} wide (attn1.to_q out features); LTX-2, 2.3 and 2.5 "
                      "share the 4096-wide layout, the tiny twins a 16-wide one")
     if facts.gates:
-        lines.append(f"{facts.gates} to_gate_logits layers: the gated attention of LTX-2.3, kept in 2.5, absent in LTX-2")
+        lines.append(f"{facts.gates} to_gate_logits layers: the gated attention of LTX-2.3, kept in 2.5, absent "
+                     "in LTX-2")
     if target == "ltx-2.5":
         if facts.video_ff_bias:
             lines.append(f"{facts.video_ff_bias} video feed-forward layers carry a bias delta (diff_b): LTX-2.5 has "
