@@ -23,7 +23,7 @@ NO: frozenset[str] = frozenset({
 })
 # Words that may sit around an answer without changing it ("ok, sure, go for it then").
 FILLER: frozenset[str] = frozenset({"then", "thanks", "thank you", "now", "please", "mate", "buddy", "and",
-                                    "just"})
+                                    "just", "actually", "oh", "um", "hmm", "well"})
 _LONGEST = max(len(p.split()) for p in YES | NO | FILLER)
 
 Answer = Literal["yes", "no"]

@@ -32,7 +32,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                    "is it done", "is it finished", "is it ready", "done yet", "finished yet", "ready yet",
                    "how far", "how far along", "what step", "which step", "still running", "still training",
                    "eta", "time left", "how much longer", "how long left", "how long until it", "is it running",
-                   "is training running", "any news", "update me", "loss"),
+                   "is training running", "any news", "update me", "loss", "going on", "with the job",
+                   "what's happening", "whats happening", "the job", "how's it looking", "how is it looking",
+                   "is it still going", "how's the run"),
     "estimate": ("estimate", "how long will", "how long would", "how long does", "how long is it going to",
                  "how long", "how much time", "how many hours", "how many minutes", "how much disk",
                  "how much space", "disk space", "what will it cost", "what does it cost", "how expensive",
@@ -46,14 +48,17 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                  "rate it", "how does it look", "did it learn", "is it better", "verdict", "grade it"),
     "compare_runs": ("compare", "comparison", "compared", "versus", "vs", "than the first", "than the last",
                      "than before", "than last time", "than the previous", "than the other", "the first run",
-                     "earlier run", "previous run", "last run", "difference between", "which run is better",
-                     "which one is better", "better than", "worse than"),
+                     "earlier run", "previous run", "last run", "difference between the runs",
+                     "which run is better", "which one is better", "better than", "worse than", "was best",
+                     "which run", "best run", "which one was best", "the previous one"),
     "how_to_use": ("where is my file", "where is the file", "where's the file", "wheres the file", "where is it",
                    "where's my lora", "where is my lora", "where is the lora", "where's the lora",
                    "where did it go", "where did it save", "where was it saved", "where can i find",
                    "find the file", "find my lora", "how do i use", "how to use", "how can i use", "use it in",
                    "comfyui", "comfy", "comfy ui", "load it", "download", "get the file", "path to the lora",
-                   "the lora file", "which node", "what strength", "lora strength"),
+                   "the lora file", "which node", "what strength", "lora strength", "where is", "where's",
+                   "wheres", "where do i find", "where can i get", "find the lora", "where's it saved",
+                   "where did you put", "the output file", "the safetensors"),
     "check_hardware": ("fit on", "fits on", "fit in", "run on my", "train on my", "train this on",
                        "enough vram", "enough memory", "vram", "gpu", "graphics card", "my card", "gb card",
                        "out of memory", "oom", "will it run", "will it fit", "does it fit", "can my",
@@ -70,7 +75,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                       "show my", "my jobs", "all my", "loras", "show me my", "my finished"),
     "list_recipes": ("recipes", "which recipe", "which recipes", "what recipe", "what recipes", "what kinds",
                      "kinds of lora", "types of lora", "what can i train", "recipe options", "list recipes",
-                     "show recipes", "recipes are there", "recipes do you have"),
+                     "show recipes", "recipes are there", "recipes do you have", "kind of loras", "kinds of loras",
+                     "kind of lora", "types of loras", "loras can you train", "can you train", "what can you train"),
     "caption_all": ("caption all", "caption every", "caption the rest", "caption the whole", "caption everything",
                     "caption them all", "caption all of them", "caption the entire"),
     "caption_preview": ("caption", "captions", "preview captions", "caption a preview", "caption a few",
@@ -108,7 +114,8 @@ CHANGE_CUES = ("set", "use", "make", "change", "try", "switch", "go with", "lowe
 # A number with no setting named beside it belongs to the one talked about only after one of these.
 BARE_VALUE_CUES = ("use", "make it", "set it", "change it", "try", "go with", "back to", "instead", "how about",
                    "what about", "to", "go for", "let's do", "lets do", "let's try", "prefer", "rather",
-                   "put it", "make that", "set that", "change that", "please", "instead of")
+                   "put it", "make that", "set that", "change that", "please", "instead of", "like", "say",
+                   "maybe", "around", "about", "can we", "could we", "let's", "lets", "go to", "make them")
 # Direction words that alone ("fire it up") are not a change of the setting last talked about.
 NOT_BARE = ("up", "down", "bump", "drop", "cut", "raise", "reduce", "increase", "decrease")
 # Words that make a statement a change ("20% more steps") but do not turn a question into a request

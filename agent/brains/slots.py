@@ -47,7 +47,17 @@ def normalise(text: str) -> str:
     t = re.sub(r"\b(tiny[\s-])?ltx[\s-]?v?(2(?:\.\d)?)\b", lambda m: ("tiny-" if m.group(1) else "") + "ltx-" +
                m.group(2), t)
     t = re.sub(r"\b(\d+)[\s-]?bits?\b", r"\1bit", t)  # "8-bit adam", "4 bit": a kind, not a value
+    t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:seconds?|secs?|s)\b(?:\s+(?:of\s+)?(?:video|clips?|long))?",
+               lambda m: f"{_seconds_to_frames(float(m.group(1)))} frames", t)
     return t
+
+
+FPS = 24  # LTX-2.x's frame rate (LTX2Pipeline's default): "5 seconds" is 121 frames
+
+
+def _seconds_to_frames(seconds: float) -> int:
+    """Seconds of video -> the nearest frame count of the 8k+1 rule."""
+    return max(1, round(seconds * FPS / 8)) * 8 + 1
 
 
 def _number_words(t: str) -> str:
@@ -139,10 +149,11 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
         question = asked or (tokens[0] in P.QUESTION_WORDS and not imperative)
         remark = any(f" {w} " in joined for w in P.EVALUATIVE)
         strong = any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)
-        request = strong or not (question or remark)
         earlier = reading.mentioned[-1:] or ([last_setting] if last_setting else [])
-        strict = any(f" {c} " in joined for c in P.BARE_VALUE_CUES)  # "use 16 instead", "back to 32"
+        strict = any(f" {c} " in joined for c in P.BARE_VALUE_CUES)  # "use 16 instead", "back to 32", "like 32?"
         found = _bind(tokens, mentions, joined, earlier, strict)
+        # "..., like 32?" after naming the setting: the bare value is the request, the question mark a softener
+        request = strong or not (question or remark) or (strict and not mentions and bool(found) and bool(earlier))
         for _, _, name in mentions:
             if name not in reading.mentioned:
                 reading.mentioned.append(name)
@@ -151,7 +162,8 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
             reading.changes.update(found)
         else:
             reading.asked_about += [n for _, _, n in mentions if n not in reading.asked_about]
-            pointing = len(tokens) <= 3 or any(t in ("that", "this", "it", "so") for t in tokens)
+            pointing = tokens[0] in ("why", "what", "whats", "what's", "is", "isn't", "how") and (
+                len(tokens) <= 3 or any(t in ("that", "this", "so") for t in tokens))
             if not mentions and question and pointing and (reading.mentioned or last_setting):
                 reading.pointed = (reading.mentioned or [last_setting])[-1]  # "why that?"
     return reading

@@ -265,3 +265,37 @@ def test_a_path_with_a_recipe_and_a_change_in_one_message():
 @pytest.mark.parametrize("text", [t for t, _ in ABSOLUTE + SIZES + RELATIVE + CHOICES] + [t for t, _ in TRIGGERS])
 def test_a_change_of_setting_never_proposes_a_launch(text):
     assert "launch_training" not in [t for t, _ in _read(text)]
+
+
+SECONDS = [("I want 5 seconds of video", {"frames": "121"}), ("clips of 2 seconds", {"frames": "49"}),
+           ("how about 3 seconds", {"frames": "73"}), ("make it 2s clips", {"frames": "49"})]
+
+
+@pytest.mark.parametrize(("text", "changes"), SECONDS, ids=[s[0] for s in SECONDS])
+def test_seconds_of_video_become_frames_of_the_8k_plus_1_rule(text, changes):
+    assert _read(text) == [(SET, {"changes": changes})]
+
+
+MIXED = [
+    ("that's too many, make it 1500", "steps", [(SET, {"changes": {"steps": "1500"}})]),
+    ("rank 128 seems like overkill, can we do 64?", None,
+     [(EXPLAIN, {"setting": "rank"}), (SET, {"changes": {"rank": "64"}})]),
+    ("Could you retrain it with a higher rank, like 32?", None, [("retrain_with", {"changes": {"rank": "32"}})]),
+    ("Can you lower the rank to 16? My GPU only has 24GB", None,
+     [(SET, {"changes": {"rank": "16"}}), ("check_hardware", {"question": "can you lower the rank to 16? my gpu only has 24gb"})]),
+    ("whats the difference between rank and alpha", None, [(EXPLAIN, {"setting": "rank"})]),
+    ("what kind of loras can you train", None, [("list_recipes", {})]),
+    ("which one of my runs was best?", None, [("compare_runs", {})]),
+    ("what's going on with the job?", None, [("job_status", {})]),
+    ("how's it looking", None, [("job_status", {})]),
+    ("Where do I find the lora?", None, [("how_to_use", {})]),
+    ("actually, never mind", None, [("no", {})]),
+    ("Hey there! So I had this LoRA for LTX-2 of my girlfriend and it's not working anymore with 2.3, can you help?",
+     None, [("story", {"recipe": "character"})]),
+    ("ok looks good, let's start", None, [("launch_training", {})]),
+]
+
+
+@pytest.mark.parametrize(("text", "last", "expected"), MIXED, ids=[m[0] for m in MIXED])
+def test_sentences_as_people_write_them(text, last, expected):
+    assert _read(text, last) == expected
