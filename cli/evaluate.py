@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
             report = run_evaluation(lora_or_job, dataset, checkpoints=checkpoints, out_dir=out,
                                     seeds=tuple(seed or (42,)), on_progress=bar.set_description_str, model=model,
                                     workspace=workspace(), old_lora=old_lora,
-                                    old_model=old_model or _old_model(old_lora, model))
+                                    old_model=old_model)  # None: the model inspect finds for it
         exported = export(report) if export_best else None
         if json_out:
             print_json({**report.model_dump(mode="json"), "exported": str(exported) if exported else None})
@@ -92,17 +92,3 @@ def _as_is(lora: str, dataset: str | None, model: str, seeds: tuple[int, ...], o
     elif cmp.skipped:
         typer.echo(f"  old-on-old: skipped ({cmp.skipped})")
     typer.echo(f"report: {r.evaluation.report_html}")
-
-
-def _old_model(old_lora: Path | None, model: str | None) -> str:
-    """The registry id of the model ``old_lora`` was made for (its tiny twin next to a tiny model); LTX-2 if unknown."""
-    if old_lora is None:
-        return "ltx-2"
-    from core.settings import get_settings
-    from tools.inspect import inspect_lora
-    from trainer.models import get_model_spec, list_model_ids
-
-    base = inspect_lora(old_lora, header_only=True).base_model
-    tiny = base.variant == "tiny" or get_model_spec(model or get_settings().default_model).tiny
-    found = f"tiny-{base.family}" if tiny else base.family
-    return found if found in list_model_ids() else "ltx-2"

@@ -49,7 +49,7 @@ def test_plan_for_tiny_ltx25_says_what_differs(capsys, workspace_home, tmp_path)
 
 
 def test_evaluate_picks_the_old_loras_own_model_for_the_old_on_old_renders(tmp_path):
-    from cli.evaluate import _old_model
+    from tools.evaluate.compare import old_model_for as _old_model
     from tests.tools.lora_factory import loraport_metadata, make_ltx2_lora, make_ltx23_lora, ltx2_metadata
 
     old23 = make_ltx23_lora(tmp_path / "a.safetensors", rank=2, n_blocks=2, metadata=loraport_metadata("ltx-2.3"))

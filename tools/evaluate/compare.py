@@ -38,6 +38,20 @@ def old_model_config(old_model: str):
     return ModelConfig(id=old_model, path=path, text_encoder_path=te)
 
 
+def old_model_for(old_lora: str | Path | None, new_model: str) -> str:
+    """The registry id of the model ``old_lora`` was made for, as the inspector finds it (its tiny twin when the
+    new model is tiny); LTX-2, the model loraport migrates from, when the file does not say."""
+    if old_lora is None or not Path(old_lora).is_file():
+        return "ltx-2"
+    from tools.inspect import inspect_lora
+    from trainer.models import get_model_spec, list_model_ids
+
+    base = inspect_lora(old_lora, header_only=True).base_model
+    tiny = base.variant == "tiny" or get_model_spec(new_model).tiny
+    found = f"tiny-{base.family}" if tiny else base.family
+    return found if found in list_model_ids() else "ltx-2"
+
+
 def compare_old(old_lora: str | Path | None, report: EvalReport, *, components_dir: Path,
                 old_model: str = "ltx-2") -> Comparison:
     """Render the report's prompts with the old LoRA on ``old_model``; pairs old clip -> the report's LoRA clip."""

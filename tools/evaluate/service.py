@@ -50,13 +50,13 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
              out_dir: Path | None = None, seeds: Sequence[int] = (42,), sample_steps: int | None = None,
              n_new: int = 2, clip_model: str | None = None, old_lora: str | Path | None = None,
              on_progress: Callable[[str], None] | None = None, model: str | None = None,
-             old_model: str = "ltx-2", workspace: Workspace | None = None) -> EvalReport:
+             old_model: str | None = None, workspace: Workspace | None = None) -> EvalReport:
     """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence.
 
     ``model`` evaluates it on another base than its own (tools.evaluate.asis); ``old_model`` is the base the
     ``old_lora`` is rendered on for the old-on-old comparison."""
     from tools.evaluate.checkpoints import recommend, score_checkpoints
-    from tools.evaluate.compare import compare_old
+    from tools.evaluate.compare import compare_old, old_model_for
     from tools.evaluate.report import summary, write_report
     from tools.evaluate.verdict import decide
     from trainer.data import prepare_dataset
@@ -124,7 +124,8 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
     if ic:
         report.verdict = IC.judge_reference(report, report.verdict)
     report.verdict.suggestions += _recipe_advice(cfg.recipe, report.verdict)
-    report.comparison = compare_old(old_lora, report, components_dir=out / "compare", old_model=old_model)
+    report.comparison = compare_old(old_lora, report, components_dir=out / "compare",
+                                    old_model=old_model or old_model_for(old_lora, cfg.model.id))
     report.summary = summary(report)
     write_report(report)
     note("done")
