@@ -225,6 +225,7 @@ def files_23(tmp_path) -> tuple[Path, list[Path]]:
     return lora, [make_clip(tmp_path / "clips" / f"clip{i}.mp4", color=c) for i, c in enumerate(COLORS[:3])]
 
 
+@pytest.mark.slow  # a real server, worker and Chromium; the as-is renders (~70 s on one core)
 @pytest.mark.timeout(420)
 def test_ltx25_as_target_through_the_page(chromium, served, files_23):
     """The target select moves the thread to 2.5, the old 2.3 LoRA is judged 'test-first', the as-is test is
