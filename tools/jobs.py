@@ -9,6 +9,7 @@ from core.settings import get_settings
 from core.workspace import Workspace
 from tools.caption.jobs import run_caption_job
 from tools.evaluate.jobs import run_evaluate_job
+from tools.studio import run_studio_job
 from trainer import worker
 from trainer.jobs import JobRecord
 from trainer.worker import Emit, Runner
@@ -23,4 +24,5 @@ JOB_KINDS: dict[str, Runner] = {
     "train": run_train_job,
     "caption": run_caption_job,
     "evaluate": run_evaluate_job,
+    "studio": run_studio_job,
 }

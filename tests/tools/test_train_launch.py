@@ -87,5 +87,7 @@ def test_the_job_kinds_dict_holds_every_kind_a_surface_queues():
     from tools.caption.jobs import run_caption_job
     from tools.evaluate.jobs import run_evaluate_job
     from tools.jobs import JOB_KINDS, run_train_job
+    from tools.studio import run_studio_job
 
-    assert JOB_KINDS == {"train": run_train_job, "caption": run_caption_job, "evaluate": run_evaluate_job}
+    assert JOB_KINDS == {"train": run_train_job, "caption": run_caption_job, "evaluate": run_evaluate_job,
+                         "studio": run_studio_job}

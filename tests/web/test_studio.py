@@ -34,6 +34,8 @@ def test_generate_with_and_without_an_uploaded_lora(client, tmp_path):
     assert with_clip.headers["content-type"] == "video/mp4" and without_clip.status_code == 200
     assert client.get(body["with_lora"]["sheet_url"]).status_code == 200
     assert with_clip.content != without_clip.content  # the LoRA changed the picture at the same seed
+    job = client.get(f"/api/jobs/{body['id']}").json()  # rendered as a job (here, with no worker, in-process)
+    assert job["kind"] == "studio" and job["status"] == "finished"
 
 
 def test_generate_refuses_a_dataset_upload_and_needs_exactly_one_lora(client):

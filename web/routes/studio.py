@@ -1,8 +1,5 @@
 """LoRA Studio: generate one clip with a LoRA and, at the same seed, one without it, to compare side by side."""
 
-import secrets
-import threading
-import time
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -18,7 +15,6 @@ from web.routes.artifacts import file_url
 from web.uploads import MEDIA_EXT, load_upload
 
 router = APIRouter(prefix="/api/studio", tags=["studio"])
-_one_at_a_time = threading.Lock()  # generation takes the whole CPU/GPU; a second request waits its turn
 TINY_NOTE = ("The tiny demo models have random weights: their clips are noise. They show the pipeline works end to "
              "end, not what your LoRA looks like; use ltx-2.3 or ltx-2.5 weights for real previews.")
 
@@ -71,10 +67,9 @@ class StudioResult(BaseModel):
 
 @router.post("/generate")
 def generate_clips(req: StudioRequest, db: DbDep, workspace: WorkspaceDep, settings: SettingsDep) -> StudioResult:
-    """Generate with the LoRA (and without it, same seed); returns the clips' URLs."""
-    from trainer.models import load_components
-    from trainer.sample import generate
-    from trainer.worker import default_device
+    """Generate with the LoRA (and without it, same seed) as a ``studio`` job; returns the clips' URLs."""
+    from tools.jobs import JOB_KINDS
+    from tools.studio import StudioRender, generate_clips as render_clips
 
     lora_path, model = _lora_and_model(req, db, workspace, settings)
     if req.model:  # the as-is comparison: the LoRA on another base, beside that base alone
@@ -82,24 +77,19 @@ def generate_clips(req: StudioRequest, db: DbDep, workspace: WorkspaceDep, setti
 
         model = on_model(model, req.model)
     reference = _reference(req, lora_path, db, workspace)  # an IC-LoRA without one is a 400, before any render
-    size = dict(width=req.width, height=req.height, frames=req.frames, steps=req.steps)  # None: the model's default
-    size["guidance"] = _guidance(req.negative_prompt)
-    gen_id = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-    out = workspace.home / "studio" / gen_id
-    started = time.perf_counter()
-    with _one_at_a_time:
-        components = load_components(model, default_device())
-        with_lora = _render_with(lora_path, model.id, lambda: generate(
-            components, req.prompt, lora_path=lora_path, lora_scale=req.lora_strength, seed=req.seed, out_dir=out,
-            name="with-lora", reference=reference, **size))
-        without = (generate(components, req.prompt, seed=req.seed, out_dir=out, name="without-lora",
-                            reference=reference, **size) if req.compare else None)
+    render = StudioRender(
+        lora_path=str(lora_path), model=model.model_dump(mode="json"), prompt=req.prompt, seed=req.seed,
+        compare=req.compare, width=req.width, height=req.height, frames=req.frames, steps=req.steps,
+        lora_strength=req.lora_strength, negative_prompt=req.negative_prompt,
+        reference={**vars(reference), "path": str(reference.path)} if reference else None)
+    job, out = render_clips(render, workspace=workspace, runners=JOB_KINDS)
     return StudioResult(
-        id=gen_id, model_id=model.id, prompt=req.prompt, seed=req.seed, with_lora=_clip(workspace, with_lora),
-        without_lora=_clip(workspace, without) if without else None, seconds=round(time.perf_counter() - started, 2),
-        note=TINY_NOTE if components.spec.tiny else None, reference_name=with_lora.reference,
+        id=job.job_id, model_id=out["model_id"], prompt=req.prompt, seed=req.seed,
+        with_lora=_clip(workspace, out["with_lora"]),
+        without_lora=_clip(workspace, out["without_lora"]) if out.get("without_lora") else None,
+        seconds=out["seconds"], note=TINY_NOTE if out.get("tiny") else None, reference_name=out.get("reference_name"),
         lora_strength=req.lora_strength,
-        reference=_reference_clip(workspace, with_lora, out),
+        reference=_clip(workspace, out["reference"]) if out.get("reference") else None,
     )
 
 
@@ -124,32 +114,6 @@ def check_lora(db: DbDep, workspace: WorkspaceDep, settings: SettingsDep, lora_j
     text = " ".join(part for part in (verdict.reason, verdict.action) if part)
     return LoraCheck(verdict=verdict.status, text=text or verdict.status, trained_for=report.base_model.family,
                      trigger=triggers[0] if triggers else None)
-
-
-def _render_with(lora_path: Path, model_id: str, render):
-    """Render with the LoRA; weights that do not fit this base become a plain sentence, not a traceback."""
-    try:
-        return render()
-    except LoraportError as err:
-        if "does not load" not in err.message:
-            raise
-    except (RuntimeError, ValueError, KeyError):  # shape or key mismatches from the LoRA loader
-        pass
-    from tools.inspect import inspect_lora
-
-    report = inspect_lora(lora_path)
-    raise LoraportError(f"{lora_path.name} does not load on {model_id}: it was made for "
-                        f"{report.base_model.family or 'another model'} and its layers have other sizes than this "
-                        f"model's. Verdict for LTX-2.3: {report.verdict.status}. {report.verdict.reason} "
-                        f"{report.verdict.action}".strip()) from None
-
-
-def _guidance(negative_prompt: str | None):
-    if not negative_prompt or not negative_prompt.strip():
-        return None
-    from trainer.config import GuidanceConfig
-
-    return GuidanceConfig(negative_prompt=negative_prompt.strip())
 
 
 class LoraInfoPublic(BaseModel):
@@ -187,16 +151,6 @@ def _reference(req: StudioRequest, lora_path: Path, db, workspace: Workspace):
     return pick_reference(lora_path, config=_job_config(req, db), upload_file=upload_file, media=req.reference_media)
 
 
-def _reference_clip(workspace: Workspace, result, out: Path) -> Clip | None:
-    """The reference as the pipeline read it, as its own clip and sheet (shown beside both generations)."""
-    if result.reference_frames is None:
-        return None
-    from trainer.media import contact_sheet, write_mp4
-
-    return Clip(video_url=file_url(workspace, write_mp4(result.reference_frames, out / "reference.mp4")),
-                sheet_url=file_url(workspace, contact_sheet(result.reference_frames, out / "reference.png")))
-
-
 def _lora_and_model(req: StudioRequest, db, workspace: Workspace, settings: Settings) -> tuple[Path, ModelConfig]:
     if req.lora_job_id:
         job = jobstore.get_job(db, req.lora_job_id)
@@ -211,5 +165,6 @@ def _lora_and_model(req: StudioRequest, db, workspace: Workspace, settings: Sett
     return Path(upload.path), model
 
 
-def _clip(workspace: Workspace, result) -> Clip:
-    return Clip(video_url=file_url(workspace, result.mp4_path), sheet_url=file_url(workspace, result.sheet_path))
+def _clip(workspace: Workspace, files: dict) -> Clip:
+    """A rendered clip (``{"mp4", "sheet"}`` of the studio job's result) as URLs the panel can load."""
+    return Clip(video_url=file_url(workspace, files["mp4"]), sheet_url=file_url(workspace, files["sheet"]))
