@@ -20,8 +20,8 @@ def register(app: typer.Typer) -> None:
     def chat(
         thread: Annotated[str | None, typer.Option("--thread", help="Continue this conversation (its id).")] = None,
         json_out: JsonFlag = False,
-        brain: Annotated[str | None, typer.Option(help="guided or anthropic (default: anthropic when "
-                                                       "ANTHROPIC_API_KEY is set).")] = None,
+        brain: Annotated[str | None, typer.Option(help="guided, anthropic or openai (default: LORAPORT_LLM_PROVIDER, "
+                                                       "else anthropic when ANTHROPIC_API_KEY is set).")] = None,
         run_jobs: Annotated[bool, typer.Option(help="Run launched jobs here and show their progress (else "
                                                     "`loraport worker` runs them).")] = True,
     ) -> None:

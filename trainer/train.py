@@ -388,7 +388,8 @@ def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit, 
     try:
         for i, prompt in enumerate(v.prompts):
             # Captions got the trigger at preprocessing; prompts get it the same way.
-            text = prompt if not trigger or trigger in prompt.split() else f"{trigger} {prompt}"
+            # A trigger of several words ("zorbly style") counts when the prompt holds it word for word.
+            text = prompt if not trigger or f" {trigger} " in f" {prompt} " else f"{trigger} {prompt}"
             for seed in v.seeds:
                 ref = refs[i % len(refs)] if refs else None
                 res = generate(components, text, seed=seed, width=v.width, height=v.height, frames=v.frames,
