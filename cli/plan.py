@@ -80,6 +80,8 @@ def render_plan(p) -> str:
     width = max(len(n) for n in p.settings)
     for name, s in p.settings.items():
         value = ", ".join(map(str, s.value)) if isinstance(s.value, list) else str(s.value)
+        if len(value) > 80:  # a long text (the negative prompt) in full lives in --json and the run's config
+            value = f"{value[:72]}... ({len(value)} characters)"
         what = SETTINGS[name].what if name in SETTINGS else ""
         lines += [f"{name:<{width}}  {value}   [{s.source}]", _wrap(f"{what} {s.explanation}", indent=width + 2)]
     lines += ["", f"Estimate ({e.basis}): {human_range(e.seconds_low, e.seconds_high)} for "

@@ -394,7 +394,7 @@ def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit, 
                 ref = refs[i % len(refs)] if refs else None
                 res = generate(components, text, seed=seed, width=v.width, height=v.height, frames=v.frames,
                                steps=v.inference_steps, out_dir=out_dir, name=f"step-{step:06d}-p{i}-s{seed}",
-                               reference=ref)
+                               reference=ref, guidance=v.guidance)
                 append_jsonl(out_dir.parent / "samples.jsonl", res.record(step=step))
                 emit({"type": "sample", "step": step, "path": str(res.beside_mp4 or res.mp4_path),
                       "message": text if ref is None else f"{text} (reference: {ref.name})"})

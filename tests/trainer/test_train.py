@@ -152,10 +152,12 @@ def test_ic_lora_run_trains_on_reference_clips(tmp_path):
 
 def test_validation_samples_show_the_base_at_step_zero_and_the_lora_as_it_is_now(tmp_path):
     from trainer.media import decode
-    from trainer.sample import generate
+    from trainer.sample import PLAIN_GUIDANCE, generate
 
+    # Plain CFG: the exact comparison below wants the cheapest deterministic passes (the tiny model's
+    # modality-isolation pass was seen to vary between runs in one process).
     val = {"every": 2, "prompts": ["a white square"], "seeds": [3], "width": 64, "height": 64, "frames": 9,
-           "inference_steps": 2}
+           "inference_steps": 2, "guidance": PLAIN_GUIDANCE.model_dump()}
     # An fp32 file, so the sample from it can equal the in-training one (the tiny model's noise-like output
     # amplifies the bf16 rounding of the default export well past the pixel tolerance).
     cfg = tiny_config(concept_dataset(tmp_path / "ds", n=3), steps=4, validation=val,
@@ -170,10 +172,10 @@ def test_validation_samples_show_the_base_at_step_zero_and_the_lora_as_it_is_now
         return decode(path, bucket)
 
     base = generate(load_components(cfg.model), "sks a white square", seed=3, width=64, height=64, frames=9, steps=2,
-                    out_dir=tmp_path / "ref", name="base")
+                    out_dir=tmp_path / "ref", name="base", guidance=PLAIN_GUIDANCE)
     assert (frames(samples[0]["path"]) - frames(base.mp4_path)).abs().max() < 0.05
     final = generate(load_components(cfg.model), "sks a white square", lora_path=result.lora_path, seed=3, width=64,
-                     height=64, frames=9, steps=2, out_dir=tmp_path / "ref", name="final")
+                     height=64, frames=9, steps=2, out_dir=tmp_path / "ref", name="final", guidance=PLAIN_GUIDANCE)
     assert (frames(samples[-1]["path"]) - frames(final.mp4_path)).abs().max() < 0.05
 
 

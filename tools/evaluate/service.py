@@ -210,6 +210,7 @@ class _Sampler:
         self.size = dict(width=bucket.width, height=bucket.height, frames=bucket.frames)
         self.steps = steps or (2 if spec.tiny else 30)
         self.fps = 24.0
+        self.guidance = cfg.validation.guidance  # the run's own sampling (ltx-pipelines' defaults unless changed)
         self._base: dict = {}
 
     def render(self, index: int, prompt: str, seed: int, lora_path: Path | None, tag: str,
@@ -220,7 +221,7 @@ class _Sampler:
             return self._base[(prompt, seed, reference)]
         res = generate(self.components, prompt, lora_path=lora_path, seed=seed, steps=self.steps,
                        out_dir=self.out_dir, name=f"p{index}-s{seed}-{tag}", fps=self.fps, **self.size,
-                       reference=self.references.get(reference) if reference else None)
+                       reference=self.references.get(reference) if reference else None, guidance=self.guidance)
         if lora_path is None:
             self._base[(prompt, seed, reference)] = res
         return res

@@ -141,9 +141,37 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
        "differ only by what the LoRA learned.", "list"),
     _s("validation_steps", "validation.inference_steps", "Denoising steps per validation sample: more is "
        "cleaner and slower.", "int", 1, 200, aliases=("inference_steps", "sampling steps")),
-    _s("timestep_sampling", None, "How noise levels are drawn during training: shifted logit-normal (more "
-       "weight on high noise for larger clips) with 10% uniform samples, as Lightricks' trainer does.", "str",
-       choices=("shifted-logit-normal",), overridable=False),
+    _s("guidance_scale", "validation.guidance.guidance_scale", "Classifier-free guidance for the video of "
+       "validation and evaluation samples: how hard each step is pushed towards the prompt and away from the "
+       "negative prompt.", "float", 1, 20, aliases=("cfg", "cfg scale", "guidance scale")),
+    _s("stg_scale", "validation.guidance.stg_scale", "Spatio-temporal guidance (STG) for the samples' video: "
+       "steers away from a copy of the model with one block's self-attention skipped, for steadier motion and "
+       "structure (0 turns it off).", "float", 0, 10, aliases=("stg", "stg scale")),
+    _s("stg_blocks", "validation.guidance.stg_blocks", "Which transformer blocks STG skips; by default the "
+       "model's own (28 for LTX-2.3, 29 for LTX-2).", "list", aliases=("stg block", "stg blocks")),
+    _s("guidance_rescale", "validation.guidance.guidance_rescale", "Pulls the guided prediction's spread back "
+       "towards the unguided one, against over-saturated, burnt samples (0 turns it off).", "float",
+       aliases=("rescale", "cfg rescale")),
+    _s("modality_scale", "validation.guidance.modality_scale", "Audio-video modality guidance for the samples' "
+       "video: steers away from a pass where picture and sound do not see each other.", "float", 1, 10,
+       aliases=("modality guidance",)),
+    _s("audio_guidance_scale", "validation.guidance.audio_guidance_scale", "Classifier-free guidance for the "
+       "samples' sound.", "float", 1, 20, aliases=("audio cfg",)),
+    _s("audio_stg_scale", "validation.guidance.audio_stg_scale", "Spatio-temporal guidance for the samples' "
+       "sound.", "float", 0, 10, aliases=("audio stg",)),
+    _s("audio_guidance_rescale", "validation.guidance.audio_guidance_rescale", "Guidance rescale for the "
+       "samples' sound.", "float"),
+    _s("audio_modality_scale", "validation.guidance.audio_modality_scale", "Audio-video modality guidance for "
+       "the samples' sound.", "float", 1, 10),
+    _s("negative_prompt", "validation.guidance.negative_prompt", "What the samples are steered away from; by "
+       "default Lightricks' official list of artefacts (subtitles, blur, distortions, bad audio, ...).", "str",
+       aliases=("negative prompt",)),
+    _s("lora_precision", "checkpoints.precision", "Precision of the exported LoRA file: bf16 (half the size, as "
+       "Lightricks' trainer saves it) or fp32. Training itself always keeps the LoRA in fp32.", "str",
+       choices=("bf16", "fp32"), aliases=("export precision", "file precision")),
+    _s("timestep_sampling", None, "How noise levels are drawn during training: Lightricks' stretched shifted "
+       "logit-normal (more weight on high noise for larger clips, stretched so low noise levels are trained "
+       "too) with 10% uniform samples.", "str", choices=("shifted-logit-normal",), overridable=False),
     _s("dataset", "data.dataset_dir", "The folder of clips and captions the LoRA learns from.", "str",
        overridable=False),
     _s("validation_size", None, "Width x height x frames of the validation samples; follows the first bucket.",

@@ -22,6 +22,7 @@ from tools.plan.memory import MemoryPlan
 from tools.plan.overrides import resolve_overrides
 from tools.plan.inputs import DatasetFacts, OldLoraFacts, dataset_facts, old_lora_facts
 from tools.plan.rules import adapt_buckets, dataset_warnings, tiny_buckets
+from tools.plan.sampling import set_sampling
 from tools.plan.versions import version_notes, weights_for
 from tools.recipes import Recipe, load_recipe, parse_bucket
 from trainer.config import TrainConfig
@@ -117,6 +118,7 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
         _from_old_lora(v, recipe, old, tier)
         sound.from_old_lora(v, recipe, old, facts)
     _from_hardware(v, recipe, tier)
+    set_sampling(v, tier.model_id)
     _from_user(v, overrides)
     _derived(v, recipe, facts)
     sound.derived(v)
