@@ -38,7 +38,7 @@ def evaluate(ctx: ToolContext, job_id: str | None = None) -> ToolOutput:
     if train.status != "finished":
         raise LoraportError(f"Job {train_id} is {train.status}: I can evaluate it once it has finished.")
     old = (ctx.state.get("old_lora") or {}).get("path")  # for the old-vs-new comparison, when LTX-2 is here
-    eval_id = enqueue_evaluate_job(train_id, thread_id=ctx.thread_id, old_lora=old)
+    eval_id = enqueue_evaluate_job(train_id, thread_id=ctx.thread_id, old_lora=old, workspace=ctx.workspace)
     return ToolOutput({"job_id": eval_id, "evaluates": train_id, "status": "queued"}, {"job_ids": [eval_id]})
 
 
