@@ -309,7 +309,8 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
     if tool == "inspect_lora" and isinstance(result, dict) and result.get("summary"):
         # The verdict in one paragraph; the evidence and the weights' health are on the inspection's card.
         lines = str(result["summary"]).splitlines()
-        return "\n".join([lines[0], *[x.strip() for x in lines[1:] if x.strip().startswith("What to do")]])
+        keep = ("On ", "What to do", "Weights:")
+        return "\n".join([lines[0], *[x.strip() for x in lines[1:] if x.strip().startswith(keep)]])
     if isinstance(result, dict) and result.get("summary"):
         return str(result["summary"])
     return _line(result)

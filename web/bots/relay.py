@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.words import answer
+from agent import words
 from core.errors import LoraportError
 from core.settings import Settings
 from core.store import open_db
@@ -192,7 +192,7 @@ class Relay:
         pending = await asyncio.to_thread(self._pending, thread_id)
         if pending is None:
             return None
-        if answer(text) is not None:  # the words agent.session reads as a yes or a no to the pending request
+        if words.answer(text) is not None:  # the words agent.session reads as a yes or no to the pending request
             return await self.answer(platform, pending, user)
         return await asyncio.to_thread(self._may_only_answer, platform, pending, user)
 
