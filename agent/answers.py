@@ -39,8 +39,14 @@ def check_hardware(ctx: ToolContext, question: str | None = None) -> dict[str, A
 
 
 def _memory_line(memory: dict[str, Any]) -> str:
-    parts = [f"{k.replace('_', ' ')} {v}" for k, v in memory.items() if isinstance(v, (int, float, str))]
-    return "; ".join(parts[:6]) or "the plan's memory estimate has no summary."
+    """The plan's memory model (tools.plan.memory.MemoryPlan as JSON) in one or two sentences."""
+    if memory.get("peak_gib") is None:
+        return "the plan has no memory estimate for this card."
+    of = f" of {memory['vram_gib']:g} GB" if memory.get("vram_gib") else ""
+    text = f"predicted peak {memory['peak_gib']:.1f} GiB{of}: it {'fits' if memory.get('fits') else 'does NOT fit'}"
+    if memory.get("techniques"):
+        text += f", using {', '.join(memory['techniques'])}"
+    return f"{text}. {' '.join(memory.get('reasons') or [])}".strip()
 
 
 def how_to_use(ctx: ToolContext, job_id: str | None = None) -> dict[str, Any]:

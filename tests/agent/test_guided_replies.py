@@ -81,3 +81,14 @@ def test_back_to_32_means_the_setting_just_changed(sidekick_factory, tmp_path):
     events, _ = _say(kick, "hmm, put it back to 32")
     [start] = [e for e in events if isinstance(e, ToolStart)]
     assert start.args == {"changes": {"rank": "32"}}
+
+
+def test_hardware_question_reads_the_plans_memory_block_when_there_is_one(sidekick_factory, tmp_path):
+    kick = sidekick_factory(GuidedBrain())
+    memory = {"vram_gib": 24.0, "peak_gib": 21.5, "fits": True, "phases": {}, "techniques": ["base weights int8"],
+              "reasons": ["int8 base weights make it fit."]}
+    _with_plan(kick, tmp_path, plan={"memory": memory})
+    events, text = _say(kick, "will it fit on my gpu?")
+    [end] = [e for e in events if isinstance(e, ToolEnd)]
+    assert end.result["source"] == "plan memory"
+    assert "predicted peak 21.5 GiB of 24 GB: it fits, using base weights int8" in text
