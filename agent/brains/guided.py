@@ -330,7 +330,10 @@ _ACTS = {"inspect_lora": "check that LoRA", "list_recipes": "list the recipes", 
 def _explain_text(result: dict[str, Any]) -> str:
     if "summary" in result:
         return str(result["summary"])
-    value = f" = {result['value']} ({result.get('source')})" if "value" in result else ""
+    from tools.plan.explain import SOURCE_WORDS
+
+    source = SOURCE_WORDS.get(str(result.get("source")), result.get("source"))
+    value = f" = {result['value']} ({source})" if "value" in result else ""
     return f"{result.get('setting')}{value}: {result.get('explanation')}"
 
 

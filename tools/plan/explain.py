@@ -1,5 +1,6 @@
 """Plain-English explanations: every resolved setting of a plan, or one setting on its own ("what does rank do?")."""
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,7 +16,7 @@ class SettingExplanation(BaseModel):
     text: str
 
 
-_SOURCE_WORDS = {"recipe": "from the recipe", "dataset": "fitted to your dataset", "old_lora": "carried over from "
+SOURCE_WORDS = {"recipe": "from the recipe", "dataset": "fitted to your dataset", "old_lora": "carried over from "
                  "your old LoRA", "hardware": "adapted to your GPU", "user": "set by you"}
 
 
@@ -47,7 +48,7 @@ def explain_setting(question: str, recipe: str | None = None) -> str:
         choice = r.settings.items().get(info.name)
         if choice is not None:
             text += (f" The {r.name} recipe uses {_fmt(choice.value)}: {choice.why} When to change it: "
-                     f"{choice.change} (source: {choice.source})")
+                     f"{choice.change} (source: {plain_source(choice.source)})")
         elif info.name == "steps":
             s = r.steps
             text += (f" The {r.name} recipe uses {s.base} steps for {s.reference_items} items, {s.per_item:g} per "
@@ -59,9 +60,16 @@ def explain(plan_or_setting) -> str:
     """One text: a whole plan's settings (one line each) or a single setting's explanation."""
     if isinstance(plan_or_setting, str):
         return explain_setting(plan_or_setting)
-    lines = [f"- {e.name} = {_fmt(e.value)} ({_SOURCE_WORDS.get(e.source, e.source)}): {e.text}"
+    lines = [f"- {e.name} = {_fmt(e.value)} ({SOURCE_WORDS.get(e.source, e.source)}): {e.text}"
              for e in explain_settings(plan_or_setting)]
     return "\n".join(lines)
+
+
+def plain_source(source: str) -> str:
+    """A recipe value's source for people: the trainer or table it comes from, without our docs' file names."""
+    text = re.sub(r"\s*\([^()]*\.md\b[^()]*\)", "", source)  # "(docs/ltx.md)", "(LTX_FACTS.md, ...)"
+    text = re.sub(r";?\s*[\w/]*\.md\b:?[^;]*", "", text)  # "; USERS.md: trigger at preprocessing"
+    return text.strip(" ;,") or "loraport's recipe"
 
 
 def _bounds(info) -> str:

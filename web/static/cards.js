@@ -74,12 +74,16 @@ function captionEditor(datasetId, f) {
   return el("div", { class: "caption-edit" }, box, save, status);
 }
 
+const SOURCE_WORDS = { recipe: "from the recipe", dataset: "fitted to your clips", old_lora: "from your old LoRA",
+                       hardware: "for your GPU", user: "set by you" };
+
 export function settingsCard(settings, estimate) {
   // Two rows per setting (value, then why and where it came from): readable in a narrow column and on a phone.
   const rows = Object.entries(settings || {}).flatMap(([name, s]) => [
     el("tr", { class: "setting" }, el("th", { scope: "row" }, name.replace(/_/g, " ")),
       el("td", { class: "value" }, fmtValue(s.value))),
-    el("tr", { class: "why" }, el("td", { colspan: 2 }, s.explanation || "", s.source ? el("span", { class: "source" }, s.source) : null)),
+    el("tr", { class: "why" }, el("td", { colspan: 2 }, s.explanation || "",
+      s.source ? el("span", { class: "source", "data-source": s.source }, SOURCE_WORDS[s.source] || s.source) : null)),
   ]);
   return card("settings", "The plan, setting by setting",
     estimate?.summary ? el("p", { class: "estimate" }, "Estimate: ", el("strong", {}, estimate.summary)) : null,
