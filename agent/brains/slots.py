@@ -8,6 +8,7 @@ setting the conversation was last about ("back to 32"). A clause that only talks
 really low", "is 16 too high?") changes nothing: it is a question about the setting.
 """
 
+import difflib
 import functools
 import re
 from dataclasses import dataclass, field
@@ -180,8 +181,25 @@ def _mentions(tokens: list[str]) -> list[tuple[int, int, str]]:
                 i += n
                 break
         else:
+            if (typo := _misspelt(tokens, i)) is not None:  # "rnak 16", "stpes: 500"
+                out.append((i, i + 1, typo))
             i += 1
     return out
+
+
+def _misspelt(tokens: list[str], i: int) -> str | None:
+    """A one-word setting name typed a letter or two wrong, right before a value; None otherwise."""
+    word = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if len(word) < 4 or not (_NUM.match(nxt) or nxt in ("to", "=", ":", "of")):
+        return None
+    close = difflib.get_close_matches(word, list(_single_names()), n=1, cutoff=0.75)
+    return _single_names()[close[0]] if close else None
+
+
+@functools.cache
+def _single_names() -> dict[str, str]:
+    return {words[0]: name for words, name in _names() if len(words) == 1 and len(words[0]) >= 4}
 
 
 def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: bool) -> dict[str, str]:
@@ -198,9 +216,11 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
             continue
         if not (_NUM.match(tok) or re.match(r"^x\d", tok)):
             continue
-        name, value = _owner(tokens, i, ends, mentions, earlier if strict else []), tok
-        if name is None and "e-" in tok:
+        name, value = _owner(tokens, i, ends, mentions, []), tok
+        if name is None and "e-" in tok:  # 2e-4 is a learning rate whatever was said before
             name = "learning_rate"
+        elif name is None and strict and earlier:
+            name = earlier[-1]
         if name is None or _kinds().get(name, ("",))[0] not in ("int", "float", "frames", "str"):
             continue
         after = tokens[i + 1] if i + 1 < len(tokens) else ""

@@ -299,3 +299,17 @@ MIXED = [
 @pytest.mark.parametrize(("text", "last", "expected"), MIXED, ids=[m[0] for m in MIXED])
 def test_sentences_as_people_write_them(text, last, expected):
     assert _read(text, last) == expected
+
+
+TYPOS = [("rnak 16", {"rank": "16"}), ("stpes: 500", {"steps": "500"}), ("freams 49", {"frames": "49"}),
+         ("alpah 8", {"alpha": "8"}), ("set the lerning rate to 2e-4", {"learning_rate": "2e-4"})]
+
+
+@pytest.mark.parametrize(("text", "changes"), TYPOS, ids=[t[0] for t in TYPOS])
+def test_a_setting_name_typed_a_letter_wrong_is_still_read(text, changes):
+    assert _read(text) == [(SET, {"changes": changes})]
+
+
+@pytest.mark.parametrize("text", ["the clips are in 2 folders", "tell me 16 things", "my cat is 3 years old"])
+def test_a_number_beside_ordinary_words_is_not_a_setting(text):
+    assert SET not in [t for t, _ in _read(text, None)]
