@@ -303,8 +303,17 @@ def _checkpoint(run: _Run, at_step: int) -> None:
 
 
 def _validate(run: _Run, at_step: int) -> None:
+    """Validation samples; the optimizer state waits in host RAM meanwhile (on a GPU), and a sample that runs the
+    GPU out of memory is skipped with a message rather than ending the run."""
     if run.main and run.cfg.validation.every and run.cfg.validation.prompts:
-        _sample(run.components, run.cfg, run.run_dir / "samples", at_step, run.emit, run.data)
+        try:
+            with phases.optimizer_state_on_cpu(run.optimizer, run.acc.device.type == "cuda"):
+                _sample(run.components, run.cfg, run.run_dir / "samples", at_step, run.emit, run.data)
+        except torch.cuda.OutOfMemoryError:
+            phases.enter(run.components, "train")
+            run.emit({"type": "progress", "message": f"validation samples at step {at_step} skipped: the GPU ran "
+                      "out of memory while rendering them. Training goes on; set vae_tiling = true, smaller "
+                      "validation sizes, or validation_every = 0."})
     run.acc.wait_for_everyone()
 
 

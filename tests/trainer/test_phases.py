@@ -136,3 +136,28 @@ def test_nf4_configs_are_built_for_diffusers_and_transformers_and_refused_withou
     monkeypatch.setattr(quantize, "_bnb_version", lambda: (0, 45))
     with pytest.raises(LoraportError, match=r"bitsandbytes >= 0.48 \(here: 0.45\)"):
         quantize.check("nf4", "cuda")
+
+
+def test_a_validation_sample_that_runs_out_of_gpu_memory_is_skipped_and_training_goes_on(tmp_path, monkeypatch):
+    import trainer.train as train_module
+
+    def oom(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(train_module, "_sample", oom)
+    events = []
+    cfg = tiny_config(concept_dataset(tmp_path / "ds", n=2), steps=2, validation={"every": 1, "prompts": ["a ball"]})
+    result = run_training(cfg, tmp_path / "run", emit=events.append)
+    assert result.status == "finished" and result.steps == 2
+    assert any("skipped: the GPU ran out of memory" in (e.get("message") or "") for e in events)
+
+
+def test_optimizer_state_waits_in_host_ram_and_comes_back_unchanged():
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.AdamW([p])
+    p.grad = torch.ones(3)
+    opt.step()
+    before = {k: v.clone() for k, v in opt.state[p].items()}
+    with phases.optimizer_state_on_cpu(opt, True):
+        assert all(v.device.type == "cpu" for v in opt.state[p].values())
+    assert all(torch.equal(before[k], opt.state[p][k]) for k in before)

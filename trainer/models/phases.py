@@ -13,6 +13,7 @@ phase and the resident set are still recorded, which is what tests check. Parts 
 purpose (the text encoder with ``text_encoder = cpu``) never move.
 """
 
+import contextlib
 import gc
 
 import torch
@@ -64,6 +65,27 @@ def _release() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+@contextlib.contextmanager
+def optimizer_state_on_cpu(optimizer: torch.optim.Optimizer, enabled: bool):
+    """Hold the optimizer's state tensors (AdamW's moments) in host RAM for the duration, then put each back on
+    the device it came from: room on the GPU for sampling in the middle of a run."""
+    if not enabled:
+        yield
+        return
+    moved = []
+    for state in optimizer.state.values():
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.device.type != "cpu":
+                moved.append((state, key, value.device))
+                state[key] = value.to("cpu")
+    _release()
+    try:
+        yield
+    finally:
+        for state, key, device in moved:
+            state[key] = state[key].to(device)
 
 
 def apply_group_offload(transformer: torch.nn.Module, onload: torch.device, *, use_stream: bool) -> None:
