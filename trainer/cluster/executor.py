@@ -6,7 +6,7 @@ so a local worker that finds it dead takes the job back (interrupted -> resumed)
 
 Resume after a lost node or worker process is Ray's task retry (``max_retries``, system failures only): the new
 attempt finds the run directory on shared storage and resumes from its latest checkpoint; its start event says
-so and the job's ``attempts`` counts it. Cancel sets the channel's stop flag, read at the job's next step (a job
+so and the job's ``attempts`` counts it. Cancel sets the job's stop flag in the hub, read at the job's next step (a job
 still waiting for resources is cancelled in Ray's queue at once).
 """
 
@@ -27,7 +27,7 @@ from core.events import JobEvent
 from core.workspace import Workspace
 from trainer import jobs as jobstore
 from trainer.checkpoints import latest_checkpoint
-from trainer.cluster.remote import Channel, run_on_cluster
+from trainer.cluster.remote import Hub, run_on_cluster
 from trainer.cluster.resources import Resources, default_resources, describe_nodes, fits_somewhere, ray_options
 from trainer.jobs import JobRecord
 
@@ -39,7 +39,6 @@ _LIFECYCLE = ("queued", "started", "finished", "failed", "cancelled", "interrupt
 class _Running:
     job: JobRecord
     ref: Any
-    channel: Any
     resources: Resources
     notes: list[str] = field(default_factory=list)
     started: bool = False
@@ -58,7 +57,7 @@ class RayExecutor:
         self.device = "ray"
         self._snapshot_at = 0.0
         self._ray, self._own_connection = _connect(address)
-        self._channel = self._ray.remote(num_cpus=0, max_restarts=0)(Channel)
+        self._hub = None
         self._task = self._ray.remote(run_on_cluster)
 
     # ---- the worker loop's interface -----------------------------------------------------------------------
@@ -67,6 +66,7 @@ class RayExecutor:
         """Submit what may start, relay events, record jobs that ended; returns how many ended."""
         from trainer.worker import claim
 
+        self._open()
         self._snapshot(workspace)
         while sum(not r.started for r in self.running.values()) < self.max_pending:
             job = claim(db, device=f"ray:{secrets.token_hex(4)}", kinds=list(self.runners))
@@ -83,7 +83,7 @@ class RayExecutor:
         from trainer.worker import _set_interrupted
 
         for run in self.running.values():
-            run.channel.request_stop.remote("shutdown")
+            self._hub.request_stop.remote(run.job.job_id, "shutdown")
             run.stop_sent = run.stop_sent or "shutdown"
         deadline = time.monotonic() + grace_s
         while self.running and time.monotonic() < deadline:
@@ -93,8 +93,22 @@ class RayExecutor:
             self._ray.cancel(run.ref, force=True)
             _set_interrupted(db, job_id)
             del self.running[job_id]
+        if self._hub is not None:
+            self._ray.kill(self._hub)
+            self._hub = None
         if self._own_connection:  # a connection someone else opened (a test, a notebook) stays theirs
             self._ray.shutdown()
+
+    def _open(self) -> None:
+        """The connection and the hub (one actor, one process, for every job), again after a shutdown."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        if not self._ray.is_initialized():
+            self._ray, self._own_connection = _connect(self.address)
+        if self._hub is None:
+            here = NodeAffinitySchedulingStrategy(self._ray.get_runtime_context().get_node_id(), soft=True)
+            hub = self._ray.remote(num_cpus=0, max_restarts=0)(Hub)
+            self._hub = hub.options(scheduling_strategy=here).remote()
 
     def _snapshot(self, workspace: Workspace, every_s: float = 10.0) -> None:
         """What the cluster has, in ``cluster.json`` for planners that are not connected to Ray (the server)."""
@@ -109,8 +123,6 @@ class RayExecutor:
     # ---- one job -------------------------------------------------------------------------------------------
 
     def _submit(self, db, workspace: Workspace, job: JobRecord, on_event) -> None:
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         ray = self._ray
         res = self.resources_for(job)
         opts, notes = ray_options(res, ray.cluster_resources())
@@ -121,15 +133,13 @@ class RayExecutor:
                 f"has {describe_nodes(nodes)}. Add such a node (`ray start --address HEAD:6379 ...`), or plan a "
                 f"smaller tier, then `loraport jobs resume {job.job_id}`.")}, on_event)
             return
-        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
-        channel = self._channel.options(scheduling_strategy=here).remote()
         nproc = res.processes or max(1, int(opts.get("num_gpus") or 0))
         # The job's code reads the workspace from LORAPORT_HOME (caches, datasets): the dispatcher's, on every node.
         env = {"env_vars": {"LORAPORT_HOME": str(workspace.home)}}
         ref = self._task.options(**opts, max_retries=self.max_retries, retry_exceptions=False, runtime_env=env,
                                  name=f"loraport-{job.job_id}").remote(
-            self.runners[job.kind], str(workspace.home), job.model_dump(mode="json"), channel, nproc)
-        self.running[job.job_id] = _Running(job=job, ref=ref, channel=channel, resources=res, notes=notes)
+            self.runners[job.kind], str(workspace.home), job.model_dump(mode="json"), self._hub, nproc)
+        self.running[job.job_id] = _Running(job=job, ref=ref, resources=res, notes=notes)
         db["jobs"].update(job.job_id, {"device": f"ray (waiting for {res.describe()})"})
 
     def _pump(self, db, on_event) -> int:
@@ -137,24 +147,28 @@ class RayExecutor:
             return 0
         ray = self._ray
         runs = list(self.running.values())
-        for run, batch in zip(runs, ray.get([r.channel.take.remote() for r in runs])):
-            self._relay(db, run, batch, on_event)
+        self._relay_all(db, on_event)
         for run in runs:
             if not run.stop_sent and jobstore.cancel_requested(db, run.job.job_id):
                 run.stop_sent = "cancel"
-                run.channel.request_stop.remote("cancel")
+                self._hub.request_stop.remote(run.job.job_id, "cancel")
                 if not run.started:
                     ray.cancel(run.ref)  # still waiting for resources: leave Ray's queue now
         ready, _ = ray.wait([r.ref for r in runs], num_returns=len(runs), timeout=0)
         ended = 0
         for run in runs:
             if any(run.ref == ref for ref in ready):
-                self._relay(db, run, ray.get(run.channel.take.remote()), on_event)
+                self._relay_all(db, on_event)
                 self._end(db, run, on_event)
-                ray.kill(run.channel)
+                self._hub.forget.remote(run.job.job_id)
                 del self.running[run.job.job_id]
                 ended += 1
         return ended
+
+    def _relay_all(self, db, on_event) -> None:
+        for job_id, batch in self._ray.get(self._hub.take.remote()).items():
+            if job_id in self.running:
+                self._relay(db, self.running[job_id], batch, on_event)
 
     def _relay(self, db, run: _Running, batch: list[dict], on_event) -> None:
         for event in batch:

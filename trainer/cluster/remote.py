@@ -1,9 +1,10 @@
-"""What runs inside the cluster: the job's task, and the channel that carries its events and its stop flag.
+"""What runs inside the cluster: the job's task, and the hub that carries its events and its stop flag.
 
-Why a channel actor and not the run directory for events: the store is SQLite, which must never be written from
+Why an actor and not the run directory for events: the store is SQLite, which must never be written from
 several machines over a network filesystem, and tailing ``events.jsonl`` over NFS lags by the client's attribute
-cache. So the task pushes each event to a small actor on the dispatcher's node; the dispatcher, the store's only
-writer, drains it and records the events as a local worker would (same tables, same ``events.jsonl``, same feed).
+cache. So the task pushes each event to one small actor on the dispatcher's node (one for all jobs: an actor is
+a process, and starting one per job cost seconds); the dispatcher, the store's only writer, drains it and
+records the events as a local worker would (same tables, same ``events.jsonl``, same feed).
 The run directory, on storage every node sees, holds what must outlive a node: checkpoints and artifacts. A
 retried task (its worker process or node was lost) resumes from the latest checkpoint there.
 """
@@ -21,39 +22,43 @@ from core.errors import LoraportError
 from core.workspace import Workspace
 from trainer.jobs import JobRecord
 
-STOP_POLL_S = 0.25  # the stop flag is read from the channel at most this often (a step polls it each time)
+STOP_POLL_S = 0.25  # the stop flag is read from the hub at most this often (a step polls it each time)
 
 
-class Channel:
-    """One per job, on the dispatcher's node (Ray wraps it as an actor): events in order, stop flag, attempts."""
+class Hub:
+    """On the dispatcher's node (Ray wraps it as an actor): per job, its events in order, stop flag, attempts."""
 
     def __init__(self) -> None:
-        self.events: list[dict] = []
-        self.stop_reason: str | None = None
-        self.attempts = 0
+        self.events: dict[str, list[dict]] = {}
+        self.stop_reason: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
 
-    def hello(self, info: dict) -> int:
+    def hello(self, job_id: str, info: dict) -> int:
         """A task attempt starts: record where, and return its number (1, then 2, ... on Ray's retries)."""
-        self.attempts += 1
-        self.events.append({"type": "_hello", "attempt": self.attempts, **info})
-        return self.attempts
+        self.attempts[job_id] = self.attempts.get(job_id, 0) + 1
+        self.push(job_id, {"type": "_hello", "attempt": self.attempts[job_id], **info})
+        return self.attempts[job_id]
 
-    def push(self, event: dict) -> None:
-        self.events.append(event)
+    def push(self, job_id: str, event: dict) -> None:
+        self.events.setdefault(job_id, []).append(event)
 
-    def take(self) -> list[dict]:
-        out, self.events = self.events, []
+    def take(self) -> dict[str, list[dict]]:
+        out, self.events = self.events, {}
         return out
 
-    def request_stop(self, reason: str) -> None:
-        self.stop_reason = self.stop_reason or reason
+    def request_stop(self, job_id: str, reason: str) -> None:
+        self.stop_reason.setdefault(job_id, reason)
 
-    def stop_requested(self) -> str | None:
-        return self.stop_reason
+    def stop_requested(self, job_id: str) -> str | None:
+        return self.stop_reason.get(job_id)
+
+    def forget(self, job_id: str) -> None:
+        for table in (self.events, self.stop_reason, self.attempts):
+            table.pop(job_id, None)
 
 
-def run_on_cluster(runner: Callable, home: str, job_data: dict, channel, nproc: int = 1) -> dict:
-    """The Ray task: run ``runner`` as a local worker would, with events and stop going through ``channel``."""
+def run_on_cluster(runner: Callable, home: str, job_data: dict, hub, nproc: int = 1) -> dict:
+    """The Ray task: run ``runner`` as a local worker would, with events and stop going through ``hub``."""
     import ray
 
     job = JobRecord.model_validate(job_data)
@@ -62,24 +67,31 @@ def run_on_cluster(runner: Callable, home: str, job_data: dict, channel, nproc: 
         raise LoraportError(
             f"node {socket.gethostname()} cannot see the workspace ({run_dir} is missing there): mount the "
             f"workspace at the same path on every node (e.g. NFS at {home}).")
-    ray.get(channel.hello.remote({"node": socket.gethostname(), "pid": os.getpid()}))
-    last = {"at": 0.0, "reason": None}
+    job_id = job.job_id
+    # Nothing here blocks on the hub until the job's work is done: a task blocked in ray.get lends its CPU back to
+    # the scheduler, which then starts another job beside it (measured: two tiny trainings on a 1-CPU node).
+    hub.hello.remote(job_id, {"node": socket.gethostname(), "pid": os.getpid()})
+    state = {"reason": None, "asked": hub.stop_requested.remote(job_id), "at": time.monotonic()}
 
     def emit(event: dict) -> None:
-        channel.push.remote(dict(event))  # fire and forget: calls from one caller reach the actor in order
+        hub.push.remote(job_id, dict(event))  # fire and forget: calls from one caller reach the actor in order
 
     def should_stop() -> bool:
-        if last["reason"] is None and time.monotonic() - last["at"] >= STOP_POLL_S:
-            last["reason"], last["at"] = ray.get(channel.stop_requested.remote()), time.monotonic()
-        return last["reason"] is not None
+        """The stop flag as of the last answer: a new question is sent only once the previous one is answered."""
+        if state["reason"] is None and time.monotonic() - state["at"] >= STOP_POLL_S:
+            ready, _ = ray.wait([state["asked"]], timeout=0)
+            if ready:
+                state["reason"] = ray.get(ready[0])  # answered already: no wait
+                state["asked"], state["at"] = hub.stop_requested.remote(job_id), time.monotonic()
+        return state["reason"] is not None
 
     workspace = Workspace(Path(home))
     if nproc > 1 and job.kind == "train":
         result = run_torchrun(job, nproc, emit, should_stop)
     else:
         result = runner(workspace, job, emit, should_stop) or {}
-    ray.get(channel.stop_requested.remote())  # a call waited on: every event pushed before it has arrived
-    return {"result": result, "stop_reason": last["reason"]}  # a stop the job saw, not one that came after it
+    ray.get(hub.stop_requested.remote(job_id))  # a call waited on: every event pushed before it has arrived
+    return {"result": result, "stop_reason": state["reason"]}  # a stop the job saw, not one that came after it
 
 
 def run_torchrun(job: JobRecord, nproc: int, emit: Callable[[dict], None], should_stop: Callable[[], bool]) -> dict:
