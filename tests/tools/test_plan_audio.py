@@ -69,3 +69,15 @@ def test_the_memory_model_counts_audio_tokens_when_the_sound_trains():
     assert both.phases["train"].parts["activations"] > video.phases["train"].parts["activations"]
     assert both.phases["train"].parts["LoRA + grads + optimizer"] > video.phases["train"].parts["LoRA + grads + optimizer"]
 
+
+
+def test_train_set_audio_on_and_off(tmp_path, workspace):
+    from tests.trainer.audio_clips import make_av_clip
+    from tools.train.config import build_config
+
+    for i in range(3):
+        make_av_clip(tmp_path / "clips" / f"c{i}.mp4")
+    for recipe in ("none", "character"):  # `loraport train --recipe R --set audio=on|off`
+        on = build_config(recipe, tmp_path / "clips", workspace=workspace, steps=10, sets={"audio": "on"})
+        off = build_config(recipe, tmp_path / "clips", workspace=workspace, steps=10, sets={"audio": "off"})
+        assert (on.data.audio, on.lora.video_only, off.data.audio, off.lora.video_only) == ("on", False, "off", True)
