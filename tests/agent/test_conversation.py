@@ -68,6 +68,11 @@ def test_broken_old_lora_to_evaluated_new_one_in_plain_words(sidekick_factory, w
     [queued] = [e for e in events if isinstance(e, ToolEnd) and e.tool == "evaluate"]
     assert queued.ok and queued.result["status"] == "queued", queued.result
     assert "background" in _text(events)  # the turn ends at once; the evaluation is a job
+    # An aside while it runs (not a step of the migration): answered at once, and no second evaluation starts.
+    again = list(kick.send("is it done? how did it turn out?"))
+    [running] = [e for e in again if isinstance(e, ToolEnd) and e.tool == "evaluate"]
+    assert running.result == {**running.result, "job_id": queued.result["job_id"], "status": "running"}
+    assert len([j for j in kick.state()["job_ids"] if j.startswith("evaluate-")]) == 1
     from tools.jobs import JOB_KINDS
 
     assert run_job(workspace, queued.result["job_id"], runners=JOB_KINDS).status == "finished"
