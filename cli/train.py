@@ -66,14 +66,39 @@ def run_foreground(workspace: Workspace, job_id: str, *, as_json: bool) -> None:
     restore = stop_on_signals(stop)
     bar = ProgressBar(job_id)
     try:
-        record = run_job(workspace, job_id, on_event=bar, stop=stop,
-                         on_wait=lambda text: typer.echo(text, err=True), runners=JOB_KINDS)
+        record = _on_cluster(workspace, job_id, bar, stop)  # None without LORAPORT_RAY_ADDRESS
+        if record is None:
+            record = run_job(workspace, job_id, on_event=bar, stop=stop,
+                             on_wait=lambda text: typer.echo(text, err=True), runners=JOB_KINDS)
     finally:
         bar.close()
         restore()
     report(record, as_json=as_json)
     if record.status != "finished":
         raise typer.Exit(1)
+
+
+def _on_cluster(workspace: Workspace, job_id: str, bar, stop: threading.Event):
+    """With a Ray cluster configured the job runs there: relayed from here, or followed when a worker already
+    dispatches to it (`loraport serve`); None without a cluster."""
+    from core.settings import get_settings
+    from core.store import open_db
+    from trainer.jobs import follow, get_job
+    from trainer.worker import live_workers, run_worker
+
+    if not get_settings().ray_address:
+        return None
+    db = open_db(workspace)
+    if live_workers(workspace):
+        for event in follow(db, job_id):
+            bar(event)
+    else:
+        from tools.jobs import JOB_KINDS
+        from tools.train.cluster import cluster_executor
+
+        run_worker(workspace, once=True, poll_s=0.2, stop=stop, on_event=bar, runners=JOB_KINDS,
+                   executor=cluster_executor(JOB_KINDS, job_id=job_id))
+    return get_job(db, job_id)
 
 
 def report(record: "JobRecord", *, as_json: bool) -> None:
@@ -120,7 +145,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a LoRA: queue the job and run it here with a progress bar (or --detach for the worker)."""
         from tools.plan.overrides import parse_override_args
-        from tools.train.launch import build_config, job_status, launch
+        from tools.train.config import build_config
+        from tools.train.launch import job_status, launch
 
         config = build_config(recipe, dataset, workspace=workspace(), model=model, steps=steps, rank=rank, lr=lr, trigger=trigger,
                               checkpoint_every=checkpoint_every, sets=parse_override_args(set_))

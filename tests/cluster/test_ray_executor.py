@@ -177,3 +177,16 @@ def test_a_training_of_several_processes_runs_torchrun_in_its_task_with_progress
     found = jobs.events(db, job_id)
     assert [e["step"] for e in found if e["type"] == "progress"] == [1, 2, 3, 4]
     assert [e["step"] for e in found if e["type"] == "checkpoint"][-1] == 4
+
+
+@pytest.mark.slow
+def test_loraport_train_in_the_foreground_runs_on_the_configured_cluster(ray_head, workspace, tmp_path, monkeypatch):
+    from cli.main import main
+
+    monkeypatch.setenv("LORAPORT_RAY_ADDRESS", ray_head.address)
+    data = concept_dataset(tmp_path / "ds", n=3)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--recipe", "none", "--dataset", str(data), "--steps", "3", "--json"])
+    assert exit_.value.code in (0, None)
+    (job,) = jobs.list_jobs(open_db(workspace))
+    assert job.status == "finished" and job.steps == 3 and job.device.startswith("ray:")

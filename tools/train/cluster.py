@@ -64,14 +64,17 @@ def _model_resources(model: str, *, config: dict | None, gpus: int, what: str) -
                      why=f"{what} on {model} in bf16 (transformer, VAE and vocoder on one GPU)")
 
 
-def cluster_executor(runners: Mapping[str, Callable], settings: Settings | None = None):
-    """The Ray executor when ``LORAPORT_RAY_ADDRESS`` is set (joins the cluster now), else None."""
+def cluster_executor(runners: Mapping[str, Callable], settings: Settings | None = None, *,
+                     job_id: str | None = None):
+    """The Ray executor when ``LORAPORT_RAY_ADDRESS`` is set (joins the cluster now), else None; with ``job_id``
+    it takes only that job (the foreground of `loraport train`)."""
     settings = settings or get_settings()
     if not settings.ray_address:
         return None
     from trainer.cluster.executor import RayExecutor
 
-    return RayExecutor(settings.ray_address, runners, resources_for=lambda job: job_resources(job, settings))
+    return RayExecutor(settings.ray_address, runners, resources_for=lambda job: job_resources(job, settings),
+                       job_id=job_id)
 
 
 def _snapshot_nodes(workspace, settings: Settings | None) -> list[dict]:

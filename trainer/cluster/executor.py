@@ -50,8 +50,9 @@ class RayExecutor:
 
     def __init__(self, address: str, runners: Mapping[str, Callable], *,
                  resources_for: Callable[[JobRecord], Resources] = default_resources,
-                 max_pending: int = 4, max_retries: int = 3):
+                 max_pending: int = 4, max_retries: int = 3, job_id: str | None = None):
         self.address, self.runners, self.resources_for = address, dict(runners), resources_for
+        self.only = job_id  # take only this job (a foreground run), else any waiting one
         self.max_pending, self.max_retries = max_pending, max_retries
         self.running: dict[str, _Running] = {}
         self.device = "ray"
@@ -69,7 +70,7 @@ class RayExecutor:
         self._open()
         self._snapshot(workspace)
         while sum(not r.started for r in self.running.values()) < self.max_pending:
-            job = claim(db, device=f"ray:{secrets.token_hex(4)}", kinds=list(self.runners))
+            job = claim(db, device=f"ray:{secrets.token_hex(4)}", kinds=list(self.runners), job_id=self.only)
             if job is None:
                 break
             self._submit(db, workspace, job, on_event)
