@@ -95,7 +95,9 @@ def set_option(ctx: ToolContext, changes: dict[str, str | int | float]) -> ToolO
     # Store what the plan made of each change ("+20%" -> 2400), so a later re-plan does not apply it twice.
     absolute = {key: options.current_value(new_config, names[key]) if names[key] in options.SHOWN else value
                 for key, value in changes.items()}
-    result = {"set": absolute, "changed": options.describe_diff(options.diff(config, new_config))}
+    before = {key: options.current_value(config, names[key]) for key in changes if names[key] in options.SHOWN}
+    result = {"set": absolute, "changed": options.describe_diff(options.diff(config, new_config)),
+              "before": {k: v for k, v in before.items() if v is not None}}  # what "undo" puts back
     return ToolOutput(result, {**update, "overrides": absolute})
 
 

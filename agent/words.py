@@ -14,7 +14,9 @@ YES: frozenset[str] = frozenset({
     "alright", "all right", "absolutely", "of course", "definitely", "please", "please do", "yes please",
     "let's do it", "lets do it", "let's go", "lets go", "go", "start", "start it", "launch", "launch it", "run it",
     "ship it", "proceed", "confirm", "confirmed", "agreed", "perfect", "great", "cool", "correct", "right",
-    "that's right", "thats right", "why not", "i do", "go on", "👍", "✅",
+    "that's right", "thats right", "why not", "i do", "go on", "you choose", "your call", "up to you",
+    "you decide", "you pick", "pick for me", "pick the recipe for me", "whatever you think", "whatever you think is best",
+    "i trust you", "apply that", "apply it", "do that", "👍", "✅",
 })
 NO: frozenset[str] = frozenset({
     "n", "no", "nope", "nah", "reject", "rejected", "/reject", "decline", "don't", "dont", "do not", "cancel",

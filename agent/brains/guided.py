@@ -53,6 +53,9 @@ class GuidedBrain:
         intent = intents[0]
         if intent.kind == "yes":
             return self.on_agree(state)
+        if intent.kind == "undo":
+            call = undo_call(state)
+            return ("", [call]) if call else ("There is no setting change of mine to undo. " + next_step(state), [])
         return talk(intent.kind, intent.args, state), []
 
     def on_agree(self, state: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -94,6 +97,10 @@ def talk(kind: str, args: dict[str, Any], state: dict[str, Any]) -> str:
                 f"new LoRA trained on 2.3 from your clips.{guess} " + next_step(state))
     if kind == "no":
         return "OK, nothing changes. " + next_step(state)
+    if kind == "restart":
+        return ("To start over, open a new conversation (the New button in the panel, or `loraport chat` without "
+                "--thread); this one keeps its plan and runs. Or change anything here: the recipe, the clips, a "
+                "setting.")
     return f"{UNKNOWN} {likely_steps(state)}"
 
 
@@ -130,6 +137,15 @@ def agreed_call(state: dict[str, Any]) -> dict[str, Any] | None:
         args: dict[str, Any] = {}
         _fill_from_suggestion(args, state)
         return {"id": new_call_id(), "name": "retrain_with", "args": args}
+    return None
+
+
+def undo_call(state: dict[str, Any]) -> dict[str, Any] | None:
+    """"undo" / "put it back": the last setting change's values from before it, as a new change."""
+    for message in reversed(state.get("messages") or []):
+        if message.get("role") == "tool" and message.get("name") == "set_option" and not message.get("is_error"):
+            before = (message.get("content") or {}).get("before")
+            return {"id": new_call_id(), "name": "set_option", "args": {"changes": before}} if before else None
     return None
 
 

@@ -140,14 +140,15 @@ def _tool(family: str, low: str, reading: Reading) -> Intent:
 
 
 def _retrain(raw: str, low: str, last_setting: str | None) -> Intent:
-    changes = read_settings(low, last_setting).changes
+    changes = read_settings(re.sub(r"suggestion\s*#?\d+", " ", low), last_setting).changes
     if (trigger := read_trigger(raw)) is not None:
         changes["trigger"] = trigger
     args: dict[str, Any] = {"changes": changes}
     if pick := re.search(r"suggestion\s*#?(\d+)", low):  # "retrain with suggestion 2": the brain fills it in
         args["suggestion"] = int(pick.group(1))
-    elif re.search(r"\bsecond suggestion\b", low):
-        args["suggestion"] = 2
+    elif pick := re.search(r"\b(first|second|third|fourth)\s+suggestion\b|suggestion (one|two|three|four)\b", low):
+        word = pick.group(1) or pick.group(2)
+        args["suggestion"] = {"first": 1, "one": 1, "second": 2, "two": 2, "third": 3, "three": 3}.get(word, 4)
     named = re.search(r"\bmy (\w+) lora\b|\b(\w+) lora again\b|\bthe (\w+) (?:lora|run|one)\b", low)
     word = next((g for g in (named.groups() if named else ()) if g), None)
     if word in RECIPES and not re.search(r"same again|again but", low):

@@ -12,9 +12,16 @@ FAMILIES: dict[str, tuple[str, ...]] = {
              "how does it work", "what are my options", "what are you", "who are you", "instructions"),
     "next": ("what now", "now what", "what next", "whats next", "what's next", "next step", "next steps",
              "what do i do now", "what should i do now", "where are we", "where were we", "what's left",
-             "whats left", "i'm lost", "im lost", "what do you need", "what do you need from me"),
+             "whats left", "i'm lost", "im lost", "what do you need", "what do you need from me", "confused",
+             "i'm confused", "im confused", "what was i doing", "where was i", "remind me", "what's the status of "
+             "the migration", "what did we do"),
     "greeting": ("hi", "hello", "hey", "hiya", "howdy", "yo", "good morning", "good afternoon", "good evening",
-                 "greetings", "hi there", "hey there", "hello there", "morning"),
+                 "greetings", "hi there", "hey there", "hello there", "morning", "what's up", "whats up", "sup",
+                 "wassup", "hi again", "hello again"),
+    "restart": ("start over", "start again from the beginning", "new conversation", "reset", "reset everything",
+                "from the beginning", "begin again", "start a new one", "clear everything", "delete everything"),
+    "undo": ("undo", "undo that", "revert", "revert that", "put it back", "change it back", "set it back",
+             "go back", "as it was", "like before", "the old value", "cancel that change", "never mind that change"),
     "thanks": ("thanks", "thank you", "cheers", "ty", "thx", "much appreciated", "awesome thanks", "great thanks"),
     "skip": ("skip", "skip it", "don't have the old", "dont have the old", "no longer have", "lost it",
              "deleted it", "don't have it anymore", "dont have it anymore", "i don't have it", "skip that", "skip this", "don't have it", "dont have it", "do not have it",
@@ -83,7 +90,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                         "caption some", "show captions"),
     "check_dataset": ("check the dataset", "check my dataset", "check the clips", "check my clips",
                       "check the data", "check my data", "dataset report", "are my clips ok", "are the clips ok",
-                      "clips ok", "is my dataset ok", "is the dataset ok", "check dataset"),
+                      "clips ok", "is my dataset ok", "is the dataset ok", "check dataset", "big enough",
+                      "enough clips", "enough videos", "enough data", "how many clips", "enough images"),
     "explain_plan": ("explain the plan", "show the plan", "show me the plan", "the plan", "review", "plan",
                      "current settings", "what are the settings", "show settings", "show me the settings",
                      "settings", "explain everything", "explain", "why these", "why those", "walk me through"),
@@ -96,13 +104,15 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                      "again with", "another run", "rerun", "re-run", "run again", "run it again",
                      "try suggestion", "apply suggestion", "use suggestion", "go with suggestion",
                      "try the suggestion", "try the first suggestion", "try the second suggestion",
-                     "one more run", "do it again", "new run"),
+                     "one more run", "do it again", "new run", "the first suggestion", "first suggestion",
+                     "second suggestion", "third suggestion", "that suggestion", "the suggestion", "suggestion one",
+                     "suggestion two", "suggestion three"),
 }
 
 # Families that are questions or light look-ups: they may ride along with a setting change in one message.
 LIGHT = ("estimate", "check_hardware")
 # Conversational moves the brain answers itself (everything else in FAMILIES is a tool of agent.tools).
-TALK = ("help", "next", "greeting", "thanks", "skip", "story")
+TALK = ("help", "next", "greeting", "thanks", "skip", "story", "restart", "undo")
 
 # A clause with one of these asks for a change ("can we use 16 instead", "how about 49 frames").
 CHANGE_CUES = ("set", "use", "make", "change", "try", "switch", "go with", "lower", "raise", "increase",
@@ -117,7 +127,8 @@ BARE_VALUE_CUES = ("use", "make it", "set it", "change it", "try", "go with", "b
                    "put it", "make that", "set that", "change that", "please", "instead of", "like", "say",
                    "maybe", "around", "about", "can we", "could we", "let's", "lets", "go to", "make them")
 # Direction words that alone ("fire it up") are not a change of the setting last talked about.
-NOT_BARE = ("up", "down", "bump", "drop", "cut", "raise", "reduce", "increase", "decrease")
+NOT_BARE = ("up", "down", "bump", "drop", "cut", "raise", "reduce", "increase", "decrease", "more", "less",
+            "higher", "lower", "fewer")
 # Words that make a statement a change ("20% more steps") but do not turn a question into a request
 # ("do I need more steps?" asks; "can we use more steps?" asks for them).
 WEAK_CUES = ("more", "fewer", "less", "higher", "up", "down", "to", "with", "at", "needs", "should be", "half")

@@ -146,7 +146,8 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
     for tokens, asked in clauses(text):
         mentions = _mentions(tokens)
         joined = " " + " ".join(tokens) + " "
-        imperative = tokens[0] == "do" and len(tokens) > 1 and bool(_NUM.match(tokens[1]))  # "do 2000 steps"
+        imperative = tokens[0] == "do" and len(tokens) > 1 and (bool(_NUM.match(tokens[1])) or tokens[1] in (
+            "it", "that", "this", "the", "a", "an"))  # "do 2000 steps", "do it again with rank 32"
         question = asked or (tokens[0] in P.QUESTION_WORDS and not imperative)
         remark = any(f" {w} " in joined for w in P.EVALUATIVE)
         strong = any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)

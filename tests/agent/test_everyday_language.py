@@ -313,3 +313,22 @@ def test_a_setting_name_typed_a_letter_wrong_is_still_read(text, changes):
 @pytest.mark.parametrize("text", ["the clips are in 2 folders", "tell me 16 things", "my cat is 3 years old"])
 def test_a_number_beside_ordinary_words_is_not_a_setting(text):
     assert SET not in [t for t, _ in _read(text, None)]
+
+
+MORE_MOVES = [
+    ("I think it's more of a motion thing", [("choose_recipe", {"name": "motion"})]),
+    ("pick the recipe for me", [("yes", {})]), ("you choose", [("yes", {})]), ("apply that", [("yes", {})]),
+    ("is my dataset big enough?", [("check_dataset", {})]), ("do I have enough clips?", [("check_dataset", {})]),
+    ("try suggestion 1", [("retrain_with", {"changes": {}, "suggestion": 1})]),
+    ("go with the first suggestion", [("retrain_with", {"changes": {}, "suggestion": 1})]),
+    ("do it again with rank 32", [("retrain_with", {"changes": {"rank": "32"}})]),
+    ("what's up", [("greeting", {})]), ("I'm confused", [("next", {})]), ("start over", [("restart", {})]),
+    ("undo", [("undo", {})]), ("put it back", [("undo", {})]), ("revert that", [("undo", {})]),
+    ("yes but change the rank to 16 first", [(SET, {"changes": {"rank": "16"}})]),
+    ("go ahead but with 1000 steps", [(SET, {"changes": {"steps": "1000"}})]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MORE_MOVES, ids=[m[0] for m in MORE_MOVES])
+def test_more_conversation_moves(text, expected):
+    assert _read(text) == expected

@@ -92,3 +92,23 @@ def test_hardware_question_reads_the_plans_memory_block_when_there_is_one(sideki
     [end] = [e for e in events if isinstance(e, ToolEnd)]
     assert end.result["source"] == "plan memory"
     assert "predicted peak 21.5 GiB of 24 GB: it fits, using base weights int8" in text
+
+
+def test_undo_puts_the_last_change_back(sidekick_factory, tmp_path):
+    kick = sidekick_factory(GuidedBrain())
+    _with_plan(kick, tmp_path)
+    kick.graph.update_state(kick._config, {"messages": [
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "name": "set_option",
+                                                             "args": {"changes": {"rank": "16"}}}]},
+        {"role": "tool", "tool_call_id": "c1", "name": "set_option",
+         "content": {"set": {"rank": 16}, "changed": "rank 32 -> 16", "before": {"rank": 32}}}]})
+    events, _ = _say(kick, "hmm, undo that")
+    [start] = [e for e in events if isinstance(e, ToolStart)]
+    assert start.args == {"changes": {"rank": 32}}
+
+
+def test_start_over_says_how_without_launching(sidekick_factory, tmp_path):
+    kick = sidekick_factory(GuidedBrain())
+    _with_plan(kick, tmp_path)
+    events, text = _say(kick, "let's start over")
+    assert not any(isinstance(e, (ToolStart, ApprovalRequest)) for e in events) and "new conversation" in text
