@@ -7,6 +7,7 @@ from core.errors import LoraportError
 from core.store import open_db
 from tools.train import disk as train_disk
 from tools.train import launch as train_tools
+from tools.train.config import build_config
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def config(tmp_path):
     clips.mkdir()
     for i in range(4):
         (clips / f"c{i}.mp4").write_bytes(b"")
-    return train_tools.build_config("none", clips, steps=200, checkpoint_every=50)
+    return build_config("none", clips, steps=200, checkpoint_every=50)
 
 
 def test_check_disk_counts_every_part_and_says_whether_it_fits(workspace, config):

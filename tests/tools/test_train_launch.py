@@ -4,6 +4,7 @@ import pytest
 
 from core.errors import LoraportError, NotFoundError
 from tools.train import launch as train_tools
+from tools.train.config import build_config
 from trainer.config import TrainConfig
 
 
@@ -17,7 +18,7 @@ def clips(tmp_path):
 def test_build_config_without_recipe_uses_the_models_buckets_and_the_flags(clips):
     from trainer.models import get_model_spec
 
-    config = train_tools.build_config("none", clips, steps=12, rank=4, lr=3e-4, trigger="zxq", checkpoint_every=5)
+    config = build_config("none", clips, steps=12, rank=4, lr=3e-4, trigger="zxq", checkpoint_every=5)
     assert config.model.id == "tiny-ltx-2.3" and config.data.dataset_dir == clips.resolve()
     assert config.optim.steps == 12 and config.optim.learning_rate == 3e-4
     assert (config.lora.rank, config.lora.alpha) == (4, 4)  # alpha follows rank: scale 1, every loader agrees
@@ -30,22 +31,22 @@ def test_build_config_without_recipe_uses_the_models_buckets_and_the_flags(clips
 
 def test_build_config_refuses_flags_that_do_not_fit_together(clips):
     with pytest.raises(LoraportError, match="do not fit together"):
-        train_tools.build_config("none", clips, rank=0)
+        build_config("none", clips, rank=0)
 
 
 def test_build_config_accepts_a_dataset_id_of_the_workspace(workspace):
     workspace.dataset_dir("ds1").mkdir(parents=True)
-    config = train_tools.build_config("none", "ds1", steps=3)
+    config = build_config("none", "ds1", steps=3)
     assert config.data.dataset_dir == workspace.dataset_dir("ds1")
 
 
 def test_build_config_names_the_fix_for_an_unknown_dataset(workspace):
     with pytest.raises(LoraportError, match="neither a folder nor a dataset id"):
-        train_tools.build_config("none", "no-such-set")
+        build_config("none", "no-such-set")
 
 
 def test_launch_queues_in_the_workspace_of_loraport_home(workspace_home, clips):
-    ref = train_tools.launch(train_tools.build_config("none", clips, steps=3), thread_id="thr")
+    ref = train_tools.launch(build_config("none", clips, steps=3), thread_id="thr")
     assert ref.status == "queued" and not ref.worker_running
     assert ref.run_dir.startswith(str(workspace_home / "runs"))
     record = train_tools.job_status(ref.job_id)
@@ -54,7 +55,7 @@ def test_launch_queues_in_the_workspace_of_loraport_home(workspace_home, clips):
 
 
 def test_cancel_then_resume_puts_the_job_back_in_the_queue(clips):
-    ref = train_tools.launch(train_tools.build_config("none", clips, steps=3))
+    ref = train_tools.launch(build_config("none", clips, steps=3))
     assert train_tools.cancel_job(ref.job_id).status == "cancelled"
     assert train_tools.resume_job(ref.job_id).status == "queued"
 
@@ -70,7 +71,7 @@ def test_build_config_from_a_recipe_keeps_the_users_flags(tmp_path):
 
     for i in range(3):
         make_clip(tmp_path / "clips" / f"c{i}.mp4", frames=17, pattern="moving")
-    config = train_tools.build_config("style", tmp_path / "clips", steps=12, rank=8, lr=2e-4, trigger="zxq",
+    config = build_config("style", tmp_path / "clips", steps=12, rank=8, lr=2e-4, trigger="zxq",
                                       checkpoint_every=6)
     assert config.recipe == "style" and config.model.id == "tiny-ltx-2.3"
     assert (config.optim.steps, config.lora.rank, config.optim.learning_rate) == (12, 8, 2e-4)
@@ -80,7 +81,7 @@ def test_build_config_from_a_recipe_keeps_the_users_flags(tmp_path):
 def test_build_config_names_an_unknown_recipe(tmp_path):
     (tmp_path / "clips").mkdir()
     with pytest.raises(LoraportError, match="recipe"):
-        train_tools.build_config("no-such-recipe", tmp_path / "clips")
+        build_config("no-such-recipe", tmp_path / "clips")
 
 
 def test_the_job_kinds_dict_holds_every_kind_a_surface_queues():

@@ -5,7 +5,7 @@ import pytest
 
 from core.errors import LoraportError
 from tests.trainer.train_utils import concept_dataset
-from tools.train.launch import build_config
+from tools.train.config import build_config
 
 
 @pytest.mark.parametrize("recipe", ["style", "none"])

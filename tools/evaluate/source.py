@@ -40,7 +40,7 @@ def resolve(lora_or_job: str | Path, dataset: str | Path | None = None, model: s
         raise LoraportError(f"{ref} is neither a LoRA file, a run folder nor a job id: pass the .safetensors a "
                             "run produced, or its job id (loraport jobs list).")
     if dataset is not None:
-        from tools.train.launch import resolve_dataset
+        from tools.train.config import resolve_dataset
 
         data = src.config.data.model_copy(update={"dataset_dir": resolve_dataset(dataset)})
         src.config = src.config.model_copy(update={"data": data})
@@ -108,7 +108,7 @@ def _config_from_metadata(path: Path, dataset: str | Path) -> TrainConfig:
     """A config for a LoRA made elsewhere: model, trigger and buckets from its metadata where present."""
     from core.settings import get_settings
     from tools.inspect.safetensors_header import read_header
-    from tools.train.launch import resolve_dataset
+    from tools.train.config import resolve_dataset
     from trainer.models import get_model_spec
 
     md = read_header(path).metadata  # bounded header read; a bad file raises LoraportError naming it
