@@ -108,3 +108,15 @@ def test_the_2_3_vocoder_loaded_with_the_ltx_2_class_is_refused_not_left_random(
     (tmp_path / "ltx23" / "model_index.json").write_text(json.dumps(index))
     with pytest.raises(LoraportError, match="vocoder.*(missing|unexpected)"):
         load_components(ModelConfig(id="ltx-2.3", path=tmp_path / "ltx23"))
+
+
+@pytest.mark.parametrize("layout", ["folder", "single"])
+def test_int8_base_weights_load_through_torchao_from_either_layout(tmp_path, parts, layout):
+    if layout == "folder":
+        layouts.write_diffusers_folder(tmp_path / "ltx23", parts)
+        cfg = ModelConfig(id="ltx-2.3", path=tmp_path / "ltx23", quantize_base="int8")
+    else:
+        cfg = _single(tmp_path, parts).model_copy(update={"quantize_base": "int8"})
+    c = load_components(cfg)
+    assert type(c.transformer.transformer_blocks[0].attn1.to_q.weight).__module__.startswith("torchao")
+    assert _no_meta(c)
