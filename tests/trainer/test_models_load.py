@@ -120,3 +120,17 @@ def test_int8_base_weights_load_through_torchao_from_either_layout(tmp_path, par
     c = load_components(cfg)
     assert type(c.transformer.transformer_blocks[0].attn1.to_q.weight).__module__.startswith("torchao")
     assert _no_meta(c)
+
+
+def test_a_transformer_only_file_takes_the_other_parts_from_the_folder(tmp_path, parts):
+    state = layouts.lightricks_state_dict(parts)
+    only = tuple(k for k in state if not k.startswith(sf.DIT_PREFIX))
+    layouts.write_diffusers_folder(tmp_path / "ltx23", parts)  # with weights this time
+    layouts.write_single_file(tmp_path / "dit.safetensors", parts, drop=only)
+    c = load_components(ModelConfig(id="ltx-2.3", path=tmp_path / "dit.safetensors",
+                                    text_encoder_path=tmp_path / "ltx23"))
+    assert all(_same_weights(getattr(c, n), parts[n]) for n in MODEL_PARTS) and _no_meta(c)
+    layouts.write_diffusers_folder(tmp_path / "configs", parts, **_CONFIGS_ONLY)
+    with pytest.raises(LoraportError, match="no weights"):
+        load_components(ModelConfig(id="ltx-2.3", path=tmp_path / "dit.safetensors",
+                                    text_encoder_path=tmp_path / "configs"))

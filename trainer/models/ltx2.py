@@ -6,7 +6,8 @@ Never downloads (``local_files_only=True`` everywhere). Two layouts:
   connectors/ text_encoder/ tokenizer/ scheduler/``). Each part is loaded with the class ``model_index.json``
   names for it (2.3's vocoder is ``LTX2VocoderWithBWE``); ``text_encoder_path`` may point at another Gemma folder.
 - ``path`` = Lightricks' single-file checkpoint (``ltx-2.3-22b-dev.safetensors``): transformer, text connectors,
-  both VAEs and the vocoder come from the file through ``trainer.models.ltx2_single_file``'s rename tables.
+  both VAEs and the vocoder come from the file through ``trainer.models.ltx2_single_file``'s rename tables (a
+  file holding only some parts, e.g. the transformer, takes the others from a diffusers-format folder).
   ``text_encoder_path`` gives Gemma: a diffusers-format folder of the same model (its part configs are used too)
   or a bare Gemma folder (the built-in configs of ``trainer.models.ltx2_configs`` are used).
 
@@ -143,10 +144,11 @@ def _folder_part(folder: Path, part: str, dtype: torch.dtype, version: str, extr
                             f"(expected {', '.join(SUBFOLDERS)}).")
     cls = part_class(part, _class_name(folder, part, version))
     kwargs = dict(subfolder=part, local_files_only=True)
-    if part == "tokenizer":
+    if part in ("tokenizer", "scheduler"):
         return cls.from_pretrained(folder, **kwargs)
-    if part == "scheduler":
-        return cls.from_pretrained(folder, **kwargs)
+    if not any((folder / part).glob("*.safetensors")):
+        raise LoraportError(f"{folder / part} has no weights (.safetensors): the copy is incomplete; download "
+                            f"that part again (nothing is downloaded here).")
     if part == "text_encoder":
         model, info = cls.from_pretrained(folder, dtype=dtype, output_loading_info=True, **kwargs,
                                           **(extra or {}))
@@ -232,6 +234,12 @@ def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torc
     configs = _single_file_configs(te, spec.version)
     parts = {}
     for part in MODEL_PARTS:
+        if not split.keys[part]:  # a transformer-only file: the other parts from the diffusers folder beside it
+            if part == "transformer" or te is None or not is_diffusers_folder(te):
+                raise LoraportError(f"{path.name} has no {part} weights: set --text-encoder-path to a "
+                                    f"diffusers-format {spec.id} folder, which supplies them.")
+            parts[part] = _folder_part(te, part, dtype, spec.version)
+            continue
         cls, config = configs[part]
         state = sf.read_part(path, split.keys[part], dtype)
         parts[part] = _build_from_state(cls, config, state, f"{path.name} ({part}, {cls.__name__})")
