@@ -81,3 +81,11 @@ def test_train_set_audio_on_and_off(tmp_path, workspace):
         on = build_config(recipe, tmp_path / "clips", workspace=workspace, steps=10, sets={"audio": "on"})
         off = build_config(recipe, tmp_path / "clips", workspace=workspace, steps=10, sets={"audio": "off"})
         assert (on.data.audio, on.lora.video_only, off.data.audio, off.lora.video_only) == ("on", False, "off", True)
+
+
+def test_a_dataset_whose_sound_is_unknown_is_not_called_silent(tmp_path):
+    unknown = DatasetFacts(path="/d", n_videos=12, files=[MediaFacts(name=f"c{i}.mp4", kind="video", width=1280,
+                                                                     height=720, frames=121) for i in range(12)])
+    p = real("voice", unknown)
+    assert p.ready and not any("sound track" in w for w in p.warnings)
+    assert real("character", unknown, old_lora=voice_report(tmp_path)).config.data.audio == "on"

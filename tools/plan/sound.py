@@ -14,16 +14,19 @@ from tools.recipes import Recipe
 
 
 def _sound_clips(facts) -> tuple[int, int]:
-    """(videos with a sound track, videos) among the dataset's training items."""
+    """(videos with a sound track, videos) among the dataset's training items; (0, 0) when the dataset's facts do
+    not say (no files listed, or a report without has_audio): nothing is then claimed about its sound."""
     videos = [f for f in facts.files if f.kind == "video" and f.role != "reference"]
+    if any(f.has_audio is None for f in videos):
+        return 0, 0
     return sum(1 for f in videos if f.has_audio), len(videos)
 
 
 def from_old_lora(v: Any, recipe: Recipe, old, facts) -> None:
     if not old.audio_trained or recipe.settings.strategy.value == "ic-lora" or v.value("audio") != "off":
         return
-    with_sound, _ = _sound_clips(facts)
-    if facts.files and not with_sound:
+    with_sound, videos = _sound_clips(facts)
+    if videos and not with_sound:
         return  # nothing to learn the sound from: sound_warnings says so
     v.set("audio", "on", "old_lora",
           "Your old LoRA's audio layers were trained (their B weights are non-zero): it learned a voice or a "
@@ -46,13 +49,15 @@ def sound_warnings(v: Any, facts, old) -> tuple[list[str], bool]:
     audio = v.value("audio") if "audio" in v.s else "off"
     with_sound, videos = _sound_clips(facts)
     out, ready = [], True
-    if old is not None and old.audio_trained and audio == "off" and facts.files:
-        out.append(f"Your old LoRA learned a voice or a sound (its audio layers were trained), but "
-                   f"{'none of the clips has' if not with_sound else 'the sound is off, although'} "
-                   f"{'a sound track' if not with_sound else f'{with_sound} of {videos} clips have one'}: the new "
-                   "LoRA will be video-only and come back mute. Add the clips with their original sound "
-                   "(re-export them keeping the audio) or set audio = on.")
-    elif audio != "off" and facts.files and not with_sound:
+    if not videos:
+        return out, ready
+    if old is not None and old.audio_trained and audio == "off":
+        why, fix = (("none of the clips has a sound track", "Add the clips with their original sound (re-export "
+                     "them keeping the audio) and set audio = on.") if not with_sound else
+                    (f"the sound is off although {with_sound} of {videos} clips have it", "Set audio = on to keep it."))
+        out.append(f"Your old LoRA learned a voice or a sound (its audio layers were trained), but {why}: the new "
+                   f"LoRA will be video-only and come back mute. {fix}")
+    elif audio != "off" and not with_sound:
         out.append(f"audio = {audio}, but none of the {videos} clips has a sound track: nothing can teach the "
                    "sound, so the LoRA would be video-only. Add the clips with their sound, or set audio = off.")
         ready = audio != "required"
