@@ -363,10 +363,10 @@ def _suggestions_text(suggestions: list[dict[str, Any]]) -> str:
 
 def _job_text(job: dict[str, Any]) -> str:
     text = f"Job {job.get('job_id')}: {job.get('status')}"
-    if job.get("step") is not None:
-        text += f", step {job['step']} of {job.get('total')}"
-    if job.get("loss") is not None:
-        text += f", loss {job['loss']:.4f}"
+    if job.get("step") is not None and job.get("total"):  # the loss curve is on the job's card, not in words
+        text += f", step {job['step']} of {job['total']} ({100 * job['step'] // max(1, job['total'])}%)"
+    elif job.get("step") is not None:
+        text += f", step {job['step']}"
     if job.get("lora_path"):
         text += f". LoRA file: {job['lora_path']}"
     if job.get("error"):
