@@ -241,6 +241,9 @@ def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torc
             parts[part] = _folder_part(te, part, dtype, spec.version)
             continue
         cls, config = configs[part]
+        if part == "vae" and "timestep_conditioning" in config and any(
+                "time_embedder" in k for k in split.keys[part]):
+            config = {**config, "timestep_conditioning": True}  # a decoder conditioned on the noise level
         state = sf.read_part(path, split.keys[part], dtype)
         parts[part] = _build_from_state(cls, config, state, f"{path.name} ({part}, {cls.__name__})")
         del state
