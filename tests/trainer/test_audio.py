@@ -220,3 +220,19 @@ def test_sound_is_encoded_in_float32_even_from_a_bf16_model(tmp_path):
     prep = SoundPreparer(_config(tmp_path, "on"), components, None, "key")
     assert next(prep.vae.parameters()).dtype == torch.float32  # a copy: the model's own VAE is left as it was
     assert next(components.audio_vae.parameters()).dtype == torch.bfloat16
+
+
+def test_the_real_ltx23_audio_vae_gives_128_feature_tokens_25_a_second():
+    """The real LTX-2.3 audio VAE config (random weights): 64 mel bins -> 8 channels x 16 bins = 128 features a
+    token, the real transformer's audio_in_channels; 2.04 s of sound -> 205 mel frames -> 52 tokens."""
+    from diffusers import AutoencoderKLLTX2Audio
+
+    from trainer.audio import AudioTrack
+    from trainer.models.ltx2_configs import AUDIO_VAE_23
+
+    torch.manual_seed(0)
+    vae = AutoencoderKLLTX2Audio(**AUDIO_VAE_23).eval()
+    n = round(49 / 24 * 16000)
+    wave = np.random.default_rng(0).uniform(-0.3, 0.3, (2, n)).astype(np.float32)
+    tokens = encode_audio(vae, AudioTrack(wave, 16000, 48000, 2, n / 16000, n / 16000))
+    assert tokens.shape == (52, 128) and torch.isfinite(tokens).all()
