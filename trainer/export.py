@@ -67,6 +67,7 @@ def lora_metadata(cfg: TrainConfig, *, steps: int, dataset_hash: str | None = No
         "loraport.trained_alpha": str(cfg.lora.alpha),
         "loraport.target_modules": json.dumps(cfg.lora.target_modules),
         "loraport.video_only": str(cfg.lora.video_only).lower(),
+        "loraport.audio": cfg.data.audio,  # off | on | required: whether the clips' sound trained
         "loraport.steps": str(steps),
         "loraport.learning_rate": repr(cfg.optim.learning_rate),
         "loraport.dataset_hash": dataset_hash or "",

@@ -45,6 +45,7 @@ def test_audio_video_run_learns_the_sound_and_exports_a_trained_audio_branch(tmp
     from tools.inspect import inspect_lora  # noqa: PLC0415  (the surface users run on the export)
 
     inspected = inspect_lora(result.lora_path, target="tiny-ltx-2.3")
+    assert inspected.metadata["loraport.audio"] == "on"
     assert inspected.modality == "audio+video" and inspected.audio_trained is True
     assert "sound trained" in inspected.summary()
     sample = next(e["path"] for e in events if e["type"] == "sample")
