@@ -25,7 +25,8 @@ NO: frozenset[str] = frozenset({
 })
 # Words that may sit around an answer without changing it ("ok, sure, go for it then").
 FILLER: frozenset[str] = frozenset({"then", "thanks", "thank you", "now", "please", "mate", "buddy", "and",
-                                    "just", "actually", "oh", "um", "hmm", "well"})
+                                    "just", "actually", "oh", "um", "hmm", "well", "a sec", "a second", "one sec",
+                                    "a moment", "a minute", "for now"})
 _LONGEST = max(len(p.split()) for p in YES | NO | FILLER)
 
 Answer = Literal["yes", "no"]

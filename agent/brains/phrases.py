@@ -134,7 +134,7 @@ NOT_BARE = ("up", "down", "bump", "drop", "cut", "raise", "reduce", "increase", 
 WEAK_CUES = ("more", "fewer", "less", "higher", "up", "down", "to", "with", "at", "needs", "should be", "half")
 # A clause that only talks about a value ("rank 1 seems really low") is about it, not a request.
 QUESTION_WORDS = ("why", "what", "how", "which", "is", "are", "does", "do", "will", "would", "should", "isn't",
-                  "whats", "what's", "hows", "how's", "who", "when", "where")
+                  "whats", "what's", "hows", "how's", "who", "when", "where", "wtf", "explain", "tell", "can", "could")
 EVALUATIVE = ("seems", "seem", "looks", "feels", "sounds", "appears", "too low", "too high", "too small",
               "too big", "really low", "really high", "quite low", "quite high", "so low", "so high")
 
@@ -167,7 +167,7 @@ VALUE_WORDS: dict[str, tuple[str, str]] = {
     "cosine": ("schedule", "cosine"), "linear": ("schedule", "linear"), "constant": ("schedule", "constant"),
     "int8": ("quantize_base", "int8"), "8bit base": ("quantize_base", "int8"),
     "no quantization": ("quantize_base", "none"), "no quantisation": ("quantize_base", "none"),
-    "train longer": ("steps", "+50%"), "train a bit longer": ("steps", "+20%"), "train shorter": ("steps", "-50%"),
+    "train longer": ("steps", "+50%"), "train for longer": ("steps", "+50%"), "train for a bit longer": ("steps", "+20%"), "train a bit longer": ("steps", "+20%"), "train shorter": ("steps", "-50%"),
     "train a bit shorter": ("steps", "-20%"), "longer training": ("steps", "+50%"),
     "shorter training": ("steps", "-50%"), "ic lora": ("strategy", "ic-lora"), "text to video": ("strategy", "text-to-video"),
 }

@@ -40,7 +40,10 @@ class Reading:
 def normalise(text: str) -> str:
     """Lower case; number words as digits; "768 by 512" -> 768x512; "20 percent" -> 20%; "3k" -> 3000."""
     t = text.lower().replace("\u2019", "'").replace("\u00d7", "x").replace("\u201c", '"').replace("\u201d", '"')
+    t = re.sub(r"([a-z])\1{2,}", r"\1", t)  # "lets goooo", "yesss"
     t = _number_words(t)
+    t = re.sub(r"\br\s*=\s*(?=\d)", "rank=", t)  # kohya's r=16
+    t = re.sub(r"\b(\d{3,4})p\b", lambda m: _p_resolution(int(m.group(1))), t)  # 720p -> 1280x704
     t = re.sub(r"(\d+(?:\.\d+)?)\s*k\b(?!\+)", lambda m: f"{float(m.group(1)) * 1000:g}", t)
     t = re.sub(r"\b(\d{2,5})\s*(?:x|by|\*)\s*(\d{2,5})\b", r"\1x\2", t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|pct\b)", r"\1%", t)
@@ -54,6 +57,12 @@ def normalise(text: str) -> str:
 
 
 FPS = 24  # LTX-2.x's frame rate (LTX2Pipeline's default): "5 seconds" is 121 frames
+
+
+def _p_resolution(lines: int) -> str:
+    """"720p" -> 16:9 at that height, both sides rounded to the multiple of 32 LTX sizes need (1280x704)."""
+    height = max(32, round(lines / 32) * 32)
+    return f"{max(32, round(lines * 16 / 9 / 32) * 32)}x{height}"
 
 
 def _seconds_to_frames(seconds: float) -> int:
@@ -164,8 +173,10 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
             reading.changes.update(found)
         else:
             reading.asked_about += [n for _, _, n in mentions if n not in reading.asked_about]
-            pointing = tokens[0] in ("why", "what", "whats", "what's", "is", "isn't", "how") and (
-                len(tokens) <= 3 or any(t in ("that", "this", "so") for t in tokens))
+            if any(_RES.match(t) for t in tokens) and "resolution" not in reading.asked_about:
+                reading.asked_about.append("resolution")  # "can I train at 1080p?"
+            pointing = tokens[0] == "why" or (tokens[0] in ("what", "whats", "what's", "is", "isn't", "how") and any(
+                t in ("that", "this", "so") for t in tokens))
             if not mentions and question and pointing and (reading.mentioned or last_setting):
                 reading.pointed = (reading.mentioned or [last_setting])[-1]  # "why that?"
     return reading

@@ -332,3 +332,30 @@ MORE_MOVES = [
 @pytest.mark.parametrize(("text", "expected"), MORE_MOVES, ids=[m[0] for m in MORE_MOVES])
 def test_more_conversation_moves(text, expected):
     assert _read(text) == expected
+
+
+TERSE = [
+    ("r=16", [(SET, {"changes": {"rank": "16"}})]),
+    ("rank=32, lr=1e-4, steps=2000", [(SET, {"changes": {"rank": "32", "learning_rate": "1e-4", "steps": "2000"}})]),
+    ("steps 3000 and rank 64 and lr 2e-4",
+     [(SET, {"changes": {"steps": "3000", "rank": "64", "learning_rate": "2e-4"}})]),
+    ("can u make it train for longer", [(SET, {"changes": {"steps": "+50%"}})]),
+    ("720p please", [(SET, {"changes": {"resolution": "1280x704"}})]),
+    ("1080p", [(SET, {"changes": {"resolution": "1920x1088"}})]),
+    ("can I train at 1080p?", [(EXPLAIN, {"setting": "resolution"})]),
+    ("lets goooo", [("launch_training", {})]), ("go go go", [("launch_training", {})]),
+    ("ok cool start training", [("launch_training", {})]), ("sure thing, start it", [("launch_training", {})]),
+    ("yeah do it", [("yes", {})]), ("k", [("yes", {})]), ("👍", [("yes", {})]), ("yes!!", [("yes", {})]),
+    ("nope not yet", [("no", {})]), ("hold on a sec", [("no", {})]),
+    ("wtf is rank", [(EXPLAIN, {"setting": "rank"})]),
+    ("explain the learning rate to me like I'm five", [(EXPLAIN, {"setting": "learning_rate"})]),
+    ("what's the point of the trigger word", [(EXPLAIN, {"setting": "trigger"})]),
+    ("is 49 frames enough for a dance?", [(EXPLAIN, {"setting": "frames"})]),
+    ("C:\\Users\\me\\loras\\old.safetensors", [("inspect_lora", {"path": "C:\\Users\\me\\loras\\old.safetensors"})]),
+    ("file at /data/style_v2.safetensors thanks", [("inspect_lora", {"path": "/data/style_v2.safetensors"})]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TERSE, ids=[t[0] for t in TERSE])
+def test_terse_and_chatty_messages(text, expected):
+    assert _read(text) == expected
