@@ -24,19 +24,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+ENV = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0", "LORAPORT_TORCH_THREADS": "1"}
+
+
 class RayHead:
-    def __init__(self, num_cpus: int = 2):
+    def __init__(self, num_cpus: int = 2, env: dict[str, str] | None = None):
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.temp = tempfile.mkdtemp(prefix="lpray-", dir="/tmp")  # short: Ray's socket paths must fit 107 chars
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0",
-               "LORAPORT_TORCH_THREADS": "1"}
+        env = {**os.environ, **ENV, **(env or {})}
         cmd = [str(RAY), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(self.port),
                f"--num-cpus={num_cpus}", "--num-gpus=0", "--object-store-memory=200000000",
                "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={self.temp}"]
         self.proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                                      stderr=open(Path(self.temp) / "head.log", "wb"))
         self._wait_ready()
+
+    def add_node(self, num_cpus: int = 1) -> "RayNode":
+        """Another node on this machine joining the cluster: its own raylet and workers, its own process group."""
+        return RayNode(self, num_cpus)
 
     def _wait_ready(self, timeout_s: float = 90) -> None:
         deadline = time.monotonic() + timeout_s
@@ -67,3 +73,32 @@ class RayHead:
                 break
             except subprocess.TimeoutExpired:
                 continue
+
+
+class RayNode:
+    """A worker node of a ``RayHead`` (``ray start --address ... --block``); ``kill`` loses it as a crash would."""
+
+    def __init__(self, head: RayHead, num_cpus: int):
+        import ray
+
+        before = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+        cmd = [str(RAY), "start", "--block", "--address", head.address, "--node-ip-address", "127.0.0.1",
+               f"--num-cpus={num_cpus}", "--num-gpus=0", "--object-store-memory=100000000"]
+        self.proc = subprocess.Popen(cmd, env={**os.environ, **ENV}, start_new_session=True,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            new = {n["NodeID"] for n in ray.nodes() if n["Alive"]} - before
+            if new:
+                self.node_id = new.pop()
+                return
+            time.sleep(0.3)
+        raise RuntimeError("ray node did not join")
+
+    def kill(self) -> None:
+        """SIGKILL the node's whole process group: raylet, object store and workers vanish at once."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=15)

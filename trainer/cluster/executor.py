@@ -107,7 +107,9 @@ class RayExecutor:
         if not self._ray.is_initialized():
             self._ray, self._own_connection = _connect(self.address)
         if self._hub is None:
-            here = NodeAffinitySchedulingStrategy(self._ray.get_runtime_context().get_node_id(), soft=True)
+            # Pinned (not soft) to this process's node: a soft affinity let Ray place it on a worker node, whose
+            # loss then took every job's events with it.
+            here = NodeAffinitySchedulingStrategy(self._ray.get_runtime_context().get_node_id(), soft=False)
             hub = self._ray.remote(num_cpus=0, max_restarts=0)(Hub)
             self._hub = hub.options(scheduling_strategy=here).remote()
 

@@ -81,7 +81,10 @@ def run_on_cluster(runner: Callable, home: str, job_data: dict, hub, nproc: int 
         if state["reason"] is None and time.monotonic() - state["at"] >= STOP_POLL_S:
             ready, _ = ray.wait([state["asked"]], timeout=0)
             if ready:
-                state["reason"] = ray.get(ready[0])  # answered already: no wait
+                try:
+                    state["reason"] = ray.get(ready[0])  # answered already: no wait
+                except ray.exceptions.RayActorError:  # the dispatcher is gone: finish, its successor resumes
+                    state["reason"] = "shutdown"
                 state["asked"], state["at"] = hub.stop_requested.remote(job_id), time.monotonic()
         return state["reason"] is not None
 
@@ -90,7 +93,10 @@ def run_on_cluster(runner: Callable, home: str, job_data: dict, hub, nproc: int 
         result = run_torchrun(job, nproc, emit, should_stop)
     else:
         result = runner(workspace, job, emit, should_stop) or {}
-    ray.get(hub.stop_requested.remote(job_id))  # a call waited on: every event pushed before it has arrived
+    try:
+        ray.get(hub.stop_requested.remote(job_id))  # a call waited on: every event pushed before it has arrived
+    except ray.exceptions.RayActorError:
+        pass  # the dispatcher is gone; the result still reaches whoever holds this task
     return {"result": result, "stop_reason": state["reason"]}  # a stop the job saw, not one that came after it
 
 
