@@ -187,7 +187,8 @@ def generate(components, prompt: str, *, lora_path: Path | None = None, lora_sca
 
         beside = side_by_side(ref_frames, video)
         result.reference, result.reference_split, result.reference_frames = reference.name, reference.split, ref_frames
-        result.beside_mp4 = write_mp4(beside, out_dir / f"{name}-beside-ref.mp4", fps=fps)
+        result.beside_mp4 = write_mp4(beside, out_dir / f"{name}-beside-ref.mp4", fps=fps, audio=sound,
+                                      sample_rate=rate)
         result.beside_sheet = contact_sheet(beside, out_dir / f"{name}-beside-ref.png")
     return result
 
