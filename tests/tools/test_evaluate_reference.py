@@ -78,3 +78,19 @@ def test_the_measure_is_clip_when_configured_and_pixel_otherwise(tmp_path):
     assert name == "clip" and sim(clip, clip) == pytest.approx(1.0, abs=1e-5) and sim(clip, other) < 1.0
     name, _, note = IC.pick_measure(None, str(tmp_path / "no-face-pack"))
     assert name == "pixel" and "face model" in note  # never downloads a face model: falls back and says why
+
+
+def test_an_ic_lora_made_elsewhere_is_evaluated_as_one(tmp_path):
+    """A file with only ltx-trainer's keys (no loraport metadata) is still judged on its references."""
+    import torch
+    from safetensors.torch import save_file
+
+    from tools.evaluate.source import _config_from_metadata
+
+    ic = tmp_path / "ltx_trainer_ic.safetensors"
+    save_file({"x": torch.zeros(1)}, str(ic), metadata={"reference_downscale_factor": "1"})
+    plain = tmp_path / "plain.safetensors"
+    save_file({"x": torch.zeros(1)}, str(plain))
+    (tmp_path / "ds").mkdir()
+    assert _config_from_metadata(ic, tmp_path / "ds").strategy.name == "ic-lora"
+    assert _config_from_metadata(plain, tmp_path / "ds").strategy.name == "text-to-video"
