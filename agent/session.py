@@ -23,7 +23,7 @@ from agent.events import (ApprovalRequest, ErrorEvent, JobEventMsg, TextEvent, T
 from agent.graph import build_graph, open_checkpointer
 from agent.runner import stream_turn
 from agent import evaluation, words
-from agent.brains.guided import describe
+from agent.brains.telling import describe
 from agent.tools import TOOLS_BY_NAME
 from core.errors import LoraportError, NotFoundError
 from core.settings import Settings, get_settings
