@@ -87,6 +87,7 @@ def test_message_conversion_merges_tool_results_into_one_user_turn():
     assert out[2]["content"][1]["is_error"] is True and json.loads(out[2]["content"][0]["content"]) == {"ok": 1}
 
 
+@pytest.mark.slow
 def test_claude_drives_the_same_migration_through_the_same_tools(claude, workspace, tmp_path):
     from tests.agent.test_migration import _inputs
 

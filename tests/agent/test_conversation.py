@@ -3,6 +3,8 @@ new LoRA in at most 8 user turns, approvals given as "yep", "sure" and "go for i
 
 from pathlib import Path
 
+import pytest
+
 from agent.brains.guided import GuidedBrain
 from agent.events import ApprovalRequest, TextEvent, ToolEnd, ToolStart
 from tests.agent.conftest import job_rows
@@ -30,6 +32,7 @@ def _text(events) -> str:
     return "\n".join(e.text for e in events if isinstance(e, TextEvent))
 
 
+@pytest.mark.slow
 def test_broken_old_lora_to_evaluated_new_one_in_plain_words(sidekick_factory, workspace, tmp_path):
     from trainer.worker import run_job
 

@@ -3,6 +3,7 @@ a trained tiny-model LoRA and its evaluation out. The test plays the worker."""
 
 from pathlib import Path
 
+import pytest
 from safetensors import safe_open
 
 from agent.brains.guided import GuidedBrain
@@ -27,6 +28,7 @@ def _ends(events, tool):
     return [e for e in events if isinstance(e, ToolEnd) and e.tool == tool]
 
 
+@pytest.mark.slow
 def test_guided_migration_in_at_most_8_turns(sidekick_factory, workspace, tmp_path):
     from trainer.worker import run_job
 

@@ -114,6 +114,7 @@ def test_train_json_on_three_clips_finishes_with_a_lora_file(capsys, workspace_h
     assert [json.loads(line) for line in lines] == found
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_foreground_train_resumably_and_jobs_resume_finishes_it(capsys, workspace_home, three_clips):
     import os
     import signal

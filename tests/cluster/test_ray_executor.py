@@ -125,6 +125,7 @@ def test_a_killed_ray_worker_resumes_the_training_from_its_checkpoint_with_no_st
     assert job.result["resumed_from"] == resumed
 
 
+@pytest.mark.slow
 def test_cancel_stops_a_job_on_the_cluster_at_its_next_step_and_keeps_its_checkpoints(ray_head, workspace):
     db = open_db(workspace)
     job_id = jobs.enqueue(db, "count", {"steps": 400, "sleep_s": 0.05, "checkpoint_every": 5})
@@ -151,6 +152,7 @@ def test_a_job_no_node_can_run_fails_at_once_and_says_what_it_needs(ray_head, wo
     assert re.search(r"the cluster has [\d.]+: 2 CPU, \d+ GB RAM\. Add such a node", job.error)
 
 
+@pytest.mark.slow
 def test_a_failing_job_is_failed_with_its_message_and_the_next_one_runs(ray_head, workspace):
     db = open_db(workspace)
     bad = jobs.enqueue(db, "count", {"steps": 5, "fail_at": 2})

@@ -14,6 +14,10 @@ from tools.evaluate.verdict import FIT_GAP, OVERFIT_RISE, TRAIN_FALL, WEAK_IMPRO
 from tools.train.retrain import retrain_with
 
 
+# Every test here shares three real training runs and their evaluations (~100 s on one core).
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Three real runs and their evaluations, shared by this module's tests (training is the slow part)."""

@@ -24,6 +24,7 @@ def trained_job(workspace, tmp_path):
     return job_id
 
 
+@pytest.mark.slow
 def test_evaluate_job_runs_in_the_worker_and_records_the_verdict(workspace, trained_job):
     eval_id = enqueue_evaluate_job(trained_job, checkpoints=False)
     record = run_job(workspace, eval_id, runners=JOB_KINDS)
@@ -36,6 +37,7 @@ def test_evaluate_job_runs_in_the_worker_and_records_the_verdict(workspace, trai
     assert types[0] == "queued" and "progress" in types and types[-1] == "finished"
 
 
+@pytest.mark.slow
 def test_cli_evaluate_json_is_one_document(trained_job, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["evaluate", trained_job, "--json", "--no-checkpoints"])

@@ -22,6 +22,7 @@ def _torchrun(cfg, tmp_path: Path, home: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.slow
 def test_two_cpu_processes_train_in_sync_with_audio_lora_params_left_without_grads(tmp_path, workspace_home):
     # video_only=False adapts the audio branch too; a video-only loss gives those parameters no gradient, the
     # case where DDP needs find_unused_parameters=True or fails on the second step.

@@ -45,6 +45,7 @@ def test_resume_after_cancel_ends_with_the_same_weights_as_an_uninterrupted_run(
     assert [r["step"] for r in rows] == list(range(1, 11))
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_ends_with_the_same_weights(tmp_path):
     ds = concept_dataset(tmp_path / "ds", n=4)
     cfg = tiny_config(ds, steps=24, checkpoints={"every": 4, "keep": 3})

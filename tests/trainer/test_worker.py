@@ -213,6 +213,7 @@ def _train_config(tmp_path, steps: int, every: int):
     )
 
 
+@pytest.mark.slow
 def test_training_killed_with_sigkill_is_resumed_from_its_checkpoint_by_a_new_worker(workspace, tmp_path):
     db = open_db(workspace)
     job_id = jobs.enqueue(db, "train", _train_config(tmp_path, steps=30, every=3))

@@ -88,6 +88,7 @@ class Page:
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.slow
 def test_migration_through_the_page_on_the_tiny_model(chromium, served, files, tmp_path):
     from playwright.sync_api import sync_playwright
 
