@@ -12,6 +12,7 @@ The grammar is deterministic, explains itself in tests, and reads a message in w
 Only the user's own words are parsed; captions, metadata and tool results never reach this module.
 """
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,7 +162,15 @@ def _retrain(raw: str, low: str, last_setting: str | None) -> Intent:
 def _named_recipe(low: str) -> str | None:
     named = re.search(r"\b(" + "|".join(RECIPES) + r")\s+(?:recipe|lora|one)\b|recipe\s*(?:to|=|:|is)?\s*(" +
                       "|".join(RECIPES) + r")\b", low)
-    return (named.group(1) or named.group(2)) if named else None
+    if named:
+        return named.group(1) or named.group(2)
+    # A recipe's name typed a letter or two wrong: "the charachter recipe", or the name alone ("stlye").
+    words_ = re.findall(r"[a-z]+", low)
+    for i, word in enumerate(words_):
+        named_here = i + 1 < len(words_) and words_[i + 1] in ("recipe", "lora", "one") or len(words_) <= 2
+        if len(word) >= 4 and named_here and (close := difflib.get_close_matches(word, RECIPES, n=1, cutoff=0.75)):
+            return close[0]
+    return None
 
 
 def _recipe_word(low: str) -> str | None:

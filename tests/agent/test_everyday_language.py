@@ -359,3 +359,18 @@ TERSE = [
 @pytest.mark.parametrize(("text", "expected"), TERSE, ids=[t[0] for t in TERSE])
 def test_terse_and_chatty_messages(text, expected):
     assert _read(text) == expected
+
+
+OLD_VS_NEW = ["is the new one better than my old one?", "compare it to my old lora",
+              "how does the new lora compare against the old one"]
+
+
+@pytest.mark.parametrize("text", OLD_VS_NEW)
+def test_a_comparison_with_the_old_lora_is_the_evaluation(text):
+    assert _read(text) == [("evaluate", {})]
+
+
+@pytest.mark.parametrize(("text", "recipe"), [("use the charachter recipe", "character"), ("stlye", "style"),
+                                              ("the mtion one", "motion"), ("motion please", "motion")])
+def test_a_recipe_name_typed_a_letter_wrong(text, recipe):
+    assert _read(text) == [("choose_recipe", {"name": recipe})]
