@@ -25,8 +25,8 @@ def migrate_library(ctx: ToolContext, folder: str, datasets: str, matches: dict[
     folder where names and metadata did not find one; ``overrides`` apply to every plan ({"steps": "+20%"}).
     """
     plan = _plan(ctx, folder, datasets, matches, overrides, model)
-    batch_id = tools.migrate.launch_migration(plan, thread_id=ctx.thread_id)
-    batch = tools.migrate.load_batch(batch_id)
+    batch_id = tools.migrate.launch_migration(plan, thread_id=ctx.thread_id, workspace=ctx.workspace)
+    batch = tools.migrate.load_batch(batch_id, workspace=ctx.workspace)
     job_ids = [r["train_job"] for r in batch["rows"] if r["train_job"]]
     return ToolOutput({"batch_id": batch_id, "summary": plan.summary, "skipped": _skips(plan),
                        "trainings": job_ids}, {"job_ids": job_ids})
@@ -34,7 +34,7 @@ def migrate_library(ctx: ToolContext, folder: str, datasets: str, matches: dict[
 
 def migration_status(ctx: ToolContext, batch_id: str) -> Any:
     """Show a library migration's table: per LoRA its verdict, trigger and what to retry (queues due evaluations)."""
-    report = tools.migrate.advance(batch_id)
+    report = tools.migrate.advance(batch_id, workspace=ctx.workspace)
     return jsonable(report)
 
 

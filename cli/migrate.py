@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import JsonFlag, print_json
+from cli.common import JsonFlag, print_json, workspace
 
 FAILED = ("failed", "cancelled", "eval failed", "eval cancelled")
 
@@ -74,11 +74,12 @@ class _Progress:
         job_id, kind, step, total = event["job_id"], event["kind"], event.get("step"), event.get("total")
         if event["type"] in ("finished", "failed", "cancelled") and kind == "train":
             with self.lock:
-                advance(self.batch_id)  # a finished training's evaluation is queued right away
+                advance(self.batch_id, workspace=workspace())  # a finished training's evaluation is queued now
         if job_id not in self.names:  # an evaluation queued since: its row names it
             from tools.migrate import load_batch
 
-            self.names.update({r["eval_job"]: r["item"]["name"] for r in load_batch(self.batch_id)["rows"]
+            self.names.update({r["eval_job"]: r["item"]["name"]
+                               for r in load_batch(self.batch_id, workspace=workspace())["rows"]
                                if r["eval_job"]})
         name = self.names.get(job_id)
         if self.quiet or name is None:
@@ -99,7 +100,7 @@ def _run_here(workspace, batch_id: str, progress: _Progress) -> None:
     from tools.train.cluster import cluster_executor
     from trainer.worker import live_workers, run_worker
 
-    while not advance(batch_id).done:
+    while not advance(batch_id, workspace=workspace).done:
         if live_workers(workspace):  # `loraport serve` / `loraport worker` runs them: only follow
             threading.Event().wait(1.0)
             continue
@@ -123,15 +124,16 @@ def register(app: typer.Typer) -> None:
         json_: JsonFlag = False,
     ) -> None:
         """Migrate every LTX-2 LoRA in FOLDER: match clips, plan each, one approval, train + evaluate, a table."""
-        from core.workspace import Workspace
         from tools.migrate import batch_report, launch_migration, load_batch, plan_migration
         from tools.plan.overrides import parse_override_args
 
         overrides, matches = parse_override_args(set_), _parse_matches(match)
-        plan = plan_migration(folder, datasets, model=model, overrides=overrides, matches=matches)
+        plan = plan_migration(folder, datasets, model=model, overrides=overrides, matches=matches,
+                              workspace=workspace())
         if plan.unmatched and not yes and not json_ and sys.stdin.isatty():
             matches.update(_ask_once(plan))
-            plan = plan_migration(folder, datasets, model=model, overrides=overrides, matches=matches)
+            plan = plan_migration(folder, datasets, model=model, overrides=overrides, matches=matches,
+                                  workspace=workspace())
         if not json_:
             typer.echo(render_plan(plan))
         if not plan.to_migrate:
@@ -146,13 +148,13 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1)
             if not typer.confirm("Launch this batch?", default=False):
                 raise typer.Exit(1)
-        batch_id = launch_migration(plan)
+        batch_id = launch_migration(plan, workspace=workspace())
         typer.echo(f"batch {batch_id}: {len(plan.to_migrate)} training(s) queued", err=True)
         if not detach:
-            rows = load_batch(batch_id)["rows"]
+            rows = load_batch(batch_id, workspace=workspace())["rows"]
             names = {r["train_job"]: r["item"]["name"] for r in rows if r["train_job"]}
-            _run_here(Workspace.from_settings(), batch_id, _Progress(names, batch_id, quiet=json_))
-        report = batch_report(batch_id)
+            _run_here(workspace(), batch_id, _Progress(names, batch_id, quiet=json_))
+        report = batch_report(batch_id, workspace=workspace())
         if json_:
             print_json({"plan": plan.model_dump(mode="json"), "batch": report.model_dump(mode="json")})
         else:

@@ -24,12 +24,13 @@ from trainer import jobs as jobstore
 
 def plan_migration(folder: str | Path, datasets: str | Path, *, model: str | None = None,
                    overrides: dict[str, Any] | None = None, matches: dict[str, str] | None = None,
-                   parallel: int | None = None) -> MigrationPlan:
+                   parallel: int | None = None, workspace: Workspace | None = None) -> MigrationPlan:
     """Plan the migration of every LoRA in a folder: clips matched by name or metadata, one plan each, the totals.
 
     ``matches`` maps a LoRA's name (file stem) to a clip folder for those the names and metadata did not settle
     (the user's answer to the one question asked). Nothing is launched.
     """
+    workspace = workspace or Workspace.from_settings()
     folder, datasets = Path(folder).expanduser(), Path(datasets).expanduser()
     if not datasets.is_dir():
         raise LoraportError(f"{datasets} is not a folder: pass the folder whose sub-folders hold each LoRA's clips.")
@@ -38,11 +39,11 @@ def plan_migration(folder: str | Path, datasets: str | Path, *, model: str | Non
     items, unmatched = [], []
     for path in lora_files(folder):
         item = _plan_one(classify(path, _inspect_target(target)), folders, datasets, model, overrides or {},
-                         matches or {})
+                         matches or {}, workspace)
         items.append(item)
         if item.action == "skip" and item.matched_by is None and item.reason.startswith("no clip folder"):
             unmatched.append(item.name)
-    parallel = max(1, parallel or cluster_slots(Workspace.from_settings()))
+    parallel = max(1, parallel or cluster_slots(workspace))
     return _totals(MigrationPlan(folder=str(folder), datasets=str(datasets), model_id=model, items=items,
                                  unmatched=unmatched, parallel=parallel, total_seconds=0, wall_seconds=0,
                                  gpu_hours=0, summary=""))
@@ -53,7 +54,7 @@ def _inspect_target(model: str) -> str:
 
 
 def _plan_one(found: Found, folders: dict, datasets: Path, model: str | None, overrides: dict,
-              matches: dict[str, str]) -> MigrationItem:
+              matches: dict[str, str], workspace: Workspace) -> MigrationItem:
     path = Path(found.path)
     base = {"file": str(path), "name": path.stem if path.is_file() else path.name}
     report = found.report
@@ -75,7 +76,7 @@ def _plan_one(found: Found, folders: dict, datasets: Path, model: str | None, ov
 
     try:  # on a Ray cluster, the tier is picked for the cluster's GPUs, not this machine's
         planned = plan(report.migration.recipe, clips, old_lora=report, overrides=dict(overrides), model_id=model,
-                       hardware=cluster_hardware(Workspace.from_settings()))
+                       hardware=cluster_hardware(workspace))
     except LoraportError as err:
         return MigrationItem(**base, action="skip", clips=str(clips), matched_by=how,
                              reason=f"cannot be planned: {err.message}")
@@ -117,13 +118,13 @@ def _batch_path(workspace: Workspace, batch_id: str) -> Path:
     return workspace.home / "migrations" / f"{workspace.run_dir(batch_id).name}.json"  # run_dir refuses odd ids
 
 
-def launch_migration(plan: MigrationPlan, *, thread_id: str | None = None) -> str:
+def launch_migration(plan: MigrationPlan, *, thread_id: str | None = None, workspace: Workspace | None = None) -> str:
     """Queue one training per planned LoRA (after the user's one approval); returns the batch id."""
     from trainer.config import TrainConfig
 
     if not plan.to_migrate:
         raise LoraportError("nothing to migrate in this plan: every file was skipped (the table says why).")
-    workspace = Workspace.from_settings()
+    workspace = workspace or Workspace.from_settings()
     db = open_db(workspace)
     batch_id = f"migrate-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     rows = []
@@ -138,38 +139,40 @@ def launch_migration(plan: MigrationPlan, *, thread_id: str | None = None) -> st
     return batch_id
 
 
-def load_batch(batch_id: str) -> dict:
+def load_batch(batch_id: str, *, workspace: Workspace | None = None) -> dict:
     import json
 
-    path = _batch_path(Workspace.from_settings(), batch_id)
+    path = _batch_path(workspace or Workspace.from_settings(), batch_id)
     if not path.is_file():
         raise NotFoundError(f"no migration batch {batch_id!r}: `loraport migrate` prints the id of each batch.")
     return json.loads(path.read_text())
 
 
-def advance(batch_id: str) -> BatchReport:
+def advance(batch_id: str, *, workspace: Workspace | None = None) -> BatchReport:
     """Queue the evaluation of every training of the batch that has finished (once each); return the table."""
     from tools.evaluate.jobs import enqueue_evaluate_job
 
-    workspace = Workspace.from_settings()
-    db, batch = open_db(workspace), load_batch(batch_id)
+    workspace = workspace or Workspace.from_settings()
+    db, batch = open_db(workspace), load_batch(batch_id, workspace=workspace)
     changed = False
     for row in batch["rows"]:
         if row["train_job"] and not row["eval_job"]:
             if jobstore.get_job(db, row["train_job"]).status == "finished":
-                row["eval_job"] = enqueue_evaluate_job(row["train_job"], thread_id=batch.get("thread_id"))
+                row["eval_job"] = enqueue_evaluate_job(row["train_job"], thread_id=batch.get("thread_id"),
+                                                       workspace=workspace)
                 changed = True
     if changed:
         atomic_write_json(_batch_path(workspace, batch_id), batch)
-    return batch_report(batch_id, batch)
+    return batch_report(batch_id, batch, workspace=workspace)
 
 
-def batch_report(batch_id: str, batch: dict | None = None) -> BatchReport:
+def batch_report(batch_id: str, batch: dict | None = None, *, workspace: Workspace | None = None) -> BatchReport:
     """The final table (or the table so far): verdict, file, trigger, what to retry, per LoRA."""
     from tools.migrate.table import row_for
 
-    batch = batch or load_batch(batch_id)
-    db = open_db(Workspace.from_settings())
+    workspace = workspace or Workspace.from_settings()
+    batch = batch or load_batch(batch_id, workspace=workspace)
+    db = open_db(workspace)
     rows = [row_for(db, r) for r in batch["rows"]]
     done = all(r.verdict not in ("queued", "training", "evaluating") for r in rows)
     counts: dict[str, int] = {}
