@@ -5,6 +5,7 @@ Result text (captions, LoRA metadata, job messages) is quoted as data and never 
 """
 
 import json
+import re
 from typing import Any
 
 from agent.ltx25 import describe_as_is
@@ -33,7 +34,7 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
                 "is done, and you can keep talking meanwhile.")
     if tool == "evaluate" and isinstance(result, dict) and "verdict" in result:
         verdict = result["verdict"]
-        lines = [str(result.get("summary") or f"Verdict: {verdict.get('status')}")]
+        lines = [_without_loss_figures(str(result.get("summary") or f"Verdict: {verdict.get('status')}"))]
         if not result.get("summary"):
             lines += [f"- {e}" for e in verdict.get("evidence") or []]
         return "\n".join(lines + [suggestions_text(verdict.get("suggestions") or [])])
@@ -87,6 +88,11 @@ def _explain_text(result: dict[str, Any]) -> str:
     source = SOURCE_WORDS.get(str(result.get("source")), result.get("source"))
     value = f" = {result['value']} ({source})" if "value" in result else ""
     return f"{result.get('setting')}{value}: {result.get('explanation')}"
+
+
+def _without_loss_figures(text: str) -> str:
+    """Raw loss pairs ("(1.5558 -> 1.5540; under 10.0% is weak)") stay on the report's card, not in the chat."""
+    return re.sub(r"\s*\(\d+\.\d{3,}\s*->\s*\d+\.\d{3,}[^)]*\)", "", text)
 
 
 def suggestions_text(suggestions: list[dict[str, Any]]) -> str:

@@ -112,3 +112,14 @@ def test_start_over_says_how_without_launching(sidekick_factory, tmp_path):
     _with_plan(kick, tmp_path)
     events, text = _say(kick, "let's start over")
     assert not any(isinstance(e, (ToolStart, ApprovalRequest)) for e in events) and "new conversation" in text
+
+
+def test_an_evaluation_is_told_without_raw_loss_figures():
+    from agent.brains.telling import describe
+
+    report = {"summary": "lora.safetensors is weak: the LoRA removes 0.1% of the base model's held-out loss "
+                         "(1.5558 -> 1.5540; under 10.0% is weak). Next: retrain.",
+              "verdict": {"status": "weak", "suggestions": [{"action": "Train longer.", "why": "weak",
+                                                              "confirm": "holdout_loss improvement above 10%"}]}}
+    text = describe("evaluate", report, False)
+    assert "weak" in text and "1.5558" not in text and "holdout_loss" not in text and "held-out loss" in text
