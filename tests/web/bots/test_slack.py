@@ -49,8 +49,8 @@ def test_retrain_asks_with_buttons_refuses_other_users_and_trains_for_the_reques
     refusal = fake.wait_for(lambda: fake.slack("chat.postEphemeral"), what="refusal")[0]
     assert refusal["user"] == "U2" and "<@U1>" in refusal["text"]
     assert _train_jobs(workspace) == 1 and not fake.slack("chat.update")
-    # nor can they answer in words in the thread
-    post_slack(client, _reply_in_thread("yes", ask["thread_ts"], user="U2"))
+    # nor can they answer in words in the thread ("sure" is an answer, the same word list as the session's)
+    post_slack(client, _reply_in_thread("sure", ask["thread_ts"], user="U2"))
     fake.wait_for(lambda: len(fake.slack("chat.postEphemeral")) == 2, what="second refusal")
     assert _train_jobs(workspace) == 1
 
