@@ -96,6 +96,15 @@ def talk(kind: str, args: dict[str, Any], state: dict[str, Any]) -> str:
                 f"new LoRA trained on 2.3 from your clips.{guess} " + next_step(state))
     if kind == "no":
         return "OK, nothing changes. " + next_step(state)
+    if kind == "why_retrain":
+        return ("A LoRA only works with the model it was trained on. LTX-2.3 has different base weights, text inputs "
+                "and latent space than LTX-2, so an LTX-2 LoRA loads without an error but its output is wrong or weak. "
+                "A new LoRA trained on 2.3 from your clips fixes that; it keeps your old trigger, so your prompts keep "
+                "working. " + next_step(state))
+    if kind == "how_it_runs":
+        return ("Everything runs here, on this machine's engine: your files stay in loraport's workspace and nothing "
+                "is uploaded or paid for. Training is a background job, so you can close the page and come back; "
+                "the conversation and its progress are kept. " + next_step(state))
     if kind == "restart":
         return ("To start over, open a new conversation (the New button in the panel, or `loraport chat` without "
                 "--thread); this one keeps its plan and runs. Or change anything here: the recipe, the clips, a "

@@ -64,6 +64,8 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         if changes:
             intents.append(Intent("tool", "set_option", {"changes": changes}))
         return intents
+    if changes and family == "why_retrain":  # "can't I just use my old lora on 2.3?" asks, it changes nothing
+        changes = {}
     if changes:
         recipe = _named_recipe(low) or (_described_recipe(low) if _DESCRIBES.search(low) else None)
         return ([Intent("tool", "choose_recipe", {"name": recipe})] if recipe else []) + _change(

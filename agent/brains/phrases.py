@@ -13,13 +13,21 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "next": ("what now", "now what", "what next", "whats next", "what's next", "next step", "next steps",
              "what do i do now", "what should i do now", "where are we", "where were we", "what's left",
              "whats left", "i'm lost", "im lost", "what do you need", "what do you need from me", "confused",
-             "i'm confused", "im confused", "what was i doing", "where was i", "remind me", "what's the status of "
+             "i'm confused", "im confused", "what happens next", "what happens now", "next", "what was i doing", "where was i", "remind me", "what's the status of "
              "the migration", "what did we do"),
     "greeting": ("hi", "hello", "hey", "hiya", "howdy", "yo", "good morning", "good afternoon", "good evening",
                  "greetings", "hi there", "hey there", "hello there", "morning", "what's up", "whats up", "sup",
                  "wassup", "hi again", "hello again"),
     "restart": ("start over", "start again from the beginning", "new conversation", "reset", "reset everything",
                 "from the beginning", "begin again", "start a new one", "clear everything", "delete everything"),
+    "why_retrain": ("why do i need to retrain", "why do i have to retrain", "why retrain", "why train again",
+                    "can't i just use", "cant i just use", "just use my old", "just use the old", "use the old lora on",
+                    "use my old lora on", "what's different", "whats different", "what changed", "what is different",
+                    "still work", "my old prompts", "will my prompts", "why doesn't it work", "why doesnt it work",
+                    "why does it look wrong", "why is it broken"),
+    "how_it_runs": ("close the browser", "close the tab", "close the page", "close my laptop", "run locally",
+                    "runs locally", "in the cloud", "on my machine", "upload my", "is it private", "privacy",
+                    "cost money", "does it cost", "is it free", "need internet", "offline"),
     "undo": ("undo", "undo that", "revert", "revert that", "put it back", "change it back", "set it back",
              "go back", "as it was", "like before", "the old value", "cancel that change", "never mind that change"),
     "thanks": ("thanks", "thank you", "cheers", "ty", "thx", "much appreciated", "awesome thanks", "great thanks"),
@@ -94,7 +102,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "check_dataset": ("check the dataset", "check my dataset", "check the clips", "check my clips",
                       "check the data", "check my data", "dataset report", "are my clips ok", "are the clips ok",
                       "clips ok", "is my dataset ok", "is the dataset ok", "check dataset", "big enough",
-                      "enough clips", "enough videos", "enough data", "how many clips", "enough images"),
+                      "enough clips", "enough videos", "enough data", "how many clips", "enough images",
+                      "already have captions", "have captions", "already captioned"),
     "explain_plan": ("explain the plan", "show the plan", "show me the plan", "the plan", "review", "plan",
                      "current settings", "what are the settings", "show settings", "show me the settings",
                      "settings", "explain everything", "explain", "why these", "why those", "walk me through"),
@@ -115,7 +124,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 # Families that are questions or light look-ups: they may ride along with a setting change in one message.
 LIGHT = ("estimate", "check_hardware")
 # Conversational moves the brain answers itself (everything else in FAMILIES is a tool of agent.tools).
-TALK = ("help", "next", "greeting", "thanks", "skip", "story", "restart", "undo")
+TALK = ("help", "next", "greeting", "thanks", "skip", "story", "restart", "undo", "why_retrain", "how_it_runs")
 
 # A clause with one of these asks for a change ("can we use 16 instead", "how about 49 frames").
 CHANGE_CUES = ("set", "use", "make", "change", "try", "switch", "go with", "lower", "raise", "increase",

@@ -50,6 +50,7 @@ def normalise(text: str) -> str:
     t = re.sub(r"\b(\d+)\s*(?:gb|gig|gigs|gib)\b", r"\1gb", t)
     t = re.sub(r"\b(tiny[\s-])?ltx[\s-]?v?(2(?:\.\d)?)\b", lambda m: ("tiny-" if m.group(1) else "") + "ltx-" +
                m.group(2), t)
+    t = re.sub(r"\b(on|to|for|from|in|with|than) (2\.[0-9])\b", r"\1 ltx-\2", t)  # "on 2.3": a version, no value
     t = re.sub(r"\b(\d+)[\s-]?bits?\b", r"\1bit", t)  # "8-bit adam", "4 bit": a kind, not a value
     t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:seconds?|secs?|s)\b(?:\s+(?:of\s+)?(?:video|clips?|long))?",
                lambda m: f"{_seconds_to_frames(float(m.group(1)))} frames", t)

@@ -374,3 +374,19 @@ def test_a_comparison_with_the_old_lora_is_the_evaluation(text):
                                               ("the mtion one", "motion"), ("motion please", "motion")])
 def test_a_recipe_name_typed_a_letter_wrong(text, recipe):
     assert _read(text) == [("choose_recipe", {"name": recipe})]
+
+
+ABOUT = [("why do I need to retrain?", "why_retrain"), ("can't I just use my old lora on 2.3?", "why_retrain"),
+         ("what's different in ltx 2.3?", "why_retrain"), ("will my old prompts still work?", "why_retrain"),
+         ("is it going to cost money?", "how_it_runs"), ("does it run locally?", "how_it_runs"),
+         ("can I close the browser?", "how_it_runs"), ("what happens next?", "next")]
+
+
+@pytest.mark.parametrize(("text", "kind"), ABOUT, ids=[a[0] for a in ABOUT])
+def test_questions_about_the_migration_itself_are_answered_not_acted_on(text, kind):
+    assert _read(text) == [(kind, {})]
+
+
+def test_a_version_number_is_not_a_setting_value():
+    assert _read("switch to 2.5") == [(SET, {"changes": {"model": "ltx-2.5"}})]
+    assert _read("my clips already have captions") == [("check_dataset", {})]
