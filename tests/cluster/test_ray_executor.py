@@ -141,6 +141,7 @@ def test_cancel_stops_a_job_on_the_cluster_at_its_next_step_and_keeps_its_checkp
     assert _types(db, job_id)[-1] == "cancelled"
 
 
+@pytest.mark.slow  # the last of this module in the fast loop: it alone started the Ray cluster (~22 s)
 def test_a_job_no_node_can_run_fails_at_once_and_says_what_it_needs(ray_head, workspace):
     db = open_db(workspace)
     job_id = jobs.enqueue(db, "count", {"steps": 3})
