@@ -125,6 +125,8 @@ def _migrate(p: Page, url: str, old_lora: Path, clips: list[Path], tmp_path: Pat
     p.attach([old_lora])
     p.say("here is my old LoRA", ".card-inspect")
     assert "loads-but-invalid" in page.text_content(".card-inspect .verdict")
+    page.wait_for_selector(".msg.assistant:has-text('recipe?')")
+    assert "loads-but-invalid" not in page.locator(".msg.assistant").last.inner_text()  # said once, on its card
     p.say("style", ".card-recipe")
     p.attach(clips)
     p.say("here are my clips", ".card-dataset")

@@ -60,7 +60,7 @@ export class Chat {
       case "approval_request": this.endBubble(); this.append(approvalCard(f, (word, id) => this.send({ type: word, id }))); break;
       case "job_event": this.jobEvent(f.event || {}); break;
       case "error": this.endBubble(); this.notice(f.message, "error"); break;
-      case "turn_end": this.endBubble(); this.clearWorking(); this.refreshState(); break;
+      case "turn_end": this.endBubble(); this.clearWorking(); this.shownInCard = null; this.refreshState(); break;
       default: break;
     }
   }
@@ -73,6 +73,10 @@ export class Chat {
   }
 
   streamText(text) {
+    if (this.shownInCard) {  // the inspection is on its card: its lines are not said again below it
+      text = text.split("\n").filter((line) => !this.shownInCard.has(line.trim())).join("\n").replace(/^\n+/, "");
+      if (!text.trim()) return;
+    }
     if (!this.bubble) {
       this.bubble = el("p", {});
       this.append(el("div", { class: "msg assistant" }, this.bubble));
@@ -109,6 +113,9 @@ export class Chat {
       return;
     }
     const draw = f.ok !== false && result && typeof result === "object" ? CARD_OF[f.tool] : null;
+    if (draw && f.tool === "inspect_lora" && result.summary) {
+      this.shownInCard = new Set(String(result.summary).split("\n").map((line) => line.trim()).filter(Boolean));
+    }
     const say = (text) => this.send({ type: "message", text, uploads: [] });
     this.append(draw ? draw(result, say) : plainCard(f.tool, result, f.ok));
   }
