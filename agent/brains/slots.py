@@ -22,6 +22,7 @@ _TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty se
 _SCALES = {"hundred": 100, "thousand": 1000}
 _CONNECT = {"to", "=", ":", "of", "at", "is", "be", "from", "by", "around", "about", "like", "maybe", "roughly",
             "~", "the", "a", "value", "it", "back", "up", "down", "only", "just", "as", "set", "now", "then"}
+_NAMING = {"checkpoint", "step", "job", "suggestion", "version", "run", "clip", "take", "v", "#", "number"}
 _NUM = re.compile(r"^[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?$")
 _RES = re.compile(r"^\d{2,5}x\d{2,5}$")
 _MODEL = re.compile(r"^(?:tiny-)?ltx-2(?:\.\d)?$")
@@ -228,6 +229,8 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
             found["resolution"] = tok
             continue
         if not (_NUM.match(tok) or re.match(r"^x\d", tok)):
+            continue
+        if i > 0 and tokens[i - 1] in _NAMING:  # "checkpoint 750", "job 12", "suggestion 2": a name, not a value
             continue
         name, value = _owner(tokens, i, ends, mentions, []), tok
         if name is None and "e-" in tok:  # 2e-4 is a learning rate whatever was said before

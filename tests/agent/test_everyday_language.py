@@ -390,3 +390,24 @@ def test_questions_about_the_migration_itself_are_answered_not_acted_on(text, ki
 def test_a_version_number_is_not_a_setting_value():
     assert _read("switch to 2.5") == [(SET, {"changes": {"model": "ltx-2.5"}})]
     assert _read("my clips already have captions") == [("check_dataset", {})]
+
+
+AFTER_EVALUATION = [
+    ("why is it weak?", "suggest_adjustments"), ("what should I do to make it stronger?", "suggest_adjustments"),
+    ("ok let's do what you suggested", "retrain_with"), ("make a new one with rank 64", "retrain_with"),
+    ("I want to use checkpoint 750 instead", "export_checkpoint"), ("give me the best one", "export_checkpoint"),
+    ("send me the file", "how_to_use"), ("what prompt should I use?", "how_to_use"),
+    ("so is it good or not?", "evaluate"), ("can I download it?", "how_to_use"), ("bye", "thanks"),
+    ("train it longer then", SET),
+]
+
+
+@pytest.mark.parametrize(("text", "tool"), AFTER_EVALUATION, ids=[a[0] for a in AFTER_EVALUATION])
+def test_follow_ups_after_an_evaluation(text, tool):
+    assert [t for t, _ in _read(text)] == [tool]
+
+
+def test_a_checkpoint_or_job_number_is_a_name_not_a_value():
+    assert SET not in [t for t, _ in _read("I want to use checkpoint 750 instead")]
+    assert _read("retrain with rank 16 from job 12ab") == [
+        ("retrain_with", {"changes": {"rank": "16"}, "job_id": "12ab"})]
