@@ -43,10 +43,20 @@ def plan_migration(folder: str | Path, datasets: str | Path, *, model: str | Non
         items.append(item)
         if item.action == "skip" and item.matched_by is None and item.reason.startswith("no clip folder"):
             unmatched.append(item.name)
-    parallel = max(1, parallel or cluster_slots(workspace))
+    parallel = max(1, parallel or _parallel(workspace))
     return _totals(MigrationPlan(folder=str(folder), datasets=str(datasets), model_id=model, items=items,
                                  unmatched=unmatched, parallel=parallel, total_seconds=0, wall_seconds=0,
                                  gpu_hours=0, summary=""))
+
+
+def _parallel(workspace: Workspace) -> int:
+    """Runs at once: the cluster's GPUs (or CPUs) with Ray, else the live workers (one per local GPU)."""
+    from core.settings import get_settings
+    from trainer.worker import live_workers
+
+    if get_settings().ray_address:
+        return cluster_slots(workspace)
+    return len({w.get("device") for w in live_workers(workspace)}) or 1
 
 
 def _inspect_target(model: str) -> str:

@@ -191,8 +191,9 @@ class RayExecutor:
         notes = "".join(f"; {note}" for note in run.notes)
         update: dict[str, Any] = {"device": f"ray:{hello['node']}", "worker_pid": hello["pid"],
                                   "resumed_from": str(checkpoint) if checkpoint else None}
-        if run.started:
-            db.execute("UPDATE jobs SET attempts = COALESCE(attempts, 0) + 1 WHERE id = ?", [run.job.job_id])
+        with db.conn:  # a retry counts as an attempt, as a local worker's resume does
+            if run.started:
+                db.execute("UPDATE jobs SET attempts = COALESCE(attempts, 0) + 1 WHERE id = ?", [run.job.job_id])
         db["jobs"].update(run.job.job_id, update)
         run.started = True
         step = int(checkpoint.name.split("-")[1]) if checkpoint else 0
