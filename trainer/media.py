@@ -175,10 +175,10 @@ def write_mp4(frames: np.ndarray, path: Path, fps: float = 24.0, audio: np.ndarr
             # yuv420p needs even sides: pad odd sizes by one pixel rather than fail
             stream.height, stream.width = frames.shape[1] + frames.shape[1] % 2, frames.shape[2] + frames.shape[2] % 2
             stream.pix_fmt = "yuv420p"
-            # mbtree=0: libx264's macroblock-tree rate control (its SIMD code) reads memory it never wrote, so
-            # the same frames could encode differently from one call to the next, by whatever the heap held
-            # (decoded pixels up to 0.29 apart on the tiny model's clips); without it the file is a function
-            # of the frames alone. CRF still sets the quality; encoding is no slower.
+            # mbtree=0: libx264's macroblock-tree rate control, in its AVX-512 code (CPUs that have it), reads
+            # memory it never wrote, so the same frames could encode differently from one call to the next, by
+            # whatever the heap held (decoded pixels up to 0.29 apart on the tiny model's clips). Without it the
+            # file is a function of the frames alone; CRF still sets the quality and encoding is no slower.
             stream.options = {"crf": "18", "preset": "veryfast", "x264-params": "mbtree=0"}
             sound = _aac_stream(container, audio, sample_rate) if audio is not None else None  # before muxing
             for rgb in frames:
