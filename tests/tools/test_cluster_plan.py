@@ -55,3 +55,14 @@ def test_an_evaluation_asks_for_what_its_trainings_model_needs(workspace, tmp_pa
     for parent, gpus in ((real, 1), (tiny, 0)):
         ev = jobs.get_job(db, jobs.enqueue(db, "evaluate", {"lora_or_job": parent}, parent_job_id=parent))
         assert job_resources(ev).num_gpus == gpus
+
+
+def test_a_caption_job_runs_beside_the_store_it_writes(workspace):
+    from core.store import open_db
+    from tools.train.cluster import job_resources
+    from trainer import jobs
+
+    db = open_db(workspace)
+    job = jobs.get_job(db, jobs.enqueue(db, "caption", {"dataset_id": "d", "backend": "template"}))
+    res = job_resources(job)
+    assert res.beside_store and res.num_gpus == 0

@@ -25,9 +25,9 @@ def job_resources(job: JobRecord, settings: Settings | None = None) -> Resources
         model = cfg.get("model") or {}
         return _model_resources(str(model.get("id") or job.model_id or settings.default_model),
                                 config=cfg, gpus=settings.ray_gpus_per_job, what="training")
-    if job.kind == "caption":
+    if job.kind == "caption":  # it stores each caption in the workspace's store: it runs beside it
         vlm = cfg.get("backend") in ("auto", "vlm") and settings.caption_model
-        return Resources(num_gpus=1 if vlm else 0, gpu_optional=True,
+        return Resources(num_gpus=1 if vlm else 0, gpu_optional=True, beside_store=True,
                          why="captioning with a vision-language model" if vlm else "captioning without a model")
     if job.kind in ("evaluate", "studio"):
         model = str((cfg.get("model") or {}).get("id") or job.model_id or _parent_model(job)
@@ -73,8 +73,23 @@ def cluster_executor(runners: Mapping[str, Callable], settings: Settings | None 
         return None
     from trainer.cluster.executor import RayExecutor
 
+    runners = {**runners, **({"evaluate": run_evaluate_from_run_dir} if "evaluate" in runners else {})}
     return RayExecutor(settings.ray_address, runners, resources_for=lambda job: job_resources(job, settings),
                        job_id=job_id)
+
+
+def run_evaluate_from_run_dir(workspace, job: JobRecord, emit, should_stop) -> dict:
+    """``evaluate`` on a cluster node: the trained job is named by its run folder (runs/<job-id>/, on the shared
+    workspace) instead of its id, so the evaluation reads files only, never the store from another machine."""
+    from pathlib import Path
+
+    from tools.evaluate.jobs import run_evaluate_job
+
+    ref = str(job.config.get("lora_or_job") or "")
+    run_dir = Path(job.run_dir).parent / ref
+    if ref and "/" not in ref and not ref.endswith(".safetensors") and (run_dir / "config.json").is_file():
+        job = job.model_copy(update={"config": {**job.config, "lora_or_job": str(run_dir)}})
+    return run_evaluate_job(workspace, job, emit, should_stop)
 
 
 def _snapshot_nodes(workspace, settings: Settings | None) -> list[dict]:

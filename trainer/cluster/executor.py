@@ -102,16 +102,18 @@ class RayExecutor:
 
     def _open(self) -> None:
         """The connection and the hub (one actor, one process, for every job), again after a shutdown."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         if not self._ray.is_initialized():
             self._ray, self._own_connection = _connect(self.address)
         if self._hub is None:
             # Pinned (not soft) to this process's node: a soft affinity let Ray place it on a worker node, whose
             # loss then took every job's events with it.
-            here = NodeAffinitySchedulingStrategy(self._ray.get_runtime_context().get_node_id(), soft=False)
             hub = self._ray.remote(num_cpus=0, max_restarts=0)(Hub)
-            self._hub = hub.options(scheduling_strategy=here).remote()
+            self._hub = hub.options(scheduling_strategy=self._here()).remote()
+
+    def _here(self):
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        return NodeAffinitySchedulingStrategy(self._ray.get_runtime_context().get_node_id(), soft=False)
 
     def _snapshot(self, workspace: Workspace, every_s: float = 10.0) -> None:
         """What the cluster has, in ``cluster.json`` for planners that are not connected to Ray (the server)."""
@@ -130,6 +132,11 @@ class RayExecutor:
         res = self.resources_for(job)
         opts, notes = ray_options(res, ray.cluster_resources())
         nodes = ray.nodes()
+        if res.beside_store:  # on this node, where the store is a local file
+            here = ray.get_runtime_context().get_node_id()
+            nodes = [n for n in nodes if n.get("NodeID") == here]
+            opts["scheduling_strategy"] = self._here()
+            notes.append("runs on the dispatcher's node, beside the store it writes")
         if not fits_somewhere(opts, nodes):
             self._record(db, job, {"type": "failed", "message": (
                 f"no node of the Ray cluster can run this job: it needs {res.describe()} ({res.why}); the cluster "

@@ -23,6 +23,8 @@ class Resources(BaseModel):
     gpu_optional: bool = Field(False, description="Runs on CPU (slower) when no node has a GPU.")
     processes: int | None = Field(None, ge=1, description="Training processes in its task (torchrun); default: "
                                   "one per GPU. Several CPU processes (gloo) test the same path without a GPU.")
+    beside_store: bool = Field(False, description="The job writes the store (SQLite): it runs on the dispatcher's "
+                               "node, since SQLite must never be shared over a network filesystem.")
     why: str = ""
 
     def describe(self) -> str:
