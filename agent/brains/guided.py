@@ -90,6 +90,10 @@ def talk(kind: str, args: dict[str, Any], state: dict[str, Any]) -> str:
         return "You're welcome. " + next_step(state)
     if kind == "next":
         return next_step(state)
+    if kind == "migrate_help":
+        return ("I can migrate a whole folder of LTX-2 LoRAs at once: give me the folder with the LoRA files and the "
+                "folder whose sub-folders hold each LoRA's clips (named like the files), e.g. 'migrate all the "
+                "LoRAs in /data/loras with the clips in /data/clips'. You approve the batch once.")
     if kind == "story":
         guess = f" It sounds like a {args['recipe']} LoRA; I'll check." if args.get("recipe") else ""
         return ("LTX-2 LoRAs load on LTX-2.3 without an error but no longer work as trained, so the way back is a "

@@ -23,7 +23,8 @@ from agent.brains import phrases as P
 from agent.brains.slots import Reading, normalise, read_settings, read_trigger
 from tools.plan.gpus import gpu_words
 
-Kind = Literal["tool", "help", "unknown", "skip", "yes", "no", "greeting", "thanks", "next", "story"]
+Kind = Literal["tool", "help", "unknown", "skip", "yes", "no", "greeting", "thanks", "next", "story",
+               "migrate_help"]
 
 
 @dataclass
@@ -48,6 +49,11 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     if not low.strip(" .?!") and not paths:
         return [Intent("help")]
     family, score = _family(low)
+    if family == "migrate_library":  # "migrate all the LoRAs in <folder> with the clips in <folder>"
+        folders = [i.args["source"] for i in paths if i.tool == "import_dataset"]
+        if len(folders) >= 2:
+            return [Intent("tool", "migrate_library", {"folder": folders[0], "datasets": folders[1]})]
+        return [Intent("migrate_help")]
     if family == "retrain_with":
         return [_retrain(rest, low, last_setting)]
     cards = gpu_words(low)  # "my 4090", "24gb": a card, not a setting's value

@@ -19,6 +19,14 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
         return f"I couldn't {_ACTS.get(tool, 'do that')}: {result['error']}"
     if tool == "evaluate_as_is" and isinstance(result, dict) and "verdict" in result:
         return describe_as_is(result)
+    if tool == "migrate_library" and isinstance(result, dict) and result.get("batch_id"):
+        skipped = "".join(f"\n- {s['file']}: skipped, {s['reason']}" for s in result.get("skipped") or [])
+        return (f"Batch {result['batch_id']} queued: {result.get('summary')}{skipped}\nSay 'migration status "
+                f"{result['batch_id']}' for the table.")
+    if tool == "migration_status" and isinstance(result, dict) and "rows" in result:
+        lines = [f"- {r['name']}: {r['verdict']}" + (f" (trigger '{r['trigger']}')" if r.get("trigger") else "")
+                 + (f"; {r['retry']}" if r.get("retry") else "") for r in result["rows"]]
+        return "\n".join([result.get("summary") or "", *lines])
     if tool == "set_option":
         changed = str(result.get("changed") or "no change")
         return "Nothing changed: that is already the plan's value." if changed == "no change" else \

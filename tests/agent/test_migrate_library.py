@@ -47,3 +47,17 @@ def test_one_approval_shows_the_batch_and_the_yes_queues_each_lora(sidekick_fact
     status = [e for e in kick.send("how is it going?") if isinstance(e, ToolEnd)][0].result
     verdicts = {r["name"]: r["verdict"] for r in status["rows"]}
     assert verdicts == {"broken": "skipped", "lonely": "skipped", "zorbly_style": "queued"}
+
+
+def test_the_guided_brain_reads_migrate_all_the_loras_in_a_folder(sidekick_factory, workspace, tmp_path):
+    from agent.brains.guided import GuidedBrain
+    from agent.events import TextEvent
+
+    loras, clips = _library(tmp_path)
+    kick = sidekick_factory(GuidedBrain(), thread_id="library")
+    events = list(kick.send(f"please migrate all the LoRAs in {loras} with the clips in {clips}"))
+    request = next(e for e in events if isinstance(e, ApprovalRequest))
+    assert request.tool == "migrate_library" and "zorbly_style: retrain from" in request.summary
+    assert job_rows(workspace) == []
+    asked = [e.text for e in kick.send("migrate all my loras") if isinstance(e, TextEvent)]
+    assert any("folder with the LoRA files" in t for t in asked)
