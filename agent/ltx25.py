@@ -46,7 +46,7 @@ def evaluate_as_is(ctx: ToolContext, model: str | None = None) -> ToolOutput:
     import tools.evaluate.asis
 
     target = model or as_is_test_model(ctx.state)
-    report = tools.evaluate.asis.evaluate_as_is(old["path"], str(ref), model=target)
+    report = tools.evaluate.asis.evaluate_as_is(old["path"], str(ref), model=target, workspace=ctx.workspace)
     data = jsonable(report)
     data["evaluation"].pop("train_losses", None)  # the old run's curves are not this test's
     return ToolOutput(data, {"as_is": {k: data[k] for k in ("verdict", "headline", "target", "lora_path",

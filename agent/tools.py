@@ -120,7 +120,7 @@ def explain_settings(ctx: ToolContext, setting: str | None = None) -> Any:
 
 def estimate(ctx: ToolContext) -> Any:
     """Estimate the training time and the disk the cache and checkpoints will take, for the current plan."""
-    est = jsonable(tools.plan.estimate.estimate(_config(ctx)))
+    est = jsonable(tools.plan.estimate.estimate(_config(ctx), workspace=ctx.workspace))
     return {**est, "summary": estimate_summary(est)}
 
 
@@ -230,7 +230,7 @@ def _replan(ctx: ToolContext, strict: bool = False, **changed: Any) -> dict[str,
     try:
         plan = tools.plan.service.plan(state["recipe"], _strip(state["dataset"]),
                                        old_lora=_strip(state.get("old_lora")) or None,
-                                       overrides=dict(state.get("overrides") or {}))
+                                       overrides=dict(state.get("overrides") or {}), workspace=ctx.workspace)
     except LoraportError as err:
         if strict:
             raise
@@ -318,7 +318,7 @@ def _estimate_text(ctx: ToolContext, config) -> str:
         est = plan["estimate"]
     else:
         try:
-            est = jsonable(tools.plan.estimate.estimate(config))
+            est = jsonable(tools.plan.estimate.estimate(config, workspace=ctx.workspace))
         except LoraportError as err:
             return f"No estimate: {err.message}"
     return f"{estimate_summary(est)} {tools.train.disk.check_disk(config, ctx.workspace).summary()}"

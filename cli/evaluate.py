@@ -77,7 +77,8 @@ def _as_is(lora: str, dataset: str | None, model: str, seeds: tuple[int, ...], o
 
     quiet = json_out or not sys.stderr.isatty()
     with tqdm(total=None, desc="testing as is", disable=quiet, leave=False, bar_format="{desc} {elapsed}") as bar:
-        r = evaluate_as_is(lora, dataset, model=model, seeds=seeds, out_dir=out, on_progress=bar.set_description_str)
+        r = evaluate_as_is(lora, dataset, model=model, seeds=seeds, out_dir=out, on_progress=bar.set_description_str,
+                           workspace=workspace())
     if json_out:
         print_json(r)
         return

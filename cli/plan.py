@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import JsonFlag, print_json
+from cli.common import JsonFlag, print_json, workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         if trigger is not None:
             overrides["trigger"] = trigger
         result = make_plan(recipe, dataset, old_lora=old, overrides=overrides, model_id=model,
-                           calibrate=True if calibrate else None, vram_gb=vram_gb)
+                           calibrate=True if calibrate else None, vram_gb=vram_gb, workspace=workspace())
         if json_out:
             print_json(result)
         else:

@@ -57,6 +57,19 @@ def test_measured_calibration_runs_real_steps_once_and_is_cached(tmp_path, monke
     assert other_rank.basis == "table"  # the cache is keyed by rank
 
 
+def test_a_calibration_is_kept_in_the_workspace_it_was_asked_for(tmp_path):
+    from tests.trainer.clips import make_clip
+
+    for i in range(2):
+        make_clip(tmp_path / "set" / f"c{i}.mp4", frames=9, size=(64, 64), color=(80 * i, 30, 30))
+    cfg = config(rank=4, steps=50, dataset_dir=str(tmp_path / "set"), buckets=((64, 64, 9),))
+    other = Workspace(tmp_path / "other-home").ensure()
+    assert est.estimate(cfg, CPU, n_items=2, workspace=other).basis == "measured"
+    assert list(json.loads((other.home / est.CALIBRATION_FILE).read_text())) == [est.calibration_key(cfg, CPU)]
+    assert not (Workspace.from_settings().home / est.CALIBRATION_FILE).exists()  # --home is honoured
+    assert est.estimate(cfg, CPU, n_items=2, workspace=other, calibrate=False).basis == "measured"
+
+
 def test_human_range_says_one_figure_when_both_ends_round_alike():
     from tools.plan.estimate import human_range
 

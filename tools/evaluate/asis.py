@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from core.workspace import Workspace
 from tools.evaluate.models import EvalReport
 from tools.evaluate.verdict import WEAK_IMPROVEMENT, WEAK_STRENGTH
 
@@ -47,8 +48,10 @@ class AsIsReport(BaseModel):
 
 def evaluate_as_is(lora: str | Path, dataset: str | Path | None = None, *, model: str = "ltx-2.5",
                    old_model: str | None = None, seeds: Sequence[int] = (42,), sample_steps: int | None = None,
-                   out_dir: Path | None = None, on_progress: Callable[[str], None] | None = None) -> AsIsReport:
+                   out_dir: Path | None = None, on_progress: Callable[[str], None] | None = None,
+                   workspace: Workspace | None = None) -> AsIsReport:
     """Does this LoRA still work on ``model`` as it is? Renders and measures it there; says works or retrain."""
+    workspace = workspace or Workspace.from_settings()
     from tools.evaluate.service import evaluate
     from tools.inspect import inspect_lora
 
@@ -56,8 +59,8 @@ def evaluate_as_is(lora: str | Path, dataset: str | Path | None = None, *, model
     old_model = old_model or own_model(found.base_model.family, found.base_model.variant, model)
     ev = evaluate(lora, dataset, checkpoints=False, out_dir=out_dir, seeds=seeds, sample_steps=sample_steps,
                   old_lora=lora if old_model else None, old_model=old_model or "ltx-2", model=model,
-                  on_progress=on_progress)
-    old_imp = _old_improvement(lora, dataset, old_model, on_progress) if old_model else None
+                  on_progress=on_progress, workspace=workspace)
+    old_imp = _old_improvement(lora, dataset, old_model, on_progress, workspace) if old_model else None
     verdict, evidence = decide_as_is(found, ev, old_imp, old_model)
     imp = _improvement(ev)
     report = AsIsReport(lora_path=str(lora), trained_on=found.base_model.family, target=model, old_model=old_model,
@@ -87,10 +90,9 @@ def _improvement(ev: EvalReport) -> float | None:
     return None
 
 
-def _old_improvement(lora, dataset, old_model: str, note) -> float | None:
+def _old_improvement(lora, dataset, old_model: str, note, workspace: Workspace) -> float | None:
     """The LoRA's held-out improvement on its own model, when that model's weights are here (else None)."""
     from core.errors import LoraportError
-    from core.workspace import Workspace
     from tools.evaluate import metrics as M
     from tools.evaluate.compare import old_model_config
     from tools.evaluate.source import resolve
@@ -103,12 +105,12 @@ def _old_improvement(lora, dataset, old_model: str, note) -> float | None:
         return None
     (note or (lambda m: None))(f"measuring it on {old_model}")
     try:
-        src = resolve(lora, dataset, old_model)
+        src = resolve(lora, dataset, old_model, workspace=workspace)
         components = load_components(cfg)
     except LoraportError:
         return None
     data = prepare_dataset(src.config.model_copy(update={"model": cfg}), components,
-                           Workspace.from_settings().cache_dir(cfg.id))
+                           workspace.cache_dir(cfg.id))
     items = data.holdout or data.train[:4]
     if not items:
         return None

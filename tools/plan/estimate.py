@@ -66,18 +66,21 @@ class Estimate(BaseModel):
 
 
 def estimate(config: TrainConfig, hardware: Hardware | None = None, *, n_items: int = 10,
-             calibrate: bool | None = None) -> Estimate:
-    """Estimate a run's time (a range) and disk before launch, from a measured calibration when possible."""
+             calibrate: bool | None = None, workspace: Workspace | None = None) -> Estimate:
+    """Estimate a run's time (a range) and disk before launch, from a measured calibration when possible.
+
+    Calibrations are kept in ``workspace`` (default: the settings' workspace)."""
+    workspace = workspace or Workspace.from_settings()
     from tools.plan.hardware import detect_hardware
 
     hw = hardware or detect_hardware()
     dims = _DIMS.get(config.model.id, _DIMS["ltx-2.3"])
     tiny = config.model.id in TINY_MODELS
-    measured = cached_calibration(config, hw)
+    measured = cached_calibration(config, hw, workspace)
     failed = ""
     if measured is None and (calibrate if calibrate is not None else tiny) and _can_train(config, hw):
         try:
-            measured = run_calibration(config, hw, n_items=n_items)
+            measured = run_calibration(config, hw, n_items=n_items, workspace=workspace)
         except Exception as err:  # best effort: an estimate must never stop a plan; the table stands in
             log.warning("calibration failed: %s", err)
             failed = f" (A measured calibration was tried and failed: {err})"
@@ -108,12 +111,12 @@ def calibration_key(config: TrainConfig, hw: Hardware) -> str:
                      f"b{config.optim.batch_size}x{config.optim.grad_accum}", config.strategy.name])
 
 
-def _calibration_path() -> Path:
-    return Workspace.from_settings().home / CALIBRATION_FILE
+def _calibration_path(workspace: Workspace) -> Path:
+    return workspace.home / CALIBRATION_FILE
 
 
-def _read_calibrations() -> dict:
-    path = _calibration_path()
+def _read_calibrations(workspace: Workspace) -> dict:
+    path = _calibration_path(workspace)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -121,12 +124,12 @@ def _read_calibrations() -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def cached_calibration(config: TrainConfig, hw: Hardware) -> dict | None:
-    entry = _read_calibrations().get(calibration_key(config, hw))
+def cached_calibration(config: TrainConfig, hw: Hardware, workspace: Workspace) -> dict | None:
+    entry = _read_calibrations(workspace).get(calibration_key(config, hw))
     return entry if isinstance(entry, dict) and entry.get("per_step_s") else None
 
 
-def run_calibration(config: TrainConfig, hw: Hardware, *, n_items: int) -> dict | None:
+def run_calibration(config: TrainConfig, hw: Hardware, *, n_items: int, workspace: Workspace) -> dict | None:
     """Train a few steps for real (temp run dir; the latent cache it fills is reused by the real run)."""
     import torch
 
@@ -137,7 +140,6 @@ def run_calibration(config: TrainConfig, hw: Hardware, *, n_items: int) -> dict 
     probe.optim.steps, probe.optim.warmup_steps = CALIBRATION_STEPS, 0
     probe.checkpoints.every, probe.checkpoints.keep = CALIBRATION_STEPS + 1, 1
     probe.validation.every, probe.data.holdout_fraction = 0, 0.0
-    workspace = Workspace.from_settings()
     threads = torch.get_num_threads()
     if (want := get_settings().torch_threads) > 0:  # small models on few cores run ~20x faster on one thread
         torch.set_num_threads(want)
@@ -156,9 +158,9 @@ def run_calibration(config: TrainConfig, hw: Hardware, *, n_items: int) -> dict 
     setup = timings.get("setup_s", timings.get("model_and_data_s", 0.0))  # model load + encoding the clips
     entry = {"per_step_s": 1.0 / rate, "preprocess_per_item_s": setup / max(1, n_items),
              "wall_s": wall, "measured_at": time.time(), "steps": CALIBRATION_STEPS}
-    data = _read_calibrations()
+    data = _read_calibrations(workspace)
     data[calibration_key(config, hw)] = entry
-    atomic_write_json(_calibration_path(), data)
+    atomic_write_json(_calibration_path(workspace), data)
     return entry
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from core.errors import LoraportError
 from core.settings import get_settings
+from core.workspace import Workspace
 from tools.plan.estimate import Estimate, estimate
 from tools.plan import sound
 from tools.plan.glossary import SETTINGS
@@ -92,7 +93,7 @@ class _Values:
 
 def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None, old_lora: Any = None,
          overrides: dict[str, Any] | None = None, model_id: str | None = None,
-         calibrate: bool | None = None, vram_gb: float | None = None) -> Plan:
+         calibrate: bool | None = None, vram_gb: float | None = None, workspace: Workspace | None = None) -> Plan:
     """Resolve a training plan: every setting with its value, where it came from, and why; plus time and disk.
 
     ``vram_gb`` plans for a GPU of that size instead of this machine's (no weights or GPU needed)."""
@@ -131,7 +132,7 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
     if not memory.fits:
         warnings.append(" ".join(memory.reasons))
     notes = version_notes(tier.requested_model, old.family if old else None, bool(old and old.ic))
-    est = estimate(config, hw, n_items=max(1, facts.n_items), calibrate=calibrate)
+    est = estimate(config, hw, n_items=max(1, facts.n_items), calibrate=calibrate, workspace=workspace)
     return Plan(recipe=recipe.name, recipe_title=recipe.title, model_id=tier.model_id,
                 requested_model=tier.requested_model, tier=tier.tier, tier_reason=tier.reason, hardware=hw,
                 dataset=facts, config=config, settings=v.s, estimate=est,

@@ -29,7 +29,7 @@ def build_config(
     if recipe != "none":
         return _planned(recipe, dataset_dir, model_id, {**{name: value for name, value in {
             "steps": steps, "rank": rank, "learning_rate": lr, "trigger": trigger,
-            "checkpoint_every": checkpoint_every}.items() if value is not None}, **sets})
+            "checkpoint_every": checkpoint_every}.items() if value is not None}, **sets}, workspace)
     from trainer.models import get_model_spec
 
     spec = get_model_spec(model_id)
@@ -66,11 +66,12 @@ def _split_model(sets: dict[str, str] | None) -> tuple[dict[str, str], str | Non
     return rest, model
 
 
-def _planned(recipe: str, dataset_dir: Path, model_id: str, overrides: dict) -> TrainConfig:
+def _planned(recipe: str, dataset_dir: Path, model_id: str, overrides: dict,
+             workspace: Workspace | None) -> TrainConfig:
     """The recipe's plan, with the flags as the user's overrides (the plan validates and explains them)."""
     from tools.plan.service import plan
 
-    p = plan(recipe, dataset_dir, overrides=overrides, model_id=model_id)
+    p = plan(recipe, dataset_dir, overrides=overrides, model_id=model_id, workspace=workspace)
     if p.model_id != p.requested_model:  # the plan may offer the tiny twin; training never silently swaps it in
         raise LoraportError(f"{p.requested_model} cannot train here. {p.tier_reason.split(' Here,')[0]} To try "
                             f"the whole flow on this machine instead, train the tiny model: --model {p.model_id} "
