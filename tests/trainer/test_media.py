@@ -9,6 +9,7 @@ from PIL import Image
 
 from core.errors import LoraportError
 from tests.trainer.clips import clip_frames, make_clip, make_image
+from tests.trainer.heap import unwritten_memory_holds
 from trainer.config import Bucket
 from trainer.media import contact_sheet, decode, probe, write_mp4
 
@@ -128,23 +129,6 @@ def test_contact_sheet_lays_frames_side_by_side(tmp_path):
         assert np.array_equal(np.asarray(sheet)[:, :32], frames[0])
 
 
-def _litter_the_heap(seed: int) -> None:
-    """Allocate and free blocks full of one random byte each, so that memory a library later gets from malloc
-    without writing it holds different leftovers on every call (a read of it then shows as a changed result)."""
-    import ctypes
-
-    libc = ctypes.CDLL(None)
-    libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
-    rng = np.random.default_rng(seed)
-    blocks = []
-    for size in rng.integers(16, 70_000, 300):
-        block = libc.malloc(int(size))
-        ctypes.memset(block, int(rng.integers(0, 256)), int(size))
-        blocks.append(block)
-    for block in blocks:
-        libc.free(block)
-
-
 def test_write_mp4_encodes_the_same_frames_to_the_same_file_whatever_the_heap_held(tmp_path):
     import hashlib
 
@@ -156,6 +140,7 @@ def test_write_mp4_encodes_the_same_frames_to_the_same_file_whatever_the_heap_he
     frames = np.asarray([np.asarray(Image.fromarray(f).resize((64, 64), Image.BILINEAR)) for f in coarse])
     digests = set()
     for i in range(10):
-        _litter_the_heap(i)
-        digests.add(hashlib.sha256(write_mp4(frames, tmp_path / f"s{i}.mp4").read_bytes()).hexdigest())
+        with unwritten_memory_holds(i * 25 + 1):
+            path = write_mp4(frames, tmp_path / f"s{i}.mp4")
+        digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
     assert len(digests) == 1

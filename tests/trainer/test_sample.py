@@ -32,6 +32,7 @@ def _comfy_lora(path, seed=0):
     return path
 
 
+@pytest.mark.slow
 def test_sample_writes_a_playable_mp4_and_a_png_sheet(components, tmp_path):
     r = generate(components, "a red ball", seed=1, width=64, height=64, frames=17, steps=2, out_dir=tmp_path,
                  name="s")
@@ -47,6 +48,7 @@ def test_sample_writes_a_playable_mp4_and_a_png_sheet(components, tmp_path):
         assert sheet.format == "PNG" and sheet.size[1] == 64 and sheet.size[0] >= 64 * 2
 
 
+@pytest.mark.slow
 def test_sample_is_deterministic_for_a_seed_and_varies_across_seeds(components, tmp_path):
     kw = dict(width=64, height=64, frames=9, steps=2, out_dir=tmp_path)
     a = generate(components, "a red ball", seed=3, name="a", **kw)
@@ -56,6 +58,7 @@ def test_sample_is_deterministic_for_a_seed_and_varies_across_seeds(components, 
     assert not np.array_equal(a.frames, c.frames)
 
 
+@pytest.mark.slow
 def test_lora_changes_the_sample_and_is_unloaded_afterwards(components, tmp_path):
     lora = _comfy_lora(tmp_path / "lora.safetensors")
     kw = dict(seed=5, width=64, height=64, frames=9, steps=2, out_dir=tmp_path)
@@ -67,6 +70,7 @@ def test_lora_changes_the_sample_and_is_unloaded_afterwards(components, tmp_path
     assert np.array_equal(again.frames, base.frames)
 
 
+@pytest.mark.slow
 def test_lora_scale_zero_matches_the_base(components, tmp_path):
     lora = _comfy_lora(tmp_path / "lora.safetensors")
     kw = dict(seed=5, width=64, height=64, frames=9, steps=2, out_dir=tmp_path)
@@ -105,6 +109,7 @@ def _trained_adapter(transformer, seed=1):
     return transformer
 
 
+@pytest.mark.slow
 def test_the_trainers_exported_lora_loads_and_changes_the_sample(components, tmp_path):
     from trainer.export import export_lora
 
@@ -115,6 +120,7 @@ def test_the_trainers_exported_lora_loads_and_changes_the_sample(components, tmp
     assert np.abs(tuned.frames.astype(int) - base.frames.astype(int)).mean() > 1.0
 
 
+@pytest.mark.slow
 def test_a_sample_lora_leaves_the_adapter_in_training_as_it_was(components, tmp_path):
     lora = _comfy_lora(tmp_path / "other.safetensors", seed=3)
     _trained_adapter(components.transformer)  # validation samples run on the transformer being trained
@@ -127,3 +133,35 @@ def test_a_sample_lora_leaves_the_adapter_in_training_as_it_was(components, tmp_
     assert np.array_equal(again.frames, training.frames)
     # the optimizer's parameters are still the trainable ones (peft's set_adapter toggles requires_grad)
     assert trainable and {n for n, p in components.transformer.named_parameters() if p.requires_grad} == trainable
+
+
+@pytest.mark.slow
+def test_default_guidance_renders_from_the_prompt_cache_read_only_memory_they_wrote(components, tmp_path):
+    import hashlib
+
+    from tests.trainer.heap import unwritten_memory_holds
+    from trainer.config import GuidanceConfig
+    from trainer.models import prompt_cache
+
+    # The modality-isolation pass (modality_scale > 1) with cached prompt embeddings, as validation renders during
+    # training. torch.empty memory holds NaN here and malloc's a different byte each render, so a read of anything
+    # unwritten would show in the frames (which stayed equal) or in the mp4 (which did not, before mbtree=0).
+    text = "sks a white square"
+    prompt_cache.encode(components, [text, GuidanceConfig().negative_prompt])
+    was, fill = torch.are_deterministic_algorithms_enabled(), torch.utils.deterministic.fill_uninitialized_memory
+    torch.use_deterministic_algorithms(True)
+    torch.utils.deterministic.fill_uninitialized_memory = True
+    try:
+        renders = []
+        for i in range(2):
+            junk = [torch.randn(1 << 14) for _ in range(16)]  # unrelated tensors come and go between renders
+            del junk
+            with unwritten_memory_holds(i * 100 + 7):  # and what malloc hands out unwritten differs
+                res = generate(components, text, seed=3, width=64, height=64, frames=9, steps=2, out_dir=tmp_path,
+                               name=f"r{i}")
+            assert res.audio is not None and np.isfinite(res.audio).all()
+            renders.append((res.frames, hashlib.sha256(res.mp4_path.read_bytes()).hexdigest()))
+    finally:
+        torch.use_deterministic_algorithms(was)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+    assert np.array_equal(renders[0][0], renders[1][0]) and renders[0][1] == renders[1][1]
