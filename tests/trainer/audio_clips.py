@@ -33,6 +33,7 @@ def make_av_clip(path: Path, frames: int = 17, fps: float = 24, size: tuple[int,
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
+        video.options = {"x264-params": "mbtree=0"}  # the same clip every time (see trainer.media.write_mp4)
         audio = container.add_stream("aac", rate=rate, layout=layout)
         for rgb in clip_frames(frames, size, color, pattern):
             container.mux(video.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))

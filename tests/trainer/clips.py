@@ -33,6 +33,8 @@ def make_clip(path: Path, frames: int = 17, size: tuple[int, int] = (64, 64), co
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        if codec == "libx264":
+            stream.options = {"x264-params": "mbtree=0"}  # the same clip every time (see trainer.media.write_mp4)
         astream = container.add_stream("aac", rate=16000) if audio else None
         for rgb in clip_frames(frames, size, color, pattern):
             container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
