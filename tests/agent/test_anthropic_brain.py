@@ -24,6 +24,7 @@ def claude(workspace):
         fake.__exit__(None, None, None)
 
 
+@pytest.mark.slow
 def test_tool_use_then_final_text_is_streamed(claude):
     fake, kick = claude([
         [{"text": "Let me check what rank means here."}, {"tool": "explain_settings", "input": {"setting": "rank"}}],
@@ -51,6 +52,7 @@ def test_tool_use_then_final_text_is_streamed(claude):
     assert tool_result["tool_use_id"] == tool_use["id"] and "capacity" in tool_result["content"]
 
 
+@pytest.mark.slow
 def test_claude_launch_waits_for_the_users_yes(claude, workspace, tmp_path):
     fake, kick = claude([[{"tool": "launch_training", "input": {}}], [{"text": "Training is queued."}]])
     kick.graph.update_state(kick._config, {"config": tiny_config(tmp_path).model_dump(mode="json")})

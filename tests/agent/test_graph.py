@@ -1,5 +1,7 @@
 """The graph's promises: heavy work waits for an explicit yes, survives a restart, and a no runs nothing."""
 
+import pytest
+
 from agent.events import ApprovalRequest, TextEvent, ToolEnd, TurnEnd
 from tests.agent.conftest import ScriptedBrain, job_rows, tiny_config
 
@@ -14,6 +16,7 @@ def _launch_brain():
     return ScriptedBrain([("Launching.", [("launch_training", {})]), ("Started.", [])])
 
 
+@pytest.mark.slow
 def test_launch_waits_for_approval_and_nothing_runs_before_yes(sidekick_factory, workspace, tmp_path):
     kick = sidekick_factory(_launch_brain())
     _with_plan(kick, tmp_path)

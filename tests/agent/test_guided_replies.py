@@ -1,5 +1,7 @@
 """What the guided brain says: short replies that end on the next step, plain words, one-line diffs."""
 
+import pytest
+
 from agent.brains.guided import GuidedBrain
 from agent.events import ApprovalRequest, TextEvent, ToolEnd, ToolStart
 from tests.agent.conftest import tiny_config
@@ -30,6 +32,7 @@ def test_greeting_and_first_turn_story_end_on_the_old_file(sidekick_factory):
     assert "style LoRA" in text and "attach your old LTX-2 LoRA" in text and "set_option" not in text
 
 
+@pytest.mark.slow
 def test_sure_at_the_review_step_proposes_the_launch_and_yep_approves(sidekick_factory, tmp_path, workspace):
     from tests.agent.conftest import job_rows
 
@@ -54,6 +57,7 @@ def test_a_tool_error_is_told_without_internal_names(sidekick_factory):
     assert "I couldn't evaluate it" in text and "evaluate didn't" not in text
 
 
+@pytest.mark.slow
 def test_hardware_question_is_answered_for_the_named_card(sidekick_factory):
     kick = sidekick_factory(GuidedBrain())
     events, text = _say(kick, "will it fit on my 4090?")

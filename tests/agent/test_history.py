@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from agent.brains.guided import GuidedBrain
 from agent.events import ApprovalRequest, ToolEnd
 from core.store import open_db
@@ -14,6 +16,7 @@ def _enqueue(workspace, config, thread_id=None):
     return jobs.enqueue(open_db(workspace), "train", config, thread_id=thread_id, workspace=workspace)
 
 
+@pytest.mark.slow
 def test_retrain_style_lora_with_more_steps_copies_latest_style_run(sidekick_factory, workspace, tmp_path):
     _enqueue(workspace, tiny_config(tmp_path, recipe="style", steps=100))
     latest_style = _enqueue(workspace, tiny_config(tmp_path, recipe="style", steps=200))

@@ -3,6 +3,8 @@ queues one training per LoRA, and the status tool gives the table (the tests pla
 
 import json
 
+import pytest
+
 from agent.events import ApprovalRequest, ToolEnd
 from tests.agent.conftest import ScriptedBrain, job_rows
 from tests.tools.lora_factory import ltx2_metadata, make_ltx2_lora
@@ -21,6 +23,7 @@ def _library(tmp_path):
     return loras, clips
 
 
+@pytest.mark.slow
 def test_one_approval_shows_the_batch_and_the_yes_queues_each_lora(sidekick_factory, workspace, tmp_path):
     loras, clips = _library(tmp_path)
     args = {"folder": str(loras), "datasets": str(clips), "overrides": {"steps": 10}}

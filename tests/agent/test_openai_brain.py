@@ -31,6 +31,7 @@ def _text(events) -> str:
     return "".join(e.text for e in events if isinstance(e, TextEvent))
 
 
+@pytest.mark.slow
 def test_model_drives_inspect_lora_through_streamed_tool_call_deltas(local_llm, tmp_path):
     from tests.tools.lora_factory import ltx2_metadata, make_ltx2_lora
 
@@ -55,6 +56,7 @@ def test_model_drives_inspect_lora_through_streamed_tool_call_deltas(local_llm, 
     assert result["role"] == "tool" and result["tool_call_id"] == call["id"] and "loads-but-invalid" in result["content"]
 
 
+@pytest.mark.slow
 def test_plain_reply_streams_as_text_deltas(local_llm):
     _, kick = local_llm([[{"text": "Hello! Attach your old LoRA and I will check it."}]])
     events = list(kick.send("hi"))
@@ -62,6 +64,7 @@ def test_plain_reply_streams_as_text_deltas(local_llm):
     assert len([e for e in events if isinstance(e, TextEvent)]) > 3 and not any(isinstance(e, ToolStart) for e in events)
 
 
+@pytest.mark.slow
 def test_malformed_tool_arguments_become_a_tool_error_the_model_reads(local_llm):
     fake, kick = local_llm([[{"tool": "explain_settings", "raw": "{setting: rank"}],
                             [{"text": "Sorry, let me try again."}]])
@@ -72,6 +75,7 @@ def test_malformed_tool_arguments_become_a_tool_error_the_model_reads(local_llm)
     assert "Sorry" in _text(events)
 
 
+@pytest.mark.slow
 def test_heavy_tool_from_the_model_waits_for_approval_and_sure_approves(local_llm, workspace, tmp_path):
     fake, kick = local_llm([[{"tool": "launch_training", "input": {}}], [{"text": "Training is queued."}]])
     kick.graph.update_state(kick._config, {"config": tiny_config(tmp_path).model_dump(mode="json")})
@@ -82,6 +86,7 @@ def test_heavy_tool_from_the_model_waits_for_approval_and_sure_approves(local_ll
     assert len(job_rows(workspace)) == 1 and "queued" in _text(events)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("reply", "reason"), [([{"status": 500}], "HTTP 500"), ([{"sleep": 1.5}], "timed out")])
 def test_failing_endpoint_hands_the_turn_to_the_guided_brain_and_says_so(local_llm, reply, reason):
     _, kick = local_llm([reply, reply], timeout_s=0.5)
@@ -92,6 +97,7 @@ def test_failing_endpoint_hands_the_turn_to_the_guided_brain_and_says_so(local_l
     assert isinstance(events[-1], TurnEnd) and not any(e.type == "error" for e in events)
 
 
+@pytest.mark.slow
 def test_unreachable_endpoint_falls_back_and_tools_still_run(local_llm, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,10 +1,13 @@
 """The sidekick offers the sound: the guided plan review says why audio is on and how to turn it off; "audio
 off" / "turn the audio on" are setting changes."""
 
+import pytest
+
 from agent.brains.parse import parse
 from tests.tools.test_plan_audio import clips, real, voice_report
 
 
+@pytest.mark.slow
 def test_the_guided_plan_review_offers_turning_the_sound_off_with_the_reason(tmp_path):
     from agent.brains.guided import plan_text
 

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import build_app
@@ -9,6 +10,7 @@ from tests.tools.lora_factory import ltx2_metadata, make_ltx2_lora
 from tests.trainer.clips import make_clip
 
 
+@pytest.mark.slow
 def test_plan_json_from_an_ltx2_lora_has_every_value_sourced_and_an_estimate(tmp_path):
     for i in range(4):
         make_clip(tmp_path / "clips" / f"c{i}.mp4", frames=17, size=(96, 64), color=(60 * i, 120, 30))
@@ -27,6 +29,7 @@ def test_plan_json_from_an_ltx2_lora_has_every_value_sourced_and_an_estimate(tmp
     assert doc["recommendations"] and doc["ready"] is False  # 4 clips < the character recipe's minimum
 
 
+@pytest.mark.slow
 def test_plan_summary_and_a_bad_override_is_one_clear_line(tmp_path, capsys):
     import pytest
 
@@ -58,6 +61,7 @@ def _zorbly_lora(tmp_path):
     return make_ltx2_lora(tmp_path / "old.safetensors", rank=1, audio=False, metadata=metadata)
 
 
+@pytest.mark.slow
 def test_plan_from_lora_keeps_a_multi_word_trigger_verbatim_and_says_where_it_came_from(tmp_path):
     old = _zorbly_lora(tmp_path)
     result = CliRunner().invoke(build_app(), ["plan", "--recipe", "style", "--dataset", str(tmp_path / "clips"),
@@ -71,6 +75,7 @@ def test_plan_from_lora_keeps_a_multi_word_trigger_verbatim_and_says_where_it_ca
     assert all("zorbly style" in p for p in doc["config"]["validation"]["prompts"])
 
 
+@pytest.mark.slow
 def test_cli_sets_a_multi_word_trigger_by_flag_or_by_set(tmp_path):
     old = _zorbly_lora(tmp_path)
     base = ["plan", "--recipe", "style", "--dataset", str(tmp_path / "clips"), "--from-lora", str(old), "--json"]

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import build_app
@@ -18,6 +19,7 @@ def _plan(tmp_path, folder, *extra):
     return result.stdout
 
 
+@pytest.mark.slow
 def test_plan_from_an_audio_video_lora_turns_audio_on_with_the_reason(tmp_path):
     for i in range(3):
         make_av_clip(tmp_path / "clips" / f"c{i}.mp4", size=(96, 64), hz=250 + 60 * i)
@@ -31,6 +33,7 @@ def test_plan_from_an_audio_video_lora_turns_audio_on_with_the_reason(tmp_path):
     assert off["config"]["data"]["audio"] == "off" and any("come back mute" in w for w in off["warnings"])
 
 
+@pytest.mark.slow
 def test_a_silent_dataset_for_an_audio_lora_is_warned_before_anything_runs(tmp_path):
     for i in range(3):
         make_clip(tmp_path / "mute" / f"c{i}.mp4", size=(96, 64))

@@ -37,6 +37,7 @@ def three_clips(tmp_path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_unknown_job_id_is_a_clear_error_with_exit_2(capsys):
     for command in (["jobs", "show", "train-nope"], ["jobs", "cancel", "train-nope"],
                     ["jobs", "resume", "train-nope", "--json"]):
@@ -45,6 +46,7 @@ def test_unknown_job_id_is_a_clear_error_with_exit_2(capsys):
         assert err.startswith("error: no job with id 'train-nope'") and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_jobs_list_show_cancel_resume_with_json(capsys, workspace):
     db = open_db(workspace)
     job_id = jobs.enqueue(db, "count", {"steps": 2})
@@ -61,6 +63,7 @@ def test_jobs_list_show_cancel_resume_with_json(capsys, workspace):
     assert json.loads(out) == []
 
 
+@pytest.mark.slow
 def test_worker_once_runs_the_queue_and_resume_runs_in_the_foreground(capsys, workspace, count_kind):
     db = open_db(workspace)
     first = jobs.enqueue(db, "count", {"steps": 3})
@@ -80,6 +83,7 @@ def test_home_flag_and_loraport_home_pick_the_workspace(capsys, tmp_path, worksp
     assert code == 0 and json.loads(out) == [] and (other / "loraport.db").is_file()
 
 
+@pytest.mark.slow
 def test_train_detach_only_queues_and_says_no_worker_runs(capsys, workspace_home, three_clips):
     code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "3",
                           "--detach", "--json")
@@ -94,6 +98,7 @@ def test_train_refuses_a_missing_dataset_with_exit_2(capsys, tmp_path):
     assert code == 2 and out == "" and "neither a folder nor a dataset id" in err
 
 
+@pytest.mark.slow
 def test_train_json_on_three_clips_finishes_with_a_lora_file(capsys, workspace_home, three_clips):
     code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "3",
                           "--rank", "4", "--checkpoint-every", "2", "--trigger", "zxq", "--json")
@@ -146,6 +151,7 @@ def test_ctrl_c_stops_a_foreground_train_resumably_and_jobs_resume_finishes_it(c
     assert record["result"]["resumed_from"] >= 3
 
 
+@pytest.mark.slow
 def test_jobs_show_follow_waits_for_a_detached_job_to_end(capsys, workspace, count_kind):
     import threading
 
@@ -160,6 +166,7 @@ def test_jobs_show_follow_waits_for_a_detached_job_to_end(capsys, workspace, cou
 FF_TARGETS = "to_q,to_k,to_v,to_out.0,ff.net.0.proj,ff.net.2"
 
 
+@pytest.mark.slow
 def test_train_set_targets_and_size_trains_feed_forward_keys(capsys, workspace_home, three_clips):
     code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "10",
                           "--rank", "4", "--set", f"targets={FF_TARGETS}", "--set", "resolution=64x64",
@@ -178,6 +185,7 @@ def test_train_set_targets_and_size_trains_feed_forward_keys(capsys, workspace_h
         assert keys[f"diffusion_model.transformer_blocks.0.{linear}.lora_B.weight"].abs().sum() > 0
 
 
+@pytest.mark.slow
 def test_train_set_goes_through_the_plans_applier_with_a_recipe(capsys, workspace_home, three_clips):
     code, out, err = _cli(capsys, "train", "--recipe", "style", "--dataset", str(three_clips), "--detach",
                           "--set", "targets=attn1.to_q,ff.net.2", "--set", "frames=9", "--set", "steps=40",
@@ -200,6 +208,7 @@ def test_train_set_refuses_bad_overrides_before_queueing(capsys, workspace_home,
     assert not (workspace_home / "runs").exists() or not any((workspace_home / "runs").iterdir())
 
 
+@pytest.mark.slow
 def test_train_set_target_that_matches_nothing_fails_the_run_naming_it(capsys, workspace_home, three_clips):
     code, out, err = _cli(capsys, "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "2",
                           "--set", "targets=to_q,ff.net.9", "--json")

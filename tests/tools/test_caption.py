@@ -89,6 +89,7 @@ def tiny_vlm_dirs(tmp_path_factory):
     return _save_tiny_llava(root / "random"), _save_tiny_llava(root / "hostile", constant_output=True)
 
 
+@pytest.mark.slow
 def test_vlm_preview_then_caption_all_through_from_pretrained(dataset, tiny_vlm_dirs, monkeypatch, workspace):
     monkeypatch.setenv("LORAPORT_CAPTION_MODEL", str(tiny_vlm_dirs[0]))
 
@@ -116,6 +117,7 @@ def test_vlm_preview_then_caption_all_through_from_pretrained(dataset, tiny_vlm_
     assert all(f.caption_status == "final" for f in check_dataset(dataset.id).files)
 
 
+@pytest.mark.slow
 def test_vlm_output_is_sanitised_and_capped(dataset, tiny_vlm_dirs, monkeypatch):
     from tools.caption.frames import sample_frames
     from tools.caption.vlm import VlmCaptioner
@@ -161,7 +163,7 @@ class _FakeMessages(BaseHTTPRequestHandler):
 def fake_anthropic(monkeypatch):
     _FakeMessages.requests = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeMessages)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-key")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}")
@@ -170,6 +172,7 @@ def fake_anthropic(monkeypatch):
     server.server_close()
 
 
+@pytest.mark.slow
 def test_claude_backend_sends_jpeg_frames_and_stores_reply_as_data(dataset, fake_anthropic, workspace):
     fake_anthropic.reply_text = f"OHWX, a blue square slides\x07 right.\n{INJECTION}"
 

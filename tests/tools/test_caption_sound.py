@@ -1,6 +1,8 @@
 """Captions that describe sound when the sound trains: the captioners are told, the template is silent-blind and
 says so, the preview shows it."""
 
+import pytest
+
 from tests.tools.test_caption import _FakeMessages, fake_anthropic  # noqa: F401  (fixture)
 from tests.trainer.audio_clips import make_av_clip
 from tools.caption import caption_preview
@@ -24,6 +26,7 @@ def test_template_captions_are_marked_silent_blind(tmp_path):
     assert "SILENT-BLIND" in voice.note and "what is said (in quotes)" in voice.note
 
 
+@pytest.mark.slow
 def test_vision_captioners_are_asked_for_the_sound_only_when_it_trains(tmp_path, fake_anthropic):  # noqa: F811
     ds = _voice_clips(tmp_path / "src")
     fake_anthropic.reply_text = 'a man talks at a desk. He says "hello" over a soft hum.'

@@ -65,6 +65,7 @@ def test_import_folder_copies_media_and_records_every_file(tmp_path, workspace):
     assert db["dataset_files"].count_where("dataset_id = ?", [report.id]) == 6
 
 
+@pytest.mark.slow
 def test_import_zip_and_uploaded_files(tmp_path):
     clips = make_clips(tmp_path / "src", 3)
     archive = tmp_path / "set.zip"
@@ -253,6 +254,7 @@ def test_caption_tables_import_and_captions_for_missing_files_warn(tmp_path):
     assert stored == captions
 
 
+@pytest.mark.slow
 def test_holdout_split_is_seeded_and_stable(tmp_path):
     make_clips(tmp_path / "a", 10)
     make_clips(tmp_path / "b", 10, prefix="renamed")  # same content, other names

@@ -35,6 +35,7 @@ def test_table_estimate_is_labelled_and_scales_with_steps_and_rank_disk():
     assert a.disk_mb.cache > 0 and a.disk_mb.checkpoints > 3 * a.disk_mb.lora
 
 
+@pytest.mark.slow
 def test_measured_calibration_runs_real_steps_once_and_is_cached(tmp_path, monkeypatch):
     from tests.trainer.clips import make_clip
 

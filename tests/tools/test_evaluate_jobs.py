@@ -48,6 +48,7 @@ def test_cli_evaluate_json_is_one_document(trained_job, capsys):
     assert all(m["meaning"] for m in report["metrics"].values())
 
 
+@pytest.mark.slow
 def test_retrain_proposal_keeps_alpha_equal_to_rank_and_launches_linked(workspace, trained_job):
     proposal = retrain_with(trained_job, {"rank": "16"})
     assert proposal.config.lora.rank == 16 and proposal.config.lora.alpha == 16
@@ -57,6 +58,7 @@ def test_retrain_proposal_keeps_alpha_equal_to_rank_and_launches_linked(workspac
     assert child.status == "queued" and child.parent_job_id == trained_job and child.config["lora"]["rank"] == 16
 
 
+@pytest.mark.slow
 def test_cancelled_evaluation_stops_between_phases_without_a_report(workspace, trained_job):
     from tools.evaluate import run_evaluate_job
 

@@ -18,6 +18,7 @@ def _plan(**kw):
                 calibrate=False, **kw)
 
 
+@pytest.mark.slow
 def test_explain_settings_covers_every_setting_with_what_and_why():
     p = _plan(overrides={"rank": "64"})
     rows = {r.name: r for r in explain_settings(p)}

@@ -51,6 +51,7 @@ def library(tmp_path):
     return loras, clips
 
 
+@pytest.mark.slow
 def test_plan_matches_each_lora_to_its_clips_and_skips_the_rest_with_the_reason(library):
     loras, clips = library
     plan = plan_migration(loras, clips, overrides={"steps": 10})
@@ -72,6 +73,7 @@ def test_plan_matches_each_lora_to_its_clips_and_skips_the_rest_with_the_reason(
     assert "Retrain 2 of 6" in plan.summary and "0 GPU-hours" in plan.summary
 
 
+@pytest.mark.slow
 def test_the_users_answer_matches_the_rest_and_a_folder_that_does_not_exist_stays_a_skip(library):
     loras, clips = library
     plan = plan_migration(loras, clips, overrides={"steps": 10}, matches={"lonely": "misc"})
@@ -88,6 +90,7 @@ def test_a_folder_without_loras_is_a_clear_error(tmp_path):
         plan_migration(tmp_path / "empty", tmp_path)
 
 
+@pytest.mark.slow
 def test_cli_without_yes_launches_nothing_and_prints_the_plan_as_json(library, capsys):
     loras, clips = library
     with pytest.raises(SystemExit) as exit_:

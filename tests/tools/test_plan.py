@@ -32,6 +32,7 @@ def old_report(**carry) -> dict:
             "migration": {"recipe": "character", "why": "", "carry_over": carry}}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hw", [H100, RTX4090, CPU])
 def test_every_recipe_plans_a_valid_config_with_every_value_explained(hw):
     for r in list_recipes():

@@ -1,5 +1,7 @@
 """Planning for LTX-2.5: the target is a choice, the plan says what differs, weights come from 2.5's setting."""
 
+import pytest
+
 from core.settings import get_settings
 from tests.tools.test_plan import CPU, H100, clips, old_report
 from tools.plan.service import plan
@@ -19,6 +21,7 @@ def test_real_ltx25_falls_back_to_its_own_tiny_twin_without_a_gpu():
     assert (p.requested_model, p.model_id, p.tier) == ("ltx-2.5", "tiny-ltx-2.5", "cannot_train")
 
 
+@pytest.mark.slow
 def test_model_override_moves_the_plan_to_25_and_an_old_23_lora_is_offered_the_test_first():
     old = old_report(rank=32) | {"base_model": {"family": "ltx-2.3", "confidence": 0.95}}
     p = plan("character", clips(20), hardware=H100, old_lora=old, overrides={"model": "ltx-2.5"}, calibrate=False)

@@ -1,6 +1,8 @@
 """The plan and sound: an old LoRA that learned a voice turns audio on, with the reason; a dataset without sound
 for it is warned about before anything runs; audio=on|off from the user; a sound recipe needs sound."""
 
+import pytest
+
 from tests.tools.lora_factory import ltx2_metadata, make_ltx2_lora
 from tests.tools.test_plan import CPU, H100, real
 from tools.inspect import inspect_lora
@@ -33,6 +35,7 @@ def test_plan_from_an_audio_video_lora_turns_audio_on_with_the_reason(tmp_path):
     assert not any("mute" in w for w in p.warnings)
 
 
+@pytest.mark.slow
 def test_a_dataset_without_sound_for_an_audio_lora_is_warned_about_before_anything_runs(tmp_path):
     p = real("character", clips(8, with_sound=0), old_lora=voice_report(tmp_path))
     assert p.config.data.audio == "off"
@@ -59,6 +62,7 @@ def test_audio_on_without_any_sound_says_so_and_required_is_not_ready():
     assert not p.ready and any("none of the 4 clips has a sound track" in w for w in p.warnings)
 
 
+@pytest.mark.slow
 def test_the_memory_model_counts_audio_tokens_when_the_sound_trains():
     from tools.plan.memory import Techniques, audio_tokens, predict
 
@@ -71,6 +75,7 @@ def test_the_memory_model_counts_audio_tokens_when_the_sound_trains():
 
 
 
+@pytest.mark.slow
 def test_train_set_audio_on_and_off(tmp_path, workspace):
     from tests.trainer.audio_clips import make_av_clip
     from tools.train.config import build_config

@@ -1,6 +1,8 @@
 """The plan shows how validation and evaluation samples are guided: ltx-pipelines' parameters for the planned
 model, each with its source, overridable with the same --set words as any other setting."""
 
+import pytest
+
 from tests.tools.test_plan import H100, clips
 from tools.plan.service import plan
 from trainer.config import DEFAULT_NEGATIVE_PROMPT, GuidanceConfig
@@ -19,6 +21,7 @@ def test_plan_shows_ltx_pipelines_guidance_with_its_source():
     assert p.config.validation.guidance == GuidanceConfig(stg_blocks=[28])
 
 
+@pytest.mark.slow
 def test_ltx2_perturbs_its_own_stg_block_and_the_tiny_model_its_last():
     assert plan("style", clips(25), hardware=H100, model_id="ltx-2", calibrate=False).settings[
         "stg_blocks"].value == [29]

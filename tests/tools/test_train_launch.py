@@ -66,6 +66,7 @@ def test_job_status_of_an_unknown_id_is_not_found():
 
 
 
+@pytest.mark.slow
 def test_build_config_from_a_recipe_keeps_the_users_flags(tmp_path):
     from tests.trainer.clips import make_clip
 

@@ -14,6 +14,7 @@ def test_unknown_model_is_an_error_listing_the_known_ids(tmp_path, recipe):
         build_config(recipe, concept_dataset(tmp_path / "ds", n=2), model="no-such-model")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["style", "none"])
 def test_real_model_without_a_gpu_is_refused_with_the_tiny_model_offered(tmp_path, monkeypatch, recipe):
     import torch

@@ -87,6 +87,7 @@ def mixed(tmp_path):
     return d
 
 
+@pytest.mark.slow
 def test_audio_run_trains_sound_where_there_is_some_and_lists_the_rest(mixed, components, tmp_path):
     from trainer.data import prepare_dataset
 
@@ -109,6 +110,7 @@ def test_audio_run_trains_sound_where_there_is_some_and_lists_the_rest(mixed, co
                                                                     cache_dir=tmp_path / "cache").dataset_hash
 
 
+@pytest.mark.slow
 def test_a_recipe_that_needs_sound_refuses_clips_without_it_plainly(mixed, components, tmp_path):
     from trainer.data import prepare_dataset
 
@@ -119,6 +121,7 @@ def test_a_recipe_that_needs_sound_refuses_clips_without_it_plainly(mixed, compo
     assert all("this recipe trains sound" in m for m in errors.values())
 
 
+@pytest.mark.slow
 def test_a_dataset_without_any_sound_cannot_train_a_sound_recipe(tmp_path, components):
     from trainer.data import prepare_dataset
 
@@ -127,6 +130,7 @@ def test_a_dataset_without_any_sound_cannot_train_a_sound_recipe(tmp_path, compo
         prepare_dataset(_config(tmp_path / "ds", "required"), components, cache_dir=tmp_path / "cache")
 
 
+@pytest.mark.slow
 def test_video_only_runs_never_touch_the_sound(mixed, components, tmp_path):
     from trainer.data import prepare_dataset
 
@@ -222,6 +226,7 @@ def test_sound_is_encoded_in_float32_even_from_a_bf16_model(tmp_path):
     assert next(components.audio_vae.parameters()).dtype == torch.bfloat16
 
 
+@pytest.mark.slow
 def test_the_real_ltx23_audio_vae_gives_128_feature_tokens_25_a_second():
     """The real LTX-2.3 audio VAE config (random weights): 64 mel bins -> 8 channels x 16 bins = 128 features a
     token, the real transformer's audio_in_channels; 2.04 s of sound -> 205 mel frames -> 52 tokens."""

@@ -67,6 +67,7 @@ def test_encode_prompts_matches_the_connectors_shapes_and_depends_on_the_text(co
     assert torch.allclose(again.video[0], e.video[0], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_17x64x64_clip_becomes_normalised_8x3x8x8_latents(components, tmp_path):
     make_clip(tmp_path / "ds" / "clip.mp4", frames=17, size=(64, 64), pattern="moving")
     comps = load_components(ModelConfig())

@@ -29,6 +29,7 @@ def _errors(ds) -> dict[str, str]:
     return {e.media: e.message for e in ds.errors}
 
 
+@pytest.mark.slow
 def test_each_pair_rule_is_applied_per_file(components, tmp_path):
     ds_dir = tmp_path / "ds"
     make_clip(ds_dir / "bigger.mp4")
@@ -55,6 +56,7 @@ def test_each_pair_rule_is_applied_per_file(components, tmp_path):
     assert "looks like a reference" in errors["orphan_ref.mp4"]
 
 
+@pytest.mark.slow
 def test_captions_jsonl_pairs_by_ltx_trainer_columns_or_the_suffix(components, tmp_path):
     ds_dir = tmp_path / "ds"
     for name in ("a", "b", "c"):

@@ -45,6 +45,7 @@ def _velocity(transformer) -> torch.Tensor:
         return predict(transformer, inputs, {"use_cross_timestep": True})
 
 
+@pytest.mark.slow
 def test_export_has_comfyui_keys_no_alpha_and_alpha_folded_into_b(trained):
     cfg, result = trained
     exported = load_file(result.lora_path)
@@ -59,6 +60,7 @@ def test_export_has_comfyui_keys_no_alpha_and_alpha_folded_into_b(trained):
     assert any(v.abs().sum() > 0 for k, v in raw.items() if ".lora_B." in k)  # trained, not the zero init
 
 
+@pytest.mark.slow
 def test_export_is_bf16_with_the_same_keys_as_fp32_at_half_the_size(trained, tmp_path):
     cfg, result = trained
     exported = load_file(result.lora_path)

@@ -41,6 +41,7 @@ def test_an_stg_block_the_model_lacks_is_refused():
         pipeline_guidance(GuidanceConfig(stg_blocks=[28]), *_model(tiny=True, layers=2))
 
 
+@pytest.mark.slow
 def test_each_guidance_term_changes_the_tiny_models_sample(tmp_path):
     components = load_components(ModelConfig())
     kw = dict(seed=5, width=64, height=64, frames=9, steps=2, out_dir=tmp_path)
@@ -56,6 +57,7 @@ def test_each_guidance_term_changes_the_tiny_models_sample(tmp_path):
     assert not np.array_equal(official, plain)
 
 
+@pytest.mark.slow
 def test_validation_samples_use_the_configs_guidance(tmp_path, monkeypatch):
     import trainer.sample
 

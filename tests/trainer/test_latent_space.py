@@ -37,6 +37,7 @@ def counting(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_ltx25_run_reuses_ltx23_latents_and_re_encodes_every_caption(tmp_path, counting):
     for i in range(2):
         make_clip(tmp_path / "ds" / f"c{i}.mp4", color=(200, 40 * i, 40))
@@ -52,6 +53,7 @@ def test_ltx25_run_reuses_ltx23_latents_and_re_encodes_every_caption(tmp_path, c
         assert torch.equal(a.latents, b.latents) and not torch.equal(a.video_embeds, b.video_embeds)
 
 
+@pytest.mark.slow
 def test_an_encoder_that_differs_by_one_weight_shares_no_latents(tmp_path, counting):
     make_clip(tmp_path / "ds" / "a.mp4")
     c23, other = load_components(ModelConfig(id="tiny-ltx-2.3")), load_components(ModelConfig(id="tiny-ltx-2.5"))

@@ -39,6 +39,7 @@ def test_audio_feed_forward_needs_the_audio_branch():
     assert sum("audio_ff.net.2" in n for n in names) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", ["ff.net.1", "query", "attn1", "ff.net.0"])
 def test_a_target_that_matches_no_linear_is_refused_even_beside_good_ones(bad):
     transformer = _transformer()
@@ -51,6 +52,7 @@ def test_attention_only_targets_keep_the_regex_older_checkpoints_were_fingerprin
     assert lora.target_regex(LoraConfig()) == r"transformer_blocks\.\d+\.(attn1|attn2)\.(to_k|to_q|to_v|to_out\.0)"
 
 
+@pytest.mark.slow
 def test_a_run_with_feed_forward_targets_exports_feed_forward_keys(tmp_path):
     cfg = tiny_config(concept_dataset(tmp_path / "ds", n=3), steps=10, lora={"target_modules": FF_TARGETS})
     result = run_training(cfg, tmp_path / "run")

@@ -80,6 +80,7 @@ def test_diffusers_folder_loads_through_from_pretrained_without_network(tmp_path
     assert c.tokenizer("a red ball").input_ids == tiny.tokenizer("a red ball").input_ids
 
 
+@pytest.mark.slow
 def test_ltx23_weights_under_the_ltx2_id_are_refused(tmp_path):
     _save_tiny_as_diffusers_folder(tmp_path / "m")
     with pytest.raises(LoraportError, match="LTX-2.3"):

@@ -59,6 +59,7 @@ def test_ltx25_diffusers_folder_loads_every_part_without_network(tmp_path):
     assert c.tokenizer("a red ball").input_ids == tiny.tokenizer("a red ball").input_ids
 
 
+@pytest.mark.slow
 def test_ltx23_weights_under_the_ltx25_id_are_refused_by_the_ff_bias(tmp_path):
     _save_folder("tiny-ltx-2.3", tmp_path / "ltx23")
     # a 2.3 folder fails on its Gemma 3 text encoder first; give it 2.5's to reach the transformer check

@@ -45,6 +45,7 @@ def test_the_2_3_prompt_adaln_keys_get_diffusers_names():
     assert sf.rename("transformer", "adaln_single.linear.weight", "2.3") == "time_embed.linear.weight"
 
 
+@pytest.mark.slow
 def test_single_file_gives_every_part_from_the_file_and_trains(tmp_path, parts):
     cfg_model = _single(tmp_path, parts)
     c = load_components(cfg_model)
@@ -57,6 +58,7 @@ def test_single_file_gives_every_part_from_the_file_and_trains(tmp_path, parts):
     assert run_training(cfg, tmp_path / "run").steps == 2
 
 
+@pytest.mark.slow
 def test_diffusers_folder_uses_the_classes_model_index_names_and_trains(tmp_path, parts):
     layouts.write_diffusers_folder(tmp_path / "ltx23", parts)
     c = load_components(ModelConfig(id="ltx-2.3", path=tmp_path / "ltx23"))
@@ -82,23 +84,27 @@ def test_a_truncated_file_is_refused_as_damaged(tmp_path, parts):
         load_components(cfg)
 
 
+@pytest.mark.slow
 def test_a_missing_weight_is_an_error_naming_it(tmp_path, parts):
     key = "model.diffusion_model.transformer_blocks.1.attn1.to_q.weight"
     with pytest.raises(LoraportError, match=r"1 missing \(transformer_blocks.1.attn1.to_q.weight\)"):
         load_components(_single(tmp_path, parts, drop=(key,)))
 
 
+@pytest.mark.slow
 def test_a_tensor_no_part_uses_is_an_error_naming_it(tmp_path, parts):
     with pytest.raises(LoraportError, match="model_ema.decay"):
         load_components(_single(tmp_path, parts, extra={"model_ema.decay": torch.ones(1)}))
 
 
+@pytest.mark.slow
 def test_a_folder_missing_a_part_says_which(tmp_path, parts):
     layouts.write_diffusers_folder(tmp_path / "ltx23", parts, skip=("vocoder",))
     with pytest.raises(LoraportError, match="no vocoder/ folder"):
         load_components(ModelConfig(id="ltx-2.3", path=tmp_path / "ltx23"))
 
 
+@pytest.mark.slow
 def test_the_2_3_vocoder_loaded_with_the_ltx_2_class_is_refused_not_left_random(tmp_path, parts):
     import json
 
@@ -122,6 +128,7 @@ def test_int8_base_weights_load_through_torchao_from_either_layout(tmp_path, par
     assert _no_meta(c)
 
 
+@pytest.mark.slow
 def test_a_transformer_only_file_takes_the_other_parts_from_the_folder(tmp_path, parts):
     state = layouts.lightricks_state_dict(parts)
     only = tuple(k for k in state if not k.startswith(sf.DIT_PREFIX))

@@ -15,6 +15,7 @@ from trainer.train import run_training
 CUDA = torch.cuda.is_available()
 
 
+@pytest.mark.slow
 def test_captions_are_all_encoded_before_any_clip_with_only_their_parts_on_the_gpu(tmp_path, monkeypatch):
     where = {}  # part -> device, as a recording device map: nothing really moves on this CPU machine
     monkeypatch.setattr(phases, "_move", lambda m, d: where.__setitem__(id(m), d.type))
@@ -55,6 +56,7 @@ def _lora(tmp_path, name, **model):
     return result, load_file(result.lora_path)
 
 
+@pytest.mark.slow
 def test_block_offload_trains_the_identical_lora(tmp_path):
     plain, a = _lora(tmp_path, "plain")
     offloaded, b = _lora(tmp_path, "offload", offload="blocks")
@@ -62,6 +64,7 @@ def test_block_offload_trains_the_identical_lora(tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # so the same gradients and updates
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["int8", "float8"])
 def test_torchao_base_weights_train_on_cpu(tmp_path, kind):
     c = load_components(ModelConfig(quantize_base=kind))
@@ -114,6 +117,7 @@ def test_validation_prompts_encoded_in_the_text_phase_render_the_same_clip_witho
     assert "text_encoder" not in c.resident
 
 
+@pytest.mark.slow
 def test_a_training_run_encodes_its_validation_prompts_with_the_captions(tmp_path):
     from trainer.models import prompt_cache
 
@@ -138,6 +142,7 @@ def test_nf4_configs_are_built_for_diffusers_and_transformers_and_refused_withou
         quantize.check("nf4", "cuda")
 
 
+@pytest.mark.slow
 def test_a_validation_sample_that_runs_out_of_gpu_memory_is_skipped_and_training_goes_on(tmp_path, monkeypatch):
     import trainer.train as train_module
 

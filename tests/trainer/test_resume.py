@@ -29,6 +29,7 @@ def _stop_after(n: int):
     return events.append, should_stop
 
 
+@pytest.mark.slow
 def test_resume_after_cancel_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
     ds = concept_dataset(tmp_path / "ds", n=4)
     cfg = tiny_config(ds, steps=10, optim={"schedule": "linear", "warmup_steps": 2}, lora={"dropout": 0.1})
@@ -70,6 +71,7 @@ def test_resume_after_sigkill_ends_with_the_same_weights(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_resume_refuses_changed_rank_listing_old_and_new(tmp_path):
     ds = concept_dataset(tmp_path / "ds", n=2)
     emit, stop = _stop_after(2)
@@ -83,6 +85,7 @@ def test_resume_refuses_changed_rank_listing_old_and_new(tmp_path):
     assert fresh.resumed_from is None and fresh.steps == 6
 
 
+@pytest.mark.slow
 def test_half_written_checkpoints_are_never_picked(tmp_path):
     ds = concept_dataset(tmp_path / "ds", n=2)
     emit, stop = _stop_after(2)

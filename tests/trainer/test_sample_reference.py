@@ -28,6 +28,7 @@ def ref_clip(tmp_path):
     return make_clip(tmp_path / "face_ref.mp4", color=(20, 40, 220), pattern="moving")
 
 
+@pytest.mark.slow
 def test_a_reference_conditions_the_render_and_is_shown_beside_it(components, tmp_path, ref_clip):
     plain = generate(components, "a person waves", out_dir=tmp_path, name="plain", **KW)
     ref = Reference(ref_clip, label="people/face_ref.mp4")
@@ -63,6 +64,7 @@ def test_the_pipeline_encodes_the_reference_exactly_as_training_caches_it(compon
     assert torch.allclose(tokens, expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_an_image_reference_is_one_frame_and_a_short_clip_keeps_its_8k_plus_1_frames(components, tmp_path):
     image = make_image(tmp_path / "face.png", size=(80, 48))
     assert load_reference_frames(Reference(image), 64, 64, 17, 32).shape == (1, 3, 64, 64)
@@ -72,6 +74,7 @@ def test_an_image_reference_is_one_frame_and_a_short_clip_keeps_its_8k_plus_1_fr
     assert res.frames.shape == (17, 64, 64, 3)
 
 
+@pytest.mark.slow
 def test_a_downscaled_reference_is_read_at_the_smaller_size(components, tmp_path, ref_clip):
     pixels = load_reference_frames(Reference(ref_clip, downscale_factor=2), 64, 128, 17, 32)
     assert pixels.shape == (17, 3, 64, 32)

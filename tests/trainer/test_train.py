@@ -19,6 +19,7 @@ from trainer.progress import STEADY_AFTER
 from trainer.train import lr_at, run_training
 
 
+@pytest.mark.slow
 def test_lora_learns_the_concept_holdout_loss_clearly_below_base(tmp_path):
     cfg = tiny_config(concept_dataset(tmp_path / "ds"), steps=80, lora={"rank": 8, "alpha": 8},
                       checkpoints={"every": 40})
@@ -35,6 +36,7 @@ def test_lora_learns_the_concept_holdout_loss_clearly_below_base(tmp_path):
     assert holdout_loss(components, items) == pytest.approx(result.holdout_loss_base, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_run_writes_config_losses_report_and_lora(tmp_path):
     cfg = tiny_config(concept_dataset(tmp_path / "ds", n=5), steps=5)  # 5 clips: the smallest set with a holdout
     result = run_training(cfg, tmp_path / "run")
@@ -53,6 +55,7 @@ def test_run_writes_config_losses_report_and_lora(tmp_path):
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-000004", "step-000005"]
 
 
+@pytest.mark.slow
 def test_cancel_stops_at_the_next_step_and_keeps_a_checkpoint(tmp_path):
     cfg = tiny_config(concept_dataset(tmp_path / "ds", n=3), steps=50)
     events = []
@@ -64,6 +67,7 @@ def test_cancel_stops_at_the_next_step_and_keeps_a_checkpoint(tmp_path):
     assert json.loads((tmp_path / "run" / "report.json").read_text())["status"] == "cancelled"
 
 
+@pytest.mark.slow
 def test_progress_events_report_speed_and_eta_only_after_warmup(tmp_path):
     cfg = tiny_config(concept_dataset(tmp_path / "ds", n=3), steps=6)
     events = []
@@ -99,6 +103,7 @@ def test_linear_schedule_without_warmup_is_torchs_linear_lr_from_1_to_a_tenth():
     assert lr_at(cfg.steps, cfg) == pytest.approx(0.1 * cfg.learning_rate)
 
 
+@pytest.mark.slow
 def test_gradient_checkpointing_and_accumulation_train_like_the_plain_loop(tmp_path):
     ds = concept_dataset(tmp_path / "ds", n=3)
     plain = run_training(tiny_config(ds, steps=3), tmp_path / "a")
@@ -108,6 +113,7 @@ def test_gradient_checkpointing_and_accumulation_train_like_the_plain_loop(tmp_p
     assert accum.status == "finished" and all(v > 0 for _, v in accum.losses)
 
 
+@pytest.mark.slow
 def test_adamw8bit_without_cuda_falls_back_to_adamw_and_says_why(tmp_path):
     events = []
     cfg = tiny_config(concept_dataset(tmp_path / "ds", n=2), steps=1, optim={"optimizer": "adamw8bit"})
@@ -127,6 +133,7 @@ def test_lora_targets_video_attention_only_or_all_six_families():
     assert len(names) == 2 * 6 * 4
 
 
+@pytest.mark.slow
 def test_unknown_lora_target_is_refused_with_the_usual_names():
     with pytest.raises(LoraportError, match="to_q"):
         lora.add_lora(load_components(ModelConfig()).transformer, LoraConfig(target_modules=["query"]))
@@ -142,6 +149,7 @@ def test_batches_never_mix_buckets_and_cover_every_item_each_epoch():
     assert BatchOrder(keys, 2, seed=3).batch(7) == order.batch(7)  # a pure function of (seed, n)
 
 
+@pytest.mark.slow
 def test_ic_lora_run_trains_on_reference_clips(tmp_path):
     cfg = tiny_config(concept_dataset(tmp_path / "ds", n=5, ref=True), steps=3, strategy={"name": "ic-lora"})
     result = run_training(cfg, tmp_path / "run")
@@ -150,6 +158,7 @@ def test_ic_lora_run_trains_on_reference_clips(tmp_path):
         assert f.metadata()["loraport.strategy"] == "ic-lora"
 
 
+@pytest.mark.slow
 def test_validation_samples_show_the_base_at_step_zero_and_the_lora_as_it_is_now(tmp_path):
     from trainer.media import decode
     from trainer.sample import PLAIN_GUIDANCE, generate
@@ -179,6 +188,7 @@ def test_validation_samples_show_the_base_at_step_zero_and_the_lora_as_it_is_now
     assert (frames(samples[-1]["path"]) - frames(final.mp4_path)).abs().max() < 0.05
 
 
+@pytest.mark.slow
 def test_a_nan_loss_stops_training_before_it_reaches_the_weights(tmp_path, monkeypatch):
     import trainer.train as train_module
 

@@ -175,6 +175,7 @@ def _wait_for(predicate, timeout_s=60.0):
     return False
 
 
+@pytest.mark.slow
 def test_worker_killed_with_sigkill_is_resumed_from_its_checkpoint_by_a_new_worker(workspace):
     db = open_db(workspace)
     job_id = jobs.enqueue(db, "count", {"steps": 40, "sleep_s": 0.05, "checkpoint_every": 5})
@@ -241,6 +242,7 @@ def test_training_killed_with_sigkill_is_resumed_from_its_checkpoint_by_a_new_wo
     assert after_restart == list(range(resumed + 1, 31))  # no step lost, none repeated after the checkpoint
 
 
+@pytest.mark.slow
 def test_cancel_stops_training_at_the_next_step_and_keeps_its_checkpoints(workspace, tmp_path):
     db = open_db(workspace)
     job_id = jobs.enqueue(db, "train", _train_config(tmp_path, steps=50, every=2))

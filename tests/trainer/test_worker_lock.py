@@ -60,6 +60,7 @@ def test_run_worker_refuses_while_another_worker_holds_the_device(workspace):
     assert worker.run_worker(workspace, once=True, device="cpu") == 0
 
 
+@pytest.mark.slow
 def test_loraport_worker_exits_at_once_when_the_workspace_has_one(workspace):
     lock = WorkerLock(workspace, "cpu")
     try:
@@ -87,6 +88,7 @@ def test_the_lock_dies_with_its_process_even_under_sigkill(workspace):
     WorkerLock(workspace, "cpu").release()
 
 
+@pytest.mark.slow
 def test_watch_parent_sets_stop_when_the_parent_changes():
     stop = threading.Event()
     watch_parent(os.getppid() + 1_000_000, stop)  # a pid that is not our parent: as if ours had died
@@ -97,6 +99,7 @@ def test_watch_parent_sets_stop_when_the_parent_changes():
     calm.set()
 
 
+@pytest.mark.slow
 def test_a_worker_whose_server_is_killed_exits_by_itself(workspace):
     # A stand-in for `loraport serve`: starts the worker as the server does, prints its pid, then waits.
     server = subprocess.Popen(

@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from core.events import JobEvent
 from core.store import open_db
 from tests.web.conftest import receive_until
@@ -50,6 +52,7 @@ def test_two_tabs_on_one_thread_both_receive_events(client):
     assert seen_b[0]["role"] == "user" and seen_b[0]["text"] == "from a"
 
 
+@pytest.mark.slow
 def test_disconnect_mid_stream_lets_the_turn_finish_and_reconnect_replays_it(client, scripted):
     with client.websocket_connect("/ws/chat/t2") as ws:
         ws.receive_json()
@@ -64,6 +67,7 @@ def test_disconnect_mid_stream_lets_the_turn_finish_and_reconnect_replays_it(cli
     assert all(f["replay"] for f in frames[:-1])
 
 
+@pytest.mark.slow
 def test_approval_launches_and_job_events_stream_live_then_replay(client, workspace):
     with client.websocket_connect("/ws/chat/t3") as ws:
         ws.receive_json()
@@ -113,6 +117,7 @@ def test_invalid_thread_id_is_refused_with_an_error(client):
         assert ws.receive_json()["type"] == "error"
 
 
+@pytest.mark.slow
 def test_turns_on_one_thread_run_in_the_order_sent(client, scripted):
     with client.websocket_connect("/ws/chat/t6") as ws:
         ws.receive_json()

@@ -1,8 +1,10 @@
 """The OpenAPI schema is valid, and errors are JSON with a message a person can act on."""
 
+import pytest
 from openapi_spec_validator import validate
 
 
+@pytest.mark.slow
 def test_openapi_schema_is_valid_and_lists_every_resource(client):
     schema = client.get("/openapi.json").json()
     validate(schema)

@@ -7,9 +7,13 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from core.settings import get_settings
 from web.server import WorkerProcess, free_port
+
+# Every test here starts `loraport serve` or a worker as real processes (2-3 s each on a shared CPU).
+pytestmark = pytest.mark.slow
 
 
 def _alive(pid: int) -> bool:

@@ -1,5 +1,6 @@
 """LoRA Studio: one clip with the LoRA, one without at the same seed, both served from the workspace."""
 
+import pytest
 import torch
 from safetensors.torch import save_file
 
@@ -21,6 +22,7 @@ def _comfy_lora(path):
     return path
 
 
+@pytest.mark.slow
 def test_generate_with_and_without_an_uploaded_lora(client, tmp_path):
     lora = _comfy_lora(tmp_path / "mine.safetensors")
     upload = client.post("/api/uploads", files=[("files", ("mine.safetensors", lora.read_bytes()))]).json()[0]
@@ -67,6 +69,7 @@ def test_an_old_ltx2_lora_gets_the_verdict_in_plain_words_and_no_raw_exception(c
     assert "Traceback" not in response.text
 
 
+@pytest.mark.slow
 def test_strength_frames_size_and_negative_prompt_reach_the_render(client, tmp_path):
     lora = _comfy_lora(tmp_path / "mine.safetensors")
     upload = _upload(client, lora)

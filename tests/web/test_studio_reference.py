@@ -22,6 +22,7 @@ def _upload(client, name, data):
     return client.post("/api/uploads", files=[("files", (name, data))]).json()[0]["id"]
 
 
+@pytest.mark.slow
 def test_an_ic_lora_renders_both_clips_from_an_uploaded_reference(client, tmp_path):
     lora_id = _upload(client, "face.safetensors", _ic_lora(tmp_path / "face.safetensors").read_bytes())
     info = client.get("/api/studio/lora-info", params={"lora_upload_id": lora_id}).json()
@@ -53,6 +54,7 @@ def test_a_plain_lora_refuses_a_reference_and_needs_none(client, tmp_path):
     assert r.status_code == 400 and "not an IC-LoRA" in r.json()["error"]
 
 
+@pytest.mark.slow
 def test_a_reference_can_be_picked_from_the_loras_dataset_and_nothing_outside_it(tmp_path):
     ds = tmp_path / "ds"
     make_clip(ds / "a.mp4")

@@ -1,11 +1,14 @@
 """The Discord bot end to end: signed interactions in, the real sidekick and worker, the webhook calls recorded."""
 
+import pytest
+
 from core.store import open_db
 from tests.tools.lora_factory import make_ltx2_lora
 from tests.web.bots.conftest import APP_ID, button, command, post_discord
 from tests.web.bots.flows import run_queued_jobs, seed_finished_style_run
 
 
+@pytest.mark.slow
 def test_inspect_command_with_an_attachment_defers_then_edits_in_the_verdict(make_client, fake, tmp_path,
                                                                              workspace_home):
     lora = make_ltx2_lora(tmp_path / "old.safetensors", n_blocks=2)
@@ -24,6 +27,7 @@ def test_inspect_command_with_an_attachment_defers_then_edits_in_the_verdict(mak
     assert not any(str(workspace_home) in text for text in fake.texts())
 
 
+@pytest.mark.slow
 def test_retrain_buttons_answer_only_the_requester_and_the_finished_lora_is_posted(make_client, fake, tmp_path,
                                                                                   workspace):
     seed_finished_style_run(workspace, tmp_path)

@@ -4,6 +4,8 @@ nothing posted carries a secret or a local path."""
 import threading
 import time
 
+import pytest
+
 from core.settings import get_settings
 from core.store import open_db
 from core.workspace import Workspace
@@ -16,6 +18,7 @@ def _slack_calls(scripted):
     return [r for r in scripted.received if r[0].startswith("slack-")]
 
 
+@pytest.mark.slow
 def test_forged_slack_signature_is_401_and_nothing_runs(make_client, scripted, fake):
     client = make_client(scripted)
     response = post_slack(client, mention("launch"), secret="not-the-signing-secret")
@@ -26,6 +29,7 @@ def test_forged_slack_signature_is_401_and_nothing_runs(make_client, scripted, f
     assert _slack_calls(scripted) == [] and fake.calls == []
 
 
+@pytest.mark.slow
 def test_stale_slack_timestamp_is_401_even_when_signed(make_client, scripted, fake):
     client = make_client(scripted)
     response = post_slack(client, mention("launch"), ts=int(time.time()) - 6 * 60)
@@ -34,6 +38,7 @@ def test_stale_slack_timestamp_is_401_even_when_signed(make_client, scripted, fa
     assert _slack_calls(scripted) == [] and fake.calls == []
 
 
+@pytest.mark.slow
 def test_replayed_slack_request_is_401_and_runs_once(make_client, scripted, fake):
     client = make_client(scripted)
     body, ctype = mention("hello there", event_id="EvReplay")
@@ -45,6 +50,7 @@ def test_replayed_slack_request_is_401_and_runs_once(make_client, scripted, fake
     assert [r[2] for r in _slack_calls(scripted)] == ["hello there"]
 
 
+@pytest.mark.slow
 def test_slack_retry_of_a_taken_event_is_acknowledged_but_not_run_twice(make_client, scripted, fake):
     client = make_client(scripted)
     first = post_slack(client, mention("hello there", event_id="EvRetry"), ts=int(time.time()) - 60)
@@ -57,6 +63,7 @@ def test_slack_retry_of_a_taken_event_is_acknowledged_but_not_run_twice(make_cli
     assert len(fake.slack("chat.postMessage")) == 1
 
 
+@pytest.mark.slow
 def test_slack_is_acknowledged_before_the_agent_answers(make_client, fake):
     release, started = threading.Event(), threading.Event()
 
@@ -86,6 +93,7 @@ def test_slack_is_acknowledged_before_the_agent_answers(make_client, fake):
     assert reply["text"] == "done thinking"
 
 
+@pytest.mark.slow
 def test_signed_platform_requests_pass_the_access_token_check(make_client, scripted, monkeypatch, fake):
     monkeypatch.setenv("LORAPORT_TOKEN", "panel-secret-token")
     client = make_client(scripted, get_settings())
@@ -99,6 +107,7 @@ def test_discord_ping_gets_pong(make_client):
     assert response.status_code == 200 and response.json() == {"type": 1}
 
 
+@pytest.mark.slow
 def test_discord_bad_stale_or_replayed_signature_is_401_and_nothing_runs(make_client, scripted, fake):
     from nacl.signing import SigningKey
 
@@ -146,6 +155,7 @@ def test_scrubber_removes_workspace_paths_other_paths_and_secrets(monkeypatch, w
     assert "https://example.com/docs/bots" in out and "rank 32 -> 16" in out
 
 
+@pytest.mark.slow
 def test_agent_errors_with_local_paths_reach_slack_scrubbed(make_client, fake, workspace_home):
     class LeakySidekick:
         def __init__(self, workspace, thread_id):
@@ -182,6 +192,7 @@ def test_serve_lists_the_bot_endpoints_when_configured(bot_settings):
     assert "discord bot: on at POST /discord/interactions" in lines[1]
 
 
+@pytest.mark.slow
 def test_component_from_a_foreign_button_or_app_is_refused(make_client):
     client = make_client()
     response = post_discord(client, button("someone:else:1", user="111", token="t"))

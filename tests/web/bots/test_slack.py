@@ -3,12 +3,15 @@
 import json
 from urllib.parse import urlencode
 
+import pytest
+
 from core.store import open_db
 from tests.tools.lora_factory import make_ltx2_lora
 from tests.web.bots.conftest import block_action, mention, post_slack, slack_event
 from tests.web.bots.flows import seed_finished_style_run, run_queued_jobs
 
 
+@pytest.mark.slow
 def test_inspect_this_with_a_lora_attached_posts_the_verdict_in_the_thread(make_client, fake, tmp_path,
                                                                           workspace_home):
     lora = make_ltx2_lora(tmp_path / "old_style.safetensors", n_blocks=2)
@@ -30,6 +33,7 @@ def test_inspect_this_with_a_lora_attached_posts_the_verdict_in_the_thread(make_
     assert not any(str(workspace_home) in text for text in fake.texts())  # no local paths leave the server
 
 
+@pytest.mark.slow
 def test_retrain_asks_with_buttons_refuses_other_users_and_trains_for_the_requester(make_client, fake, tmp_path,
                                                                                    workspace):
     seed_finished_style_run(workspace, tmp_path, steps=10)
@@ -86,6 +90,7 @@ def _reply_in_thread(text: str, thread_ts: str, *, user: str):
     return json.dumps(event).encode(), ctype
 
 
+@pytest.mark.slow
 def test_slash_command_opens_a_thread_and_answers_in_it(make_client, scripted, fake):
     client = make_client(scripted)
     form = urlencode({"command": "/loraport", "text": "hello there", "user_id": "U1", "channel_id": "C9",
@@ -100,6 +105,7 @@ def test_slash_command_opens_a_thread_and_answers_in_it(make_client, scripted, f
     assert scripted.received[0][0] == f"slack-T1-C9-{reply['thread_ts']}"
 
 
+@pytest.mark.slow
 def test_empty_slash_command_gets_usage_and_runs_nothing(make_client, scripted):
     client = make_client(scripted)
     form = urlencode({"command": "/loraport", "text": " ", "user_id": "U1", "channel_id": "C9", "team_id": "T1"})
