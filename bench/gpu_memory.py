@@ -76,9 +76,9 @@ def run_config(name: str, args, size: tuple[int, int, int], device: torch.device
     if offload == "blocks":
         phases.apply_group_offload(t, device, use_stream=True)
     params = lora.lora_parameters(t)
-    from trainer.train import _optimizer  # the trainer's own choice of AdamW / 8-bit AdamW
+    from trainer.optim import make_optimizer  # the trainer's own choice of AdamW / 8-bit AdamW
 
-    opt = _optimizer(params, OptimConfig(optimizer=optimizer), lambda e: print(e.get("message")))
+    opt = make_optimizer(params, OptimConfig(optimizer=optimizer), lambda e: print(e.get("message")))
     strategy = TextToVideo(t, TimestepConfig(), first_frame_p=0.5)
     w, h, f = size
     lat = (128, (f - 1) // 8 + 1, h // 32, w // 32)

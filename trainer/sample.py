@@ -5,6 +5,7 @@ when they load the same LoRA in diffusers (every trainer's tracker has the compl
 different from ComfyUI").
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import torch
 
 from core.errors import LoraportError
 from trainer.models import prompt_cache
-from trainer.config import GuidanceConfig
+from trainer.config import GuidanceConfig, TrainConfig
 from trainer.media import contact_sheet, write_mp4
-from trainer.reference import Reference
+from trainer.models import phases
+from trainer.progress import append_jsonl
+from trainer.reference import Reference, validation_references
 
 SAMPLE_ADAPTER = "loraport_sample"
 
@@ -215,3 +218,32 @@ def _reference_kwargs(spec, reference: Reference | None, width: int, height: int
     pixels = load_reference_frames(reference, width, height, frames, spec.size_multiple, spec.frame_rule[0])
     cond = LTX2ReferenceCondition(frames=pixels, strength=reference.strength)
     return dict(reference_conditions=[cond], reference_downscale_factor=reference.downscale_factor), to_uint8(pixels)
+
+
+def render_validation(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Callable[[dict], None],
+                      data=None) -> None:
+    """Validation clips at fixed seeds through LTX2Pipeline, with the adapter as it is now (dropout off); an
+    IC-LoRA's through LTX2InContextPipeline with the dataset's references (held-out first), one per prompt in turn,
+    each shown beside its reference. Every sample is recorded in samples.jsonl (report.json's "samples")."""
+    refs = validation_references(cfg, data) if data is not None else []
+
+    v, transformer = cfg.validation, components.transformer
+    trigger = (cfg.data.trigger_word or "").strip()
+    phases.enter(components, "sample")
+    transformer.eval()
+    try:
+        for i, prompt in enumerate(v.prompts):
+            # Captions got the trigger at preprocessing; prompts get it the same way.
+            # A trigger of several words ("zorbly style") counts when the prompt holds it word for word.
+            text = prompt if not trigger or f" {trigger} " in f" {prompt} " else f"{trigger} {prompt}"
+            for seed in v.seeds:
+                ref = refs[i % len(refs)] if refs else None
+                res = generate(components, text, seed=seed, width=v.width, height=v.height, frames=v.frames,
+                               steps=v.inference_steps, out_dir=out_dir, name=f"step-{step:06d}-p{i}-s{seed}",
+                               reference=ref, guidance=v.guidance)
+                append_jsonl(out_dir.parent / "samples.jsonl", res.record(step=step))
+                emit({"type": "sample", "step": step, "path": str(res.beside_mp4 or res.mp4_path),
+                      "message": text if ref is None else f"{text} (reference: {ref.name})"})
+    finally:
+        transformer.train()
+        phases.enter(components, "train")

@@ -36,6 +36,7 @@ from trainer.batches import BatchOrder, collate
 from trainer.export import export_dtype, export_lora, lora_metadata
 from trainer.audio import sound_message, sound_summary
 from trainer.models import phases
+from trainer.optim import make_optimizer
 from trainer.losses import adapters_off, flow_loss, flow_losses
 from trainer.progress import StepTimer, append_jsonl, peak_mem_mb, read_jsonl, write_jsonl
 from trainer.strategies import get_strategy, predict
@@ -185,7 +186,7 @@ def _prepare(cfg: TrainConfig, run_dir: Path, emit: Emit | None, cache_dir: Path
                 strategy=get_strategy(cfg, transformer),
                 forward_kwargs=dict(components.spec.transformer_forward_kwargs), params=params,
                 model=acc.prepare(transformer, device_placement=[not offload]),
-                optimizer=_optimizer(params, cfg.optim, emit),
+                optimizer=make_optimizer(params, cfg.optim, emit),
                 order=BatchOrder([it.bucket_key for it in data.train], cfg.optim.batch_size, cfg.seed),
                 fp=checkpoints.fingerprint(cfg), t_setup=time.perf_counter() - t0)
 
@@ -305,10 +306,12 @@ def _checkpoint(run: _Run, at_step: int) -> None:
 def _validate(run: _Run, at_step: int) -> None:
     """Validation samples; the optimizer state waits in host RAM meanwhile (on a GPU), and a sample that runs the
     GPU out of memory is skipped with a message rather than ending the run."""
+    from trainer.sample import render_validation  # noqa: PLC0415  (the pipelines load only when a run samples)
+
     if run.main and run.cfg.validation.every and run.cfg.validation.prompts:
         try:
             with phases.optimizer_state_on_cpu(run.optimizer, run.acc.device.type == "cuda"):
-                _sample(run.components, run.cfg, run.run_dir / "samples", at_step, run.emit, run.data)
+                render_validation(run.components, run.cfg, run.run_dir / "samples", at_step, run.emit, run.data)
         except torch.cuda.OutOfMemoryError:
             phases.enter(run.components, "train")
             run.emit({"type": "progress", "message": f"validation samples at step {at_step} skipped: the GPU ran "
@@ -364,52 +367,6 @@ def _data_summary(data) -> dict:
 
 def _audio_result(pair: tuple[float, float] | None) -> dict:
     return {} if pair is None else {"holdout_audio_loss": pair[0], "holdout_audio_loss_base": pair[1]}
-
-
-def _optimizer(params: list, cfg: OptimConfig, emit: Emit) -> torch.optim.Optimizer:
-    """AdamW; bitsandbytes' AdamW8bit when asked and possible (it needs CUDA), else AdamW with a message."""
-    if cfg.optimizer == "adamw8bit":
-        try:
-            import bitsandbytes as bnb  # noqa: PLC0415  (optional GPU dependency)
-        except ImportError:
-            bnb = None
-        if bnb is not None and torch.cuda.is_available():
-            return bnb.optim.AdamW8bit(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-        why = "CUDA is not available" if bnb is not None else "bitsandbytes is not installed"
-        emit({"type": "progress", "message": f"AdamW8bit asked for but {why}: using AdamW (optimizer state "
-                                             "takes 4x the memory; install bitsandbytes on a CUDA machine)"})
-    return torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-
-
-def _sample(components, cfg: TrainConfig, out_dir: Path, step: int, emit: Emit, data=None) -> None:
-    """Validation clips at fixed seeds through LTX2Pipeline, with the adapter as it is now (dropout off); an
-    IC-LoRA's through LTX2InContextPipeline with the dataset's references (held-out first), one per prompt in turn,
-    each shown beside its reference. Every sample is recorded in samples.jsonl (report.json's "samples")."""
-    from trainer.reference import validation_references  # noqa: PLC0415
-    from trainer.sample import generate  # noqa: PLC0415
-
-    refs = validation_references(cfg, data) if data is not None else []
-
-    v, transformer = cfg.validation, components.transformer
-    trigger = (cfg.data.trigger_word or "").strip()
-    phases.enter(components, "sample")
-    transformer.eval()
-    try:
-        for i, prompt in enumerate(v.prompts):
-            # Captions got the trigger at preprocessing; prompts get it the same way.
-            # A trigger of several words ("zorbly style") counts when the prompt holds it word for word.
-            text = prompt if not trigger or f" {trigger} " in f" {prompt} " else f"{trigger} {prompt}"
-            for seed in v.seeds:
-                ref = refs[i % len(refs)] if refs else None
-                res = generate(components, text, seed=seed, width=v.width, height=v.height, frames=v.frames,
-                               steps=v.inference_steps, out_dir=out_dir, name=f"step-{step:06d}-p{i}-s{seed}",
-                               reference=ref, guidance=v.guidance)
-                append_jsonl(out_dir.parent / "samples.jsonl", res.record(step=step))
-                emit({"type": "sample", "step": step, "path": str(res.beside_mp4 or res.mp4_path),
-                      "message": text if ref is None else f"{text} (reference: {ref.name})"})
-    finally:
-        transformer.train()
-        phases.enter(components, "train")
 
 
 def main(argv: list[str] | None = None) -> None:

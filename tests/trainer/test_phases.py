@@ -144,12 +144,12 @@ def test_nf4_configs_are_built_for_diffusers_and_transformers_and_refused_withou
 
 @pytest.mark.slow
 def test_a_validation_sample_that_runs_out_of_gpu_memory_is_skipped_and_training_goes_on(tmp_path, monkeypatch):
-    import trainer.train as train_module
+    import trainer.sample as sample_module
 
     def oom(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
 
-    monkeypatch.setattr(train_module, "_sample", oom)
+    monkeypatch.setattr(sample_module, "render_validation", oom)
     events = []
     cfg = tiny_config(concept_dataset(tmp_path / "ds", n=2), steps=2, validation={"every": 1, "prompts": ["a ball"]})
     result = run_training(cfg, tmp_path / "run", emit=events.append)
