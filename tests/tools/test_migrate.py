@@ -103,3 +103,19 @@ def test_cli_without_yes_launches_nothing_and_prints_the_plan_as_json(library, c
     from trainer import jobs
 
     assert jobs.list_jobs(open_db(Workspace.from_settings())) == []
+
+
+@pytest.mark.slow
+def test_a_batch_that_cannot_fit_on_the_disk_queues_nothing(library, workspace, monkeypatch):
+    from core import disk
+    from core.store import open_db
+    from tools.migrate.service import launch_migration
+    from tools.train import disk as train_disk
+
+    loras, clips = library
+    plan = plan_migration(loras, clips, overrides={"steps": 10}, workspace=workspace)
+    monkeypatch.setattr(disk, "free_space", lambda folder: 1024)
+    monkeypatch.setattr(train_disk, "free_space", lambda folder: 1024)
+    with pytest.raises(LoraportError, match="Not enough disk space for this batch of 2 trainings"):
+        launch_migration(plan, workspace=workspace)
+    assert open_db(workspace).execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0

@@ -128,6 +128,18 @@ def _batch_path(workspace: Workspace, batch_id: str) -> Path:
     return workspace.home / "migrations" / f"{workspace.run_dir(batch_id).name}.json"  # run_dir refuses odd ids
 
 
+def _require_batch_disk(plan: MigrationPlan, workspace: Workspace) -> None:
+    """The whole batch must fit on the workspace's disk (every run's cache, checkpoints, samples and export),
+    checked before any of it is queued, as a single launch is."""
+    from core.disk import MiB, ensure_free
+    from tools.train.disk import check_disk
+    from trainer.config import TrainConfig
+
+    need = sum(check_disk(TrainConfig.model_validate(i.config), workspace).need_mb for i in plan.items
+               if i.action == "migrate")
+    ensure_free(workspace.home, int(need * MiB), f"this batch of {len(plan.to_migrate)} trainings")
+
+
 def launch_migration(plan: MigrationPlan, *, thread_id: str | None = None, workspace: Workspace | None = None) -> str:
     """Queue one training per planned LoRA (after the user's one approval); returns the batch id."""
     from trainer.config import TrainConfig
@@ -135,6 +147,7 @@ def launch_migration(plan: MigrationPlan, *, thread_id: str | None = None, works
     if not plan.to_migrate:
         raise LoraportError("nothing to migrate in this plan: every file was skipped (the table says why).")
     workspace = workspace or Workspace.from_settings()
+    _require_batch_disk(plan, workspace)
     db = open_db(workspace)
     batch_id = f"migrate-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     rows = []
