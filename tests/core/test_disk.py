@@ -9,6 +9,7 @@ import pytest
 from core import atomic, disk
 from core.disk import DiskFullError, ensure_free, is_disk_full, writing
 from core.errors import LoraportError
+from tests.faults import FullFile
 
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
 # What torch.save and safetensors' save_file raise when the disk fills (their own types, the OS error in text).
@@ -67,20 +68,6 @@ def test_atomic_write_on_a_full_disk_keeps_the_old_file_and_leaves_no_temporary(
     target = tmp_path / "report.json"
     target.write_text("old")
     real_fdopen = os.fdopen
-
-    class FullFile:
-        def __init__(self, f):
-            self.f = f
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
     monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: FullFile(real_fdopen(fd, mode)))
     with pytest.raises(DiskFullError, match="could not write report.json in"):
         atomic.atomic_write_json(target, {"new": 1})

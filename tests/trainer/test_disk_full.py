@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 from core import atomic, disk
 from core.store import open_db
+from tests.faults import FullFile
 from tests.trainer.train_utils import concept_dataset, tiny_config
 from trainer import checkpoints, jobs, worker
 
@@ -22,22 +23,6 @@ INTERNAL_TEXT = ("enforce fail", "unexpected pos", "Errno", "IoError", "Tracebac
 
 def _fd_path(fd: int) -> str:
     return os.readlink(f"/proc/self/fd/{fd}")
-
-
-class _FullFile:
-    """A file whose writes fail as on a full disk."""
-
-    def __init__(self, f):
-        self.f = f
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.f.close()
-
-    def write(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device")
 
 
 class Fault:
@@ -55,7 +40,7 @@ class Fault:
                    "export": "/checkpoints/" not in path and Path(path).name.startswith(".lora.safetensors.")}
             if self.on and hit.get(where):
                 self.hits += 1
-                return _FullFile(f)
+                return FullFile(f)
             return f
 
         def save(obj, f, *args, **kwargs):

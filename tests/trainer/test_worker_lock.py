@@ -11,20 +11,12 @@ from pathlib import Path
 import pytest
 
 from core.workspace import Workspace
+from tests.faults import gone
 from trainer import worker
 from trainer.worker_lock import EXIT_LOCKED, WorkerBusyError, WorkerLock, held_locks, watch_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 LORAPORT = [sys.executable, "-c", "from cli.main import main; main()"]
-
-
-def gone(pid: int) -> bool:
-    """Dead or a zombie (an orphan whose new parent has not reaped it yet has still finished)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] == "Z"
 
 
 def wait_until(check, timeout_s: float) -> bool:

@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 
 from core.store import open_db
 from core.workspace import Workspace
+from tests.faults import gone
 from tests.trainer.train_utils import concept_dataset, tiny_config
 from trainer import jobs, worker
 from trainer.worker_lock import held_locks
@@ -23,14 +24,6 @@ from web.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def gone(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] == "Z"
 
 
 def wait_until(check, timeout_s: float, every_s: float = 0.1):

@@ -18,6 +18,7 @@ from core.workspace import Workspace
 from tools.migrate import match as matching
 from tools.migrate.models import BatchReport, BatchRow, MigrationItem, MigrationPlan
 from tools.migrate.scan import Found, classify, lora_files
+from tools.plan.estimate import human_duration
 from tools.train.cluster import cluster_hardware, cluster_slots
 from trainer import jobs as jobstore
 
@@ -109,17 +110,9 @@ def _totals(p: MigrationPlan) -> MigrationPlan:
     gpu = (f"{p.gpu_hours:g} GPU-hours" if any(i.gpus for i in todo)
            else "0 GPU-hours (these runs train on the CPU)")
     p.summary = (f"Retrain {len(todo)} of {len(p.items)} LoRA(s) on {p.model_id or 'the default model'}"
-                 f"{f', skip {skipped}' if skipped else ''}: about {_human(p.total_seconds)} of training in all, "
-                 f"{_human(p.wall_seconds)} with {p.parallel} at once, {gpu}; each run is evaluated when it ends.")
+                 f"{f', skip {skipped}' if skipped else ''}: about {human_duration(p.total_seconds)} of training in all, "
+                 f"{human_duration(p.wall_seconds)} with {p.parallel} at once, {gpu}; each run is evaluated when it ends.")
     return p
-
-
-def _human(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # ---- the batch --------------------------------------------------------------------------------------------
