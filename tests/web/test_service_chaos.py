@@ -44,9 +44,13 @@ class Server:
             [sys.executable, "-c", "from cli.main import main; main()", "serve", "--port", str(self.port)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "LORAPORT_HOME": str(home), "OMP_NUM_THREADS": "1"})
-        self.lines = [self.proc.stdout.readline() for _ in range(2)]
-        assert self.lines[0].startswith("loraport serving on"), self.lines
-        self.worker_pid = int(self.lines[1].split("pid")[1].split()[0])
+        # The banner, with the worker's pid; a note on stderr (adopting a running worker) may come first.
+        self.lines = []
+        while not any(line.startswith("  job worker:") for line in self.lines) and len(self.lines) < 12:
+            self.lines.append(self.proc.stdout.readline())
+        assert any(line.startswith("loraport serving on") for line in self.lines), self.lines
+        worker_line = next(line for line in self.lines if line.startswith("  job worker:"))
+        self.worker_pid = int(worker_line.split("pid")[1].split()[0])
 
     def ready(self) -> bool:
         try:
