@@ -67,8 +67,8 @@ def explain(plan_or_setting) -> str:
 
 def plain_source(source: str) -> str:
     """A recipe value's source for people: the trainer or table it comes from, without our docs' file names."""
-    text = re.sub(r"\s*\([^()]*\.md\b[^()]*\)", "", source)  # "(docs/ltx.md)", "(LTX_FACTS.md, ...)"
-    text = re.sub(r";?\s*[\w/]*\.md\b:?[^;]*", "", text)  # "; USERS.md: trigger at preprocessing"
+    text = re.sub(r"\s*\([^()]*\.md\b[^()]*\)", "", source)  # "(docs/ltx.md)", "(docs/ltx.md, recipes)"
+    text = re.sub(r";?\s*[\w/]*\.md\b:?[^;]*", "", text)  # "; docs/ltx.md: trigger at preprocessing"
     return text.strip(" ;,") or "loraport's recipe"
 
 
