@@ -109,34 +109,26 @@ def decode(path: Path, bucket) -> torch.Tensor:
     Images always give F = 1. A video with fewer frames than the bucket needs is refused as too short.
     """
     path = Path(path)
-    info = probe(path)
-    want = 1 if info.kind == "image" else bucket.frames
-    frames = []
-    with _open(path) as container:
-        try:
-            for frame in container.decode(video=0):
-                frames.append(_resize_crop(frame, bucket.width, bucket.height))
-                if len(frames) == want:
-                    break
-        except Exception as exc:  # PyAV raises many decoder error types; any of them means a damaged file
-            if not frames:
-                raise LoraportError(f"{path.name}: could not decode ({exc}); re-export the file.") from exc
-    if not frames:
-        raise LoraportError(f"{path.name}: has no decodable frames; the file is empty or damaged.")
+    frames, want = _first_frames(path, bucket.width, bucket.height, bucket.frames)
     if len(frames) < want:
         raise LoraportError(f"{path.name}: too short: {len(frames)} frames, the {bucket.width}x{bucket.height}x"
                             f"{bucket.frames} bucket needs {want}; use a longer clip or a shorter bucket.")
-    video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)  # (F, 3, H, W) uint8
-    return video.float() / 127.5 - 1.0
+    return _to_tensor(frames)
 
 
 def decode_upto(path: Path, width: int, height: int, max_frames: int) -> torch.Tensor:
     """Up to ``max_frames`` first frames (fewer when the file is shorter), resized + centre-cropped to width x height.
     -> (F, 3, H, W) float in [-1, 1]; an image gives F = 1. For IC-LoRA references at generation time, which may
     be shorter than the clip generated."""
-    path = Path(path)
+    frames, _ = _first_frames(Path(path), width, height, max(1, max_frames))
+    return _to_tensor(frames)
+
+
+def _first_frames(path: Path, width: int, height: int, max_frames: int) -> tuple[list[np.ndarray], int]:
+    """The first ``max_frames`` frames (1 for an image) as (H, W, 3) uint8, resized + centre-cropped, and how many
+    were wanted. A file that gives no frame at all is refused; a short one gives fewer frames than wanted."""
     info = probe(path)
-    want = 1 if info.kind == "image" else max(1, max_frames)
+    want = 1 if info.kind == "image" else max_frames
     frames = []
     with _open(path) as container:
         try:
@@ -149,6 +141,10 @@ def decode_upto(path: Path, width: int, height: int, max_frames: int) -> torch.T
                 raise LoraportError(f"{path.name}: could not decode ({exc}); re-export the file.") from exc
     if not frames:
         raise LoraportError(f"{path.name}: has no decodable frames; the file is empty or damaged.")
+    return frames, want
+
+
+def _to_tensor(frames: list[np.ndarray]) -> torch.Tensor:
     video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)  # (F, 3, H, W) uint8
     return video.float() / 127.5 - 1.0
 
