@@ -23,7 +23,8 @@ def cut_metadata(metadata: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _json(value: str | None):
+def json_doc(value: str | None):
+    """A metadata value parsed as JSON; None when it is empty, over a million characters or not JSON."""
     if not value or len(value) > 1_000_000:
         return None
     try:
@@ -49,7 +50,7 @@ def _int(value) -> int | None:
 
 def lora_config(metadata: dict[str, str], adapter_config: dict | None) -> dict:
     """peft LoraConfig fields (r, lora_alpha, ...) from diffusers' metadata or a peft folder's config."""
-    doc = _json(metadata.get("lora_adapter_metadata"))
+    doc = json_doc(metadata.get("lora_adapter_metadata"))
     if isinstance(doc, dict):
         return doc
     return adapter_config or {}
@@ -64,7 +65,7 @@ def ic_lora_factors(metadata: dict[str, str]) -> dict[str, float] | None:
 def training_tool(metadata: dict[str, str], adapter_config: dict | None) -> str | None:
     if any(k.startswith("loraport.") for k in metadata):
         return "loraport"
-    software = _json(metadata.get("software"))
+    software = json_doc(metadata.get("software"))
     if isinstance(software, dict) and software.get("name"):
         return str(software["name"])[:60]
     if any(k.startswith("ss_") for k in metadata):
@@ -82,7 +83,7 @@ def training_info(metadata: dict[str, str], adapter_config: dict | None) -> dict
     """The Training fields of the report, each from the first source that has it (None when none does)."""
     md = metadata
     cfg = lora_config(md, adapter_config)
-    info = _json(md.get("training_info"))
+    info = json_doc(md.get("training_info"))
     ai_step = info.get("step") if isinstance(info, dict) else None
     return {
         "tool": training_tool(md, adapter_config),
@@ -122,8 +123,8 @@ def trigger_words(metadata: dict[str, str]) -> list[str]:
         if metadata.get(key):
             words.append(metadata[key])
     for key in ("config", "training_config", "ss_datasets"):
-        words += _json_values(_json(metadata.get(key)), ("trigger_word", "trigger_phrase", "class_tokens"))
-    folders = _json(metadata.get("ss_tag_frequency"))
+        words += json_values(json_doc(metadata.get(key)), ("trigger_word", "trigger_phrase", "class_tokens"))
+    folders = json_doc(metadata.get("ss_tag_frequency"))
     if isinstance(folders, dict):
         for folder in folders:
             m = re.match(r"^\d+_(\S+)", str(folder))
@@ -137,7 +138,8 @@ def trigger_words(metadata: dict[str, str]) -> list[str]:
     return out[:10]
 
 
-def _json_values(doc, keys: tuple[str, ...]) -> list[str]:
+def json_values(doc, keys: tuple[str, ...]) -> list[str]:
+    """Every string value under one of ``keys``, at any depth of a parsed JSON document."""
     found, stack = [], [doc]
     while stack:  # iterative: nesting depth of a hostile document cannot hurt
         node = stack.pop()

@@ -7,10 +7,10 @@ followed outside the datasets folder. kohya / musubi record the training folders
 its config, whose datasets have a ``folder_path``.
 """
 
-import json
 import re
 from pathlib import Path
 
+from tools.inspect.metadata import json_doc, json_values
 from tools.migrate.models import MatchedBy
 
 _NOISE = re.compile(r"(?:^|_)(?:lora|ltx_?2(?:_?19b)?|ltxv?|v\d+|final)(?=_|$)")
@@ -32,16 +32,16 @@ def dataset_names(metadata: dict[str, str]) -> list[str]:
     """Folder names the LoRA's metadata says it was trained on, most specific first."""
     names: list[str] = []
     for field in ("ss_dataset_dirs", "ss_tag_frequency"):
-        doc = _json(metadata.get(field))
+        doc = json_doc(metadata.get(field))
         if isinstance(doc, dict):
             names += [re.sub(r"^\d+_", "", str(k)) for k in doc]
-    doc = _json(metadata.get("ss_datasets"))
+    doc = json_doc(metadata.get("ss_datasets"))
     for dataset in doc if isinstance(doc, list) else []:
         for subset in (dataset.get("subsets") or []) if isinstance(dataset, dict) else []:
             if isinstance(subset, dict) and subset.get("image_dir"):
                 names.append(_basename(str(subset["image_dir"])))
     for field in ("config", "training_config"):
-        names += [_basename(p) for p in _values(_json(metadata.get(field)), "folder_path")]
+        names += [_basename(p) for p in json_values(json_doc(metadata.get(field)), ("folder_path",))]
     if metadata.get("ss_output_name"):
         names.append(metadata["ss_output_name"])
     return [n for n in dict.fromkeys(n.strip() for n in names) if n]
@@ -59,27 +59,3 @@ def match(stem: str, metadata: dict[str, str], folders: dict[str, Path]) -> tupl
 
 def _basename(path: str) -> str:
     return re.split(r"[\\/]", path.rstrip("\\/"))[-1]
-
-
-def _json(value: str | None):
-    if not value or len(value) > 1_000_000:
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return None
-
-
-def _values(doc, wanted: str) -> list[str]:
-    found, stack = [], [doc]
-    while stack:  # iterative: a hostile document's nesting cannot hurt
-        node = stack.pop()
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if k == wanted and isinstance(v, str):
-                    found.append(v)
-                else:
-                    stack.append(v)
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
