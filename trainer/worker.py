@@ -198,7 +198,7 @@ def execute(
         _set_interrupted(db, job.job_id)
         raise
     except Exception as err:  # one job's crash must not take the worker down: record it, go on
-        _record_failure(db, job, err, record)
+        _record_failure(db, workspace, job, err, record)
         return jobstore.get_job(db, job.job_id)
     return _finish(db, job, result, stopped, record)
 
@@ -223,12 +223,13 @@ def _finish(db, job: JobRecord, result: dict, stopped: dict, record: Callable[[d
     return jobstore.get_job(db, job.job_id)
 
 
-def _record_failure(db: sqlite_utils.Database, job: JobRecord, err: Exception, record: Emit) -> None:
+def _record_failure(db: sqlite_utils.Database, workspace: Workspace, job: JobRecord, err: Exception,
+                    record: Emit) -> None:
     """Say why the job failed, in the user's words. A full disk is named as such (never the writer's internal
     text) with the way back: the last complete checkpoint is intact and resuming continues from it."""
     run_dir = Path(job.run_dir)
     if is_disk_full(err, run_dir):
-        disk_reserve(jobstore.workspace_of(db)).release()  # room to record the failure below
+        disk_reserve(workspace).release()  # room to record the failure below
         full = err if isinstance(err, DiskFullError) else DiskFullError(run_dir, "the job's files")
         kept = latest_checkpoint(run_dir / "checkpoints")
         since = f"the last complete checkpoint ({kept.name}) is intact and " if kept else ""
