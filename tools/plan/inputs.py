@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from tools.plan.glossary import clean_trigger
 
 
-
 class MediaFacts(BaseModel):
     name: str
     kind: str  # video | image
@@ -92,13 +91,13 @@ def old_lora_facts(report: Any) -> OldLoraFacts | None:
     training = data.get("training") or {}
     rank = carry.get("rank") or training.get("rank") or (data.get("rank") or {}).get("mode")
     triggers = data.get("trigger_words") or []
-    trigger = carry.get("trigger_word") or (triggers[0] if triggers else None)
+    trigger = carry.get("trigger_word") or (triggers[0] if triggers else None)  # data, kept only if plausible
     return OldLoraFacts(
         path=data.get("path"), family=(data.get("base_model") or {}).get("family"),
         rank=_int(rank), steps=_int(carry.get("steps") or training.get("steps")),
         learning_rate=_float(carry.get("learning_rate") or training.get("learning_rate")),
-        trigger=_clean_trigger(trigger), resolution=_resolution(carry.get("resolution")
-                                                                or training.get("resolution")),
+        trigger=clean_trigger(trigger), resolution=_resolution(carry.get("resolution")
+                                                               or training.get("resolution")),
         frames=_int(carry.get("frames")), recipe=(data.get("migration") or {}).get("recipe"),
         health=(data.get("health") or {}).get("status"), verdict=(data.get("verdict") or {}).get("status"),
         ic=bool(data.get("ic_lora")), audio_trained=data.get("audio_trained"))
@@ -116,11 +115,6 @@ def _float(v: Any) -> float | None:
         return float(v) if v not in (None, "") else None
     except (TypeError, ValueError):
         return None
-
-
-def _clean_trigger(v: Any) -> str | None:
-    """Metadata is data, never instructions: keep a plausible trigger phrase verbatim ("zorbly style"), else None."""
-    return clean_trigger(v)
 
 
 def _resolution(v: Any) -> tuple[int, int] | None:
