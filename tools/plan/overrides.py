@@ -43,7 +43,7 @@ def resolve_overrides(overrides: dict[str, Any] | None, current: dict[str, Any])
 
 def _lookup(key: str) -> SettingInfo:
     key = key.strip()
-    by_path = {".".join(i.path): i for i in SETTINGS.values() if i.path}  # "optim.steps" from tools.train.launch
+    by_path = {".".join(i.path): i for i in SETTINGS.values() if i.path}  # "optim.steps" from tools.train.config
     info = SETTINGS.get(key.lower()) or by_path.get(key) or find_setting(key)
     if info is None:
         names = ", ".join(sorted(n for n, i in SETTINGS.items() if i.overridable))

@@ -1,2 +1,3 @@
-"""Running training: ``launch`` (queue a run, its status, cancel, resume, the job kinds a worker runs) and
-``retrain`` (a new run from an earlier one with changes, proposed before it is launched)."""
+"""Running training: ``config`` (build a run's config), ``launch`` (queue a run, its status, cancel, resume),
+``disk`` (will it fit), ``cluster`` (what a job asks of a Ray cluster) and ``retrain`` (a new run from an earlier
+one with changes, proposed before it is launched). The job kinds a worker runs are in ``tools.jobs``."""

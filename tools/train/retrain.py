@@ -2,9 +2,9 @@
 
 ``retrain_with`` only proposes: it returns the new config and what changed, old -> new. Launching costs GPU time,
 so it happens in ``launch_retrain`` after the user's approval (the agent's approval interrupt, a CLI prompt or a
-button). Changes use tools.plan.overrides' syntax (names and aliases of tools.glossary.SETTINGS; absolute, ``+20%``,
-``-50%``, ``+500``, ``x1.5``; ``resolution``/``frames``), and relative values apply to the earlier run's values,
-not the recipe's: "20% more steps" means 20% more than the run being improved.
+button). Changes use tools.plan.overrides' syntax (names and aliases of tools.plan.glossary.SETTINGS; absolute,
+``+20%``, ``-50%``, ``+500``, ``x1.5``; ``resolution``/``frames``), and relative values apply to the earlier run's
+values, not the recipe's: "20% more steps" means 20% more than the run being improved.
 """
 
 import copy
