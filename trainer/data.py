@@ -350,8 +350,7 @@ def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cac
     text = _text(caption, components, cache, mkey)
     fps = info.fps if info.kind == "video" and info.fps > 0 else 24.0
     audio = sound.prepare(entry.media, info, bucket, fps, content) if sound is not None else None
-    item = PreparedItem(media=str(entry.media.relative_to(root)) if entry.media.is_relative_to(root)
-                        else str(entry.media), caption=caption, split=entry.split, bucket=bucket, fps=fps,
+    item = PreparedItem(media=_relative(entry.media, root), caption=caption, split=entry.split, bucket=bucket, fps=fps,
                         latents=lat["latents"], video_embeds=text["video"], audio_embeds=text["audio"],
                         mask=text["mask"], ref_latents=ref, audio_latents=audio,
                         reference=_relative(entry.reference.resolve(), root) if ref is not None else None)
