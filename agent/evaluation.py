@@ -44,7 +44,7 @@ def evaluate(ctx: ToolContext, job_id: str | None = None) -> ToolOutput:
 
 def collect(state: dict[str, Any], workspace: Workspace) -> list[dict[str, Any]]:
     """Reports of this thread's evaluation jobs that finished since the thread last heard of them."""
-    ids = [j for j in state.get("job_ids") or [] if j.startswith(KIND + "-")]
+    ids = _evaluation_ids(state)
     if not ids:
         return []
     known = {e.get("job_id") for e in state.get("evaluations") or []}
@@ -57,7 +57,9 @@ def collect(state: dict[str, Any], workspace: Workspace) -> list[dict[str, Any]]
     out = []
     for job_id in ids:
         row = rows.get(job_id)
-        report = _report(row) if row else None
+        # Every turn asks: a run whose verdict the thread holds is not read from disk again (report.job_id is
+        # the run the job evaluated, its config's lora_or_job).
+        report = _report(row) if row and _evaluated(row) not in known else None
         if report and report.get("job_id") not in known:
             known.add(report.get("job_id"))
             out.append(report)
@@ -76,9 +78,17 @@ def _report(row: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _evaluation_jobs(db, state: dict[str, Any], train_id: str, statuses: tuple[str, ...]) -> list[str]:
-    ids = [j for j in state.get("job_ids") or [] if j.startswith(KIND + "-")]
+    ids = _evaluation_ids(state)
     if not ids:
         return []
     rows = db["jobs"].rows_where(f"id in ({', '.join('?' for _ in ids)})", ids)
-    return [r["id"] for r in rows if r["status"] in statuses and json.loads(r["config"] or "{}").get(
-        "lora_or_job") == train_id]
+    return [r["id"] for r in rows if r["status"] in statuses and _evaluated(r) == train_id]
+
+
+def _evaluation_ids(state: dict[str, Any]) -> list[str]:
+    return [j for j in state.get("job_ids") or [] if j.startswith(KIND + "-")]
+
+
+def _evaluated(row: dict[str, Any]) -> str | None:
+    """The training run an evaluation job's row evaluates."""
+    return json.loads(row["config"] or "{}").get("lora_or_job")

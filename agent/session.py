@@ -79,9 +79,10 @@ class Sidekick:
 
     def news(self) -> Iterator[Any]:
         """Evaluations that finished since the thread last looked join its state, and the verdict is told."""
-        if _pending(self._snapshot()) is not None:
+        snapshot = self._snapshot()
+        if _pending(snapshot) is not None:
             return
-        fresh = evaluation.collect(self._snapshot().values or {}, self.workspace)
+        fresh = evaluation.collect(snapshot.values or {}, self.workspace)
         if fresh:
             self.graph.update_state(self._config, {"evaluations": fresh})
             for report in fresh:

@@ -85,3 +85,6 @@ def test_broken_old_lora_to_evaluated_new_one_in_plain_words(sidekick_factory, w
     assert kick.state()["evaluations"][-1]["verdict"]["status"] in {"weak", "good", "over-fit", "broken"}
     assert record.lora_path in text and "LoraLoaderModelOnly" in text and '"zorbly style"' in text
     assert len(said) <= 8
+    # Told once: the next message does not bring the same verdict back.
+    assert "The evaluation of job" not in _text(list(kick.send("thanks")))
+    assert len(kick.state()["evaluations"]) == 1
