@@ -1,7 +1,7 @@
 """Wiring only: brain -> (approval ->) tools -> brain, with an SQLite checkpointer per workspace.
 
 The approval node asks (``interrupt``) before anything runs; the tools node acts. A resumed node re-runs from
-its first line, so nothing with a side effect may sit before an ``interrupt`` (LangGraph re-runs an interrupted node from its first line).
+its first line, so nothing with a side effect may sit before an ``interrupt``.
 """
 
 import functools
