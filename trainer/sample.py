@@ -13,12 +13,12 @@ import numpy as np
 import torch
 
 from core.errors import LoraportError
-from trainer.models import prompt_cache
 from trainer.config import GuidanceConfig, TrainConfig
 from trainer.media import contact_sheet, write_mp4
-from trainer.models import phases
+from trainer.models import phases, prompt_cache
 from trainer.progress import append_jsonl
-from trainer.reference import Reference, validation_references
+from trainer.reference import (Reference, load_reference_frames, side_by_side, to_uint8,
+                               validation_references)
 
 SAMPLE_ADAPTER = "loraport_sample"
 
@@ -186,8 +186,6 @@ def generate(components, prompt: str, *, lora_path: Path | None = None, lora_sca
     result = SampleResult(mp4_path=mp4, sheet_path=sheet, frames=video, seed=seed, prompt=prompt, audio=sound,
                           sample_rate=rate)
     if reference is not None:
-        from trainer.reference import side_by_side
-
         beside = side_by_side(ref_frames, video)
         result.reference, result.reference_split, result.reference_frames = reference.name, reference.split, ref_frames
         result.beside_mp4 = write_mp4(beside, out_dir / f"{name}-beside-ref.mp4", fps=fps, audio=sound,
@@ -212,8 +210,6 @@ def _reference_kwargs(spec, reference: Reference | None, width: int, height: int
     if reference is None:
         return {}, None
     from diffusers.pipelines.ltx2.pipeline_ltx2_ic_lora import LTX2ReferenceCondition
-
-    from trainer.reference import load_reference_frames, to_uint8
 
     pixels = load_reference_frames(reference, width, height, frames, spec.size_multiple, spec.frame_rule[0])
     cond = LTX2ReferenceCondition(frames=pixels, strength=reference.strength)
