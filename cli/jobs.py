@@ -111,13 +111,14 @@ def register(app: typer.Typer) -> None:
         """Resume a cancelled, failed or interrupted job from its latest checkpoint."""
         from tools.train.launch import job_status, resume_job
 
-        ref = resume_job(job_id, workspace=workspace())
+        ws = workspace()
+        ref = resume_job(job_id, workspace=ws)
         if detach:
             if not ref.worker_running:
                 typer.echo("no worker is running: start one with `loraport worker`.", err=True)
-            report(job_status(job_id, workspace=workspace()), as_json=json_)
+            report(job_status(job_id, workspace=ws), as_json=json_)
             return
-        run_foreground(workspace(), job_id, as_json=json_)
+        run_foreground(ws, job_id, as_json=json_)
 
     @app.command()
     def worker(

@@ -148,13 +148,14 @@ def register(app: typer.Typer) -> None:
         from tools.train.config import build_config
         from tools.train.launch import job_status, launch
 
-        config = build_config(recipe, dataset, workspace=workspace(), model=model, steps=steps, rank=rank, lr=lr, trigger=trigger,
-                              checkpoint_every=checkpoint_every, sets=parse_override_args(set_))
-        ref = launch(config, workspace=workspace())
+        ws = workspace()
+        config = build_config(recipe, dataset, workspace=ws, model=model, steps=steps, rank=rank, lr=lr,
+                              trigger=trigger, checkpoint_every=checkpoint_every, sets=parse_override_args(set_))
+        ref = launch(config, workspace=ws)
         if detach:
             if not ref.worker_running:
                 typer.echo("no worker is running: start one with `loraport worker`.", err=True)
-            report(job_status(ref.job_id, workspace=workspace()), as_json=json_)
+            report(job_status(ref.job_id, workspace=ws), as_json=json_)
             return
-        run_foreground(workspace(), ref.job_id, as_json=json_)
+        run_foreground(ws, ref.job_id, as_json=json_)
 
