@@ -315,20 +315,3 @@ def _check_version(transformer, spec: ModelSpec) -> None:
         found = "2.3" if is_23 else "2"
         raise LoraportError(f"The weights are LTX-{found}, but the model id is {spec.id}: "
                             f"use --model ltx-{found} or point the path at LTX-{spec.version} weights.")
-
-
-# -- helpers other LTX versions' loaders reuse (trainer.models.ltx25) --------------------------------------------
-
-_is_diffusers_folder = is_diffusers_folder
-
-
-def _from_folder(folder: Path, name: str, dtype: torch.dtype, extra: dict | None = None):
-    """One part of a diffusers-format folder, with its ``model_index.json`` class and the completeness check."""
-    return _folder_part(folder, name, dtype, "", extra)
-
-
-def _transformer_kwargs(model_cfg: ModelConfig) -> dict:
-    """``from_pretrained`` arguments that quantise the transformer's base weights while loading."""
-    from trainer.models import quantize
-
-    return quantize.from_pretrained_kwargs(model_cfg.quantize_base, torch.bfloat16)
