@@ -37,10 +37,11 @@ def plan_migration(folder: str | Path, datasets: str | Path, *, model: str | Non
         raise LoraportError(f"{datasets} is not a folder: pass the folder whose sub-folders hold each LoRA's clips.")
     target = model or "ltx-2.3"
     folders = matching.clip_folders(datasets)
+    hardware = cluster_hardware(workspace)  # on a Ray cluster, every plan's tier is picked for its GPUs
     items, unmatched = [], []
     for path in lora_files(folder):
         item = _plan_one(classify(path, _inspect_target(target)), folders, datasets, model, overrides or {},
-                         matches or {}, workspace)
+                         matches or {}, hardware)
         items.append(item)
         if item.action == "skip" and item.matched_by is None and item.reason.startswith("no clip folder"):
             unmatched.append(item.name)
@@ -65,7 +66,7 @@ def _inspect_target(model: str) -> str:
 
 
 def _plan_one(found: Found, folders: dict, datasets: Path, model: str | None, overrides: dict,
-              matches: dict[str, str], workspace: Workspace) -> MigrationItem:
+              matches: dict[str, str], hardware) -> MigrationItem:
     path = Path(found.path)
     base = {"file": str(path), "name": path.stem if path.is_file() else path.name}
     report = found.report
@@ -85,9 +86,9 @@ def _plan_one(found: Found, folders: dict, datasets: Path, model: str | None, ov
     clips, how = hit
     from tools.plan.service import plan
 
-    try:  # on a Ray cluster, the tier is picked for the cluster's GPUs, not this machine's
+    try:  # hardware: the cluster's best node with Ray (None: this machine)
         planned = plan(report.migration.recipe, clips, old_lora=report, overrides=dict(overrides), model_id=model,
-                       hardware=cluster_hardware(workspace))
+                       hardware=hardware)
     except LoraportError as err:
         return MigrationItem(**base, action="skip", clips=str(clips), matched_by=how,
                              reason=f"cannot be planned: {err.message}")
