@@ -73,8 +73,7 @@ def _seconds_to_frames(seconds: float) -> int:
 
 
 def _number_words(t: str) -> str:
-    words, out, i = re.split(r"(\s+|-)", t), [], 0
-    parts = [w for w in words]
+    parts, out, i = re.split(r"(\s+|-)", t), [], 0
     while i < len(parts):
         w = parts[i]
         if w in _ONES or w in _TENS or (w == "a" and _next_word(parts, i) in _SCALES):
@@ -232,7 +231,7 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
             continue
         if i > 0 and tokens[i - 1] in _NAMING:  # "checkpoint 750", "job 12", "suggestion 2": a name, not a value
             continue
-        name, value = _owner(tokens, i, ends, mentions, []), tok
+        name, value = _owner(tokens, i, ends, mentions), tok
         if name is None and "e-" in tok:  # 2e-4 is a learning rate whatever was said before
             name = "learning_rate"
         elif name is None and strict and earlier:
@@ -251,7 +250,7 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
         named = earlier[-1:]  # "halve it", "a bit more"
     for name in [n for n in named if n not in found]:
         kind, choices = _kinds().get(name, ("", ()))
-        if kind in ("int", "float") and (rel := _relative(joined, direction)):
+        if kind in ("int", "float") and rel:
             found[name] = rel
         elif kind == "str" and choices:
             found.update({name: c for c in choices if f" {c} " in joined})
@@ -270,8 +269,9 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
     return found
 
 
-def _owner(tokens, i, ends, mentions, earlier) -> str | None:
-    """The setting named just before (through "to", "=", "at" ...), else the unit after, else an earlier one."""
+def _owner(tokens, i, ends, mentions) -> str | None:
+    """The setting named just before (through "to", "=", "at" ...), else the unit after, else one named earlier in
+    the clause."""
     j = i
     while j > 0 and tokens[j - 1] in _CONNECT:
         j -= 1
@@ -283,9 +283,7 @@ def _owner(tokens, i, ends, mentions, earlier) -> str | None:
     if nxt in P.UP + P.DOWN and i + 2 < len(tokens) and tokens[i + 2] in P.UNITS:
         return P.UNITS[tokens[i + 2]]
     before = [name for _, e, name in mentions if e <= i]
-    if before:
-        return before[-1]
-    return earlier[-1] if earlier else None
+    return before[-1] if before else None
 
 
 def _direction(joined: str) -> str:
