@@ -13,6 +13,8 @@ FAILED = ("failed", "cancelled", "eval failed", "eval cancelled")
 
 
 def render_plan(plan) -> str:
+    from tools.plan.estimate import human_duration
+
     lines = [f"{'LoRA':28} {'action':8} {'clips (matched by)':30} {'recipe':10} {'trigger':14} {'steps':>6} time"]
     for i in plan.items:
         if i.action == "skip":
@@ -20,7 +22,7 @@ def render_plan(plan) -> str:
             continue
         clips = f"{Path(i.clips).name} ({i.matched_by})"
         lines.append(f"{i.name[:28]:28} migrate  {clips[:30]:30} {i.recipe or '-':10} {(i.trigger or '-')[:14]:14} "
-                     f"{i.steps or 0:>6} {_human(i.seconds)}")
+                     f"{i.steps or 0:>6} {human_duration(i.seconds)}")
         if i.note:
             lines.append(f"{'':28}   note: {i.note}")
     lines.append(plan.summary)
@@ -35,10 +37,6 @@ def render_table(report) -> str:
             lines.append(f"{'':14} {r.lora_path}")
     lines.append(report.summary)
     return "\n".join(lines)
-
-
-def _human(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _parse_matches(pairs: list[str] | None) -> dict[str, str]:
