@@ -115,6 +115,11 @@ def latest_checkpoint(root: Path) -> Path | None:
     return found[-1][1] if found else None
 
 
+def checkpoint_step(path: Path) -> int:
+    """The step of a checkpoint directory that list_checkpoints / latest_checkpoint returned (step-XXXXXX)."""
+    return int(STEP_DIR.match(Path(path).name).group(1))
+
+
 def load_checkpoint(path: Path, fp: dict, device: torch.device | str = "cpu") -> Checkpoint:
     """Load a checkpoint written by save_checkpoint after checking it was made with the same settings."""
     try:

@@ -33,7 +33,7 @@ from core.events import JobEvent
 from core.store import now_iso, open_db
 from core.workspace import Workspace
 from trainer import jobs as jobstore
-from trainer.checkpoints import latest_checkpoint
+from trainer.checkpoints import checkpoint_step, latest_checkpoint
 from trainer.config import TrainConfig
 from trainer.jobs import JobRecord
 from trainer.worker_lock import WorkerLock, watch_parent
@@ -188,7 +188,7 @@ def execute(
 
     checkpoint = latest_checkpoint(Path(run_dir) / "checkpoints")
     db["jobs"].update(job.job_id, {"resumed_from": str(checkpoint) if checkpoint else None})
-    resume_step = int(checkpoint.name.split("-")[1]) if checkpoint else 0
+    resume_step = checkpoint_step(checkpoint) if checkpoint else 0
     record({"type": "started", "step": resume_step, "total": job.total,
             "message": f"resuming from {checkpoint.name}" if checkpoint else "starting from scratch",
             "path": str(checkpoint) if checkpoint else None})

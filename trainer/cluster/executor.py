@@ -26,7 +26,7 @@ from core.errors import LoraportError
 from core.events import JobEvent
 from core.workspace import Workspace
 from trainer import jobs as jobstore
-from trainer.checkpoints import latest_checkpoint
+from trainer.checkpoints import checkpoint_step, latest_checkpoint
 from trainer.cluster.remote import Hub, run_on_cluster
 from trainer.cluster.resources import Resources, default_resources, describe_nodes, fits_somewhere, ray_options
 from trainer.jobs import JobRecord
@@ -203,7 +203,7 @@ class RayExecutor:
                 db.execute("UPDATE jobs SET attempts = COALESCE(attempts, 0) + 1 WHERE id = ?", [run.job.job_id])
         db["jobs"].update(run.job.job_id, update)
         run.started = True
-        step = int(checkpoint.name.split("-")[1]) if checkpoint else 0
+        step = checkpoint_step(checkpoint) if checkpoint else 0
         self._record(db, run.job, {"type": "started", "step": step, "total": run.job.total,
                                    "message": f"{what} {where}{notes}",
                                    "path": str(checkpoint) if checkpoint else None}, on_event)

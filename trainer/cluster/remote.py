@@ -105,7 +105,7 @@ def run_torchrun(job: JobRecord, nproc: int, emit: Callable[[dict], None], shoul
     progress is read from the run's ``losses.jsonl`` and ``checkpoints/``; a stop ends the process group."""
     import json
 
-    from trainer.checkpoints import latest_checkpoint
+    from trainer.checkpoints import checkpoint_step, latest_checkpoint
 
     run_dir = Path(job.run_dir)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
@@ -128,7 +128,7 @@ def run_torchrun(job: JobRecord, nproc: int, emit: Callable[[dict], None], shoul
         ckpt = latest_checkpoint(run_dir / "checkpoints")
         if ckpt is not None and ckpt != seen_ckpt:
             seen_ckpt = ckpt
-            emit({"type": "checkpoint", "step": int(ckpt.name.split("-")[1]), "total": total, "path": str(ckpt)})
+            emit({"type": "checkpoint", "step": checkpoint_step(ckpt), "total": total, "path": str(ckpt)})
         if proc.poll() is not None:
             break
         time.sleep(0.5)
@@ -137,5 +137,5 @@ def run_torchrun(job: JobRecord, nproc: int, emit: Callable[[dict], None], shoul
     report = run_dir / "report.json"
     data = json.loads(report.read_text()) if report.is_file() and not stopped else {}
     data.pop("losses", None)
-    data.setdefault("steps", int(seen_ckpt.name.split("-")[1]) if seen_ckpt else 0)
+    data.setdefault("steps", checkpoint_step(seen_ckpt) if seen_ckpt else 0)
     return data
