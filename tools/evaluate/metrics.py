@@ -64,6 +64,12 @@ def finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def mean_finite(values: Sequence[float | None]) -> float | None:
+    """The mean of the finite values (None, NaN and Inf left out); None when there is none."""
+    vals = [v for v in values if finite(v)]
+    return sum(vals) / len(vals) if vals else None
+
+
 @torch.no_grad()
 def decode_latents(components, latents: torch.Tensor) -> np.ndarray:
     """Cached normalised latents (C, F', H', W') -> (F, H, W, 3) uint8, decoded as LTX2Pipeline decodes."""

@@ -158,8 +158,8 @@ def following_metric(pairs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
                       skipped="no sample was rendered from a reference"), []
     name, sim, note = pick_measure(clip_model, face_model)
     scores = [(sim(lora, ref), sim(base, ref)) for ref, base, lora in pairs]
-    lora_v = _mean([s[0] for s in scores])
-    base_v = _mean([s[1] for s in scores])
+    lora_v = M.mean_finite([s[0] for s in scores])
+    base_v = M.mean_finite([s[1] for s in scores])
     detail = {"measure": name, "measure_words": MEASURE_WORDS[name], "per_sample": [s[0] for s in scores],
               "gain": lora_v - base_v if M.finite(lora_v) and M.finite(base_v) else None}
     if note:
@@ -219,8 +219,3 @@ def ignored_advice(report: EvalReport) -> Suggestion:
                       why="generations are barely closer to their reference with the LoRA than without",
                       retrain_with={"steps": "+20%"},
                       confirm="reference_following above the base's and holdout_loss improvement above 10%")
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    vals = [v for v in values if M.finite(v)]
-    return sum(vals) / len(vals) if vals else None

@@ -6,7 +6,6 @@ trainer's sampler (LTX2Pipeline, the pipeline users generate with) -> kept check
 verdict -> report.json + HTML.
 """
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -254,12 +253,12 @@ def _sample_metrics(report: EvalReport, sampler: _Sampler, prompts: list[EvalPro
                 nearest_train_base=_num(near_b), reference=lora.reference,
                 base_beside_mp4=_str(base.beside_mp4), lora_beside_mp4=_str(lora.beside_mp4)))
     strengths = [s.strength for s in report.samples]
-    report.metrics["strength"] = Metric(name="strength", meaning=MEANINGS["strength"], value=_mean(strengths),
+    report.metrics["strength"] = Metric(name="strength", meaning=MEANINGS["strength"], value=M.mean_finite(strengths),
                                         detail={"per_sample": strengths})
     if mem_lora and refs:
         report.metrics["memorisation"] = Metric(name="memorisation", meaning=MEANINGS["memorisation"],
-                                                value=_mean(mem_lora), base=_mean(mem_base),
-                                                detail={"gain": _mean(mem_lora) - _mean(mem_base)})
+                                                value=M.mean_finite(mem_lora), base=M.mean_finite(mem_base),
+                                                detail={"gain": M.mean_finite(mem_lora) - M.mean_finite(mem_base)})
     else:
         report.metrics["memorisation"] = Metric(name="memorisation", meaning=MEANINGS["memorisation"],
                                                 skipped="no new or held-out prompt, or no training clip to compare")
@@ -279,7 +278,7 @@ def _memorisation_gain(sampler: _Sampler, prompts: list[EvalPrompt], lora_file: 
         base = sampler.render(i, p.text, seed, None, "base", p.reference)
         ck = sampler.render(i, p.text, seed, lora_file, lora_file.stem, p.reference)
         gains.append(M.nearest_similarity(M.features(ck.frames), refs) - M.nearest_similarity(M.features(base.frames), refs))
-    return _mean(gains)
+    return M.mean_finite(gains)
 
 
 def _adherence(clips: list[tuple], clip_model: str | None) -> Metric:
@@ -295,7 +294,7 @@ def _adherence(clips: list[tuple], clip_model: str | None) -> Metric:
     prompts = [c[0] for c in clips]
     base = M.clip_adherence(path, prompts, [c[1] for c in clips])
     lora = M.clip_adherence(path, prompts, [c[2] for c in clips])
-    return Metric(name="prompt_adherence", meaning=meaning, value=_mean(lora), base=_mean(base),
+    return Metric(name="prompt_adherence", meaning=meaning, value=M.mean_finite(lora), base=M.mean_finite(base),
                   detail={"model": str(path), "per_sample": lora})
 
 
@@ -363,11 +362,6 @@ def _recipe_advice(recipe: str | None, verdict: Verdict) -> list[Suggestion]:
                else "memorisation and heldout_trend fall")
     return [Suggestion(action=line, why=f"the {recipe} recipe's advice for a {verdict.status} LoRA", confirm=confirm)
             for line in lines]
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    vals = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(vals) / len(vals) if vals else None
 
 
 def _str(path) -> str | None:
