@@ -224,14 +224,11 @@ def render_validation(components, cfg: TrainConfig, out_dir: Path, step: int, em
     refs = validation_references(cfg, data) if data is not None else []
 
     v, transformer = cfg.validation, components.transformer
-    trigger = (cfg.data.trigger_word or "").strip()
     phases.enter(components, "sample")
     transformer.eval()
     try:
         for i, prompt in enumerate(v.prompts):
-            # Captions got the trigger at preprocessing; prompts get it the same way.
-            # A trigger of several words ("zorbly style") counts when the prompt holds it word for word.
-            text = prompt if not trigger or f" {trigger} " in f" {prompt} " else f"{trigger} {prompt}"
+            text = prompt_cache.with_trigger(prompt, cfg.data.trigger_word)  # the text the prompt cache holds
             for seed in v.seeds:
                 ref = refs[i % len(refs)] if refs else None
                 res = generate(components, text, seed=seed, width=v.width, height=v.height, frames=v.frames,

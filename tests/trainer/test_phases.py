@@ -128,6 +128,17 @@ def test_a_training_run_encodes_its_validation_prompts_with_the_captions(tmp_pat
     assert set(prompt_cache.validation_texts(cfg)) <= set(c.prompt_cache)
 
 
+def test_validation_prompts_are_cached_as_rendered_with_a_trigger_of_several_words(tmp_path):
+    from trainer.models import prompt_cache
+
+    assert prompt_cache.with_trigger("a zorbly style cat", "zorbly style") == "a zorbly style cat"
+    assert prompt_cache.with_trigger("a cat", "zorbly style") == "zorbly style a cat"
+    assert prompt_cache.with_trigger("a cat", None) == "a cat"
+    cfg = tiny_config(tmp_path, data={"trigger_word": "zorbly style"},
+                      validation={"every": 2, "prompts": ["a zorbly style cat", "a dog"]})
+    assert prompt_cache.validation_texts(cfg)[:2] == ["a zorbly style cat", "zorbly style a dog"]
+
+
 def test_nf4_configs_are_built_for_diffusers_and_transformers_and_refused_without_bitsandbytes(monkeypatch):
     from core.errors import LoraportError
     from trainer.models import quantize

@@ -7,13 +7,20 @@ returns, on the CPU); the pipeline still runs the text connectors on them, as it
 import torch
 
 
+def with_trigger(prompt: str, trigger: str | None) -> str:
+    """A validation prompt as it is rendered: the trigger in front (captions got it at preprocessing), unless the
+    prompt holds it already; a trigger of several words ("zorbly style") counts when held word for word."""
+    trigger = (trigger or "").strip()
+    return prompt if not trigger or f" {trigger} " in f" {prompt} " else f"{trigger} {prompt}"
+
+
 def validation_texts(cfg) -> list[str]:
-    """The prompts validation renders (trigger in front, as captions got it) and the negative prompt."""
+    """The prompts validation renders (``with_trigger``, so they are the very texts sampling asks for) and the
+    negative prompt."""
     v = cfg.validation
     if not (v.every and v.prompts):
         return []
-    trigger = (cfg.data.trigger_word or "").strip()
-    texts = [p if not trigger or trigger in p.split() else f"{trigger} {p}" for p in v.prompts]
+    texts = [with_trigger(p, cfg.data.trigger_word) for p in v.prompts]
     negative = getattr(getattr(v, "guidance", None), "negative_prompt", "")
     return list(dict.fromkeys([*texts, negative or ""]))
 
