@@ -38,8 +38,9 @@ def backup_workspace(workspace: Workspace, dest: Path, *, files: bool = True) ->
         raise LoraportError(f"the backup folder {dest} is inside the workspace {home}: choose a folder elsewhere.")
     if dest.exists() and any(dest.iterdir()):
         raise LoraportError(f"{dest} already holds files: give a new or empty folder for the backup.")
-    to_copy = _user_files(home) if files else []
-    databases = [p for p in (workspace.db_path, workspace.agent_checkpoint_path) if p.is_file()]
+    db_paths = (workspace.db_path, workspace.agent_checkpoint_path)
+    to_copy = _user_files(home, tuple(p.name for p in db_paths)) if files else []
+    databases = [p for p in db_paths if p.is_file()]
     size = sum(p.stat().st_size for p in to_copy) + sum(p.stat().st_size for p in databases)
     dest.mkdir(parents=True, exist_ok=True)
     ensure_free(dest, size, "the backup")
@@ -67,8 +68,7 @@ def _online_backup(src: Path, dst: Path) -> None:
         source.close()
 
 
-def _user_files(home: Path) -> list[Path]:
-    databases = ("loraport.db", "agent-checkpoints.db")
+def _user_files(home: Path, databases: tuple[str, ...]) -> list[Path]:
     found = []
     for path in sorted(home.rglob("*")):
         rel = path.relative_to(home)
