@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from core.atomic import atomic_write_json
 from core.workspace import Workspace
 from tools.plan.hardware import TINY_MODELS, Hardware
+from tools.plan.memory import tokens as latent_tokens
 from trainer.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -164,13 +165,9 @@ def run_calibration(config: TrainConfig, hw: Hardware, *, n_items: int, workspac
     return entry
 
 
-def _tokens(width: int, height: int, frames: int, ratio: int) -> int:
-    return (height // ratio) * (width // ratio) * ((frames - 1) // 8 + 1)
-
-
 def _mean_tokens(config: TrainConfig, ratio: int) -> float:
     b = config.data.buckets
-    return sum(_tokens(x.width, x.height, x.frames, ratio) for x in b) / len(b)
+    return sum(latent_tokens(x.width, x.height, x.frames, ratio) for x in b) / len(b)
 
 
 def _table(config: TrainConfig, hw: Hardware, dims: dict, n_items: int) -> tuple[float, float, float, float, str]:
@@ -231,7 +228,8 @@ def lora_params(config: TrainConfig, dims: dict | None = None) -> int:
 
 def _disk(config: TrainConfig, dims: dict, n_items: int, params: int) -> DiskMB:
     b = config.data.buckets
-    latent = sum(dims["ch"] * _tokens(x.width, x.height, x.frames, dims["ratio"]) for x in b) / len(b) * 4  # fp32
+    latent = sum(dims["ch"] * latent_tokens(x.width, x.height, x.frames, dims["ratio"]) for x in b) / len(b)
+    latent *= 4  # fp32
     latent *= 2 if config.strategy.name == "ic-lora" else 1  # reference latents too
     text = dims["tokens"] * sum(dims["text"]) * dims["ebytes"]
     opt_bytes = 2 if config.optim.optimizer == "adamw8bit" else 8  # two moments per parameter
