@@ -186,7 +186,7 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
 def _mentions(tokens: list[str]) -> list[tuple[int, int, str]]:
     out, i = [], 0
     while i < len(tokens):
-        for words, name in _names():
+        for words, name in _names_starting(tokens[i]):
             n = len(words)
             got = tuple(tokens[i:i + n])
             if got == words or (got[:-1] == words[:-1] and got and got[-1] == words[-1] + "s" and len(got) == n):
@@ -198,6 +198,22 @@ def _mentions(tokens: list[str]) -> list[tuple[int, int, str]]:
                 out.append((i, i + 1, typo))
             i += 1
     return out
+
+
+def _names_starting(token: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The entries of ``_names()`` (in its order, longest first) that can match at a token: those whose first
+    word it is, and one-word names it is the plural of. Every message's every token asks, so this is indexed."""
+    return _by_first_word().get(token, ())
+
+
+@functools.cache
+def _by_first_word() -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
+    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for words, name in _names():  # in order, so each bucket keeps the longest-first order
+        index.setdefault(words[0], []).append((words, name))
+        if len(words) == 1:
+            index.setdefault(words[0] + "s", []).append((words, name))
+    return {first: tuple(entries) for first, entries in index.items()}
 
 
 def _misspelt(tokens: list[str], i: int) -> str | None:
