@@ -139,13 +139,19 @@ def scheduler():
 @functools.lru_cache(maxsize=1)
 def _template() -> dict:
     """Build once per process; every seed is fixed so each build gives identical weights."""
+    return build_template(_transformer, _text_encoder)
+
+
+def build_template(transformer, text_encoder) -> dict:
+    """Every part of a tiny stack with the given transformer and text encoder builders; each part is built from
+    seed 0, so a twin stack (tiny-ltx-2.5) gets weights identical to this one's in the parts they share."""
     tokenizer = _tokenizer()
     parts = {"tokenizer": tokenizer}
-    for name, build in (("transformer", _transformer), ("connectors", _connectors), ("vae", _video_vae)):
+    for name, build in (("transformer", transformer), ("connectors", _connectors), ("vae", _video_vae)):
         torch.manual_seed(0)
         parts[name] = build().eval()
     torch.manual_seed(0)
-    parts["text_encoder"] = _text_encoder(len(tokenizer))
+    parts["text_encoder"] = text_encoder(len(tokenizer))
     torch.manual_seed(0)
     audio_vae, vocoder = _audio_vae_and_vocoder()
     parts["audio_vae"], parts["vocoder"] = audio_vae.eval(), vocoder.eval()
@@ -156,7 +162,11 @@ def _template() -> dict:
 
 
 def build_tiny_parts() -> dict:
-    """Fresh copies of the cached tiny modules: callers (peft, LoRA loading) mutate them, the cache stays clean."""
-    parts = {k: (v if k == "tokenizer" else copy.deepcopy(v)) for k, v in _template().items()}
+    return fresh_parts(_template())
+
+
+def fresh_parts(template: dict) -> dict:
+    """Fresh copies of cached tiny modules: callers (peft, LoRA loading) mutate them, the cache stays clean."""
+    parts = {k: (v if k == "tokenizer" else copy.deepcopy(v)) for k, v in template.items()}
     parts["scheduler"] = scheduler()
     return parts

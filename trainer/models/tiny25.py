@@ -10,10 +10,7 @@ Everything else is the 2.3 twin's, built from the same seeds: the video VAE is b
 (LTX-2.5 reuses 2.3's VAE encoder), so latents encoded by either are interchangeable.
 """
 
-import copy
 import functools
-
-import torch
 
 from trainer.models import tiny
 
@@ -45,24 +42,9 @@ def _transformer():
 @functools.lru_cache(maxsize=1)
 def _template() -> dict:
     """Build once per process with the 2.3 twin's seeds, so shared parts get identical weights."""
-    tokenizer = tiny._tokenizer()
-    parts = {"tokenizer": tokenizer}
-    for name, build in (("transformer", _transformer), ("connectors", tiny._connectors), ("vae", tiny._video_vae)):
-        torch.manual_seed(0)
-        parts[name] = build().eval()
-    torch.manual_seed(0)
-    parts["text_encoder"] = _text_encoder(len(tokenizer))
-    torch.manual_seed(0)
-    audio_vae, vocoder = tiny._audio_vae_and_vocoder()
-    parts["audio_vae"], parts["vocoder"] = audio_vae.eval(), vocoder.eval()
-    for module in parts.values():
-        if isinstance(module, torch.nn.Module):
-            module.requires_grad_(False)
-    return parts
+    return tiny.build_template(_transformer, _text_encoder)
 
 
 def build_tiny25_parts() -> dict:
     """Fresh copies of the cached tiny-ltx-2.5 modules (callers mutate them; the cache stays clean)."""
-    parts = {k: (v if k == "tokenizer" else copy.deepcopy(v)) for k, v in _template().items()}
-    parts["scheduler"] = tiny.scheduler()
-    return parts
+    return tiny.fresh_parts(_template())
