@@ -73,9 +73,7 @@ def _planned(recipe: str, dataset_dir: Path, model_id: str, overrides: dict,
 
     p = plan(recipe, dataset_dir, overrides=overrides, model_id=model_id, workspace=workspace)
     if p.model_id != p.requested_model:  # the plan may offer the tiny twin; training never silently swaps it in
-        raise LoraportError(f"{p.requested_model} cannot train here. {p.tier_reason.split(' Here,')[0]} To try "
-                            f"the whole flow on this machine instead, train the tiny model: --model {p.model_id} "
-                            "(its output is noise).")
+        raise _cannot_train(p.requested_model, p.tier_reason, p.model_id)
     if p.memory is not None and not p.memory.fits:
         raise LoraportError(f"{p.requested_model} does not fit this GPU with these settings: "
                             f"{' '.join(p.memory.reasons)}")
@@ -91,11 +89,16 @@ def _refuse_unrunnable(model_id: str) -> None:
 
     tier = pick_tier(detect_hardware(), model_id)
     if tier.fallback:
-        raise LoraportError(f"{model_id} cannot train here. {tier.reason.split(' Here,')[0]} To try the whole flow "
-                            f"on this machine instead, train the tiny model: --model {tier.model_id} (its output "
-                            "is noise).")
+        raise _cannot_train(model_id, tier.reason, tier.model_id)
     if weights_for(model_id)[0] is None:
         raise _no_weights(model_id)
+
+
+def _cannot_train(model_id: str, reason: str, tiny: str) -> LoraportError:
+    """``model_id`` cannot train on this machine: the tier's reason (without its fallback sentence), and the tiny
+    model to try the flow with instead."""
+    return LoraportError(f"{model_id} cannot train here. {reason.split(' Here,')[0]} To try the whole flow on this "
+                         f"machine instead, train the tiny model: --model {tiny} (its output is noise).")
 
 
 def _no_weights(model_id: str) -> LoraportError:
