@@ -27,11 +27,14 @@ def _workspace(workspace: Workspace | None) -> Workspace:
     return workspace or Workspace.from_settings()
 
 
-def launch(config: TrainConfig, thread_id: str | None = None, *, workspace: Workspace | None = None) -> JobRef:
-    """Queue a LoRA training run with this resolved config; the worker runs it (costs GPU time: ask first)."""
+def launch(config: TrainConfig, thread_id: str | None = None, *, workspace: Workspace | None = None,
+           parent_job_id: str | None = None) -> JobRef:
+    """Queue a LoRA training run with this resolved config; the worker runs it (costs GPU time: ask first).
+    ``parent_job_id``: the run it improves (a retrain)."""
     workspace = _workspace(workspace)
     require_disk(config, workspace)  # refuse now, not at the first checkpoint an hour in
-    job_id = jobs.enqueue(open_db(workspace), "train", config, thread_id=thread_id, workspace=workspace)
+    job_id = jobs.enqueue(open_db(workspace), "train", config, thread_id=thread_id, parent_job_id=parent_job_id,
+                          workspace=workspace)
     return _ref(workspace, job_id)
 
 

@@ -58,19 +58,9 @@ def retrain_with(job_id_or_report: Any, overrides: dict[str, Any] | None = None,
 
 def launch_retrain(proposal: RetrainProposal, thread_id: str | None = None, *, workspace: Workspace | None = None):
     """Queue the approved retrain as a new training job linked to the run it improves; returns its JobRef."""
-    from core.store import open_db
-    from tools.train.disk import require_disk
-    from tools.train.launch import JobRef
-    from trainer import jobs
-    from trainer.worker import live_workers
+    from tools.train.launch import launch
 
-    workspace = workspace or Workspace.from_settings()
-    require_disk(proposal.config, workspace)  # as launch does: refuse a run the disk cannot hold
-    db = open_db(workspace)
-    job_id = jobs.enqueue(db, "train", proposal.config, thread_id=thread_id, parent_job_id=proposal.based_on,
-                          workspace=workspace)
-    job = jobs.get_job(db, job_id)
-    return JobRef(job_id=job_id, status=job.status, run_dir=job.run_dir, worker_running=bool(live_workers(workspace)))
+    return launch(proposal.config, thread_id, workspace=workspace, parent_job_id=proposal.based_on)
 
 
 def latest_run(recipe: str | None = None, thread_id: str | None = None, *, workspace: Workspace | None = None) -> str:
