@@ -227,20 +227,12 @@ def _record_failure(db: sqlite_utils.Database, workspace: Workspace, job: JobRec
                     record: Emit) -> None:
     """Say why the job failed, in the user's words. A full disk is named as such (never the writer's internal
     text) with the way back: the last complete checkpoint is intact and resuming continues from it."""
-    run_dir = Path(job.run_dir)
-    if is_disk_full(err, run_dir):
+    message = disk_full_message(job, err)
+    if message is not None:
         disk_reserve(workspace).release()  # room to record the failure below
-        full = err if isinstance(err, DiskFullError) else DiskFullError(run_dir, "the job's files")
-        kept = latest_checkpoint(run_dir / "checkpoints")
-        since = f"the last complete checkpoint ({kept.name}) is intact and " if kept else ""
-        message = f"{full.message} Then `loraport jobs resume {job.job_id}`: {since}the run continues from there."
     else:
         message = err.message if isinstance(err, LoraportError) else f"{type(err).__name__}: {err}"
-        try:
-            (run_dir / "error.log").write_text(traceback.format_exc())
-            message += f" (traceback: {run_dir / 'error.log'})"
-        except OSError:
-            log.exception("job %s failed and its traceback could not be saved", job.job_id)
+        message += save_traceback(job, traceback.format_exc())
     try:
         record({"type": "failed", "message": message})
     except Exception:  # even the event log may not fit on a full disk: the job's row must still say why
@@ -248,6 +240,28 @@ def _record_failure(db: sqlite_utils.Database, workspace: Workspace, job: JobRec
         with db.conn:
             db.execute("UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, worker = NULL, "
                        "worker_pid = NULL WHERE id = ?", [message, now_iso(), job.job_id])
+
+
+def disk_full_message(job: JobRecord, err: BaseException) -> str | None:
+    """The user's message when ``err`` is a full disk (None otherwise): where, and the way back."""
+    run_dir = Path(job.run_dir)
+    if not is_disk_full(err, run_dir):
+        return None
+    full = err if isinstance(err, DiskFullError) else DiskFullError(run_dir, "the job's files")
+    kept = latest_checkpoint(run_dir / "checkpoints")
+    since = f"the last complete checkpoint ({kept.name}) is intact and " if kept else ""
+    return f"{full.message} Then `loraport jobs resume {job.job_id}`: {since}the run continues from there."
+
+
+def save_traceback(job: JobRecord, trace: str) -> str:
+    """Keep the traceback beside the run; returns the note that says where (empty when it could not be saved)."""
+    path = Path(job.run_dir) / "error.log"
+    try:
+        path.write_text(trace)
+    except OSError:
+        log.exception("job %s failed and its traceback could not be saved", job.job_id)
+        return ""
+    return f" (traceback: {path})"
 
 
 def _set_interrupted(db: sqlite_utils.Database, job_id: str) -> None:

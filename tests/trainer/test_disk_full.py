@@ -145,3 +145,19 @@ def test_a_run_into_a_really_full_filesystem_ends_with_the_disk_named(tmp_path, 
         db.close()
     finally:
         subprocess.run(["umount", "-l", str(small)], capture_output=True)
+
+
+def test_every_executor_words_a_full_disk_the_same_way(workspace, tmp_path):
+    """The local worker and the Ray executor both build their failure text from disk_full_message."""
+    from core.disk import DiskFullError
+    from trainer.cluster.executor import RayExecutor
+
+    db = open_db(workspace)
+    job = jobs.get_job(db, jobs.enqueue(db, "train", _config(tmp_path, with_samples=False)))
+    full = DiskFullError(Path(job.run_dir) / "checkpoints", "checkpoint step-000004", free_bytes=0)
+    message = worker.disk_full_message(job, full)
+    assert message.startswith("The disk is full: could not write checkpoint step-000004")
+    assert worker.disk_full_message(job, ValueError("bad shape")) is None
+    recorded = []
+    RayExecutor._failed(RayExecutor.__new__(RayExecutor), job, full, "trace", recorded.append)
+    assert recorded == [{"type": "failed", "message": message}]

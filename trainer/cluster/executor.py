@@ -30,6 +30,7 @@ from trainer.checkpoints import checkpoint_step, latest_checkpoint
 from trainer.cluster.remote import Hub, run_on_cluster
 from trainer.cluster.resources import Resources, default_resources, describe_nodes, fits_somewhere, ray_options
 from trainer.jobs import JobRecord
+from trainer.worker import disk_full_message, save_traceback
 
 log = logging.getLogger(__name__)
 _LIFECYCLE = ("queued", "started", "finished", "failed", "cancelled", "interrupted")
@@ -232,19 +233,17 @@ class RayExecutor:
         _finish(db, jobstore.get_job(db, job.job_id), out.get("result") or {}, stopped, record)
 
     def _failed(self, job: JobRecord, err: BaseException, trace: str, record, *, lost: bool = False) -> None:
-        run_dir = Path(job.run_dir)
-        if isinstance(err, LoraportError):
-            message = err.message
-        elif lost:
-            message = (f"its Ray worker or node was lost {self.max_retries + 1} times ({type(err).__name__}); "
-                       f"not retried again. `loraport jobs resume {job.job_id}` tries once more.")
-        else:
-            message = f"{type(err).__name__}: {err}"
-        try:
-            (run_dir / "error.log").write_text(trace)
-            message += f" (traceback: {run_dir / 'error.log'})"
-        except OSError:
-            log.exception("job %s failed and its traceback could not be saved", job.job_id)
+        # The same words as a local failure (trainer.worker), a full disk included.
+        message = disk_full_message(job, err)
+        if message is None:
+            if isinstance(err, LoraportError):
+                message = err.message
+            elif lost:
+                message = (f"its Ray worker or node was lost {self.max_retries + 1} times ({type(err).__name__}); "
+                           f"not retried again. `loraport jobs resume {job.job_id}` tries once more.")
+            else:
+                message = f"{type(err).__name__}: {err}"
+            message += save_traceback(job, trace)
         record({"type": "failed", "message": message})
 
     def _record(self, db, job: JobRecord, event: dict, on_event) -> None:
