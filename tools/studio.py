@@ -120,11 +120,16 @@ def _render_with(lora_path: Path, model_id: str, render):
     except (RuntimeError, ValueError, KeyError):  # shape or key mismatches from the LoRA loader
         pass
     from tools.inspect import inspect_lora
+    from tools.inspect.report import TARGETS
+    from trainer.models import get_model_spec
 
-    report = inspect_lora(lora_path)
+    target = f"ltx-{get_model_spec(model_id).version}"  # judged for the base it was rendered on
+    target = target if target in TARGETS else "ltx-2.3"
+    version = target.removeprefix("ltx-")
+    report = inspect_lora(lora_path, target=target)
     raise LoraportError(f"{lora_path.name} does not load on {model_id}: it was made for "
                         f"{report.base_model.family or 'another model'} and its layers have other sizes than this "
-                        f"model's. Verdict for LTX-2.3: {report.verdict.status}. {report.verdict.reason} "
+                        f"model's. Verdict for LTX-{version}: {report.verdict.status}. {report.verdict.reason} "
                         f"{report.verdict.action}".strip()) from None
 
 

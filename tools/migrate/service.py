@@ -41,7 +41,7 @@ def plan_migration(folder: str | Path, datasets: str | Path, *, model: str | Non
     items, unmatched = [], []
     for path in lora_files(folder):
         item = _plan_one(classify(path, _inspect_target(target)), folders, datasets, model, overrides or {},
-                         matches or {}, hardware)
+                         matches or {}, hardware, workspace)
         items.append(item)
         if item.action == "skip" and item.matched_by is None and item.reason.startswith("no clip folder"):
             unmatched.append(item.name)
@@ -66,7 +66,7 @@ def _inspect_target(model: str) -> str:
 
 
 def _plan_one(found: Found, folders: dict, datasets: Path, model: str | None, overrides: dict,
-              matches: dict[str, str], hardware) -> MigrationItem:
+              matches: dict[str, str], hardware, workspace: Workspace) -> MigrationItem:
     path = Path(found.path)
     base = {"file": str(path), "name": path.stem if path.is_file() else path.name}
     report = found.report
@@ -88,7 +88,7 @@ def _plan_one(found: Found, folders: dict, datasets: Path, model: str | None, ov
 
     try:  # hardware: the cluster's best node with Ray (None: this machine)
         planned = plan(report.migration.recipe, clips, old_lora=report, overrides=dict(overrides), model_id=model,
-                       hardware=hardware)
+                       hardware=hardware, workspace=workspace)
     except LoraportError as err:
         return MigrationItem(**base, action="skip", clips=str(clips), matched_by=how,
                              reason=f"cannot be planned: {err.message}")
