@@ -119,7 +119,8 @@ def run_torchrun(job: JobRecord, nproc: int, emit: Callable[[dict], None], shoul
             os.killpg(proc.pid, signal.SIGTERM)
             stopped = True
         losses = run_dir / "losses.jsonl"
-        lines = losses.read_text().splitlines() if losses.is_file() else []
+        # Complete lines only: the trainer may be halfway through appending the last one; it is read next time.
+        lines = (losses.read_text() if losses.is_file() else "").split("\n")[:-1]
         for line in lines[seen_lines:]:
             row = json.loads(line)
             emit({"type": "progress", "step": row["step"], "total": total, "loss": row.get("loss"),
