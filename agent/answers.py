@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agent.ltx25 import thread_target
 from agent.state import latest_job
 from agent.toolkit import ToolContext
 from core.errors import LoraportError
 from core.store import open_db
-
-REAL_MODEL = "ltx-2.3"
 
 
 def check_hardware(ctx: ToolContext, question: str | None = None) -> dict[str, Any]:
@@ -22,8 +21,8 @@ def check_hardware(ctx: ToolContext, question: str | None = None) -> dict[str, A
     named = gpu_from_text(question or "")
     hw = named or detect_hardware()
     plan = ctx.state.get("plan") or {}
-    model = ((ctx.state.get("config") or {}).get("model") or {}).get("id") or REAL_MODEL
-    asked = REAL_MODEL if model.startswith("tiny-") else model  # the question is about the real model
+    model = ((ctx.state.get("config") or {}).get("model") or {}).get("id") or thread_target(ctx.state)
+    asked = model.removeprefix("tiny-")  # the question is about the real model of the version chosen
     memory = plan.get("memory") if not named else None  # the plan's own memory model, for this machine's card
     if isinstance(memory, dict) and memory:
         text = str(memory.get("summary") or _memory_line(memory))
