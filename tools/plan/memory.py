@@ -315,9 +315,10 @@ def _reasons(p: MemoryPlan, vram_gib: float | None) -> list[str]:
     out = [head]
     s = p.settings
     if s["quantize_base"] != "none":
+        on_gpu = "on the GPU at a time" if s["offload"] == "blocks" else ""  # with offload: the blocks in flight
         out.append(f"Base weights in {s['quantize_base']}: the frozen transformer takes "
-                   f"{p.phases['train'].parts['transformer weights']:.1f} GiB instead of bf16's size; a little "
-                   "slower per step, the LoRA still trains in fp32.")
+                   f"{p.phases['train'].parts['transformer weights']:.1f} GiB {on_gpu} instead of bf16's size; a "
+                   "little slower per step, the LoRA still trains in fp32.".replace("  ", " "))
     if s["offload"] == "blocks":
         out.append(f"Block offload: transformer blocks wait in host RAM ({p.host_ram_gib:.0f} GiB) and stream to "
                    f"the GPU as they run; steps take about {p.seconds_per_step_relative:.1f}x as long.")

@@ -133,8 +133,12 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
         warnings.append(" ".join(memory.reasons))
     notes = version_notes(tier.requested_model, old.family if old else None, bool(old and old.ic))
     est = estimate(config, hw, n_items=max(1, facts.n_items), calibrate=calibrate, workspace=workspace)
+    # The tier was picked at the recipe's own bucket; once the user's resolution, frames or rank are in, the
+    # memory step's reasons are what this plan will really use on this GPU.
+    final = tier.tier != "demo" and not tier.fallback and memory.reasons
+    reason = f"{hw.name}: {' '.join(memory.reasons)}" if final else tier.reason
     return Plan(recipe=recipe.name, recipe_title=recipe.title, model_id=tier.model_id,
-                requested_model=tier.requested_model, tier=tier.tier, tier_reason=tier.reason, hardware=hw,
+                requested_model=tier.requested_model, tier=tier.tier, tier_reason=reason, hardware=hw,
                 dataset=facts, config=config, settings=v.s, estimate=est,
                 real_buckets=_real_buckets(recipe, tier), warnings=warnings, recommendations=recs, ready=ready,
                 memory=memory, model_notes=notes)
