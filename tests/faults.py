@@ -1,6 +1,8 @@
-"""Faults the tests inject: a file whose writes fail as on a full disk, a process that is gone."""
+"""Faults the tests inject (a file whose writes fail as on a full disk) and how they watch for the effect (a
+process that is gone, a condition waited for)."""
 
 import errno
+import time
 from pathlib import Path
 
 
@@ -27,3 +29,13 @@ def gone(pid: int) -> bool:
     except OSError:
         return True
     return stat[stat.rindex(")") + 2] == "Z"
+
+
+def wait_until(check, timeout_s: float, every_s: float = 0.1):
+    """Poll ``check`` until it returns something true (returned) or ``timeout_s`` passes (its last answer)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(every_s)
+    return check()

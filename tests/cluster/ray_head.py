@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,3 +104,15 @@ class RayNode:
         except ProcessLookupError:
             pass
         self.proc.wait(timeout=15)
+
+
+@contextmanager
+def joined(head: RayHead) -> Iterator[RayHead]:
+    """This test process connected to ``head`` (as the dispatcher is) until the block ends; then the head stops."""
+    import ray
+
+    try:
+        ray.init(address=head.address, namespace="loraport", log_to_driver=False)
+        yield head
+    finally:
+        head.stop()

@@ -11,7 +11,7 @@ pytest.importorskip("ray")
 from cli.main import main  # noqa: E402
 from core.store import open_db  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
-from tests.cluster.ray_head import RayHead  # noqa: E402
+from tests.cluster.ray_head import RayHead, joined  # noqa: E402
 from tests.tools.lora_factory import ltx2_metadata, make_ltx2_lora  # noqa: E402
 from tests.trainer.train_utils import concept_dataset  # noqa: E402
 from trainer import jobs  # noqa: E402
@@ -19,14 +19,8 @@ from trainer import jobs  # noqa: E402
 
 @pytest.fixture(scope="module")
 def ray_head():
-    import ray
-
-    head = RayHead(num_cpus=2)
-    try:
-        ray.init(address=head.address, namespace="loraport", log_to_driver=False)
+    with joined(RayHead(num_cpus=2)) as head:
         yield head
-    finally:
-        head.stop()
 
 
 @pytest.mark.slow

@@ -7,38 +7,25 @@ training: same runner contract, no model), so the test is about the cluster, not
 """
 
 import threading
-import time
+from functools import partial
 
 import pytest
 
 pytest.importorskip("ray")
 
 from core.store import open_db  # noqa: E402
-from tests.cluster.ray_head import RayHead  # noqa: E402
+from tests.cluster.ray_head import RayHead, joined  # noqa: E402
+from tests.faults import wait_until  # noqa: E402
 from tests.trainer import fake_jobs  # noqa: E402
 from trainer import jobs  # noqa: E402
 from trainer.worker import run_worker  # noqa: E402
 
+_wait_for = partial(wait_until, timeout_s=180.0)  # a cluster job's patience here
 
 @pytest.fixture(scope="module")
 def ray_head():
-    import ray
-
-    head = RayHead(num_cpus=0, env={"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "4"})
-    try:
-        ray.init(address=head.address, namespace="loraport", log_to_driver=False)
+    with joined(RayHead(num_cpus=0, env={"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "4"})) as head:
         yield head
-    finally:
-        head.stop()
-
-
-def _wait_for(predicate, timeout_s=180.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.slow

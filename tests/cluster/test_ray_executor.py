@@ -8,7 +8,7 @@ import os
 import re
 import signal
 import threading
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,8 @@ import pytest
 pytest.importorskip("ray")
 
 from core.store import open_db  # noqa: E402
-from tests.cluster.ray_head import RayHead  # noqa: E402
+from tests.cluster.ray_head import RayHead, joined  # noqa: E402
+from tests.faults import wait_until  # noqa: E402
 from tests.trainer import fake_jobs  # noqa: E402
 from tests.trainer.train_utils import concept_dataset, tiny_config  # noqa: E402
 from trainer import jobs  # noqa: E402
@@ -25,17 +26,12 @@ from trainer.worker import JOB_RUNNERS, run_worker  # noqa: E402
 
 RUNNERS = {**JOB_RUNNERS, "count": fake_jobs.count_runner}
 
+_wait_for = partial(wait_until, timeout_s=240.0)  # a cluster job's patience here
 
 @pytest.fixture(scope="module")
 def ray_head():
-    import ray
-
-    head = RayHead(num_cpus=2)
-    try:
-        ray.init(address=head.address, namespace="loraport", log_to_driver=False)
+    with joined(RayHead(num_cpus=2)) as head:
         yield head
-    finally:
-        head.stop()
 
 
 def _executor(ray_head, **kwargs):
@@ -53,15 +49,6 @@ def _in_background(workspace, executor, stop):
                               kwargs={"poll_s": 0.1, "executor": executor, "stop": stop}, daemon=True)
     thread.start()
     return thread
-
-
-def _wait_for(predicate, timeout_s=240.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.slow

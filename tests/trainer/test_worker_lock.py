@@ -11,21 +11,12 @@ from pathlib import Path
 import pytest
 
 from core.workspace import Workspace
-from tests.faults import gone
+from tests.faults import gone, wait_until
 from trainer import worker
 from trainer.worker_lock import EXIT_LOCKED, WorkerBusyError, WorkerLock, held_locks, watch_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 LORAPORT = [sys.executable, "-c", "from cli.main import main; main()"]
-
-
-def wait_until(check, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
 
 
 def test_a_second_lock_on_the_same_device_is_refused_with_who_holds_it(workspace):

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ from safetensors.torch import load_file
 
 from core.store import open_db
 from core.workspace import Workspace
-from tests.faults import gone
+from tests.faults import gone, wait_until
 from tests.trainer.train_utils import concept_dataset, tiny_config
 from trainer import jobs, worker
 from trainer.worker_lock import held_locks
@@ -24,15 +23,6 @@ from web.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def wait_until(check, timeout_s: float, every_s: float = 0.1):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(every_s)
-    return check()
 
 
 class Server:
