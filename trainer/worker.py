@@ -348,7 +348,7 @@ def run_worker(
     stop = stop or threading.Event()
     restore = stop_on_signals(stop)
     if parent_pid is not None:
-        watch_parent(parent_pid, stop)
+        watch_parent(parent_pid, stop, kernel_signal=threading.current_thread() is threading.main_thread())
     marker = _register(workspace, device)
     ran = 0
     try:

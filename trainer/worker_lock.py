@@ -9,11 +9,14 @@ crashed), the worker stops its job at the next step, as a SIGTERM would, and exi
 ``interrupted`` and the next worker resumes it from its last checkpoint.
 """
 
+import ctypes
 import fcntl
 import json
 import logging
 import os
 import re
+import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from core.workspace import Workspace
 log = logging.getLogger(__name__)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another worker holds the device; the supervisor adopts it, never counts a crash
 PARENT_POLL_S = 1.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class WorkerBusyError(LoraportError):
@@ -79,8 +83,18 @@ def held_locks(workspace: Workspace) -> list[dict]:
     return held
 
 
-def watch_parent(parent_pid: int, stop: threading.Event) -> threading.Thread:
-    """Set ``stop`` once ``parent_pid`` is no longer this process's parent (it died; we were re-parented)."""
+def watch_parent(parent_pid: int, stop: threading.Event, *, kernel_signal: bool = False) -> threading.Thread:
+    """Set ``stop`` once ``parent_pid`` is no longer this process's parent (it died; we were re-parented).
+
+    A thread polls for that every ``PARENT_POLL_S``. With ``kernel_signal`` (the caller's SIGTERM handler sets
+    ``stop``) Linux also sends SIGTERM the moment the parent dies, so the job stops at its very next step rather
+    than running on for up to a poll's length; a parent that died before the request is caught by the check
+    that follows it.
+    """
+    if kernel_signal:
+        _signal_on_parent_death(signal.SIGTERM)
+        if os.getppid() != parent_pid:
+            stop.set()
 
     def watch() -> None:
         while not stop.wait(PARENT_POLL_S):
@@ -93,3 +107,14 @@ def watch_parent(parent_pid: int, stop: threading.Event) -> threading.Thread:
     thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
     thread.start()
     return thread
+
+
+def _signal_on_parent_death(signum: int) -> bool:
+    """Ask Linux (``prctl(PR_SET_PDEATHSIG)``) to send ``signum`` when our parent dies; False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
+        log.warning("worker: prctl(PR_SET_PDEATHSIG) failed (errno %s); relying on polling", ctypes.get_errno())
+        return False
+    return True

@@ -83,6 +83,32 @@ def test_watch_parent_sets_stop_when_the_parent_changes():
 
 
 @pytest.mark.slow
+def test_the_kernel_tells_a_watching_worker_at_once_when_its_parent_dies(tmp_path):
+    # The grandchild polls only hourly, so only the kernel's SIGTERM (PR_SET_PDEATHSIG) can set its stop in time.
+    said = tmp_path / "said"
+    grandchild = (
+        "import os, sys, threading; from trainer import worker, worker_lock; worker_lock.PARENT_POLL_S = 3600; "
+        "stop = threading.Event(); worker.stop_on_signals(stop); "
+        "worker_lock.watch_parent(os.getppid(), stop, kernel_signal=True); print('armed', flush=True); "
+        f"open({str(said)!r}, 'w').write('stopped' if stop.wait(60) else 'never')")
+    parent = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import subprocess, sys, time; w = subprocess.Popen([sys.executable, '-c', {grandchild!r}], "
+         "stdout=subprocess.PIPE, text=True, start_new_session=True); "
+         "print(w.pid, w.stdout.readline().strip(), flush=True); time.sleep(120)"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        pid, armed = parent.stdout.readline().split()
+        assert armed == "armed"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        assert wait_until(lambda: said.exists() and said.read_text(), 30) == "stopped"
+        assert wait_until(lambda: gone(int(pid)), 10)
+    finally:
+        parent.kill()
+
+
+@pytest.mark.slow
 def test_a_worker_whose_server_is_killed_exits_by_itself(workspace):
     # A stand-in for `loraport serve`: starts the worker as the server does, prints its pid, then waits.
     server = subprocess.Popen(

@@ -49,14 +49,22 @@ class Server:
             return False
 
 
+# A tiny step takes ~20 ms here: the job must be long enough that a signal sent once the first checkpoint is seen
+# still lands mid-job (a 40-step job was over before the killed server's worker heard of it).
+STEPS = 200
+
+
+def _config(tmp_path: Path) -> dict:
+    return tiny_config(concept_dataset(tmp_path / "ds", n=3), steps=STEPS, checkpoints={"every": 4, "keep": 60})
+
+
 def _job(workspace: Workspace, tmp_path: Path) -> str:
-    cfg = tiny_config(concept_dataset(tmp_path / "ds", n=3), steps=40, checkpoints={"every": 2, "keep": 50})
-    return jobs.enqueue(open_db(workspace), "train", cfg)
+    return jobs.enqueue(open_db(workspace), "train", _config(tmp_path))
 
 
 def _uninterrupted_lora(tmp_path: Path) -> dict:
     other = Workspace(tmp_path / "other").ensure()
-    cfg = tiny_config(concept_dataset(tmp_path / "ds", n=3), steps=40, checkpoints={"every": 2, "keep": 50})
+    cfg = _config(tmp_path)
     job_id = jobs.enqueue(open_db(other), "train", cfg)
     worker.run_worker(other, once=True, device="cpu")
     return load_file(jobs.get_job(open_db(other), job_id).lora_path)
@@ -79,7 +87,7 @@ def test_sigterm_stops_everything_and_the_next_start_finishes_the_same_lora(work
     finally:
         server.proc.kill()
     job = jobs.get_job(db, job_id)
-    assert job.status == "interrupted" and 0 < job.step < 40
+    assert job.status == "interrupted" and 0 < job.step < STEPS
     assert held_locks(workspace) == [] and worker.live_workers(workspace) == []
 
     again = Server(workspace.home)
@@ -91,7 +99,7 @@ def test_sigterm_stops_everything_and_the_next_start_finishes_the_same_lora(work
         again.proc.kill()
     assert gone(again.worker_pid)
     job = jobs.get_job(db, job_id)
-    assert job.status == "finished" and job.steps == 40
+    assert job.status == "finished" and job.steps == STEPS
     resumed, straight = load_file(job.lora_path), _uninterrupted_lora(tmp_path)
     assert resumed.keys() == straight.keys()
     assert all(torch.equal(resumed[k], straight[k]) for k in straight)
@@ -118,6 +126,8 @@ def test_after_sigkill_the_restarted_server_runs_one_worker_and_the_job_finishes
             return jobs.get_job(db, job_id).is_terminal
 
         assert wait_until(finished_or_count, 300, every_s=0.2)
+        starts = [e for e in jobs.events(db, job_id) if e["type"] == "started"]
+        assert len(starts) == 2, "the killed server's worker ran the job to its end instead of stopping"
         assert gone(orphan), "the killed server's worker is still running"
         assert most == 1, f"{most} workers ran this workspace at once"
         holders = held_locks(workspace)
@@ -128,5 +138,5 @@ def test_after_sigkill_the_restarted_server_runs_one_worker_and_the_job_finishes
         second.proc.kill()
     job = jobs.get_job(db, job_id)
     types = [e["type"] for e in jobs.events(db, job_id)]
-    assert job.status == "finished" and job.steps == 40
+    assert job.status == "finished" and job.steps == STEPS
     assert types.count("finished") == 1 and types.count("started") == 2
