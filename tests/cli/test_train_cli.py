@@ -129,7 +129,7 @@ def test_ctrl_c_stops_a_foreground_train_resumably_and_jobs_resume_finishes_it(c
 
     loraport = Path(sys.executable).parent / "loraport"
     proc = subprocess.Popen(
-        [str(loraport), "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "24", "--rank", "4",
+        [str(loraport), "train", "--recipe", "none", "--dataset", str(three_clips), "--steps", "120", "--rank", "4",
          "--checkpoint-every", "3", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     db = open_db(Workspace(workspace_home))
@@ -143,11 +143,11 @@ def test_ctrl_c_stops_a_foreground_train_resumably_and_jobs_resume_finishes_it(c
     finally:
         proc.kill()
     stopped = json.loads(out)
-    assert proc.returncode == 1 and stopped["status"] == "interrupted" and 3 <= stopped["step"] < 24
+    assert proc.returncode == 1 and stopped["status"] == "interrupted" and 3 <= stopped["step"] < 120
     assert (Path(stopped["run_dir"]) / "checkpoints").is_dir()
     code, out, _ = _cli(capsys, "jobs", "resume", stopped["job_id"], "--json")
     record = json.loads(out)
-    assert code == 0 and record["status"] == "finished" and record["steps"] == 24
+    assert code == 0 and record["status"] == "finished" and record["steps"] == 120
     assert record["result"]["resumed_from"] >= 3
 
 

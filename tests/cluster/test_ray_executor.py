@@ -88,27 +88,28 @@ def test_a_killed_ray_worker_resumes_the_training_from_its_checkpoint_with_no_st
                                                                                         tmp_path):
     db = open_db(workspace)
     data = concept_dataset(tmp_path / "ds", n=3)
-    job_id = jobs.enqueue(db, "train", tiny_config(data, steps=30, checkpoints={"every": 3, "keep": 10}))
+    steps = 150  # ~20 ms each: the kill, sent once the relayed first checkpoint is seen, must land mid-run
+    job_id = jobs.enqueue(db, "train", tiny_config(data, steps=steps, checkpoints={"every": 3, "keep": 10}))
     stop = threading.Event()
     thread = _in_background(workspace, _executor(ray_head), stop)
     try:
         assert _wait_for(lambda: any(e["type"] == "checkpoint" for e in jobs.events(db, job_id)))
         first = jobs.get_job(db, job_id)
-        assert first.status == "running" and first.step < 30 and first.worker_pid
+        assert first.status == "running" and first.step < steps and first.worker_pid
         os.kill(first.worker_pid, signal.SIGKILL)  # the Ray worker process, as a lost node would leave it
         assert _wait_for(lambda: jobs.get_job(db, job_id).is_terminal)
     finally:
         stop.set()
         thread.join(timeout=60)
     job = jobs.get_job(db, job_id)
-    assert job.status == "finished" and job.steps == 30 and job.attempts == 2 and Path(job.lora_path).is_file()
+    assert job.status == "finished" and job.steps == steps and job.attempts == 2 and Path(job.lora_path).is_file()
     found = jobs.events(db, job_id)
     starts = [i for i, e in enumerate(found) if e["type"] == "started"]
     assert len(starts) == 2 and "was lost" in found[starts[1]]["message"]
     resumed = found[starts[1]]["step"]
     assert resumed >= 3 and resumed % 3 == 0
     after = [e["step"] for e in found[starts[1]:] if e["type"] == "progress" and e.get("loss") is not None]
-    assert after == list(range(resumed + 1, 31))  # no step lost, none repeated after the checkpoint
+    assert after == list(range(resumed + 1, steps + 1))  # no step lost, none repeated after the checkpoint
     assert job.result["resumed_from"] == resumed
 
 

@@ -49,7 +49,8 @@ def test_resume_after_cancel_ends_with_the_same_weights_as_an_uninterrupted_run(
 @pytest.mark.slow
 def test_resume_after_sigkill_ends_with_the_same_weights(tmp_path):
     ds = concept_dataset(tmp_path / "ds", n=4)
-    cfg = tiny_config(ds, steps=24, checkpoints={"every": 4, "keep": 3})
+    steps = 120  # ~20 ms each: long enough that the kill, sent at the first checkpoint, lands mid-run
+    cfg = tiny_config(ds, steps=steps, checkpoints={"every": 4, "keep": 3})
     (tmp_path / "cfg.json").write_text(cfg.model_dump_json())
     run_dir = tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -65,7 +66,7 @@ def test_resume_after_sigkill_ends_with_the_same_weights(tmp_path):
     proc.stderr.close()
     assert not (run_dir / "lora.safetensors").exists()  # it really died mid-run
     resumed = run_training(cfg, run_dir)
-    assert resumed.resumed_from is not None and resumed.resumed_from < 24 and resumed.steps == 24
+    assert resumed.resumed_from is not None and resumed.resumed_from < steps and resumed.steps == steps
     straight = run_training(cfg, tmp_path / "straight")
     a, b = load_file(straight.lora_path), load_file(resumed.lora_path)
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -217,7 +217,8 @@ def _train_config(tmp_path, steps: int, every: int):
 @pytest.mark.slow
 def test_training_killed_with_sigkill_is_resumed_from_its_checkpoint_by_a_new_worker(workspace, tmp_path):
     db = open_db(workspace)
-    job_id = jobs.enqueue(db, "train", _train_config(tmp_path, steps=30, every=3))
+    steps = 90  # long enough that the kill, sent at the first checkpoint, lands mid-run
+    job_id = jobs.enqueue(db, "train", _train_config(tmp_path, steps=steps, every=3))
     loraport = Path(sys.executable).parent / "loraport"
     proc = subprocess.Popen([str(loraport), "worker", "--device", "cpu", "--poll", "0.1"], cwd=ROOT,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -228,10 +229,10 @@ def test_training_killed_with_sigkill_is_resumed_from_its_checkpoint_by_a_new_wo
         proc.kill()
         proc.wait()
     killed_at = jobs.get_job(db, job_id)
-    assert killed_at.status == "running" and killed_at.step < 30
+    assert killed_at.status == "running" and killed_at.step < steps
     worker.run_worker(workspace, once=True, device="cpu")
     job = jobs.get_job(db, job_id)
-    assert job.status == "finished" and job.steps == 30 and job.attempts == 2
+    assert job.status == "finished" and job.steps == steps and job.attempts == 2
     assert job.result["resumed_from"] >= 3 and job.result["resumed_from"] % 3 == 0
     assert Path(job.lora_path).is_file()
     resumed = job.result["resumed_from"]
@@ -239,7 +240,7 @@ def test_training_killed_with_sigkill_is_resumed_from_its_checkpoint_by_a_new_wo
     starts = [i for i, e in enumerate(found) if e["type"] == "started"]
     assert [found[i]["step"] for i in starts] == [0, resumed]
     after_restart = [e["step"] for e in found[starts[1]:] if e["type"] == "progress"]
-    assert after_restart == list(range(resumed + 1, 31))  # no step lost, none repeated after the checkpoint
+    assert after_restart == list(range(resumed + 1, steps + 1))  # no step lost, none repeated after the checkpoint
 
 
 @pytest.mark.slow
