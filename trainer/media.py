@@ -4,17 +4,22 @@ Every failure a user's file can cause is one ``LoraportError`` naming the file a
 preparation) collect them per file and go on with the others.
 """
 
+from __future__ import annotations
+
 import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from core.atomic import atomic_write_bytes
 from core.errors import LoraportError
+
+if TYPE_CHECKING:
+    import torch
 
 VIDEO_EXTS = {".mp4", ".mov", ".webm", ".mkv"}
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp"}
@@ -145,6 +150,8 @@ def _first_frames(path: Path, width: int, height: int, max_frames: int) -> tuple
 
 
 def _to_tensor(frames: list[np.ndarray]) -> torch.Tensor:
+    import torch  # here, not at import: probing a file (the dataset tools, the chat) needs no torch
+
     video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)  # (F, 3, H, W) uint8
     return video.float() / 127.5 - 1.0
 

@@ -12,18 +12,20 @@ from pathlib import Path
 from core.errors import LoraportError
 from tools.evaluate.metrics import finite, relative_improvement
 from tools.evaluate.models import CheckpointScore
-from trainer import checkpoints as ckpts
 from tools.evaluate.verdict import MEMORISATION_GAIN
 from trainer.config import TrainConfig
 
 
 def kept_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
     """(step, dir) of the complete checkpoints still on disk, oldest first."""
+    from trainer import checkpoints as ckpts  # torch: loaded when an evaluation runs, not when the agent starts
+
     return ckpts.list_checkpoints(Path(run_dir) / "checkpoints")
 
 
 def export_checkpoint_file(components, config: TrainConfig, ckpt_dir: Path, out_path: Path) -> Path:
     """Write a checkpoint as a ComfyUI-convention LoRA file (alpha folded in), via trainer.export."""
+    from trainer import checkpoints as ckpts
     from trainer import lora
     from trainer.export import export_lora, lora_metadata
     from trainer.lora import ADAPTER

@@ -8,18 +8,27 @@ generation of the model can come to them: on the real model it looks like the cl
 is the same noise the generations are made of.
 """
 
+from __future__ import annotations
+
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported by the functions that compute on tensors, so the agent can import the evaluation tools
+# (to offer them) without loading it.
 FEATURE_SHAPE = (8, 16, 16)  # (frames, height, width): small enough to be cheap, big enough to tell clips apart
 
 
 def features(frames: np.ndarray) -> torch.Tensor:
     """(F, H, W, 3) uint8 -> (3 * 8 * 16 * 16,) centred unit vector (zero vector for a flat clip)."""
+    import torch
+    import torch.nn.functional as F
+
     x = torch.from_numpy(np.ascontiguousarray(frames)).float().div(255.0)  # (F, H, W, 3)
     x = x.permute(3, 0, 1, 2).unsqueeze(0)  # (1, 3, F, H, W)
     x = F.interpolate(x, size=FEATURE_SHAPE, mode="trilinear", align_corners=False)[0].reshape(-1)
@@ -29,6 +38,8 @@ def features(frames: np.ndarray) -> torch.Tensor:
 
 
 def similarity(a: torch.Tensor, b: torch.Tensor) -> float:
+    import torch
+
     return float(torch.dot(a, b))
 
 
@@ -48,6 +59,8 @@ def diversity(feats: Sequence[torch.Tensor]) -> float | None:
     """Mean pairwise (1 - correlation) over generations: 0 = all the same clip; None below two."""
     if len(feats) < 2:
         return None
+    import torch
+
     stack = torch.stack(list(feats))  # (N, D)
     sims = stack @ stack.T
     n = len(feats)
@@ -70,16 +83,17 @@ def mean_finite(values: Sequence[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-@torch.no_grad()
 def decode_latents(components, latents: torch.Tensor) -> np.ndarray:
     """Cached normalised latents (C, F', H', W') -> (F, H, W, 3) uint8, decoded as LTX2Pipeline decodes."""
+    import torch
     from diffusers.pipelines.ltx2.pipeline_ltx2 import LTX2Pipeline
 
     vae = components.vae
     z = latents.unsqueeze(0).to(vae.device, vae.dtype)  # (1, C, F', H', W')
     z = LTX2Pipeline._denormalize_latents(z, vae.latents_mean, vae.latents_std, vae.config.scaling_factor)
     timestep = torch.zeros(1, device=vae.device, dtype=z.dtype) if vae.config.timestep_conditioning else None
-    video = vae.decode(z, timestep, return_dict=False)[0][0]  # (3, F, H, W) in [-1, 1]
+    with torch.no_grad():
+        video = vae.decode(z, timestep, return_dict=False)[0][0]  # (3, F, H, W) in [-1, 1]
     video = ((video.float().clamp(-1, 1) + 1) / 2).permute(1, 2, 3, 0)  # (F, H, W, 3) in [0, 1]
     return (video.cpu().numpy() * 255.0).round().astype(np.uint8)
 
@@ -90,6 +104,8 @@ def clip_adherence(model_path: str, prompts: Sequence[str], clips: Sequence[np.n
     ``model_path`` is a local folder for transformers' ``AutoModel`` / ``AutoProcessor`` (never downloaded:
     ``local_files_only``). Four frames a clip, spread evenly.
     """
+    import torch
+    import torch.nn.functional as F
     from PIL import Image
     from transformers import AutoModel, AutoProcessor
 

@@ -3,14 +3,20 @@
 One entry per base model. ``tiny-ltx-2.3`` is the embedded default (random weights, CPU, seconds); ``ltx-2.3`` and
 ``ltx-2`` load real weights from local paths only (see ``trainer.models.ltx2``). Wan or HunyuanVideo would add a
 spec here and a loader module beside ``ltx2.py``.
+
+The spec table imports no torch: planning and the chat read specs without it. Building parts does.
 """
 
-import torch
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from core.errors import LoraportError
 from trainer.config import Bucket, ModelConfig
-from trainer.models import quantize
 from trainer.models.spec import Components, ModelSpec
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _buckets(*triples: tuple[int, int, int]) -> tuple[Bucket, ...]:
@@ -74,6 +80,8 @@ def get_model_spec(model_id: str) -> ModelSpec:
 
 def resolve_dtype(name: str | torch.dtype | None, device: str | torch.device) -> torch.dtype:
     """``auto`` = bf16 on CUDA, fp32 elsewhere (CPU bf16 is slow and tiny models gain nothing)."""
+    import torch
+
     if isinstance(name, torch.dtype):
         return name
     if name in (None, "auto"):
@@ -89,6 +97,10 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
     call, so a caller may wrap or mutate its transformer freely). ``phased``: parts wait on the CPU and move to
     ``device`` only while a phase uses them (``trainer.models.phases``): a training run never holds them all.
     """
+    import torch
+
+    from trainer.models import quantize
+
     spec = get_model_spec(model_cfg.id)
     dtype = resolve_dtype(dtype if dtype is not None else model_cfg.dtype, device)
     kind = model_cfg.quantize_base
@@ -127,6 +139,8 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
 
 def _place(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> None:
     """Move only when needed: diffusers warns on every ``.to(dtype)``, even a no-op one."""
+    from trainer.models import quantize
+
     param = next(module.parameters(), None)
     if param is None:
         return

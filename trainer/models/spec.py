@@ -4,12 +4,15 @@ Its own module so the registry (which lists specs) and the loaders (which build 
 without importing each other.
 """
 
-from dataclasses import dataclass, field
-from typing import Any
+from __future__ import annotations
 
-import torch
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from trainer.config import Bucket
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
