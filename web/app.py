@@ -42,6 +42,10 @@ def create_app(settings: Settings | None = None, *, sidekick_factory: Callable |
         from web.auth import TokenMiddleware
 
         app.add_middleware(TokenMiddleware, token=settings.token.get_secret_value())
+    from web.origin import OriginGuard
+
+    app.add_middleware(OriginGuard, token_set=settings.token is not None, bound_host=settings.host,
+                       public_url=settings.public_url)
 
     @app.exception_handler(LoraportError)
     async def _user_error(request: Request, err: LoraportError) -> JSONResponse:

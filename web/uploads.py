@@ -11,10 +11,12 @@ the same request become one ``dataset`` upload.
 """
 
 import json
+import os
 import re
 import secrets
 import shutil
 import stat
+import unicodedata
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from pydantic import BaseModel
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from core.atomic import atomic_write_json
+from core.disk import DiskFullError, is_disk_full
 from core.errors import LoraportError, NotFoundError
 from core.store import now_iso
 from core.workspace import Workspace
@@ -60,9 +63,17 @@ def upload_limit(workspace: Workspace, max_upload_mb: int) -> int:
 
 
 def safe_filename(raw: str) -> str:
-    """The base name a browser sent, reduced to characters that cannot walk out of a directory."""
-    base = re.split(r"[\\/]", raw or "")[-1].strip()
-    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base)[:200]
+    """The base name a browser sent, reduced to characters that cannot walk out of a directory.
+
+    Letters and digits of any script stay (a Japanese or accented name keeps pairing with its caption file);
+    separators, control and shell characters become ``_``; a long name is shortened in its stem, never in its
+    extension, to 200 characters and 240 UTF-8 bytes (file systems allow 255 bytes a name)."""
+    base = unicodedata.normalize("NFC", re.split(r"[\\/]", raw or "")[-1]).strip()
+    base = re.sub(r"[^\w. -]", "_", base)
+    stem, suffix = os.path.splitext(base)
+    while stem and (len(stem) + len(suffix) > 200 or len((stem + suffix).encode()) > 240):
+        stem = stem[:-1]
+    base = stem.rstrip() + suffix
     if not base or base.startswith("."):
         raise LoraportError(f"{raw!r} is not a usable file name: rename the file (letters, digits, '.', '-', '_').")
     suffix = Path(base).suffix.lower()
@@ -88,12 +99,13 @@ class _Sink:
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
         self._out = None
+        self.complete = False  # the closing boundary arrived: a body cut short never becomes an upload
 
     def callbacks(self) -> dict:
         return {
             "on_part_begin": self._part_begin, "on_header_field": self._field, "on_header_value": self._value,
             "on_header_end": self._header_end, "on_headers_finished": self._headers_done,
-            "on_part_data": self._data, "on_part_end": self._part_end,
+            "on_part_data": self._data, "on_part_end": self._part_end, "on_end": self._end,
         }
 
     def _part_begin(self) -> None:
@@ -144,6 +156,9 @@ class _Sink:
             self._out.close()
             self._out = None
 
+    def _end(self) -> None:
+        self.complete = True
+
     def close(self) -> None:
         self._part_end()
 
@@ -162,7 +177,7 @@ async def receive_upload(
 ) -> list[UploadPublic]:
     """Stream a multipart body to disk and file it as one or more uploads; nothing is kept if anything is wrong."""
     mime, params = parse_options_header(content_type or "")
-    if mime != b"multipart/form-data" or b"boundary" not in params:
+    if mime != b"multipart/form-data" or not params.get(b"boundary"):
         raise LoraportError("Send the files as multipart/form-data (a form with one or more file fields).")
     if content_length is not None and content_length > limit + 64 * 1024:  # 64 KiB allows for the part headers
         raise UploadTooLarge(
@@ -180,11 +195,17 @@ async def receive_upload(
                 raise sink.error
         parser.finalize()
         sink.close()
+        if not sink.complete:
+            raise LoraportError("The upload was cut short (the body ended before its closing boundary): nothing "
+                                "was kept; send it again.")
         if not sink.files:
             raise LoraportError("The upload held no files: attach a LoRA (.safetensors), clips, images or a .zip.")
         return _file_uploads(workspace, incoming, sink.files)
     except Exception as err:
-        if not isinstance(err, LoraportError):
+        if not isinstance(err, LoraportError) and is_disk_full(err, workspace.uploads_dir):
+            err = DiskFullError(workspace.uploads_dir, "the upload")  # nothing kept; the message says where
+            err.status_code = 507
+        elif not isinstance(err, LoraportError):
             err = LoraportError(f"The upload could not be read ({err.__class__.__name__}): try sending it again.")
         raise err from None
     finally:
@@ -193,14 +214,25 @@ async def receive_upload(
 
 
 def _file_uploads(workspace: Workspace, incoming: Path, files: list[Path]) -> list[UploadPublic]:
+    empty = [p.name for p in files if p.suffix.lower() in LORA_EXT | MEDIA_EXT | {".zip"} and p.stat().st_size == 0]
+    if empty:  # a 0-byte file is a failed export or copy; a caption file may be empty, a clip may not
+        raise LoraportError(f"{', '.join(empty[:5])}: empty (0 bytes); nothing was kept. Export or copy the file "
+                            "again and re-upload.")
     for path in files:
         if path.suffix.lower() == ".zip":
             check_zip(path)
     loras = [p for p in files if p.suffix.lower() in LORA_EXT]
     dataset = [p for p in files if p not in loras]
-    uploads = [_store(workspace, "lora", [p]) for p in loras]
-    if dataset:
-        uploads.append(_store(workspace, "dataset", dataset))
+    groups = [("lora", [p]) for p in loras] + ([("dataset", dataset)] if dataset else [])
+    uploads: list[UploadPublic] = []
+    try:
+        for kind, group in groups:
+            uploads.append(_store(workspace, kind, group))
+    except BaseException:  # all or nothing: a request never leaves some of its uploads behind
+        for upload in uploads:
+            (workspace.uploads_dir / f"{upload.id}.json").unlink(missing_ok=True)
+            shutil.rmtree(workspace.uploads_dir / upload.id, ignore_errors=True)
+        raise
     return uploads
 
 
@@ -208,17 +240,21 @@ def _store(workspace: Workspace, kind: str, files: list[Path]) -> UploadPublic:
     upload_id = f"up-{secrets.token_hex(6)}"
     folder = workspace.uploads_dir / upload_id
     folder.mkdir()
-    stored = []
-    for path in files:
-        target = folder / path.name
-        path.rename(target)  # same filesystem: a rename, never a copy
-        stored.append(StoredFile(name=target.name, size=target.stat().st_size))
-    if kind == "lora" or (len(files) == 1 and files[0].suffix.lower() == ".zip"):
-        main = folder / files[0].name  # a single file is handed over as itself
-    else:
-        main = folder
-    record = UploadPublic(id=upload_id, kind=kind, path=str(main), files=stored, created_at=now_iso())
-    atomic_write_json(workspace.uploads_dir / f"{upload_id}.json", record.model_dump(mode="json"))
+    try:
+        stored = []
+        for path in files:
+            target = folder / path.name
+            path.rename(target)  # same filesystem: a rename, never a copy
+            stored.append(StoredFile(name=target.name, size=target.stat().st_size))
+        if kind == "lora" or (len(files) == 1 and files[0].suffix.lower() == ".zip"):
+            main = folder / files[0].name  # a single file is handed over as itself
+        else:
+            main = folder
+        record = UploadPublic(id=upload_id, kind=kind, path=str(main), files=stored, created_at=now_iso())
+        atomic_write_json(workspace.uploads_dir / f"{upload_id}.json", record.model_dump(mode="json"))
+    except BaseException:  # the manifest is written last: without it the folder is no upload, so it goes
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return record
 
 

@@ -40,9 +40,15 @@ class LoraPublic(BaseModel):
 def resolve_workspace_file(workspace: Workspace, relative: str) -> Path:
     """The file ``relative`` names under the workspace; anything outside it (``..``, symlinks) is a 404."""
     home = workspace.home.resolve()
-    target = (home / relative).resolve()
-    inside = target.is_relative_to(home) and target != home and target.relative_to(home).parts[0] in SERVED_ROOTS
-    if not inside or not target.is_file() or target.suffix.lower() not in SERVED_EXT:
+    if "\x00" in relative:  # no file name holds NUL; resolve() would raise on it
+        raise NotFoundError(f"No file {relative!r} in this workspace's runs, uploads, studio or datasets.")
+    try:
+        target = (home / relative).resolve()
+        inside = target.is_relative_to(home) and target != home and target.relative_to(home).parts[0] in SERVED_ROOTS
+        found = inside and target.is_file() and target.suffix.lower() in SERVED_EXT
+    except OSError:  # a name longer than the file system allows, a loop of symlinks: no such file either way
+        found = False
+    if not found:
         raise NotFoundError(f"No file {relative!r} in this workspace's runs, uploads, studio or datasets.")
     return target
 

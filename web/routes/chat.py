@@ -34,8 +34,14 @@ async def chat(websocket: WebSocket, thread_id: str, workspace: WorkspaceDep) ->
     try:
         await hub.join(thread_id, conn)
         while True:
-            raw = await websocket.receive_text()
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            raw = message.get("text")
             try:
+                if raw is None:  # a binary frame: files go through POST /api/uploads, frames are JSON text
+                    raise LoraportError("Send frames as JSON text; upload files with POST /api/uploads and "
+                                        "name their ids in \"uploads\".")
                 method, args, echo = parse_frame(raw, workspace)
             except LoraportError as err:
                 conn.offer({"type": "error", "message": err.message})

@@ -1,10 +1,10 @@
 """Inspect a LoRA: an uploaded file (multipart, streamed to the uploads dir under the size cap) or a workspace path."""
 
-import json
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import LoraportError
 from tools.inspect import InspectReport, inspect_lora
@@ -43,25 +43,33 @@ async def create_inspection(request: Request, workspace: WorkspaceDep, settings:
         path = Path(loras[0].path)  # kept as an upload, so the agent can migrate it without a second upload
     else:
         body = await _json_body(request)
-        path = _workspace_path(workspace.home, body.get("path"))
-        target = body.get("target", target)
-        header_only = bool(body.get("header_only", header_only))
+        path = _workspace_path(workspace.home, body.path)
+        target = body.target or target
+        header_only = header_only if body.header_only is None else body.header_only
     return await run_in_threadpool(inspect_lora, path, target=target, header_only=header_only)
 
 
-async def _json_body(request: Request) -> dict:
-    raw = await request.body()
+class InspectPath(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)  # "false" is not False; a typo is not ignored
+
+    path: str = Field(min_length=1, max_length=4096)
+    target: str | None = Field(None, max_length=64)
+    header_only: bool | None = None
+
+
+async def _json_body(request: Request) -> InspectPath:
+    usage = 'Send a LoRA file as multipart/form-data, or JSON {"path": "<file in the workspace>"}'
     try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict) or not isinstance(body.get("path"), str):
-        raise LoraportError('Send a LoRA file as multipart/form-data, or JSON {"path": "<file in the workspace>"}.')
-    return body
+        return InspectPath.model_validate_json(await request.body() or b"null")
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in err.errors()[:5])
+        raise LoraportError(f"{usage} ({problems}).") from None
 
 
 def _workspace_path(home: Path, raw: str) -> Path:
     """A path the client names must stay inside the workspace: the server's other files are not the client's."""
+    if "\x00" in raw:
+        raise LoraportError("That path holds a NUL character: name a LoRA file in the workspace.")
     root = Path(home).resolve()
     path = Path(raw).expanduser()
     path = (path if path.is_absolute() else root / path).resolve()

@@ -106,7 +106,7 @@ def check_lora(db: DbDep, workspace: WorkspaceDep, settings: SettingsDep, lora_j
     """Does this LoRA still work? The inspector's verdict in plain words, before anything renders."""
     from tools.inspect import inspect_lora
 
-    req = StudioRequest(lora_job_id=lora_job_id, lora_upload_id=lora_upload_id, prompt="-")
+    req = _named_lora(lora_job_id, lora_upload_id)
     lora_path, _ = _lora_and_model(req, db, workspace, settings)
     report = inspect_lora(lora_path)
     verdict = report.verdict
@@ -129,9 +129,16 @@ def lora_info(db: DbDep, workspace: WorkspaceDep, settings: SettingsDep, lora_jo
     """Whether the LoRA needs a reference (an IC-LoRA, from its metadata) and which its dataset offers."""
     from tools.references import reference_info
 
-    req = StudioRequest(lora_job_id=lora_job_id, lora_upload_id=lora_upload_id, prompt="-")
+    req = _named_lora(lora_job_id, lora_upload_id)
     lora_path, _ = _lora_and_model(req, db, workspace, settings)
     return LoraInfoPublic(**reference_info(lora_path, _job_config(req, db)).model_dump())
+
+
+def _named_lora(lora_job_id: str | None, lora_upload_id: str | None) -> StudioRequest:
+    """The query's LoRA as a request; naming none or both is the client's mistake (400), not a server error."""
+    if bool(lora_job_id) == bool(lora_upload_id):
+        raise LoraportError("Name exactly one LoRA: ?lora_job_id= (a trained one) or ?lora_upload_id= (an upload).")
+    return StudioRequest(lora_job_id=lora_job_id, lora_upload_id=lora_upload_id, prompt="-")
 
 
 def _job_config(req: StudioRequest, db) -> dict | None:
