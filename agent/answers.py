@@ -11,6 +11,7 @@ from agent.state import latest_job
 from agent.toolkit import ToolContext
 from core.errors import LoraportError
 from core.store import open_db
+from trainer.models import is_tiny
 
 
 def check_hardware(ctx: ToolContext, question: str | None = None) -> dict[str, Any]:
@@ -74,8 +75,8 @@ def how_to_use(ctx: ToolContext, job_id: str | None = None) -> dict[str, Any]:
         from trainer.reference import finished_message
 
         how = finished_message(job.config, job.lora_path).removeprefix("done. ")
-    tiny = " This run used the tiny demo model, so the file only shows the flow." if (
-        job.model_id or "").startswith("tiny-") else ""
+    tiny = " This run used the tiny demo model, so the file only shows the flow." if is_tiny(
+        job.model_id) else ""
     return {"job_id": job_id, "lora_path": job.lora_path, "trigger": trigger or None, "model": job.model_id,
             "summary": f"Your LoRA: {job.lora_path}\n{how}{tiny}"}
 

@@ -90,3 +90,11 @@ def test_ltx23_weights_under_the_ltx2_id_are_refused(tmp_path):
 def test_nf4_base_weights_are_refused_where_they_cannot_work():
     with pytest.raises(LoraportError, match="NF4.*need a CUDA GPU.*int8"):
         load_components(ModelConfig(quantize_base="nf4"), device="cpu")
+
+
+def test_tiny_is_what_the_spec_says_for_every_id_and_unknown_ids_are_not_tiny():
+    from trainer.models import is_tiny
+
+    assert {m for m in list_model_ids() if is_tiny(m)} == {"tiny-ltx-2.3", "tiny-ltx-2.5"}
+    assert all(is_tiny(m) == get_model_spec(m).tiny for m in list_model_ids())
+    assert not is_tiny("tiny-wan") and not is_tiny("") and not is_tiny(None)  # no spec, no tiny model

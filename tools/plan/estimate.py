@@ -20,9 +20,10 @@ from pydantic import BaseModel, Field
 
 from core.atomic import atomic_write_json
 from core.workspace import Workspace
-from tools.plan.hardware import TINY_MODELS, Hardware
+from tools.plan.hardware import Hardware
 from tools.plan.memory import tokens as latent_tokens
 from trainer.config import TrainConfig
+from trainer.models import is_tiny
 
 log = logging.getLogger(__name__)
 CALIBRATION_FILE = "calibration.json"
@@ -76,7 +77,7 @@ def estimate(config: TrainConfig, hardware: Hardware | None = None, *, n_items: 
 
     hw = hardware or detect_hardware()
     dims = _DIMS.get(config.model.id, _DIMS["ltx-2.3"])
-    tiny = config.model.id in TINY_MODELS
+    tiny = is_tiny(config.model.id)
     measured = cached_calibration(config, hw, workspace)
     failed = ""
     if measured is None and (calibrate if calibrate is not None else tiny) and _can_train(config, hw):
@@ -103,7 +104,7 @@ def estimate(config: TrainConfig, hardware: Hardware | None = None, *, n_items: 
 
 
 def _can_train(config: TrainConfig, hw: Hardware) -> bool:
-    return config.model.id in TINY_MODELS or hw.device == "cuda"
+    return is_tiny(config.model.id) or hw.device == "cuda"
 
 
 def calibration_key(config: TrainConfig, hw: Hardware) -> str:
@@ -173,7 +174,7 @@ def _mean_tokens(config: TrainConfig, ratio: int) -> float:
 def _table(config: TrainConfig, hw: Hardware, dims: dict, n_items: int) -> tuple[float, float, float, float, str]:
     tokens = _mean_tokens(config, dims["ratio"]) * (2 if config.strategy.name == "ic-lora" else 1)
     tokens *= config.optim.batch_size * config.optim.grad_accum
-    if config.model.id in TINY_MODELS:
+    if is_tiny(config.model.id):
         per_step = TINY_STEP_S * max(1.0, tokens / 192)
         return per_step, 0.05 * n_items + 1.0, 0.7, 2.0, (
             "From a table (no calibration yet): the tiny model's measured 0.07 s/step on one CPU thread, scaled "

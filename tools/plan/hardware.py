@@ -15,8 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from trainer.models import is_tiny
+
 REFERENCE_BUCKET = (768, 512, 49)  # the recipes' usual real bucket: the tier is judged there, rank 32
-TINY_MODELS = ("tiny-ltx-2.3", "tiny-ltx-2.5")
 
 TierName = Literal["standard", "low_vram", "demo", "cannot_train"]
 
@@ -67,7 +68,7 @@ def planned_hardware(vram_gb: float, here: Hardware | None = None) -> Hardware:
 
 def pick_tier(hw: Hardware, model_id: str) -> TierChoice:
     """Choose standard, low-VRAM, demo or cannot-train for this model on this machine, with the reason."""
-    if model_id in TINY_MODELS:
+    if is_tiny(model_id):
         return TierChoice(tier="demo", model_id=model_id, requested_model=model_id,
                           reason=f"{model_id} is the tiny demo model: it trains on any machine ({hw.name}) in "
                                  "seconds, with tiny buckets. Its output is noise; it shows the whole flow.")

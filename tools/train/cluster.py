@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from core.settings import Settings, get_settings
 from trainer.cluster.resources import Resources
 from trainer.jobs import JobRecord
+from trainer.models import is_tiny
 
 
 STANDARD_RENDER_GB = 70.0  # rendering keeps the bf16 transformer (35 GiB) and its activations on the GPU
@@ -51,7 +52,7 @@ def _parent_model(job: JobRecord) -> str | None:
 
 
 def _model_resources(model: str, *, config: dict | None, gpus: int, what: str) -> Resources:
-    if model.startswith("tiny-"):
+    if is_tiny(model):
         return Resources(why=f"{what} on {model}, the tiny model, runs on one CPU")
     from tools.plan.memory import predict_config
     from trainer.config import TrainConfig

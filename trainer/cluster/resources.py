@@ -9,6 +9,7 @@ it, the ask is dropped (every GPU is then taken to be large enough) and the job'
 from pydantic import BaseModel, Field
 
 from trainer.jobs import JobRecord
+from trainer.models import is_tiny
 
 GPU_MEMORY = "gpu_memory_gb"
 
@@ -40,7 +41,7 @@ class Resources(BaseModel):
 def default_resources(job: JobRecord) -> Resources:
     """The ask without a memory model: the tiny model on one CPU, a real model's training on one GPU."""
     model = (job.config.get("model") or {}).get("id") or job.model_id or ""
-    if job.kind == "train" and model and not model.startswith("tiny-"):
+    if job.kind == "train" and model and not is_tiny(model):
         return Resources(num_gpus=1, why=f"{model} trains on a GPU")
     return Resources(why="a CPU job")
 

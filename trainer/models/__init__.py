@@ -4,9 +4,10 @@ from trainer.models.registry import (
     Components,
     ModelSpec,
     get_model_spec,
+    is_tiny,
     list_model_ids,
     load_components,
     resolve_dtype,
 )
 
-__all__ = ["Components", "ModelSpec", "get_model_spec", "list_model_ids", "load_components", "resolve_dtype"]
+__all__ = ["Components", "ModelSpec", "get_model_spec", "is_tiny", "list_model_ids", "load_components", "resolve_dtype"]

@@ -78,6 +78,12 @@ def get_model_spec(model_id: str) -> ModelSpec:
         raise LoraportError(f"Unknown model {model_id!r}: choose one of {', '.join(SPECS)}.") from None
 
 
+def is_tiny(model_id: str | None) -> bool:
+    """Whether ``model_id`` is a tiny demo model (random weights, CPU, noise): its spec says; unknown ids are not."""
+    spec = SPECS.get(model_id or "")
+    return spec is not None and spec.tiny
+
+
 def resolve_dtype(name: str | torch.dtype | None, device: str | torch.device) -> torch.dtype:
     """``auto`` = bf16 on CUDA, fp32 elsewhere (CPU bf16 is slow and tiny models gain nothing)."""
     import torch
