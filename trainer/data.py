@@ -19,13 +19,11 @@ from core.disk import DiskFullError
 from core.errors import LoraportError
 from trainer.config import Bucket, TrainConfig
 from trainer.latent_space import latent_space_key
+from trainer.listing import MediaError, _Entry, list_entries  # noqa: F401 (read from here by other modules)
+from trainer.manifest import CAPTIONS_FILE, REFERENCE_COLUMNS  # noqa: F401 (read from here by other modules)
 from trainer.models import phases, prompt_cache
-from trainer.media import decode, is_media, probe
+from trainer.media import count_frames, decode, probe
 
-CAPTIONS_FILE = "captions.jsonl"
-# IC-LoRA reference columns: loraport's own, then ltx-trainer's `reference_video` and its legacy names.
-REFERENCE_COLUMNS = ("reference", "reference_video", "ref_media_path", "reference_path")
-_IGNORED = {".txt", ".jsonl", ".json", ".md"}  # sidecars and notes live beside the media
 
 
 @dataclass
@@ -70,12 +68,6 @@ class PreparedItem:
     @property
     def prompt_mask(self) -> torch.Tensor:
         return self.mask
-
-
-@dataclass
-class MediaError:
-    media: str
-    message: str
 
 
 @dataclass
@@ -135,80 +127,6 @@ def encode_prompts(components, prompts: list[str]) -> TextEmbeds:
     video, audio, out_mask = components.connectors(
         embeds, mask, padding_side=getattr(components.tokenizer, "padding_side", "left"))
     return TextEmbeds(video=video, audio=audio, mask=out_mask)
-
-
-# -- listing the dataset -----------------------------------------------------------------------------------------
-
-@dataclass
-class _Entry:
-    media: Path
-    caption: str
-    split: str
-    reference: Path | None = None
-    split_given: bool = False  # captions.jsonl named the split: the importer (or the user) decided it
-
-
-def _inside(root: Path, rel: str) -> Path:
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise LoraportError(f"{rel}: points outside the dataset folder; use a path relative to it.")
-    return path
-
-
-def _read_captions_file(root: Path, errors: list[MediaError]) -> list[_Entry]:
-    entries = []
-    for n, line in enumerate((root / CAPTIONS_FILE).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            media = _inside(root, row["media"])
-            split = row.get("split", "train")
-            if split not in ("train", "holdout"):
-                raise LoraportError(f"split {split!r} must be 'train' or 'holdout'")
-            ref_rel = next((row[k] for k in REFERENCE_COLUMNS if row.get(k)), None)
-            ref = _inside(root, str(ref_rel)) if ref_rel else None
-            entries.append(_Entry(media, str(row.get("caption") or ""), split, ref, split_given="split" in row))
-        except (ValueError, KeyError, TypeError, LoraportError) as exc:
-            errors.append(MediaError(f"{CAPTIONS_FILE}:{n}", f"bad line ({exc}); each line is "
-                                     '{"media": "clip.mp4", "caption": "...", "split": "train"}'))
-    return entries
-
-
-def _scan_folder(root: Path, ref_suffix: str | None, errors: list[MediaError]) -> list[_Entry]:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not any(
-        part.startswith(".") for part in p.relative_to(root).parts))
-    by_stem = {p.with_suffix(""): p for p in files if is_media(p)}
-    entries = []
-    for p in files:
-        if not is_media(p):
-            if p.suffix.lower() not in _IGNORED:
-                errors.append(MediaError(str(p.relative_to(root)), "not a supported media file (videos: mp4 mov "
-                                         "webm mkv; images: png jpg jpeg webp); it was skipped."))
-            continue
-        if ref_suffix and p.stem.endswith(ref_suffix) and p.with_name(p.stem[:-len(ref_suffix)]).with_suffix(
-                "") in by_stem:
-            continue  # an IC-LoRA reference of another clip, not an item of its own
-        sidecar = p.with_suffix(".txt")
-        caption = sidecar.read_text(encoding="utf-8").strip() if sidecar.is_file() else ""
-        ref = by_stem.get(p.with_name(p.stem + ref_suffix).with_suffix("")) if ref_suffix else None
-        entries.append(_Entry(p, caption, "train", ref))
-    return entries
-
-
-def list_entries(config: TrainConfig, errors: list[MediaError]) -> list[_Entry]:
-    root = Path(config.data.dataset_dir).expanduser()
-    if not root.is_dir():
-        raise LoraportError(f"Dataset folder {root} does not exist: import the dataset first or fix the path.")
-    ic = config.strategy.name == "ic-lora"
-    if (root / CAPTIONS_FILE).is_file():
-        entries = _read_captions_file(root, errors)
-        if not ic:
-            return entries
-        from trainer.pairs import pair_listed
-
-        return pair_listed(entries, config.strategy.reference_suffix)
-    return _scan_folder(root, config.strategy.reference_suffix if ic else None, errors)
 
 
 def _assign_holdout(entries: list[_Entry], fraction: float) -> None:
@@ -332,14 +250,25 @@ def _text(caption: str, components, cache: _Cache, mkey: str) -> dict:
 def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cache: _Cache,
                  mkey: str, sound=None) -> tuple[PreparedItem, str]:
     info = probe(entry.media)
-    bucket = choose_bucket(info.width, info.height, info.frames, config.data.buckets)
     content = file_sha256(entry.media)
-    bucket_id = f"{bucket.width}x{bucket.height}x{bucket.frames}"
     # Video latents are keyed by the VAE encoder's bytes, not the model: LTX-2.5 reuses 2.3's encoder, so its
     # runs reuse 2.3's latents (trainer.latent_space); captions stay keyed by the model (its own text encoder).
     lkey = "vae:" + latent_space_key(components.vae)
-    lat = cache.get_or_make("latents", cache_key(lkey, content, bucket_id),
-                            lambda: {"latents": encode_video(components, decode(entry.media, bucket))})
+
+    def latents_in(bucket: Bucket) -> dict:
+        return cache.get_or_make("latents", cache_key(lkey, content, f"{bucket.width}x{bucket.height}x{bucket.frames}"),
+                                 lambda: {"latents": encode_video(components, decode(entry.media, bucket))})
+
+    bucket = choose_bucket(info.width, info.height, info.frames, config.data.buckets)
+    try:
+        lat = latents_in(bucket)
+    except LoraportError as exc:
+        if "too short" not in str(exc) or info.kind != "video":
+            raise
+        # The header over-counted (Matroska/WebM store no frame count; a variable-rate clip's duration x fps is
+        # an estimate): choose again by the frames that really decode, as ltx-trainer's buckets take what is there.
+        bucket = choose_bucket(info.width, info.height, count_frames(entry.media, bucket.frames), config.data.buckets)
+        lat = latents_in(bucket)
     ref = None
     if config.strategy.name == "ic-lora":
         from trainer.pairs import reference_latents

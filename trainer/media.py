@@ -81,6 +81,8 @@ def probe(path: Path) -> MediaInfo:
             duration = container.duration / 1_000_000  # av.time_base is microseconds
         frames = int(stream.frames or 0) or (round(duration * fps) if duration and fps else 0)
         kind = "image" if path.suffix.lower() in IMAGE_EXTS else "video"
+        if quarter_turns(container) % 2:  # a portrait phone clip or photo stored sideways: its upright size
+            width, height = height, width
         info = MediaInfo(kind=kind, codec=ctx.name, width=width, height=height, fps=fps if kind == "video" else 0.0,
                          frames=1 if kind == "image" else frames, duration_s=duration if kind == "video" else 0.0,
                          has_audio=bool(container.streams.audio))
@@ -99,8 +101,38 @@ def _refuse_absurd(path: Path, info: MediaInfo) -> None:
                             f"training clip; cut it into clips of a few seconds.")
 
 
+def quarter_turns(container) -> int:
+    """Counter-clockwise quarter turns that show the first frame upright: a phone clip's display matrix, or a
+    photo's EXIF orientation (FFmpeg reports both as the frame's ``rotation``). Players and ffmpeg apply it; so
+    does ltx-trainer for photos (``exif_transpose``). 0 when there is none or the first frame does not decode."""
+    try:
+        frame = next(container.decode(video=0))
+        return _turns(frame)
+    except Exception:  # noqa: BLE001 (any decoder error: the size is then read as stored, decode reports it)
+        return 0
+
+
+def _turns(frame) -> int:
+    try:
+        return round(float(frame.rotation or 0) / 90) % 4
+    except (AttributeError, ValueError, TypeError):  # no display matrix, or side data PyAV cannot name
+        return 0
+
+
+def _upright(frame):
+    """The frame turned as its display matrix / EXIF orientation says (mirroring is not applied)."""
+    turns = _turns(frame)
+    if not turns:
+        return frame
+    import av
+
+    rgb = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), turns))
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24")
+
+
 def _resize_crop(frame, width: int, height: int) -> np.ndarray:
     """Scale keeping aspect so the frame covers width x height, then centre-crop. -> (H, W, 3) uint8."""
+    frame = _upright(frame)
     scale = max(width / frame.width, height / frame.height)
     rw, rh = max(width, math.ceil(frame.width * scale)), max(height, math.ceil(frame.height * scale))
     rgb = frame.reformat(width=rw, height=rh, format="rgb24", interpolation="AREA").to_ndarray()
@@ -127,6 +159,13 @@ def decode_upto(path: Path, width: int, height: int, max_frames: int) -> torch.T
     be shorter than the clip generated."""
     frames, _ = _first_frames(Path(path), width, height, max(1, max_frames))
     return _to_tensor(frames)
+
+
+def count_frames(path: Path, at_most: int) -> int:
+    """How many frames really decode, up to ``at_most`` (headers only estimate it for Matroska/WebM and variable
+    frame rates). Frames are decoded at 8x8, so counting costs little beyond the codec's own work."""
+    frames, _ = _first_frames(Path(path), 8, 8, max(1, at_most))
+    return len(frames)
 
 
 def _first_frames(path: Path, width: int, height: int, max_frames: int) -> tuple[list[np.ndarray], int]:

@@ -6,6 +6,7 @@ the same latent cache as the targets, keyed by its content and its (possibly dow
 """
 
 import glob
+from pathlib import Path
 
 import torch
 
@@ -15,11 +16,53 @@ from trainer.data import CAPTIONS_FILE, _Cache, _Entry, cache_key, encode_video,
 from trainer.media import decode, is_media, probe
 
 
-def pair_listed(entries: list[_Entry], suffix: str) -> list[_Entry]:
-    """IC-LoRA with captions.jsonl: a row without a reference column takes ``<stem><suffix>.*`` beside its media;
-    a row whose media is another row's reference is that pair's reference, not an item of its own."""
+# Folders whose files are IC-LoRA references of the clips of the same name (ai-toolkit's and musubi-tuner's
+# "control" folder habit; ltx-trainer pairs by its manifest's reference_video column instead).
+REFERENCE_DIRS = ("references", "reference", "refs", "ref")
+
+
+def in_reference_dir(path: Path, root: Path) -> bool:
+    """The file lies below a ``references/`` (or ``reference/``, ``refs/``, ``ref/``) folder of the dataset."""
+    return any(part.lower() in REFERENCE_DIRS for part in Path(path).relative_to(root).parts[:-1])
+
+
+def _media_named(folder: Path, stem: str) -> Path | None:
+    if not folder.is_dir():
+        return None
+    return next((c for c in sorted(folder.glob(f"{glob.escape(stem)}.*")) if c.is_file() and is_media(c)), None)
+
+
+def find_reference(media: Path, root: Path, suffix: str) -> Path | None:
+    """A clip's reference by name: ``<stem><suffix>.*`` beside it, else a file of the same name (or that name plus
+    the suffix) in a ``references/`` folder beside it or in any folder above it up to the dataset root, mirroring
+    the clip's sub-folders (``references/a/clip.mp4`` for ``a/clip.mp4``) or not (``references/clip.mp4``)."""
+    media, root = Path(media), Path(root)
+    stems = [media.stem + suffix, media.stem] if suffix else [media.stem]
+    if suffix and (beside := _media_named(media.parent, stems[0])):
+        return beside
+    folder = media.parent
+    while folder.is_relative_to(root):
+        dirs = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name.lower() in REFERENCE_DIRS]
+        below = media.parent.relative_to(folder)
+        for d in dirs:
+            for sub in dict.fromkeys([d / below, d]):
+                for stem in stems:
+                    if (found := _media_named(sub, stem)) is not None:
+                        return found
+        if folder == root:
+            break
+        folder = folder.parent
+    return None
+
+
+def pair_listed(entries: list[_Entry], suffix: str, root: Path | None = None) -> list[_Entry]:
+    """IC-LoRA with a manifest: a row without a reference column takes ``<stem><suffix>.*`` beside its media (or
+    a ``references/`` folder's file of its name, given the dataset ``root``); a row whose media is another row's
+    reference is that pair's reference, not an item of its own."""
     for e in entries:
-        if e.reference is None and suffix:
+        if e.reference is None and root is not None and not in_reference_dir(e.media, root):
+            e.reference = find_reference(e.media, root, suffix or "")
+        elif e.reference is None and suffix:
             e.reference = next((c for c in sorted(e.media.parent.glob(f"{glob.escape(e.media.stem + suffix)}.*"))
                                 if is_media(c)), None)
     refs = {e.reference.resolve() for e in entries if e.reference is not None}
@@ -46,7 +89,8 @@ def reference_latents(entry: _Entry, bucket: Bucket, config: TrainConfig, compon
                                 f"{entry.media.stem[:-len(suffix)]}{entry.media.suffix} is missing: add the target "
                                 "clip or remove this file.")
         raise LoraportError(f"has no reference: an IC-LoRA trains on pairs; add {entry.media.stem}{suffix}"
-                            f"{entry.media.suffix} beside it or a 'reference' in {CAPTIONS_FILE}.")
+                            f"{entry.media.suffix} beside it, a file of its name in a references/ folder, or a "
+                            f"'reference' in {CAPTIONS_FILE}.")
     name = entry.reference.name
     if not entry.reference.is_file():
         raise LoraportError(f"its reference {name} is not in the dataset folder: add it or fix the 'reference'.")

@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from trainer.config import Bucket
-from trainer.media import decode, probe
+from trainer.media import decode_upto, probe
 
 MAX_SIDE = 384
 MAX_SPAN = 97  # frames: what a 97-frame bucket trains on; bounds memory (97 x 3 x 384 x 384 floats)
@@ -23,7 +22,9 @@ def sample_frames(path: Path, n: int = 4) -> list[Image.Image]:
     scale = MAX_SIDE / max(info.width, info.height)
     width = max(32, round(info.width * min(scale, 1) / 32) * 32)
     height = max(32, round(info.height * min(scale, 1) / 32) * 32)
-    video = decode(path, Bucket(width=width, height=height, frames=span))  # (F, 3, H, W) in [-1, 1]
+    # up to `span` frames: a header's count is an estimate for Matroska/WebM and variable frame rates, and a
+    # clip that decodes fewer frames still has frames to describe
+    video = decode_upto(path, width, height, span)  # (F, 3, H, W) in [-1, 1]
     picks = np.unique(np.linspace(0, video.shape[0] - 1, min(n, video.shape[0])).round().astype(int))
     rgb = ((video[picks] + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()  # (n, H, W, 3)
     return [Image.fromarray(f) for f in rgb]

@@ -1,0 +1,204 @@
+"""Dataset folders as users of other trainers bring them, listed by the trainer without any model: ltx-trainer
+manifests (CSV / JSON / JSONL, its column names), kohya-style sidecars in any editor's encoding, nested folders,
+OS litter, and IC-LoRA pairs by suffix, by a references/ folder or by a manifest column."""
+
+import csv
+import json
+
+import pytest
+
+from tests.trainer.clips import make_clip, make_image
+from trainer.config import TrainConfig
+from trainer.data import MediaError, list_entries
+from trainer.manifest import read_text, sidecar_caption
+
+BUCKETS = [dict(width=64, height=64, frames=17)]
+
+
+def _list(folder, ic=False):
+    strategy = dict(name="ic-lora") if ic else {}
+    cfg = TrainConfig(data=dict(dataset_dir=folder, buckets=BUCKETS, holdout_fraction=0), strategy=strategy)
+    errors: list[MediaError] = []
+    entries = list_entries(cfg, errors)
+    rel = {e.media.resolve().relative_to(folder.resolve()).as_posix(): e for e in entries}
+    return rel, {e.media: e.message for e in errors}
+
+
+def _ref(entry, folder):
+    return entry.reference.resolve().relative_to(folder.resolve()).as_posix() if entry.reference else None
+
+
+# -- ltx-trainer manifests ---------------------------------------------------------------------------------------
+
+def test_an_ltx_trainer_json_manifest_captions_its_rows_and_names_what_it_does_not_list(tmp_path):
+    make_clip(tmp_path / "videos" / "cat.mp4")
+    make_clip(tmp_path / "videos" / "dog.mp4")
+    make_clip(tmp_path / "videos" / "stray.mp4")
+    (tmp_path / "dataset.json").write_text(json.dumps([
+        {"caption": "A cat playing with a ball of yarn", "video": "videos/cat.mp4"},
+        {"caption": "A dog running in the park", "video": "videos/dog.mp4"}]))
+    entries, errors = _list(tmp_path)
+    assert {k: e.caption for k, e in entries.items()} == {"videos/cat.mp4": "A cat playing with a ball of yarn",
+                                                           "videos/dog.mp4": "A dog running in the park"}
+    assert set(errors) == {"videos/stray.mp4"} and "not listed in dataset.json" in errors["videos/stray.mp4"]
+
+
+def test_an_excel_csv_manifest_with_a_bom_legacy_column_names_and_commas_in_captions(tmp_path):
+    make_clip(tmp_path / "a.mp4")
+    make_image(tmp_path / "b.png")
+    with open(tmp_path / "metadata.csv", "w", newline="", encoding="utf-8-sig") as f:  # Excel's "CSV UTF-8"
+        w = csv.writer(f)
+        w.writerow(["Caption", "media_path"])
+        w.writerow(["a man, smiling, in the rain", "a.mp4"])
+        w.writerow(["a still photo of a café", "./b.png"])
+    entries, errors = _list(tmp_path)
+    assert entries["a.mp4"].caption == "a man, smiling, in the rain"
+    assert entries["b.png"].caption == "a still photo of a café"
+    assert errors == {}  # the CSV itself is not "an unsupported media file"
+
+
+def test_a_jsonl_manifest_with_windows_paths_and_a_bad_line_keeps_the_good_rows(tmp_path):
+    make_clip(tmp_path / "clips" / "one.mp4")
+    make_clip(tmp_path / "clips" / "two.mp4")
+    (tmp_path / "train.jsonl").write_text(
+        json.dumps({"video": "clips\\one.mp4", "caption": "first"}) + "\n{oops\n"
+        + json.dumps({"media_path": "clips/two.mp4", "caption": "second"}) + "\n"
+        + json.dumps({"video": "../outside.mp4", "caption": "escape"}) + "\n")
+    entries, errors = _list(tmp_path)
+    assert {k: e.caption for k, e in entries.items()} == {"clips/one.mp4": "first", "clips/two.mp4": "second"}
+    assert "not JSON" in errors["train.jsonl:2"] and "outside the dataset" in errors["train.jsonl:4"]
+
+
+def test_captions_jsonl_may_use_ltx_trainer_column_names_and_carry_a_bom(tmp_path):
+    make_clip(tmp_path / "a.mp4")
+    make_clip(tmp_path / "b.mp4")
+    rows = [{"video": "a.mp4", "caption": "from the video column"},
+            {"media_path": "b.mp4", "text": "from the text column", "split": "holdout"}]
+    (tmp_path / "captions.jsonl").write_bytes(b"\xef\xbb\xbf" + "\n".join(map(json.dumps, rows)).encode())
+    entries, errors = _list(tmp_path)
+    assert errors == {}
+    assert entries["a.mp4"].caption == "from the video column" and entries["a.mp4"].split == "train"
+    assert entries["b.mp4"].caption == "from the text column" and entries["b.mp4"].split == "holdout"
+
+
+def test_a_captions_file_in_a_legacy_code_page_is_read_not_a_crash(tmp_path):
+    make_clip(tmp_path / "a.mp4")
+    (tmp_path / "captions.jsonl").write_bytes('{"media": "a.mp4", "caption": "crème brûlée"}\n'.encode("cp1252"))
+    entries, errors = _list(tmp_path)
+    assert entries["a.mp4"].caption == "crème brûlée" and errors == {}
+
+
+def test_a_manifest_that_cannot_be_parsed_is_one_error_naming_it_and_the_clips_still_train(tmp_path):
+    make_clip(tmp_path / "a.mp4")
+    (tmp_path / "a.txt").write_text("from the sidecar")
+    (tmp_path / "dataset.json").write_text('[{"video": "a.mp4", "caption": "x"}')  # cut short
+    entries, errors = _list(tmp_path)
+    assert {k: e.caption for k, e in entries.items()} == {"a.mp4": "from the sidecar"}
+    assert list(errors) == ["dataset.json"] and "could not be read as JSON" in errors["dataset.json"]
+    assert "captions were not used" in errors["dataset.json"]
+
+
+def test_a_json_object_beside_a_clip_is_its_sidecar_not_a_manifest(tmp_path):
+    make_clip(tmp_path / "a.mp4")
+    make_clip(tmp_path / "b.mp4")
+    (tmp_path / "a.json").write_text(json.dumps({"caption": "from the json sidecar", "tags": ["x"]}))
+    (tmp_path / "b.txt").write_text("from the txt sidecar\n")
+    entries, errors = _list(tmp_path)
+    assert entries["a.mp4"].caption == "from the json sidecar" and entries["b.mp4"].caption == "from the txt sidecar"
+    assert errors == {}
+
+
+# -- sidecars and folders ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding,bom", [("utf-16", b""), ("utf-8", b"\xef\xbb\xbf"), ("utf-8", b""),
+                                          ("cp1252", b"")])
+def test_sidecar_captions_in_any_editors_encoding(tmp_path, encoding, bom):
+    clip = make_clip(tmp_path / "a.mp4")
+    (tmp_path / "a.txt").write_bytes(bom + "ohwx man, café au lait\r\n".encode(encoding))
+    assert sidecar_caption(clip) == "ohwx man, café au lait"
+
+
+def test_dot_caption_sidecars_and_txt_first_when_both_exist(tmp_path):
+    make_clip(tmp_path / "a.mp4")
+    make_clip(tmp_path / "b.mp4")
+    (tmp_path / "a.caption").write_text("from the caption file")
+    (tmp_path / "b.caption").write_text("ignored")
+    (tmp_path / "b.txt").write_text("the txt wins")
+    entries, errors = _list(tmp_path)
+    assert entries["a.mp4"].caption == "from the caption file" and entries["b.mp4"].caption == "the txt wins"
+    assert errors == {}
+
+
+def test_kohya_repeat_folders_nested_and_os_litter(tmp_path):
+    make_clip(tmp_path / "10_ohwx man" / "walk.mp4")
+    (tmp_path / "10_ohwx man" / "walk.txt").write_text("ohwx man walking")
+    make_image(tmp_path / "5_ohwx man" / "stills" / "portrait.JPG")
+    (tmp_path / "5_ohwx man" / "stills" / "portrait.txt").write_text("ohwx man, portrait")
+    (tmp_path / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (tmp_path / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (tmp_path / "dataset.toml").write_text("[general]\nresolution = 512\n")
+    (tmp_path / "__MACOSX" / "10_ohwx man").mkdir(parents=True)
+    (tmp_path / "__MACOSX" / "10_ohwx man" / "._walk.mp4").write_bytes(b"\0\5\26\7")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    entries, errors = _list(tmp_path)
+    assert {k: e.caption for k, e in entries.items()} == {"10_ohwx man/walk.mp4": "ohwx man walking",
+                                                           "5_ohwx man/stills/portrait.JPG": "ohwx man, portrait"}
+    assert list(errors) == ["notes.pdf"] and "not a supported media file" in errors["notes.pdf"]
+
+
+def test_read_text_refuses_a_huge_file_by_name(tmp_path):
+    from core.errors import LoraportError
+
+    big = tmp_path / "captions.jsonl"
+    big.write_bytes(b"x" * 2048)
+    with pytest.raises(LoraportError, match="captions.jsonl: larger than"):
+        read_text(big, max_bytes=1024)
+
+
+# -- IC-LoRA pairs -----------------------------------------------------------------------------------------------
+
+def test_a_references_folder_pairs_by_name_beside_or_mirrored_and_names_orphans(tmp_path):
+    make_clip(tmp_path / "videos" / "walk.mp4")
+    make_clip(tmp_path / "references" / "walk.mp4", color=(0, 0, 255))  # flat: references/<name>
+    make_clip(tmp_path / "videos" / "run.mov")
+    make_clip(tmp_path / "references" / "videos" / "run.mp4", color=(0, 0, 255))  # mirrored sub-folders
+    make_clip(tmp_path / "videos" / "jump.mp4")
+    make_image(tmp_path / "videos" / "References" / "jump_ref.png")  # beside, any case, with the suffix
+    make_clip(tmp_path / "videos" / "alone.mp4")
+    make_clip(tmp_path / "references" / "nobody.mp4")
+    entries, errors = _list(tmp_path, ic=True)
+    assert {k: _ref(e, tmp_path) for k, e in entries.items()} == {
+        "videos/walk.mp4": "references/walk.mp4", "videos/run.mov": "references/videos/run.mp4",
+        "videos/jump.mp4": "videos/References/jump_ref.png", "videos/alone.mp4": None}
+    assert set(errors) == {"references/nobody.mp4"} and "target nobody.* is not in the dataset" in \
+        errors["references/nobody.mp4"]
+
+
+def test_without_an_ic_lora_a_references_folder_is_just_more_clips(tmp_path):
+    make_clip(tmp_path / "walk.mp4")
+    make_clip(tmp_path / "references" / "walk.mp4")
+    entries, _ = _list(tmp_path)
+    assert set(entries) == {"walk.mp4", "references/walk.mp4"}
+
+
+def test_an_ltx_trainer_ic_manifest_pairs_by_reference_video_and_keeps_references_out(tmp_path):
+    make_clip(tmp_path / "videos" / "cat.mp4")
+    make_clip(tmp_path / "references" / "cat_depth.mp4")
+    make_clip(tmp_path / "videos" / "dog.mp4")
+    (tmp_path / "dataset.jsonl").write_text(
+        json.dumps({"caption": "a cat", "video": "videos/cat.mp4", "reference_video": "references/cat_depth.mp4"})
+        + "\n" + json.dumps({"caption": "a dog", "video": "videos/dog.mp4",
+                             "ref_media_path": "references/dog_depth.mp4"}) + "\n")
+    entries, errors = _list(tmp_path, ic=True)
+    assert {k: _ref(e, tmp_path) for k, e in entries.items()} == {
+        "videos/cat.mp4": "references/cat_depth.mp4", "videos/dog.mp4": "references/dog_depth.mp4"}
+    assert not entries["videos/dog.mp4"].reference.exists()  # refused per file when prepared (see test_data_zoo)
+    assert errors == {}  # the listed reference is not "unlisted media"
+
+
+def test_captions_jsonl_rows_without_a_reference_column_find_a_references_folder(tmp_path):
+    make_clip(tmp_path / "a.mp4")
+    make_clip(tmp_path / "references" / "a.mp4")
+    (tmp_path / "captions.jsonl").write_text(json.dumps({"media": "a.mp4", "caption": "x"}) + "\n")
+    entries, _ = _list(tmp_path, ic=True)
+    assert {k: _ref(e, tmp_path) for k, e in entries.items()} == {"a.mp4": "references/a.mp4"}

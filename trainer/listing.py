@@ -1,0 +1,150 @@
+"""Which files of a dataset folder are training items, with their captions, splits and IC-LoRA references.
+
+In order of precedence: ``captions.jsonl`` (loraport's own, or with ltx-trainer's column names), an ltx-trainer
+manifest at the top of the folder (CSV / JSON / JSONL, trainer.manifest), else every media file of the folder and
+its sub-folders, captioned by a sidecar (``clip.txt``, ``clip.caption``, ``clip.json``). A bad row or file is a
+``MediaError`` of its own; the rest goes on.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import LoraportError
+from trainer.config import TrainConfig
+from trainer.manifest import CAPTIONS_FILE, find_manifests, read_rows, row_caption, row_media, row_reference
+from trainer.manifest import sidecar_caption
+from trainer.media import is_media
+
+# Sidecar captions, manifests, notes and other trainers' dataset configs live beside the media: not media, no error.
+_IGNORED = {".txt", ".caption", ".jsonl", ".json", ".csv", ".md", ".yaml", ".yml", ".toml", ".ini", ".db"}
+_SKIPPED_DIRS = {"__MACOSX"}  # macOS zip metadata: copies of every file's resource fork
+_ROW_SHAPE = '{"media": "clip.mp4", "caption": "...", "split": "train"}'
+
+
+@dataclass
+class MediaError:
+    media: str
+    message: str
+
+
+@dataclass
+class _Entry:
+    media: Path
+    caption: str
+    split: str
+    reference: Path | None = None
+    split_given: bool = False  # captions.jsonl named the split: the importer (or the user) decided it
+
+
+def _inside(root: Path, rel: str) -> Path:
+    path = (root / rel).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise LoraportError(f"{rel}: points outside the dataset folder; use a path relative to it.")
+    return path
+
+
+def _read_captions_file(root: Path, errors: list[MediaError]) -> list[_Entry]:
+    """``captions.jsonl``: loraport's columns, or ltx-trainer's names for them (``video``, ``reference_video``)."""
+    return _read_listed(root, root / CAPTIONS_FILE, errors, with_split=True)
+
+
+def _read_listed(root: Path, listing: Path, errors: list[MediaError], with_split: bool = False) -> list[_Entry]:
+    """The items a manifest lists, paths relative to its folder; a bad row is an error of that row only."""
+    try:
+        rows, problems = read_rows(listing)
+    except LoraportError as exc:
+        errors.append(MediaError(listing.name, str(exc).removeprefix(f"{listing.name}: ")))
+        return []
+    bad = [(n, f"bad line ({why})") for n, why in problems]
+    entries = []
+    for n, row in rows:
+        try:
+            media_rel = row_media(row)
+            if not media_rel:
+                raise LoraportError("no media path (a 'media' or 'video' column)")
+            here = listing.parent.relative_to(root)  # paths are relative to the manifest's folder
+            media = _inside(root, str(here / media_rel))
+            split = str(row.get("split") or "train").strip().lower() if with_split else "train"
+            if split not in ("train", "holdout"):
+                raise LoraportError(f"split {split!r} must be 'train' or 'holdout'")
+            ref_rel = row_reference(row)
+            ref = _inside(root, str(here / ref_rel)) if ref_rel else None
+            entries.append(_Entry(media, row_caption(row), split, ref,
+                                  split_given=with_split and bool(row.get("split"))))
+        except (ValueError, TypeError, LoraportError) as exc:
+            bad.append((n, f"bad line ({exc})"))
+    errors.extend(MediaError(f"{listing.name}:{n}", f"{why}; each line is " + _ROW_SHAPE) for n, why in sorted(bad))
+    return entries
+
+
+def _read_manifests(root: Path, manifests: list[Path], errors: list[MediaError]) -> list[_Entry]:
+    """ltx-trainer manifests at the top of the folder: their rows are the items (a file listed twice keeps its
+    first row); media they do not list are not trained, as ltx-trainer trains only listed rows, and are named."""
+    entries, seen = [], set()
+    for listing in manifests:
+        for e in _read_listed(root, listing, errors):
+            if e.media.resolve() not in seen:
+                seen.add(e.media.resolve())
+                entries.append(e)
+    listed = seen | {e.reference.resolve() for e in entries if e.reference is not None}
+    names = ", ".join(m.name for m in manifests)
+    for p in _files(root):
+        if is_media(p) and p.resolve() not in listed:
+            errors.append(MediaError(str(p.relative_to(root)), f"not listed in {names}: not trained; add a row "
+                                     "for it or remove it."))
+    return entries
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and not any(
+        part.startswith(".") or part in _SKIPPED_DIRS for part in p.relative_to(root).parts))
+
+
+def _scan_folder(root: Path, ref_suffix: str | None, errors: list[MediaError]) -> list[_Entry]:
+    """A plain folder: every media file is an item, captioned by its sidecar (``.txt``, ``.caption``, ``.json``);
+    for an IC-LoRA (``ref_suffix`` given) references pair by suffix or a ``references/`` folder (trainer.pairs)."""
+    from trainer.pairs import find_reference, in_reference_dir
+
+    files = _files(root)
+    by_stem = {p.with_suffix(""): p for p in files if is_media(p)}
+    entries, used = [], set()
+    for p in files:
+        if not is_media(p):
+            if p.suffix.lower() not in _IGNORED:
+                errors.append(MediaError(str(p.relative_to(root)), "not a supported media file (videos: mp4 mov "
+                                         "webm mkv; images: png jpg jpeg webp); it was skipped."))
+            continue
+        if ref_suffix is not None and in_reference_dir(p, root):
+            continue  # an IC-LoRA reference: paired below, never an item of its own
+        if ref_suffix and p.stem.endswith(ref_suffix) and p.with_name(p.stem[:-len(ref_suffix)]).with_suffix(
+                "") in by_stem:
+            continue  # an IC-LoRA reference of another clip, not an item of its own
+        ref = find_reference(p, root, ref_suffix) if ref_suffix is not None else None
+        if ref is not None:
+            used.add(ref.resolve())
+        entries.append(_Entry(p, sidecar_caption(p) or "", "train", ref))
+    for p in files:
+        if ref_suffix is not None and is_media(p) and in_reference_dir(p, root) and p.resolve() not in used:
+            errors.append(MediaError(str(p.relative_to(root)), f"a reference in {p.parent.name}/ whose target "
+                                     f"{p.stem}.* is not in the dataset: add the target clip or remove this file."))
+    return entries
+
+
+def list_entries(config: TrainConfig, errors: list[MediaError]) -> list[_Entry]:
+    root = Path(config.data.dataset_dir).expanduser()
+    if not root.is_dir():
+        raise LoraportError(f"Dataset folder {root} does not exist: import the dataset first or fix the path.")
+    ic = config.strategy.name == "ic-lora"
+    if (root / CAPTIONS_FILE).is_file():
+        entries = _read_captions_file(root, errors)
+    else:
+        manifests, unreadable = find_manifests(root)
+        errors.extend(MediaError(name, f"{why} Its captions were not used.") for name, why in unreadable)
+        if not manifests:
+            return _scan_folder(root, (config.strategy.reference_suffix or "") if ic else None, errors)
+        entries = _read_manifests(root, manifests, errors)
+    if not ic:
+        return entries
+    from trainer.pairs import pair_listed
+
+    return pair_listed(entries, config.strategy.reference_suffix, root.resolve())

@@ -1,0 +1,147 @@
+"""What a dataset folder says about its own files: manifests and sidecar captions, as users of other trainers
+bring them.
+
+- loraport's ``captions.jsonl``: ``{"media", "caption", "split", "reference"}`` per line (docs/CONTRACTS.md).
+- ltx-trainer's dataset file: a CSV, JSON (a list of objects) or JSONL manifest whose columns are found by name:
+  ``video`` (legacy ``media_path``) for the target, ``caption``, and for IC-LoRA ``reference_video`` (legacy
+  ``ref_media_path``); paths are relative to the manifest's folder. Its ``audio`` / ``reference_audio`` /
+  ``*_mask`` columns belong to modes loraport does not train and are not read.
+- kohya-style sidecars beside each file: ``clip.txt``, ``clip.caption``, or a ``clip.json`` object with a
+  ``caption`` (or ``text``) field.
+
+Text files arrive in whatever encoding the user's editor wrote: UTF-8 with or without a BOM, UTF-16 with a BOM
+(Windows Notepad's "Unicode"), or a legacy 8-bit code page; ``read_text`` reads all of them and never raises on
+bytes. Nothing read here is ever executed or unpickled.
+"""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from core.errors import LoraportError
+
+CAPTIONS_FILE = "captions.jsonl"
+MEDIA_COLUMNS = ("media", "video", "media_path", "image")
+CAPTION_COLUMNS = ("caption", "text")
+# IC-LoRA reference columns: loraport's own, then ltx-trainer's `reference_video` and its legacy names.
+REFERENCE_COLUMNS = ("reference", "reference_video", "ref_media_path", "reference_path")
+MANIFEST_SUFFIXES = (".csv", ".json", ".jsonl")
+SIDECAR_SUFFIXES = (".txt", ".caption", ".json")  # the first one present captions its clip
+MAX_TEXT_BYTES = 32 << 20  # a manifest of tens of thousands of rows fits; more is not a caption file
+
+
+def read_text(path: Path, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """A text file as the user's editor meant it: BOMs honoured (UTF-8, UTF-16), else UTF-8, else cp1252."""
+    path = Path(path)
+    if path.stat().st_size > max_bytes:
+        raise LoraportError(f"{path.name}: larger than {max_bytes >> 20} MiB, which no caption file needs; "
+                            "split it or remove it from the dataset.")
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def first_field(row: dict, names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` that the row fills with text (column names compared without case or spaces)."""
+    lowered = {str(k).strip().lower(): v for k, v in row.items()}
+    for name in names:
+        value = lowered.get(name)
+        if isinstance(value, (str, int, float)) and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def row_media(row: dict) -> str | None:
+    value = first_field(row, MEDIA_COLUMNS)
+    return value.replace("\\", "/") if value else None
+
+
+def row_reference(row: dict) -> str | None:
+    value = first_field(row, REFERENCE_COLUMNS)
+    return value.replace("\\", "/") if value else None
+
+
+def row_caption(row: dict) -> str:
+    return first_field(row, CAPTION_COLUMNS) or ""
+
+
+def read_rows(path: Path) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]]:
+    """The rows of a CSV / JSON / JSONL manifest as (line or item number, object), and (number, problem) pairs.
+
+    A file that cannot be parsed at all raises ``LoraportError`` naming it; one bad JSONL line is a problem of
+    that line only."""
+    path = Path(path)
+    text, suffix = read_text(path), path.suffix.lower()
+    problems: list[tuple[int, str]] = []
+    try:
+        if suffix == ".csv":
+            return [(n, row) for n, row in enumerate(csv.DictReader(io.StringIO(text)), 2)], problems
+        if suffix == ".json":
+            data = json.loads(text)
+            if isinstance(data, dict):
+                data = data.get("items", data.get("data", [data]))
+            rows = list(enumerate(data if isinstance(data, list) else [], 1))
+        else:
+            rows = []
+            for n, line in enumerate(text.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append((n, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    problems.append((n, f"not JSON ({exc.msg})"))
+    except (json.JSONDecodeError, csv.Error) as exc:
+        raise LoraportError(f"{path.name}: could not be read as {suffix[1:].upper()} ({exc}); fix the file, or "
+                            "caption the clips with .txt files beside them instead.") from None
+    kept = [(n, r) for n, r in rows if isinstance(r, dict)]
+    problems += [(n, "not an object with a media path and a caption") for n, r in rows if not isinstance(r, dict)]
+    return kept, problems
+
+
+def find_manifests(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Manifests at the top of a dataset folder: CSV / JSON / JSONL files (not ``captions.jsonl``, and not a
+    ``clip.json`` sidecar of ``clip.mp4``) whose rows name media in a ``video`` / ``media_path`` / ``media``
+    column; and (file name, problem) for such files that could not be parsed."""
+    from trainer.media import is_media
+
+    root = Path(root)
+    files = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    media_stems = {p.stem for p in files if is_media(p)}
+    found, problems = [], []
+    for p in files:
+        if p.suffix.lower() not in MANIFEST_SUFFIXES or p.name == CAPTIONS_FILE or p.stem in media_stems:
+            continue
+        try:
+            rows, _ = read_rows(p)
+        except LoraportError as exc:
+            problems.append((p.name, str(exc).removeprefix(f"{p.name}: ")))
+            continue
+        if any(row_media(r) for _, r in rows):
+            found.append(p)
+    return found, problems
+
+
+def sidecar_caption(media: Path) -> str | None:
+    """The caption in ``clip.txt``, ``clip.caption`` or ``clip.json`` beside ``clip.mp4`` (None: none there)."""
+    media = Path(media)
+    for suffix in SIDECAR_SUFFIXES:
+        side = media.with_suffix(suffix)
+        if not side.is_file():
+            continue
+        text = read_text(side, max_bytes=1 << 20)
+        if suffix != ".json":
+            return text.strip()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            return row_caption(data)
+    return None
