@@ -17,16 +17,24 @@ YES: frozenset[str] = frozenset({
     "that's right", "thats right", "why not", "i do", "go on", "you choose", "your call", "up to you",
     "you decide", "you pick", "pick for me", "pick the recipe for me", "whatever you think", "whatever you think is best",
     "i trust you", "apply that", "apply it", "do that", "👍", "✅",
+    "let's do this", "lets do this", "sounds good to me", "looks good to me", "fine by me", "works for me",
+    "okey", "okie", "okey dokey", "yes sir", "affirmative", "for sure", "totally", "sure why not", "yeah why not",
+    "make it so", "send it", "hit it", "all good", "good to go", "yes go", "go ahead then", "👌", "🚀",
 })
 NO: frozenset[str] = frozenset({
     "n", "no", "nope", "nah", "reject", "rejected", "/reject", "decline", "don't", "dont", "do not", "cancel",
     "not now", "not yet", "stop", "wait", "hold on", "hold off", "never mind", "nevermind", "no thanks",
     "no thank you", "not really", "abort", "forget it", "skip it", "👎", "❌",
+    "hang on", "hold up", "not so fast", "let me think", "let me think about it", "maybe later", "later",
+    "not right now", "rather not", "i'd rather not", "id rather not", "no way", "not today", "don't do it",
+    "dont do it", "not like this", "wait up", "one moment", "i changed my mind", "changed my mind",
 })
+# A yes-word right after one of these is a no: "don't start", "do not launch it", "not yet, don't go".
+NEGATING: frozenset[str] = frozenset({"don't", "dont", "do not", "not", "never", "no need to"})
 # Words that may sit around an answer without changing it ("ok, sure, go for it then").
 FILLER: frozenset[str] = frozenset({"then", "thanks", "thank you", "now", "please", "mate", "buddy", "and",
                                     "just", "actually", "oh", "um", "hmm", "well", "a sec", "a second", "one sec",
-                                    "a moment", "a minute", "for now"})
+                                    "a moment", "a minute", "for now", "yet", "hmm", "so"})
 _LONGEST = max(len(p.split()) for p in YES | NO | FILLER)
 
 Answer = Literal["yes", "no"]
@@ -45,15 +53,19 @@ def answer(text: str) -> Answer | None:
     if not words:
         return None
     kinds: set[str] = set()
-    i = 0
+    i, negating = 0, False
     while i < len(words):
         for n in range(min(_LONGEST, len(words) - i), 0, -1):  # longest phrase first: "go for it" before "go"
             phrase = " ".join(words[i:i + n])
+            if phrase in NEGATING and i + n < len(words):
+                negating, i = True, i + n
+                break
             if phrase in YES or phrase in NO or phrase in FILLER:
                 if phrase in NO and phrase not in FILLER:
                     kinds.add("no")
                 elif phrase in YES and phrase not in FILLER:
-                    kinds.add("yes")
+                    kinds.add("no" if negating else "yes")
+                negating = negating and phrase in FILLER
                 i += n
                 break
         else:

@@ -5,10 +5,12 @@ It only ever turns the USER's words into tool calls. Text inside tool results (c
 messages) is shown as data and never parsed for commands.
 """
 
+import re
 from typing import Any
 
-from agent import options
+from agent import options, words
 from agent.brains import Emit, new_call_id
+from agent.brains.asking import ask_value, keep_old_trigger
 from agent.brains.parse import RECIPES, Intent, parse
 from agent.brains.target import agreed_as_is, as_is_offer, target_calls
 from agent.brains.telling import describe
@@ -39,8 +41,10 @@ class GuidedBrain:
             return "", target
         intents = parse(text, last_setting(state))
         calls = [_call(i) for i in intents if i.kind == "tool"]
-        if [c["name"] for c in calls] == ["launch_training"] and not state.get("config"):
-            return self.on_agree(state)  # "ok start" before there is a plan: go on from where the user is
+        if [c["name"] for c in calls] == ["launch_training"] and (not state.get("config") or _only_agrees(text)):
+            # "ok start" before there is a plan, or a plain "sure, go ahead": agree to the one open question
+            # (the launch at the review step; the evaluation once trained), never a second run by accident
+            return self.on_agree(state)
         for call in calls:
             if call["name"] == "retrain_with" and (problem := _fill_from_suggestion(call["args"], state)):
                 return problem, []
@@ -52,6 +56,9 @@ class GuidedBrain:
         intent = intents[0]
         if intent.kind == "yes":
             return self.on_agree(state)
+        if intent.kind == "keep_trigger":
+            text, calls = keep_old_trigger(state)
+            return (f"{text} {next_step(state)}" if text else ""), calls
         if intent.kind == "undo":
             call = undo_call(state)
             return ("", [call]) if call else ("There is no setting change of mine to undo. " + next_step(state), [])
@@ -100,6 +107,8 @@ def talk(kind: str, args: dict[str, Any], state: dict[str, Any]) -> str:
                 f"new LoRA trained on 2.3 from your clips.{guess} " + next_step(state))
     if kind == "no":
         return "OK, nothing changes. " + next_step(state)
+    if kind == "ask_value":
+        return ask_value(args, state)
     if kind == "why_retrain":
         return ("A LoRA only works with the model it was trained on. LTX-2.3 has different base weights, text inputs "
                 "and latent space than LTX-2, so an LTX-2 LoRA loads without an error but its output is wrong or weak. "
@@ -114,6 +123,14 @@ def talk(kind: str, args: dict[str, Any], state: dict[str, Any]) -> str:
                 "--thread); this one keeps its plan and runs. Or change anything here: the recipe, the clips, a "
                 "setting.")
     return f"{UNKNOWN} {likely_steps(state)}"
+
+
+def _only_agrees(text: str) -> bool:
+    """A plain yes ("sure go ahead", "yep let's go") that names no launch ("start", "train", "launch")."""
+    return words.answer(text) == "yes" and not _LAUNCH_WORD.search(text.lower())
+
+
+_LAUNCH_WORD = re.compile(r"\b(?:start|launch|train|kick|fire|begin|run)")
 
 
 def likely_steps(state: dict[str, Any]) -> str:

@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 from agent import words
 from agent.brains import phrases as P
-from agent.brains.slots import Reading, normalise, read_settings, read_trigger
+from agent.brains.slots import Reading, negated, normalise, read_settings, read_trigger
 from tools.plan.gpus import gpu_words
 
 Kind = Literal["tool", "help", "unknown", "skip", "yes", "no", "greeting", "thanks", "next", "story",
-               "migrate_help"]
+               "migrate_help", "ask_value", "keep_trigger"]
 
 
 @dataclass
@@ -38,6 +38,7 @@ RECIPES = ("character", "style", "motion", "face", "object")
 _MEDIA = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".png", ".jpg", ".jpeg", ".webp", ".zip")
 _PATH_TOKEN = re.compile(r"\"([^\"]+)\"|'([^']+)'|`([^`]+)`|\(([^()]+)\)|\[([^\[\]]+)\]|<([^<>]+)>|(\S+)")
 _STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})  # phones type curly quotes
+_NUMBER = re.compile(r"(?<![\w.])[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?(?![\w.])")
 _JOB = re.compile(r"\bjob\s+#?([0-9a-z][\w-]{3,})")
 
 
@@ -48,7 +49,9 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     low = normalise(rest)
     if not low.strip(" .?!") and not paths:
         return [Intent("help")]
-    family, score = _family(low)
+    family, cue = _family(low)
+    if family in P.ACTIONS and _cue_negated(low, cue):
+        return [Intent("no")]  # "don't start yet", "no need to retrain": nothing runs
     if family == "migrate_library":  # "migrate all the LoRAs in <folder> with the clips in <folder>"
         folders = [i.args["source"] for i in paths if i.tool == "import_dataset"]
         if len(folders) >= 2:
@@ -70,6 +73,8 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         if changes:
             intents.append(Intent("tool", "set_option", {"changes": changes}))
         return intents
+    if family == "keep_trigger" and reading.question and not changes:  # "what was the old trigger?"
+        return [Intent("tool", "explain_settings", {"setting": "trigger"})]
     if changes and family == "why_retrain":  # "can't I just use my old lora on 2.3?" asks, it changes nothing
         changes = {}
     if changes:
@@ -95,6 +100,12 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         return [Intent("tool", "choose_recipe", {"name": recipe})]
     if reading.asked_about:
         return [Intent("tool", "explain_settings", {"setting": reading.asked_about[0]})]
+    if negated(_spaced(low)):
+        return [Intent("no")]  # "don't use 8-bit", "not rank 64": what not to do changes nothing
+    if reading.unvalued:
+        return [Intent("ask_value", args={"setting": reading.unvalued[0]})]  # "change the rank": to what?
+    if _NUMBER.search(low):
+        return [Intent("ask_value", args={"value": _NUMBER.search(low).group(0)})]  # "actually 1500": of what?
     return [Intent("unknown")]
 
 
@@ -116,17 +127,33 @@ def _change(changes: dict[str, str], reading: Reading, family: str | None, low: 
     return out
 
 
-def _family(low: str) -> tuple[str | None, int]:
-    """The phrase family whose cue is the longest match (words, then letters); None when no cue matches."""
-    text = " " + re.sub(r"[^\w'#+%.-]+", " ", low).strip() + " "
-    best: tuple[int, int, str] | None = None
+def _family(low: str) -> tuple[str | None, str]:
+    """The phrase family whose cue is the longest match (words, then letters), and that cue; None when no cue
+    matches."""
+    text = _spaced(low)
+    best: tuple[int, int, str, str] | None = None
     for family, cues in P.FAMILIES.items():
         for cue in cues:
             if f" {cue} " in text:
-                key = (len(cue.split()), len(cue), family)
+                key = (len(cue.split()), len(cue), family, cue)
                 if best is None or key[:2] > best[:2]:
                     best = key
-    return (best[2], best[0]) if best else (None, 0)
+    return (best[2], best[3]) if best else (None, "")
+
+
+def _spaced(low: str) -> str:
+    return " " + re.sub(r"[^\w'#+%.-]+", " ", low).strip() + " "
+
+
+def _cue_negated(low: str, cue: str) -> bool:
+    """The action is said NOT to be done: a negation just before its cue ("don't start yet", "no, do not launch
+    it", "I don't want to retrain"); "why not start?" is a yes."""
+    words_ = _spaced(low.replace("why not", "why")).split()
+    n = len(cue.split())
+    for k in range(len(words_) - n + 1):
+        if words_[k:k + n] == cue.split() and any(w in P.NEGATORS for w in words_[max(0, k - 4):k]):
+            return True
+    return False
 
 
 def _tool(family: str, low: str, reading: Reading) -> Intent:

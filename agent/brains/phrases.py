@@ -14,7 +14,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
              "what do i do now", "what should i do now", "where are we", "where were we", "what's left",
              "whats left", "i'm lost", "im lost", "what do you need", "what do you need from me", "confused",
              "i'm confused", "im confused", "what happens next", "what happens now", "next", "what was i doing", "where was i", "remind me", "what's the status of "
-             "the migration", "what did we do"),
+             "the migration", "what did we do", "i'm not sure", "im not sure", "not sure", "idk", "i don't know",
+             "i dont know", "dunno", "no idea", "no clue", "what do you suggest", "what do you recommend"),
     "greeting": ("hi", "hello", "hey", "hiya", "howdy", "yo", "good morning", "good afternoon", "good evening",
                  "greetings", "hi there", "hey there", "hello there", "morning", "what's up", "whats up", "sup",
                  "wassup", "hi again", "hello again"),
@@ -28,6 +29,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "how_it_runs": ("close the browser", "close the tab", "close the page", "close my laptop", "run locally",
                     "runs locally", "in the cloud", "on my machine", "upload my", "is it private", "privacy",
                     "cost money", "does it cost", "is it free", "need internet", "offline"),
+    "keep_trigger": ("keep the old trigger", "keep the trigger", "keep my trigger", "keep my old trigger",
+                     "the old trigger", "my old trigger", "original trigger", "same trigger", "previous trigger",
+                     "trigger from my old lora", "trigger from the old lora", "trigger back to the old",
+                     "keep the trigger word", "keep the trigger phrase", "trigger as it was", "trigger as before",
+                     "old trigger word", "old trigger phrase", "the trigger i had", "the trigger it had",
+                     "trigger it had before", "keep using the trigger", "keep the same trigger"),
     "undo": ("undo", "undo that", "revert", "revert that", "put it back", "change it back", "set it back",
              "go back", "as it was", "like before", "the old value", "cancel that change", "never mind that change"),
     "thanks": ("thanks", "thank you", "cheers", "ty", "thx", "much appreciated", "awesome thanks", "great thanks",
@@ -58,7 +65,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "estimate": ("estimate", "how long will", "how long would", "how long does", "how long is it going to",
                  "how long", "how much time", "how many hours", "how many minutes", "how much disk",
                  "how much space", "disk space", "what will it cost", "what does it cost", "how expensive",
-                 "cost"),
+                 "cost", "so slow", "taking so long", "take so long", "why is it slow", "how fast",
+                 "how quick", "how quickly", "speed", "when will it be done", "when will it finish"),
     "cancel_job": ("cancel", "abort", "kill", "stop", "stop it", "stop the job", "stop training",
                    "stop the training", "stop the run", "halt", "cancel the job", "cancel training"),
     "evaluate": ("evaluate", "evaluation", "eval", "how did it turn out", "turn out", "turned out",
@@ -86,7 +94,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "check_hardware": ("fit on", "fits on", "fit in", "run on my", "train on my", "train this on",
                        "enough vram", "enough memory", "vram", "gpu", "graphics card", "my card", "gb card",
                        "out of memory", "oom", "will it run", "will it fit", "does it fit", "can my",
-                       "my pc", "my computer", "my machine", "my laptop", "my mac", "hardware"),
+                       "my pc", "my computer", "my machine", "my laptop", "my mac", "hardware", "how much memory", "how much vram", "less memory", "lower memory",
+                       "low vram", "reduce memory", "save memory", "memory", "too much memory"),
     "export_checkpoint": ("export", "export it", "save checkpoint", "save the checkpoint", "save that checkpoint",
                           "keep that checkpoint", "export the best", "save the best", "use checkpoint",
                           "use the checkpoint", "checkpoint instead", "the best one", "give me the best",
@@ -116,7 +125,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                       "already have captions", "have captions", "already captioned"),
     "explain_plan": ("explain the plan", "show the plan", "show me the plan", "the plan", "review", "plan",
                      "current settings", "what are the settings", "show settings", "show me the settings",
-                     "settings", "explain everything", "explain", "why these", "why those", "walk me through"),
+                     "settings", "explain everything", "explain", "why these", "why those", "walk me through", "what are we training with", "what settings", "what are we using",
+                     "current plan", "the settings", "what's the plan", "whats the plan", "what is the plan",
+                     "remind me of the settings", "summary", "summarise", "summarize", "overview"),
     "launch_training": ("start", "start it", "start training", "start the training", "launch", "launch it",
                         "lets go", "let's go", "begin", "train it", "kick it off", "kick off", "run it",
                         "fire it up", "fire away", "ok start", "go ahead and train", "start the run", "train now", "start now",
@@ -130,13 +141,22 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                      "second suggestion", "third suggestion", "that suggestion", "the suggestion", "suggestion one",
                      "suggestion two", "suggestion three", "what you suggested", "do what you suggested",
                      "as you suggested", "your suggestion", "make a new one", "train a new one", "a new version",
-                     "new version"),
+                     "new version",
+                     "same as last time", "same as before", "same settings", "same as the last run",
+                     "same as the last one", "same but", "redo", "redo it", "redo the", "one more time",
+                     "another go", "another try", "have another go", "try again", "again with", "like last time but",
+                     "from the last run", "based on the last run", "same again with"),
 }
 
+# Families that start or stop work: a negation before their cue ("don't start yet") means nothing runs.
+ACTIONS = ("launch_training", "retrain_with", "cancel_job", "caption_all", "caption_preview", "export_checkpoint",
+           "migrate_library")
+NEGATORS = ("don't", "dont", "not", "never", "no", "won't", "wont", "shouldn't", "nothing")
 # Families that are questions or light look-ups: they may ride along with a setting change in one message.
 LIGHT = ("estimate", "check_hardware")
 # Conversational moves the brain answers itself (everything else in FAMILIES is a tool of agent.tools).
-TALK = ("help", "next", "greeting", "thanks", "skip", "story", "restart", "undo", "why_retrain", "how_it_runs")
+TALK = ("help", "next", "greeting", "thanks", "skip", "story", "restart", "undo", "why_retrain", "how_it_runs",
+        "keep_trigger")
 
 # A clause with one of these asks for a change ("can we use 16 instead", "how about 49 frames").
 CHANGE_CUES = ("set", "use", "make", "change", "try", "switch", "go with", "lower", "raise", "increase",
@@ -149,7 +169,8 @@ CHANGE_CUES = ("set", "use", "make", "change", "try", "switch", "go with", "lowe
 BARE_VALUE_CUES = ("use", "make it", "set it", "change it", "try", "go with", "back to", "instead", "how about",
                    "what about", "to", "go for", "let's do", "lets do", "let's try", "prefer", "rather",
                    "put it", "make that", "set that", "change that", "please", "instead of", "like", "say",
-                   "maybe", "around", "about", "can we", "could we", "let's", "lets", "go to", "make them")
+                   "maybe", "around", "about", "can we", "could we", "let's", "lets", "go to", "make them",
+                   "actually", "rather", "no wait", "i meant", "i mean", "correction", "sorry")
 # Direction words that alone ("fire it up") are not a change of the setting last talked about.
 NOT_BARE = ("up", "down", "bump", "drop", "cut", "raise", "reduce", "increase", "decrease", "more", "less",
             "higher", "lower", "fewer")
@@ -198,7 +219,7 @@ VALUE_WORDS: dict[str, tuple[str, str]] = {
 }
 # Words in a setting's place that are not settings here ("reference clip", "base model" of an old file).
 NOT_SETTINGS = frozenset({"r", "base", "token", "mode", "reference", "validation", "prompts", "checkpoints",
-                          "bucket", "buckets", "i2v", "precision", "accumulation", "optim", "warmup", "dim",
+                          "bucket", "buckets", "i2v", "precision", "accumulation", "optim", "dim",
                           "int8", "quantize", "checkpointing"})
 # Everyday names for two settings the glossary keeps as one (buckets): resolution and frames.
 EXTRA_NAMES: dict[str, str] = {

@@ -36,13 +36,16 @@ class Reading:
     asked_about: list[str] = field(default_factory=list)  # settings named in a question or a remark
     question: bool = False  # some clause is a question
     pointed: str | None = None  # the setting a bare "why that?" points back to
+    unvalued: list[str] = field(default_factory=list)  # settings asked to change without a value ("lower it to?")
 
 
 def normalise(text: str) -> str:
     """Lower case; number words as digits; "768 by 512" -> 768x512; "20 percent" -> 20%; "3k" -> 3000."""
     t = text.lower().replace("\u2019", "'").replace("\u00d7", "x").replace("\u201c", '"').replace("\u201d", '"')
     t = re.sub(r"([a-z])\1{2,}", r"\1", t)  # "lets goooo", "yesss"
+    t = _numbers_as_written(t)
     t = _number_words(t)
+    t = _glued_names().sub(r"\1 ", t)  # "rank16", "lr2e-4", "steps2000"
     t = re.sub(r"\br\s*=\s*(?=\d)", "rank=", t)  # kohya's r=16
     t = re.sub(r"\b(\d{3,4})p\b", lambda m: _p_resolution(int(m.group(1))), t)  # 720p -> 1280x704
     t = re.sub(r"(\d+(?:\.\d+)?)\s*k\b(?!\+)", lambda m: f"{float(m.group(1)) * 1000:g}", t)
@@ -56,6 +59,27 @@ def normalise(text: str) -> str:
     t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:seconds?|secs?|s)\b(?:\s+(?:of\s+)?(?:video|clips?|long))?",
                lambda m: f"{_seconds_to_frames(float(m.group(1)))} frames", t)
     return t
+
+
+def _numbers_as_written(t: str) -> str:
+    """Numbers the way people type them: ".0001" -> 0.0001, "2 e-4" / "2x10^-4" / "2*10^-4" -> 2e-4, "10^-4" ->
+    1e-4, "1,500" -> 1500, "thirtytwo" -> "thirty two", "a couple (of) thousand" -> "two thousand"."""
+    t = re.sub(r"(?<![\w.])\.(\d)", r"0.\1", t)
+    t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:x|\*|\u00d7)\s*10\s*\^\s*([+-]?\d+)\b", r"\1e\2", t)
+    t = re.sub(r"(?<![\w.])10\s*\^\s*([+-]?\d+)\b", r"1e\1", t)
+    t = re.sub(r"\b(\d+(?:\.\d+)?)\s+e\s*([+-]\d+)\b", r"\1e\2", t)
+    t = re.sub(r"\b(\d{1,3}),(\d{3})\b(?!,\d)", r"\1\2", t)
+    t = re.sub(r"\b(" + "|".join(_TENS) + r")(" + "|".join(w for w in _ONES if 0 < _ONES[w] < 10) + r")\b",
+               r"\1 \2", t)
+    return re.sub(r"\b(?:a\s+)?couple(?:\s+of)?\s+(hundred|thousand)\b", r"two \1", t)
+
+
+@functools.cache
+def _glued_names() -> re.Pattern[str]:
+    """A one-word setting name typed against its value ("rank16"): the name, to split off."""
+    names = sorted({words[0] for words, _ in _names() if len(words) == 1 and words[0].isalpha()}, key=len,
+                   reverse=True)
+    return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")(?=[+-]?\d)")
 
 
 FPS = 24  # LTX-2.x's frame rate (LTX2Pipeline's default): "5 seconds" is 121 frames
@@ -157,7 +181,8 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
         mentions = _mentions(tokens)
         joined = " " + " ".join(tokens) + " "
         imperative = tokens[0] == "do" and len(tokens) > 1 and (bool(_NUM.match(tokens[1])) or tokens[1] in (
-            "it", "that", "this", "the", "a", "an"))  # "do 2000 steps", "do it again with rank 32"
+            "it", "that", "this", "the", "a", "an", "another", "more", "less", "fewer", "some", "one", "same",
+            "half", "double", "twice"))  # "do 2000 steps", "do it again with rank 32", "do another run"
         question = asked or (tokens[0] in P.QUESTION_WORDS and not imperative)
         remark = any(f" {w} " in joined for w in P.EVALUATIVE)
         strong = any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)
@@ -170,10 +195,14 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
             if name not in reading.mentioned:
                 reading.mentioned.append(name)
         reading.question = reading.question or question
-        if request:
+        if request and (found or not question):
             reading.changes.update(found)
+            if not found and not negated(joined):  # "change the rank": to what?
+                reading.unvalued += [n for _, _, n in mentions if n not in reading.unvalued]
         else:
             reading.asked_about += [n for _, _, n in mentions if n not in reading.asked_about]
+            reading.asked_about += [n for phrase, (n, _) in P.VALUE_WORDS.items()  # "what's 8-bit adam?"
+                                    if f" {phrase} " in joined and n not in reading.asked_about]
             if any(_RES.match(t) for t in tokens) and "resolution" not in reading.asked_about:
                 reading.asked_about.append("resolution")  # "can I train at 1080p?"
             pointing = tokens[0] == "why" or (tokens[0] in ("what", "whats", "what's", "is", "isn't", "how") and any(
@@ -232,11 +261,12 @@ def _single_names() -> dict[str, str]:
 
 
 def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: bool) -> dict[str, str]:
-    """Values of one clause -> {setting: value}; a later value for the same setting wins ("from 32 to 16")."""
+    """Values of one clause -> {setting: value}; a later value for the same setting wins ("from 32 to 16").
+    Each "and"-part keeps its own direction ("lower the rank and raise the steps")."""
     found: dict[str, str] = {}
     inside = {j for s, e, _ in mentions for j in range(s, e)}
     ends = {e: name for _, e, name in mentions}
-    direction = _direction(joined)
+    part_of = _parts(tokens, joined)
     for i, tok in enumerate(tokens):
         if i in inside:
             continue
@@ -247,6 +277,8 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
             continue
         if i > 0 and tokens[i - 1] in _NAMING:  # "checkpoint 750", "job 12", "suggestion 2": a name, not a value
             continue
+        if i > 0 and tokens[i - 1] == "not" or tokens[max(0, i - 2):i] == ["instead", "of"]:
+            continue  # "16, not 32", "16 instead of 32": the value it is not
         name, value = _owner(tokens, i, ends, mentions), tok
         if name is None and "e-" in tok:  # 2e-4 is a learning rate whatever was said before
             name = "learning_rate"
@@ -256,25 +288,25 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
             continue
         after = tokens[i + 1] if i + 1 < len(tokens) else ""
         before = tokens[i - 1] if i > 0 else ""
+        direction = part_of[i][0]
         if (before in ("by", "add", "another", "plus", "minus", "extra") or after in P.UP + P.DOWN
                 or tok.endswith("%")) and direction and tok[0] not in "+-x":
             value = direction + tok
         found[name] = value
-    named = [n for _, _, n in mentions]
-    rel = _relative(joined, direction)
+    named = [(s, n) for s, _, n in mentions]
+    rel = _relative(joined, _direction(joined))
     if not named and earlier and not found and rel and _longest(joined, P.RELATIVE) not in P.NOT_BARE:
-        named = earlier[-1:]  # "halve it", "a bit more"
-    for name in [n for n in named if n not in found]:
+        named = [(0, earlier[-1])]  # "halve it", "a bit more"
+    for start, name in [(s, n) for s, n in named if n not in found]:
         kind, choices = _kinds().get(name, ("", ()))
-        if kind in ("int", "float") and rel:
-            found[name] = rel
+        if kind in ("int", "float") and (part_of[start][1] or rel):
+            found[name] = part_of[start][1] or rel
         elif kind == "str" and choices:
-            found.update({name: c for c in choices if f" {c} " in joined})
-        elif kind == "bool":
-            on = re.search(r" (?:on|enable|enabled|true|yes|use) ", joined)
-            off = re.search(r" (?:off|disable|disabled|false|no|without|skip) ", joined)
-            if on or off:
-                found[name] = "false" if off else "true"
+            found.update({name: c for c in choices if f" {c} " in joined and c not in ("on", "off")})
+            if name not in found and {"on", "off"} <= set(choices) and (state := _on_off(joined)):
+                found[name] = "on" if state == "true" else "off"  # "no audio", "keep the sound"
+        elif kind == "bool" and (state := _on_off(joined)):
+            found[name] = state
     for phrase, (name, value) in P.VALUE_WORDS.items():
         if f" {phrase} " in joined:
             found[name] = value
@@ -282,7 +314,59 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
     if model and (any(n == "model" for _, _, n in mentions) or re.search(r" (?:switch|use|train on|go with) ",
                                                                           joined)):
         found["model"] = model
-    return found
+    return _negated(found, joined) if negated(joined) else found
+
+
+def _on_off(joined: str) -> str | None:
+    """"true" / "false" for a switch said in words ("turn on", "without", "keep"), None when none is said."""
+    off = re.search(r" (?:off|disable|disabled|false|no|without|skip|drop|remove) ", joined)
+    on = re.search(r" (?:on|enable|enabled|true|yes|use|keep|include|with|too|also) ", joined)
+    return "false" if off else "true" if on else None
+
+
+def _parts(tokens: list[str], joined: str) -> list[tuple[str, str | None]]:
+    """(direction, relative change) for each token: those of its "and"-part, else the whole clause's."""
+    whole = _direction(joined)
+    out: list[tuple[str, str | None]] = []
+    start = 0
+    for end in [k for k, t in enumerate(tokens) if t in _AND] + [len(tokens)]:
+        piece = " " + " ".join(tokens[start:end]) + " "
+        direction = _direction(piece)
+        out += [(direction or whole, _relative(piece, direction) if direction else None)] * (end - start)
+        if end < len(tokens):
+            out.append((whole, None))
+        start = end + 1
+    return out
+
+
+_AND = {"and", "but", "then", "also", "while"}
+
+
+def negated(joined: str) -> bool:
+    """A clause that says what NOT to do ("don't use 8-bit adam", "not rank 64", "never mind the rank")."""
+    return bool(_NEGATION.search(joined.replace(" why not ", " ")))
+
+
+_NEGATION = re.compile(r" (?:don't|dont|do not|doesn't|does not|not|never|won't|wont|shouldn't|should not|"
+                       r"no need to|no longer|stop using|no more|rather not) (?!\d)")
+
+
+def _negated(found: dict[str, str], joined: str) -> dict[str, str]:
+    """What a negated clause still asks for: a switch the other way ("don't use 8-bit adam" -> adamw, "don't
+    enable tiling" -> off) where there is exactly one other way; no number ("not rank 64" changes nothing)."""
+    out: dict[str, str] = {}
+    for name, value in found.items():
+        kind, choices = _kinds().get(name, ("", ()))
+        if kind == "bool":
+            out[name] = "true" if value == "false" else "false"
+        elif kind == "str" and value in choices:
+            off = [c for c in choices if c in ("off", "none")]
+            others = [c for c in choices if c != value]
+            if value not in off and off:
+                out[name] = off[0]
+            elif len(others) == 1:
+                out[name] = others[0]
+    return out
 
 
 def _owner(tokens, i, ends, mentions) -> str | None:
@@ -293,9 +377,13 @@ def _owner(tokens, i, ends, mentions) -> str | None:
         j -= 1
     if j in ends:
         return ends[j]
+    if j > 0 and tokens[j - 1] == "every":  # "validate every 250 steps": how often, not how long the run is
+        return None
     nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
     if nxt in P.UNITS:
         return P.UNITS[nxt]
+    if after := next((name for s, _, name in mentions if s == i + 1), None):  # "100 warmup steps"
+        return after
     if nxt in P.UP + P.DOWN and i + 2 < len(tokens) and tokens[i + 2] in P.UNITS:
         return P.UNITS[tokens[i + 2]]
     before = [name for _, e, name in mentions if e <= i]
@@ -337,16 +425,30 @@ _TRIGGER_AS = re.compile(r"(?:use|make|call it|set)\s+(?:\"([^\"]+)\"|'([^']+)'|
 _TRIGGER_STOP = {"and", "with", "please", "then", "instead", "for", "but", "so", "because", "too", "also", "now",
                  "thanks", "if", "rank", "steps", "lr", "frames", "resolution", "alpha", "plz", "pls", "ok"}
 _NOT_A_TRIGGER = {"word", "phrase", "the", "a", "it", "this", "that", "same", "fine", "ok", "okay", "what", "do",
-                  "does", "mean", "means", "is", "for", "from", "old", "you", "i", "my", "keep"}
+                  "does", "mean", "means", "is", "for", "from", "old", "you", "i", "my", "keep", "will", "would",
+                  "should", "still", "be", "was", "going", "gonna", "used", "in", "on", "at", "we", "they",
+                  "original", "previous", "current", "words", "phrases", "too", "again", "back", "now"}
+
+
+def _asks_or_refuses(raw: str, at: int) -> bool:
+    """The clause around a trigger phrase asks about it ("what trigger will it use?", "is the trigger still
+    zorbly?") or says not to change it; a polite request ("can you set the trigger to ohwx?") does neither."""
+    start = max(raw.rfind(c, 0, at) for c in ".,;!?\n") + 1
+    ends = [i for i in (raw.find(c, at) for c in ".,;!?\n") if i >= 0]
+    clause = raw[start:min(ends) if ends else len(raw)].lower().strip()
+    asked = (min(ends) if ends else -1) >= 0 and raw[min(ends)] == "?"
+    polite = re.match(r"(?:please |ok |so )?(?:can|could|would|will) (?:you|we|u|i) |let'?s |please ", clause)
+    first = clause.split()[0] if clause.split() else ""
+    return negated(f" {clause} ") or (not polite and (asked or first in P.QUESTION_WORDS))
 
 
 def read_trigger(raw: str) -> str | None:
     """The trigger a user asks for, as written: 'trigger "zorbly style"', 'make the trigger ohwx man', 'use
     zorbly as the trigger'. A question about the trigger ("what does the trigger do?") sets nothing."""
     if m := _TRIGGER_AS.search(raw):
-        return next(g for g in m.groups() if g).strip()
+        return None if _asks_or_refuses(raw, m.start()) else next(g for g in m.groups() if g).strip()
     m = _TRIGGER_SET.search(raw)
-    if not m:
+    if not m or _asks_or_refuses(raw, m.start()):
         return None
     quoted = next((g for g in m.groups()[:3] if g), None)
     if quoted:

@@ -131,10 +131,14 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
        "(held-out loss) and to test on clips the LoRA never saw.", "float", 0, 0.5,
        aliases=("holdout", "validation split")),
     _s("checkpoint_every", "checkpoints.every", "Steps between saved checkpoints; the best LoRA is often an "
-       "earlier checkpoint, not the last.", "int", 1, 100_000, aliases=("save_every", "checkpoints", "checkpoint every", "save every")),
+       "earlier checkpoint, not the last.", "int", 1, 100_000,
+       aliases=("save_every", "checkpoints", "checkpoint every", "save every", "checkpoints every",
+                "save a checkpoint every")),
     _s("checkpoint_keep", "checkpoints.keep", "How many recent checkpoints to keep on disk.", "int", 1, 100),
     _s("validation_every", "validation.every", "Steps between sample videos rendered at fixed seeds during "
-       "training (0 turns them off).", "int", 0, 100_000, aliases=("sample_every", "validation")),
+       "training (0 turns them off).", "int", 0, 100_000,
+       aliases=("sample_every", "validation", "validate every", "validation every", "sample every", "samples every",
+                "preview every", "render every")),
     _s("validation_prompts", "validation.prompts", "Prompts rendered during training to watch the LoRA learn; "
        "they use the trigger word.", "list", aliases=("prompts", "sample prompts")),
     _s("validation_seeds", "validation.seeds", "Fixed random seeds for the validation samples, so the videos "

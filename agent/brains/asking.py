@@ -1,0 +1,68 @@
+"""The guided brain's replies when a message is clear about WHAT but not about the value, or points back to the
+old LoRA: it asks (one short question) instead of guessing, and it keeps the old trigger when told to.
+
+- "change the rank" / "set the steps" -> "What should the rank be? It is 32 now ..." (nothing changes);
+- "actually 1500" with no setting in sight -> "1500 of what? ..." (nothing changes);
+- "keep the old trigger" -> the old LoRA's trigger as the plan's trigger, verbatim (or says it already is).
+"""
+
+from typing import Any
+
+from agent import options
+from agent.brains import new_call_id
+from tools.plan.glossary import SETTINGS, config_value
+from tools.plan.inputs import old_lora_facts
+
+
+def ask_value(args: dict[str, Any], state: dict[str, Any]) -> str:
+    """One question for a change without a value, or a value without a setting."""
+    if setting := args.get("setting"):
+        label = setting.replace("_", " ")
+        now = _current(state.get("config"), setting)
+        info = SETTINGS.get(setting)
+        if info and info.kind == "bool":
+            choices = " Say 'on' or 'off'."
+        elif info and info.choices:
+            choices = " It can be " + ", ".join(info.choices[:-1]) + f" or {info.choices[-1]}."
+        else:
+            choices = f" Say e.g. '{label} <value>', 'a bit more' or 'halve it'."
+        return f"What should the {label} be?" + (f" It is {now} now." if now is not None else "") + choices
+    value = str(args.get("value") or "")
+    return (f"{value} of what? Name the setting with it, e.g. " + ", ".join(f"'{e}'" for e in _examples(value))
+            + "; I'd rather not guess.")
+
+
+def _examples(value: str) -> list[str]:
+    try:
+        number = float(value.rstrip("%"))
+    except ValueError:
+        return ["rank 16", "2000 steps"]
+    if value.endswith("%"):
+        return [f"{value} more steps", f"{value} lower learning rate"]
+    if number < 1:
+        return [f"learning rate {value}"]
+    return [f"{value} steps", f"rank {value}"] if number >= 100 else [f"rank {value}", f"{value} frames"]
+
+
+def _current(config: dict[str, Any] | None, name: str) -> Any:
+    if not config:
+        return None
+    if name in options.SHOWN:
+        return options.current_value(config, name)
+    info = SETTINGS.get(name)
+    return config_value(config, list(info.path)) if info and info.path else None
+
+
+def keep_old_trigger(state: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """"keep the old trigger": the old LoRA's trigger phrase, as written, becomes the plan's (a set_option the
+    user sees as a one-line diff); a reply instead when there is none or the plan already has it."""
+    facts = old_lora_facts(state.get("old_lora")) if state.get("old_lora") else None
+    old = facts.trigger if facts else None
+    if not old:
+        where = "Your old LoRA names no trigger I could read" if state.get("old_lora") else "No old LoRA is attached"
+        return (f"{where}, so there is none to keep. Tell me the trigger as you write it in prompts, e.g. "
+                "'trigger \"zorbly style\"'.", [])
+    if _current(state.get("config"), "trigger") == old:
+        return (f"The plan already uses your old LoRA's trigger \"{old}\", so prompts written for it keep working.",
+                [])
+    return "", [{"id": new_call_id(), "name": "set_option", "args": {"changes": {"trigger": old}}}]
