@@ -134,3 +134,52 @@ def write_single_file(path: Path, parts: dict | None = None, extra: dict | None 
         state.pop(key)
     save_file(state, str(path))
     return parts
+
+
+# -- variants of the single file seen in the wild ---------------------------------------------------------------
+
+def with_transformer_prefix(state: dict, prefix: str) -> dict:
+    """The same file with the transformer under another prefix: ``diffusion_model.`` or bare names (ComfyUI's
+    transformer-only files); the VAE, audio VAE and vocoder keep theirs."""
+    return {(prefix + k.removeprefix(sf.DIT_PREFIX)) if k.startswith(sf.DIT_PREFIX) else k: v
+            for k, v in state.items()}
+
+
+def fp8_scaled(state: dict, input_scale: bool = True) -> tuple[dict, dict]:
+    """Lightricks' ``*-fp8.safetensors`` layout: each transformer-block Linear weight in float8_e4m3fn with a
+    float32 per-tensor ``weight_scale`` (weight = fp8 x scale) and an ``input_scale``; the other tensors as
+    they were. Returns the file's tensors and the dequantised weights a loader must arrive at."""
+    out, expected = {}, {}
+    for key, t in state.items():
+        block_linear = (key.startswith(sf.DIT_PREFIX + "transformer_blocks.") and key.endswith(".weight")
+                        and t.ndim == 2)
+        if not block_linear:
+            out[key] = t
+            continue
+        scale = (t.abs().max().float() / 448.0).clamp(min=1e-8)
+        fp8 = (t.float() / scale).to(torch.float8_e4m3fn)
+        out[key], out[key + "_scale"] = fp8, scale.reshape(())
+        if input_scale:
+            out[key.removesuffix("weight") + "input_scale"] = torch.tensor(1.0)
+        expected[key] = fp8.float() * scale
+    return out, expected
+
+
+def hf_cache(source: Path, root: Path, revision: str = "0123abcd") -> Path:
+    """``source`` laid out as a Hugging Face cache entry: ``root/blobs/<sha>`` files, ``snapshots/<rev>/...``
+    symbolic links into them, ``refs/main`` naming the snapshot. Returns ``root``."""
+    import hashlib
+    import os
+
+    snapshot = root / "snapshots" / revision
+    (root / "blobs").mkdir(parents=True, exist_ok=True)
+    for file in sorted(p for p in source.rglob("*") if p.is_file()):
+        data = file.read_bytes()
+        blob = root / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        link = snapshot / file.relative_to(source)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.relpath(blob, link.parent), link)
+    (root / "refs").mkdir(exist_ok=True)
+    (root / "refs" / "main").write_text(revision)
+    return root

@@ -47,8 +47,11 @@ def test_tiny_stack_is_identical_across_loads_and_copies_are_independent():
 
 
 def test_real_model_without_path_says_how_to_get_weights():
-    with pytest.raises(LoraportError, match="--model-path"):
+    # the setting the user can really set (there is no --model-path flag), per version
+    with pytest.raises(LoraportError, match="LORAPORT_MODEL_PATH"):
         load_components(ModelConfig(id="ltx-2.3"))
+    with pytest.raises(LoraportError, match="LORAPORT_LTX25_MODEL_PATH"):
+        load_components(ModelConfig(id="ltx-2.5"))
 
 
 def test_real_model_with_missing_path_is_refused(tmp_path):
@@ -59,7 +62,7 @@ def test_real_model_with_missing_path_is_refused(tmp_path):
 def test_single_file_checkpoint_needs_a_diffusers_folder_beside_it(tmp_path):
     ckpt = tmp_path / "ltx-2.3-22b-dev.safetensors"
     ckpt.write_bytes(b"x")
-    with pytest.raises(LoraportError, match="--text-encoder-path"):
+    with pytest.raises(LoraportError, match="LORAPORT_TEXT_ENCODER_PATH"):
         load_components(ModelConfig(id="ltx-2.3", path=ckpt))
 
 

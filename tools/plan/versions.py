@@ -33,8 +33,8 @@ def weights_for(model_id: str, settings: Settings | None = None) -> tuple[Path |
     version = get_model_spec(model_id).version
     if version == "2.5" and st.ltx25_model_path:
         return st.ltx25_model_path, st.ltx25_text_encoder_path
-    if version == "2" and st.ltx2_model_path:
-        return st.ltx2_model_path, None
+    if version == "2" and st.ltx2_model_path:  # LTX-2 reads the same Gemma 3 as 2.3: its setting serves both
+        return st.ltx2_model_path, st.text_encoder_path
     return st.model_path, st.text_encoder_path
 
 

@@ -25,6 +25,7 @@ import torch
 
 from core.errors import LoraportError
 from trainer.config import ModelConfig
+from trainer.models import identify
 from trainer.models import ltx2_single_file as sf
 from trainer.models.ltx2_configs import DEFAULT_VOCODER, PART_CLASSES, SCHEDULER
 from trainer.models.spec import ModelSpec
@@ -43,24 +44,49 @@ def is_diffusers_folder(path: Path) -> bool:
     return path.is_dir() and (path / "model_index.json").is_file()
 
 
+# The settings that hold each version's weights (the text encoder's is shared by LTX-2 and 2.3: Gemma 3).
+SETTINGS = {"2.3": ("LORAPORT_MODEL_PATH", "LORAPORT_TEXT_ENCODER_PATH"),
+            "2": ("LORAPORT_LTX2_MODEL_PATH", "LORAPORT_TEXT_ENCODER_PATH"),
+            "2.5": ("LORAPORT_LTX25_MODEL_PATH", "LORAPORT_LTX25_TEXT_ENCODER_PATH")}
+
+
+def setting(spec: ModelSpec, text: bool = False) -> str:
+    """The environment setting a user sets for this model's weights (``text``: its text encoder's)."""
+    return SETTINGS.get(spec.version, SETTINGS["2.3"])[1 if text else 0]
+
+
 def _check(model_cfg: ModelConfig, spec: ModelSpec) -> tuple[Path, Path | None]:
+    """The model path and text encoder path, checked for what they are before any weight is read."""
     if model_cfg.path is None:
         raise LoraportError(
-            f"{spec.id} needs local weights: set the model path (--model-path) to a diffusers-format folder "
-            f"or a single-file .safetensors checkpoint. Use tiny-{spec.id} to try the flow without weights.")
+            f"{spec.id} needs local weights: set {setting(spec)} to a diffusers-format folder or a single-file "
+            f".safetensors checkpoint. Use tiny-{spec.id} to try the flow without weights.")
     path = Path(model_cfg.path).expanduser()
     te = Path(model_cfg.text_encoder_path).expanduser() if model_cfg.text_encoder_path else None
-    for label, p in (("model path", path), ("text encoder path", te)):
+    for label, p, name in (("model path", path, setting(spec)), ("text encoder path", te, setting(spec, True))):
         if p is not None and not p.exists():
-            raise LoraportError(f"The {label} {p} does not exist: check the path (nothing is downloaded).")
+            broken = " (a link whose target is gone: an incomplete download?)" if p.is_symlink() else ""
+            raise LoraportError(f"The {label} {p} ({name}) does not exist{broken}: check the path (nothing is "
+                                "downloaded).")
+    path = _snapshot(path)
+    te = _snapshot(te) if te is not None else None
     if path.is_dir() and not is_diffusers_folder(path):
-        raise LoraportError(f"{path} is a folder without model_index.json: point the model path at a "
-                            f"diffusers-format {spec.id} folder or at a single-file .safetensors checkpoint.")
-    if path.is_file() and te is None:
-        raise LoraportError(
-            f"{path.name} is a single-file checkpoint without the Gemma text encoder: also set "
-            f"--text-encoder-path to a Gemma folder or a diffusers-format {spec.id} folder.")
+        raise identify.describe_folder(path, spec.id)
+    if path.is_file():
+        identify.sniff(path)
+        if te is None:
+            raise LoraportError(
+                f"{path.name} is a single-file checkpoint without the Gemma text encoder: also set "
+                f"{setting(spec, True)} to a Gemma folder or a diffusers-format {spec.id} folder.")
+    if te is not None and not te.is_dir():
+        raise LoraportError(f"The text encoder path {te} is a file: it must be a folder (Gemma's config.json, "
+                            "tokenizer and .safetensors weights, or a diffusers-format folder with text_encoder/).")
     return path, te
+
+
+def _snapshot(path: Path) -> Path:
+    """A Hugging Face cache folder (``models--org--name``) stands for the snapshot its ``refs/main`` names."""
+    return (identify.hf_snapshot(path) or path) if path.is_dir() and not is_diffusers_folder(path) else path
 
 
 # -- classes and configs -----------------------------------------------------------------------------------------
@@ -146,9 +172,8 @@ def _folder_part(folder: Path, part: str, dtype: torch.dtype, version: str, extr
     kwargs = dict(subfolder=part, local_files_only=True)
     if part in ("tokenizer", "scheduler"):
         return cls.from_pretrained(folder, **kwargs)
-    if not any((folder / part).glob("*.safetensors")):
-        raise LoraportError(f"{folder / part} has no weights (.safetensors): the copy is incomplete; download "
-                            f"that part again (nothing is downloaded here).")
+    identify.check_weight_files(folder / part)
+    kwargs["use_safetensors"] = True  # never a pickle
     if part == "text_encoder":
         model, info = cls.from_pretrained(folder, dtype=dtype, output_loading_info=True, **kwargs,
                                           **(extra or {}))
@@ -163,10 +188,15 @@ def _bare_gemma(folder: Path, dtype: torch.dtype, extra: dict | None = None) -> 
     """A bare Gemma folder (config.json + weights + tokenizer files), as Lightricks' instructions download it."""
     import transformers
 
-    arch = (_read_json(folder / "config.json").get("architectures") or ["Gemma3ForConditionalGeneration"])[0]
-    cls = part_class("text_encoder", arch)
+    archs = _read_json(folder / "config.json").get("architectures")
+    if not archs:
+        raise LoraportError(f"{folder} is not a Gemma text encoder folder (no config.json naming its model): set "
+                            "the text encoder path to Gemma's folder (config.json, tokenizer, .safetensors) or to "
+                            "a diffusers-format LTX folder with text_encoder/.")
+    cls = part_class("text_encoder", archs[0])
+    identify.check_weight_files(folder)
     model, info = cls.from_pretrained(folder, dtype=dtype, local_files_only=True, output_loading_info=True,
-                                      **(extra or {}))
+                                      use_safetensors=True, **(extra or {}))
     check_complete(model, f"{folder.name} ({cls.__name__})", info)
     return {"text_encoder": model, "tokenizer": transformers.AutoTokenizer.from_pretrained(
         folder, local_files_only=True)}
@@ -193,6 +223,13 @@ def text_encoder_bytes(model_cfg: ModelConfig) -> int:
 def _single_file_configs(te: Path | None, version: str) -> dict[str, tuple[Any, dict]]:
     """Part -> (class, config): the diffusers folder's own configs when one is given, else the built-in ones."""
     out = {}
+    if te is not None and is_diffusers_folder(te) and (te / "transformer" / "config.json").is_file():
+        folder_cfg = _read_json(te / "transformer" / "config.json")
+        folder_version = "2.3" if folder_cfg.get("gated_attn") and folder_cfg.get("cross_attn_mod") else "2"
+        if folder_version != ("2" if version == "2" else "2.3"):  # 2.5 is read as 2.3 here
+            raise LoraportError(f"The text encoder path {te} is a diffusers-format LTX-{folder_version} folder, "
+                                f"whose part configs do not fit this LTX-{version} checkpoint: point it at the "
+                                f"LTX-{version} folder, or at a bare Gemma folder.")
     for part in MODEL_PARTS:
         if te is not None and is_diffusers_folder(te) and (te / part / "config.json").is_file():
             config = _read_json(te / part / "config.json")
@@ -201,7 +238,7 @@ def _single_file_configs(te: Path | None, version: str) -> dict[str, tuple[Any, 
             name, config = PART_CLASSES[version][part]
             out[part] = (part_class(part, name), dict(config))
         else:
-            raise LoraportError(f"loraport has no built-in LTX-{version} {part} config: set --text-encoder-path "
+            raise LoraportError(f"loraport has no built-in LTX-{version} {part} config: set the text encoder path "
                                 f"to a diffusers-format LTX-{version} folder, which supplies the configs.")
     return out
 
@@ -220,14 +257,14 @@ def _build_from_state(cls, config: dict, state: dict, where: str) -> torch.nn.Mo
 def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torch.dtype,
                        transformer_quant: Any = None) -> dict:
     keys = sf.open_header(path)
-    found = sf.detect_version(keys)
-    if found is None:
-        raise LoraportError(f"{path.name} holds no LTX transformer (no {sf.DIT_PREFIX}* keys): it is not a "
-                            f"Lightricks LTX checkpoint. Point the model path at the {spec.id} checkpoint.")
+    prefix = identify.transformer_prefix(keys)
+    if prefix is None:
+        raise identify.not_a_base(path.name, keys, spec.id)
+    found = sf.detect_version(keys, prefix)
     if found != spec.version:
         raise LoraportError(f"{path.name} is an LTX-{found} checkpoint, but the model is {spec.id}: use "
                             f"--model ltx-{found}, or point the model path at an LTX-{spec.version} checkpoint.")
-    split = sf.split_keys(keys, spec.version)
+    split = sf.split_keys(keys, spec.version, prefix)
     if split.unclaimed:
         raise LoraportError(f"{path.name} holds {len(split.unclaimed)} tensor(s) no LTX-{spec.version} part "
                             f"uses ({_names(split.unclaimed)}): it is not a plain Lightricks checkpoint.")
@@ -236,7 +273,7 @@ def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torc
     for part in MODEL_PARTS:
         if not split.keys[part]:  # a transformer-only file: the other parts from the diffusers folder beside it
             if part == "transformer" or te is None or not is_diffusers_folder(te):
-                raise LoraportError(f"{path.name} has no {part} weights: set --text-encoder-path to a "
+                raise LoraportError(f"{path.name} has no {part} weights: set {setting(spec, True)} to a "
                                     f"diffusers-format {spec.id} folder, which supplies them.")
             parts[part] = _folder_part(te, part, dtype, spec.version)
             continue
@@ -244,7 +281,7 @@ def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torc
         if part == "vae" and "timestep_conditioning" in config and any(
                 "time_embedder" in k for k in split.keys[part]):
             config = {**config, "timestep_conditioning": True}  # a decoder conditioned on the noise level
-        state = sf.read_part(path, split.keys[part], dtype)
+        state = sf.read_part(path, split.keys[part], dtype, split.scales)
         parts[part] = _build_from_state(cls, config, state, f"{path.name} ({part}, {cls.__name__})")
         del state
     if transformer_quant is not None:
@@ -271,6 +308,7 @@ def load_ltx2_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype: torch.dtype,
             parts.update(_text_parts(te, dtype, spec.version, text_kwargs))
             base = te if is_diffusers_folder(te) and (te / "scheduler").is_dir() else None
         else:
+            identify.check_pipeline(path, _read_json(path / "model_index.json"), spec.id)
             for part in MODEL_PARTS:
                 extra = transformer_kwargs if part == "transformer" else None
                 parts[part] = _folder_part(path, part, dtype, spec.version, extra)
@@ -296,12 +334,17 @@ def _scheduler(folder: Path | None):
 
     if folder is None:
         return diffusers.FlowMatchEulerDiscreteScheduler(**SCHEDULER)
+    if not (folder / "scheduler" / "scheduler_config.json").is_file():
+        raise LoraportError(f"{folder} has no scheduler/scheduler_config.json: the diffusers-format copy is "
+                            "incomplete; download its scheduler/ folder again.")
     return part_class("scheduler", _class_name(folder, "scheduler", "")).from_pretrained(
         folder, subfolder="scheduler", local_files_only=True)
 
 
 def release(parts: dict) -> None:
     """Drop what a failed load built, so nothing stays in host or GPU memory."""
+    if not parts:  # refused before anything was built: a full collection would only cost time
+        return
     parts.clear()
     gc.collect()
     if torch.cuda.is_available():

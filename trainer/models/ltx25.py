@@ -30,8 +30,9 @@ def load_ltx25_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype, **kwargs) -
     """Load every part of a real LTX-2.5 model (folder or single file); ``kwargs`` as ``load_ltx2_parts``."""
     path, te = ltx2._check(model_cfg, spec)
     if path.is_file() and not ltx2.is_diffusers_folder(te):
-        raise LoraportError(f"{path.name} is a single-file checkpoint: for LTX-2.5 also set --text-encoder-path to "
-                            "a diffusers-format LTX-2.5 folder (it supplies the 2.5 part configs and Gemma 4).")
+        raise LoraportError(f"{path.name} is a single-file checkpoint: for LTX-2.5 also set "
+                            f"{ltx2.setting(spec, True)} to a diffusers-format LTX-2.5 folder (it supplies the 2.5 "
+                            "part configs and Gemma 4).")
     _check_text_encoder(_text_folder(path, te))
     # A single file is read with the 2.3 tables and the 2.5 folder's configs; a folder loads as it is.
     as_spec = dataclasses.replace(spec, version="2.3") if path.is_file() else spec
@@ -61,7 +62,7 @@ def _check_text_encoder(folder: Path) -> None:
         raise LoraportError(
             f"{folder} holds {', '.join(archs) or 'an unknown model'}, not the LTX-tuned Gemma 4 text encoder "
             f"({TEXT_CLASS}) that LTX-2.5 was trained with; stock Gemma 4 and Gemma 3 are refused. Point "
-            "--text-encoder-path at the text_encoder/ of your LTX-2.5 folder, or leave it unset.")
+            "LORAPORT_LTX25_TEXT_ENCODER_PATH at the text_encoder/ of your LTX-2.5 folder, or leave it unset.")
 
 
 def check_is_25(transformer, spec: ModelSpec) -> None:

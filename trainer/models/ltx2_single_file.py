@@ -67,6 +67,12 @@ _VOCODER_20 = {"ups": "upsamplers", "resblocks": "resnets", "conv_pre": "conv_in
 # 2.3's BWE vocoder: ".ups." is renamed on its own (below), since "ups" is part of other names there.
 _VOCODER_23 = {"resblocks": "resnets", "conv_pre": "conv_in", "conv_post": "conv_out", "act_post": "act_out",
                "downsample.lowpass": "downsample"}
+# Lightricks' fp8 checkpoints: per-tensor scales of fp8 weights (and biases), and the activation scale of
+# fp8 matrix multiplication at inference, which training in bf16 does not use.
+FP8_SCALES = (".weight_scale", ".bias_scale")
+FP8_INPUT_SCALE = ".input_scale"
+# Other quantised layouts (ComfyUI's scaled fp8, NVFP4's second scale): refused by name, never half-read.
+_OTHER_QUANT = (".scale_weight", ".scale_input", "scaled_fp8", ".weight_scale_2")
 # Statistics the VAE keeps in the file but diffusers' VAE has no place for: read, known, and dropped.
 VAE_DROPPED = ("per_channel_statistics.channel", "per_channel_statistics.mean-of-stds")
 
@@ -110,43 +116,63 @@ class SplitFile:
     keys: dict[str, dict[str, str]] = field(default_factory=lambda: {p: {} for p in PARTS})  # part -> new: old
     dropped: list[str] = field(default_factory=list)  # known statistics diffusers has no place for
     unclaimed: list[str] = field(default_factory=list)  # keys no part claims: an error for the caller
+    scales: dict[str, str] = field(default_factory=dict)  # fp8 tensor -> its per-tensor scale (file names)
 
 
-def _part_of(key: str) -> tuple[str, str] | None:
-    if key.startswith(DIT_PREFIX):
-        rest = key.removeprefix(DIT_PREFIX)
-        return ("connectors" if rest.startswith(_CONNECTOR_ROOTS) else "transformer"), rest
-    if key.startswith("text_embedding_projection."):  # some files keep it outside the transformer prefix
-        return "connectors", key
+def _part_of(key: str, dit: str = DIT_PREFIX) -> tuple[str, str] | None:
+    """(part, key without its part prefix); ``dit`` is the transformer's prefix in this file ("" = bare names)."""
     for part, prefix in _PART_PREFIX.items():
         if key.startswith(prefix):
             return part, key.removeprefix(prefix)
+    if key.startswith("text_embedding_projection."):  # some files keep it outside the transformer prefix
+        return "connectors", key
+    if key.startswith(dit):
+        rest = key.removeprefix(dit)
+        return ("connectors" if rest.startswith(_CONNECTOR_ROOTS) else "transformer"), rest
     return None
 
 
-def split_keys(keys: list[str], version: str) -> SplitFile:
+def _quantised(what: str) -> LoraportError:
+    return LoraportError(
+        f"the checkpoint is quantised in a format loraport does not read (it holds {what}): use the bf16 "
+        "checkpoint (ltx-2.3-22b-dev.safetensors) or Lightricks' per-tensor fp8 file; loraport quantises the "
+        "base itself with quantize_base = int8, float8 or nf4.")
+
+
+def _refuse_other_quantisation(key: str) -> None:
+    if key.endswith(_OTHER_QUANT):
+        raise _quantised(key)
+
+
+def split_keys(keys: list[str], version: str, dit: str = DIT_PREFIX) -> SplitFile:
     out = SplitFile()
     for key in keys:
-        found = _part_of(key)
+        _refuse_other_quantisation(key)
+        found = _part_of(key, dit)
         if found is None:
             out.unclaimed.append(key)
             continue
         part, rest = found
+        if key.endswith(FP8_SCALES):  # folded into the tensor it scales when that is read
+            out.scales[key.removesuffix("_scale")] = key
+            continue
         new = rename(part, rest, version)
-        if new is None:
+        if key.endswith(FP8_INPUT_SCALE) or new is None:
             out.dropped.append(key)
         elif new in out.keys[part]:
             raise LoraportError(f"the checkpoint holds {key} and {out.keys[part][new]}, which both map to "
                                 f"{part}.{new}: the file is not a Lightricks LTX-{version} checkpoint.")
         else:
             out.keys[part][new] = key
+    claimed = {old for mapping in out.keys.values() for old in mapping.values()}
+    out.unclaimed += [scale for param, scale in out.scales.items() if param not in claimed]
     return out
 
 
-def detect_version(keys: list[str]) -> str | None:
+def detect_version(keys: list[str], prefix: str = DIT_PREFIX) -> str | None:
     """'2.3' when the transformer has 2.3's gated attention and prompt AdaLN, '2' when it has neither, None
     when the file has no LTX transformer at all."""
-    dit = [k for k in keys if k.startswith(DIT_PREFIX)]
+    dit = [k for k in keys if (_part_of(k, prefix) or ("",))[0] == "transformer"]
     if not dit:
         return None
     gated = any(".to_gate_logits." in k for k in dit)
@@ -167,8 +193,13 @@ def open_header(path: Path) -> list[str]:
                             "or incomplete (an interrupted download?). Download it again.") from None
 
 
-def read_part(path: Path, mapping: dict[str, str], dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
-    """The tensors of one part under their diffusers names, cast to ``dtype`` (floating tensors only)."""
+def read_part(path: Path, mapping: dict[str, str], dtype: torch.dtype | None,
+              scales: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of one part under their diffusers names, cast to ``dtype`` (floating tensors only).
+
+    An fp8 tensor with a per-tensor scale (Lightricks' ``*-fp8.safetensors``) is dequantised as ltx-core folds
+    it when loading: ``weight.float() * weight_scale``; an fp8 tensor without one is upcast as it is.
+    """
     from safetensors import SafetensorError, safe_open
 
     out = {}
@@ -176,7 +207,17 @@ def read_part(path: Path, mapping: dict[str, str], dtype: torch.dtype | None) ->
         with safe_open(str(path), framework="pt") as f:
             for new, old in mapping.items():
                 t = f.get_tensor(old)
+                if old in (scales or {}):
+                    t = t.float() * _scale(f.get_tensor(scales[old]), scales[old])
+                elif not t.is_floating_point() and old.endswith(".weight"):
+                    raise _quantised(f"{old} as {t.dtype}")
                 out[new] = t.to(dtype) if dtype is not None and t.is_floating_point() else t
     except (SafetensorError, OSError) as exc:
         raise LoraportError(f"{path.name}: reading the weights failed ({exc}); the file is damaged.") from None
     return out
+
+
+def _scale(scale: torch.Tensor, name: str) -> torch.Tensor:
+    if scale.numel() != 1:  # block-wise fp8 (a scale per block of weights) is another format
+        raise _quantised(f"{name} of shape {tuple(scale.shape)}")
+    return scale.float().reshape(())

@@ -9,6 +9,8 @@ The spec table imports no torch: planning and the chat read specs without it. Bu
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import TYPE_CHECKING
 
 from core.errors import LoraportError
@@ -75,7 +77,25 @@ def get_model_spec(model_id: str) -> ModelSpec:
     try:
         return SPECS[model_id]
     except KeyError:
-        raise LoraportError(f"Unknown model {model_id!r}: choose one of {', '.join(SPECS)}.") from None
+        raise LoraportError(unknown_model(model_id)) from None
+
+
+def unknown_model(model_id: str) -> str:
+    """Why ``model_id`` names no model, and what to write instead: a path given as the id says where paths go,
+    a near miss ("LTX-2.3", "ltx 2.3") names the id it resembles. Nothing is picked for the user."""
+    text = str(model_id).strip()
+    looks_like_path = "/" in text or "\\" in text or text.lower().endswith((".safetensors", ".ckpt", ".gguf", ".pt"))
+    if looks_like_path:
+        return (f"--model takes a model id ({', '.join(SPECS)}), not a path: {text!r} looks like the weights. Set "
+                f"LORAPORT_MODEL_PATH={text} (LORAPORT_LTX25_MODEL_PATH for LTX-2.5, LORAPORT_LTX2_MODEL_PATH for "
+                "LTX-2) and pass --model ltx-2.3 (or ltx-2.5, ltx-2): loraport checks that the weights are that "
+                "version.")
+    squashed = re.sub(r"[\s_]+", "-", text.lower()).replace("ltx2", "ltx-2")
+    close = ([m for m in SPECS if m == squashed]  # "LTX-2.3", "ltx 2.3"
+             or sorted((m for m in SPECS if squashed.startswith(m + "-")), key=len, reverse=True)  # "ltx-2.3-22b-dev"
+             or difflib.get_close_matches(squashed, list(SPECS), n=1, cutoff=0.9))  # one letter off
+    hint = f" Did you mean {close[0]}?" if close else ""
+    return f"Unknown model {model_id!r}: choose one of {', '.join(SPECS)}.{hint}"
 
 
 def is_tiny(model_id: str | None) -> bool:

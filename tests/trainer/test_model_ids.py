@@ -1,0 +1,45 @@
+"""``--model`` takes an id: a path, a near miss or a file name given instead gets an error that says what to write,
+and never picks a model for the user."""
+
+import pytest
+
+from core.errors import LoraportError
+from core.settings import Settings
+from tools.plan.versions import weights_for
+from trainer.models import get_model_spec
+
+
+@pytest.mark.parametrize("given, hint", [
+    ("LTX-2.3", "Did you mean ltx-2.3\\?"),
+    ("ltx 2.3", "Did you mean ltx-2.3\\?"),
+    ("ltx_2.5", "Did you mean ltx-2.5\\?"),
+    ("LTX2", "Did you mean ltx-2\\?"),
+    ("Tiny-LTX-2.3", "Did you mean tiny-ltx-2.3\\?"),
+    ("ltx-2.3-22b-dev", "Did you mean ltx-2.3\\?"),  # Lightricks' file name without the extension
+    ("ltx-2-19b-distilled", "Did you mean ltx-2\\?"),
+])
+def test_a_near_miss_names_the_id_it_resembles_but_is_still_refused(given, hint):
+    with pytest.raises(LoraportError, match=f"Unknown model {given!r}.*{hint}"):
+        get_model_spec(given)
+
+
+@pytest.mark.parametrize("given", ["ltx-3", "wan2.1", "flux-dev", "no-such-model", "tiny"])
+def test_an_id_of_no_model_lists_the_ids_and_suggests_nothing_wrong(given):
+    with pytest.raises(LoraportError) as err:
+        get_model_spec(given)
+    assert "ltx-2.3" in str(err.value) and "Did you mean" not in str(err.value)
+
+
+@pytest.mark.parametrize("given", ["/models/ltx-2.3-22b-dev.safetensors", "~/weights/LTX-2.3",
+                                   "ltx-2.3-22b-dev-fp8.safetensors", "C:\\models\\ltx.safetensors"])
+def test_a_path_given_as_the_model_says_where_paths_go(given):
+    with pytest.raises(LoraportError, match="not a path.*LORAPORT_MODEL_PATH=.*--model ltx-2.3"):
+        get_model_spec(given)
+
+
+def test_ltx2_reads_the_shared_gemma_setting(tmp_path):
+    st = Settings(ltx2_model_path=tmp_path / "ltx2", text_encoder_path=tmp_path / "gemma",
+                  model_path=tmp_path / "ltx23")
+    assert weights_for("ltx-2", st) == (tmp_path / "ltx2", tmp_path / "gemma")
+    assert weights_for("ltx-2.3", st) == (tmp_path / "ltx23", tmp_path / "gemma")
+    assert weights_for("tiny-ltx-2.3", st) == (None, None)
