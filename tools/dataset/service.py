@@ -38,7 +38,9 @@ def import_dataset(source: Path | list[Path], *, name: str | None = None, recipe
     workspace = workspace or Workspace.from_settings(settings)
     limits = limits or ImportLimits(max_file_bytes=settings.max_upload_mb << 20)
     guidance = load_guidance(recipe)
-    src_name = Path(source[0] if isinstance(source, (list, tuple)) and source else source).stem
+    if isinstance(source, (list, tuple)) and not source:
+        raise LoraportError("No files given: upload clips or images, or give a folder or a zip.")
+    src_name = Path(source[0] if isinstance(source, (list, tuple)) else source).stem
     name = name or src_name or "dataset"
     dataset_id = f"{_slug(name)}-{secrets.token_hex(3)}"
     staging = workspace.datasets_dir / f".staging-{dataset_id}"

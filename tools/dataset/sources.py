@@ -9,14 +9,17 @@ import os
 import stat
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from core.disk import ensure_free
 from core.errors import LoraportError
 
 VIDEO_EXTS = {".mp4", ".mov", ".webm", ".mkv"}
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp"}
 MEDIA_EXTS = VIDEO_EXTS | IMAGE_EXTS
+OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".7z", ".rar")
 CAPTION_TABLE_NAMES = {".csv", ".json", ".jsonl"}
 _CHUNK = 1 << 20
 
@@ -46,7 +49,7 @@ class Collected:
         suffix = PurePosixPath(rel).suffix.lower()
         if suffix in MEDIA_EXTS:
             self.media[rel] = path
-        elif suffix in (".txt", ".caption"):  # clip.caption: kohya's sidecar name
+        elif suffix == ".txt":
             self.sidecars[rel] = path
         elif suffix in CAPTION_TABLE_NAMES:
             self.tables[rel] = path
@@ -70,6 +73,9 @@ def collect(source: Path | list[Path], staging: Path, limits: ImportLimits) -> C
         return collected
     if source.is_file() and source.suffix.lower() == ".zip":
         raise LoraportError(f"{source.name} is not a readable zip file: re-create the archive and upload it again.")
+    if source.is_file() and source.name.lower().endswith(OTHER_ARCHIVES):
+        raise LoraportError(f"{source.name} is an archive loraport does not unpack (it reads folders and .zip files): "
+                            "unpack it and import the folder, or zip the clips.")
     if source.is_file():
         return _collect_files([source], limits)
     raise LoraportError(f"{source} does not exist: give a folder, a .zip or media files.")
@@ -109,7 +115,10 @@ def _collect_folder(root: Path, limits: ImportLimits) -> Collected:
             path = here / fname
             rel = path.relative_to(root).as_posix()
             info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):
+            if not _utf8(rel):  # bytes no encoding decodes: the name could not be stored or shown
+                out.errors[rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")] = (
+                    "has a file name that is not valid UTF-8; rename it (letters, digits, '-', '_')")
+            elif stat.S_ISLNK(info.st_mode):
                 out.errors[rel] = "is a symlink: copy the file itself into the folder"
             elif not stat.S_ISREG(info.st_mode):
                 out.errors[rel] = "is not a regular file"
@@ -125,6 +134,14 @@ def _collect_folder(root: Path, limits: ImportLimits) -> Collected:
         )
     _check_count(out, limits)
     return out
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_count(out: Collected, limits: ImportLimits) -> None:
@@ -149,14 +166,25 @@ def _extract(zip_path: Path, staging: Path, limits: ImportLimits) -> Path:
         entries = [i for i in zf.infolist() if not i.is_dir()]
         _check_entries(zip_path.name, entries, limits)
         staging.mkdir(parents=True, exist_ok=True)
+        _check_room(zip_path.name, staging, sum(i.file_size for i in entries))
         root = staging.resolve()
         for info in entries:
             target = (root / info.filename).resolve()
             if not target.is_relative_to(root):  # belt and braces after _check_entries
                 raise LoraportError(f"{zip_path.name}: entry {info.filename!r} points outside the dataset; refused.")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _copy_limited(zf, info, target, limits)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _copy_limited(zf, info, target, limits)
+            except OSError as err:  # "a.mp4" beside "a.mp4/b.mp4", or the disk filled up
+                raise LoraportError(f"{zip_path.name}: entry {info.filename!r} could not be unpacked "
+                                    f"({err.strerror or err}); nothing was imported. Re-create the zip from a plain "
+                                    "folder of clips.") from None
     return staging
+
+
+def _check_room(name: str, staging: Path, declared: int) -> None:
+    """An archive that would not fit on the disk is refused before a byte of it is written."""
+    ensure_free(staging, declared + (256 << 20), f"unpacking {name}")  # 256 MiB left for the database and logs
 
 
 def _check_entries(name: str, entries: list[zipfile.ZipInfo], limits: ImportLimits) -> None:
@@ -166,12 +194,24 @@ def _check_entries(name: str, entries: list[zipfile.ZipInfo], limits: ImportLimi
             f"{name} has entries that point outside the dataset or are symlinks ({', '.join(unsafe[:5])}); "
             "nothing was imported. Re-create the zip from a plain folder of clips."
         )
+    too_long = [i.filename for i in entries if any(len(p.encode()) > 255 for p in PurePosixPath(i.filename).parts)]
+    twice = sorted(n for n, count in Counter(i.filename for i in entries).items() if count > 1)
+    if too_long or twice:
+        raise LoraportError(
+            f"{name} has "
+            + (f"names longer than a file system allows ({', '.join(n[:60] + '...' for n in too_long[:3])})"
+               if too_long else f"two entries with the same name ({', '.join(twice[:5])})")
+            + "; nothing was imported. Rename those files and zip the folder again."
+        )
     if len(entries) > limits.max_files * 3:
         raise LoraportError(f"{name} holds {len(entries)} files: too many for a LoRA dataset; nothing was imported.")
     declared = sum(i.file_size for i in entries)
     too_big = [i.filename for i in entries if i.file_size > limits.max_file_bytes]
     bomb = [i.filename for i in entries
             if i.file_size > (1 << 20) and i.file_size > limits.max_zip_ratio * max(i.compress_size, 1)]
+    packed = sum(i.compress_size for i in entries)
+    if not bomb and declared > (64 << 20) and declared > limits.max_zip_ratio * max(packed, 1):
+        bomb = [f"{len(entries)} entries together ({packed >> 10} KiB packed)"]  # many small ones add up
     if declared > limits.max_total_bytes or too_big or bomb:
         raise LoraportError(
             f"{name} would unpack to {declared >> 20} MiB"
