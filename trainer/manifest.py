@@ -28,6 +28,9 @@ CAPTION_COLUMNS = ("caption", "text")
 REFERENCE_COLUMNS = ("reference", "reference_video", "ref_media_path", "reference_path")
 MANIFEST_SUFFIXES = (".csv", ".json", ".jsonl")
 SIDECAR_SUFFIXES = (".txt", ".caption", ".json")  # the first one present captions its clip
+# Folders whose files are IC-LoRA references of the clips of the same name (ai-toolkit's and musubi-tuner's
+# "control" folder habit; ltx-trainer pairs by its manifest's reference_video column instead).
+REFERENCE_DIRS = ("references", "reference", "refs", "ref")
 MAX_TEXT_BYTES = 32 << 20  # a manifest of tens of thousands of rows fits; more is not a caption file
 
 
@@ -46,6 +49,11 @@ def read_text(path: Path, max_bytes: int = MAX_TEXT_BYTES) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace")
+
+
+def in_reference_dir(rel: str | Path) -> bool:
+    """A dataset-relative path below a ``references/`` (or ``reference/``, ``refs/``, ``ref/``) folder."""
+    return any(part.lower() in REFERENCE_DIRS for part in Path(rel).parts[:-1])
 
 
 def first_field(row: dict, names: tuple[str, ...]) -> str | None:
@@ -97,7 +105,7 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]
                     rows.append((n, json.loads(line)))
                 except json.JSONDecodeError as exc:
                     problems.append((n, f"not JSON ({exc.msg})"))
-    except (json.JSONDecodeError, csv.Error) as exc:
+    except (json.JSONDecodeError, csv.Error, RecursionError) as exc:  # RecursionError: nesting 10^5 deep
         raise LoraportError(f"{path.name}: could not be read as {suffix[1:].upper()} ({exc}); fix the file, or "
                             "caption the clips with .txt files beside them instead.") from None
     kept = [(n, r) for n, r in rows if isinstance(r, dict)]

@@ -11,19 +11,15 @@ from pathlib import Path
 import torch
 
 from core.errors import LoraportError
+from trainer import manifest
 from trainer.config import Bucket, TrainConfig
 from trainer.data import CAPTIONS_FILE, _Cache, _Entry, cache_key, encode_video, file_sha256
 from trainer.media import decode, is_media, probe
 
 
-# Folders whose files are IC-LoRA references of the clips of the same name (ai-toolkit's and musubi-tuner's
-# "control" folder habit; ltx-trainer pairs by its manifest's reference_video column instead).
-REFERENCE_DIRS = ("references", "reference", "refs", "ref")
-
-
 def in_reference_dir(path: Path, root: Path) -> bool:
     """The file lies below a ``references/`` (or ``reference/``, ``refs/``, ``ref/``) folder of the dataset."""
-    return any(part.lower() in REFERENCE_DIRS for part in Path(path).relative_to(root).parts[:-1])
+    return manifest.in_reference_dir(Path(path).relative_to(root))
 
 
 def _media_named(folder: Path, stem: str) -> Path | None:
@@ -42,7 +38,7 @@ def find_reference(media: Path, root: Path, suffix: str) -> Path | None:
         return beside
     folder = media.parent
     while folder.is_relative_to(root):
-        dirs = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name.lower() in REFERENCE_DIRS]
+        dirs = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name.lower() in manifest.REFERENCE_DIRS]
         below = media.parent.relative_to(folder)
         for d in dirs:
             for sub in dict.fromkeys([d / below, d]):

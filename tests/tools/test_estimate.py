@@ -76,3 +76,22 @@ def test_human_range_says_one_figure_when_both_ends_round_alike():
 
     assert human_range(100, 130) == "2 min"
     assert human_range(30, 200) == "30 s to 3 min"
+
+
+@pytest.mark.parametrize("model", ["tiny-ltx-2.3", "tiny-ltx-2.5"])
+@pytest.mark.parametrize("video_only,targets", [
+    (True, None), (False, None), (True, ["to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2"])])
+def test_lora_params_are_what_the_trainer_adapts(model, video_only, targets):
+    # the estimate's disk figures and the memory plan count the same adapter the trainer builds, feed-forward
+    # targets included (an attention-only count left them out of the disk estimate)
+    from tools.plan.memory import lora_params as memory_lora_params
+    from trainer import lora
+    from trainer.models import load_components
+
+    cfg = config(model, rank=4)
+    cfg.lora = LoraConfig(rank=4, alpha=4, video_only=video_only, **({"target_modules": targets} if targets else {}))
+    transformer = load_components(cfg.model).transformer
+    lora.add_lora(transformer, cfg.lora)
+    adapted = sum(p.numel() for p in lora.lora_parameters(transformer))
+    assert est.lora_params(cfg) == adapted == memory_lora_params(model, 4, tuple(cfg.lora.target_modules), video_only)
+    assert est.disk_need(cfg, 1).lora == pytest.approx(adapted * 4 / 2**20, abs=0.01)

@@ -33,6 +33,7 @@ def analyse(collected: Collected, guidance: Guidance, *, seed: int = 0, holdout_
     entries, short = _examine_all(collected.media, guidance, on_progress)
     _dedupe(entries, report)
     usable = [e for e in entries if e.error is None]
+    _json_sidecars(collected)
     tables = read_tables([e.name for e in usable], collected.tables, limits.max_caption_file_bytes)
     good = _pair_references(usable, guidance, report, tables.references)
     _attach_captions(collected, good, report, tables)
@@ -176,6 +177,12 @@ def _pair_references(good: list[FileEntry], g: Guidance, report: DatasetReport,
     for stem, e in by_stem.items():
         if stem.endswith(suffix) and stem[:-len(suffix)] in by_stem:
             pairs.setdefault(by_stem[stem[:-len(suffix)]].name, e.name)
+    folder_pairs, orphans = _reference_folder_pairs(list(by_name), suffix)
+    for target, ref in folder_pairs.items():
+        pairs.setdefault(target, ref)
+    if g.reference_suffix and orphans:
+        report.warnings.append(f"{len(orphans)} file(s) in a references folder match no clip by name and will not "
+                               f"train ({', '.join(orphans[:5])}): add their clips or remove them.")
     if not g.reference_suffix:
         if pairs:
             report.warnings.append(f"{len(pairs)} file(s) look like IC-LoRA reference clips ("
@@ -189,6 +196,43 @@ def _pair_references(good: list[FileEntry], g: Guidance, report: DatasetReport,
         if problem:
             report.warnings.append(f"{target}: {problem}")
     return [e for e in good if e.role == "item"]
+
+
+def _reference_folder_pairs(names: list[str], suffix: str) -> tuple[dict[str, str], list[str]]:
+    """Target -> reference by a ``references/`` folder (the trainer's ``trainer.pairs.find_reference`` on names):
+    ``references/clip.*`` or ``references/<sub-folders>/clip.*`` (also ``clip<suffix>.*``) in the clip's folder or
+    any folder above it, nearest first; and the references that match no clip."""
+    from trainer.manifest import REFERENCE_DIRS, in_reference_dir
+
+    index: dict[tuple, str] = {}
+    for name in sorted(n for n in names if in_reference_dir(n)):
+        parts = PurePosixPath(name).with_suffix("").parts
+        cut = max(i for i, p in enumerate(parts[:-1]) if p.lower() in REFERENCE_DIRS)
+        below = list(parts[cut + 1:])
+        stems = [below[-1][:-len(suffix)]] if suffix and below[-1].endswith(suffix) else []
+        for stem in [*stems, below[-1]]:
+            index.setdefault((parts[:cut], tuple(below[:-1]), stem), name)
+    pairs: dict[str, str] = {}
+    for name in names:
+        if in_reference_dir(name):
+            continue
+        parts = PurePosixPath(name).with_suffix("").parts
+        for k in range(len(parts) - 1, -1, -1):  # the clip's own folder first, then each folder above it
+            keys = [(parts[:k], tuple(parts[k:-1]), parts[-1]), (parts[:k], (), parts[-1])]
+            ref = next((index[key] for key in keys if key in index), None)
+            if ref is not None:
+                pairs[name] = ref
+                break
+    used = set(pairs.values())
+    return pairs, sorted({n for n in index.values() if n not in used})
+
+
+def _json_sidecars(collected: Collected) -> None:
+    """``clip.json`` beside ``clip.mp4`` is that clip's sidecar caption, not a captions table."""
+    stems = {PurePosixPath(m).with_suffix("").as_posix() for m in collected.media}
+    for rel in [r for r in collected.tables if r.lower().endswith(".json")]:
+        if PurePosixPath(rel).with_suffix("").as_posix() in stems:
+            collected.sidecars[rel] = collected.tables.pop(rel)
 
 
 def pair_problem(target: FileEntry, ref: FileEntry) -> str | None:
@@ -222,7 +266,7 @@ def _attach_captions(collected: Collected, good: list[FileEntry], report: Datase
                      if PurePosixPath(t).with_suffix("").as_posix() not in {PurePosixPath(n).with_suffix("").as_posix()
                                                                         for n in all_media})
     if orphans:
-        report.warnings.append(f"Caption .txt file(s) without a matching clip (ignored): {', '.join(orphans[:10])}")
+        report.warnings.append(f"Caption file(s) without a matching clip (ignored): {', '.join(orphans[:10])}")
 
 
 def summarise(report: DatasetReport) -> str:

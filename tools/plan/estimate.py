@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from core.atomic import atomic_write_json
 from core.workspace import Workspace
 from tools.plan.hardware import Hardware
+from tools.plan.memory import lora_params as memory_lora_params
 from tools.plan.memory import tokens as latent_tokens
 from trainer.config import TrainConfig
 from trainer.models import is_tiny
@@ -96,7 +97,7 @@ def estimate(config: TrainConfig, hardware: Hardware | None = None, *, n_items: 
         basis, note = "table", note + failed
     sampling = _sampling_s(config, per_step)
     train = per_step * config.optim.steps
-    params = lora_params(config, dims)
+    params = lora_params(config)
     return Estimate(steps=config.optim.steps, seconds_low=round(train * low_f + pre + sampling, 1),
                     seconds_high=round(train * high_f + pre + sampling, 1), per_step_s=round(per_step, 4),
                     preprocess_s=round(pre, 1), sampling_s=round(sampling, 1),
@@ -210,21 +211,10 @@ def _sampling_s(config: TrainConfig, per_step: float) -> float:
     return n * v.inference_steps * per_step * 0.6 * size
 
 
-def lora_params(config: TrainConfig, dims: dict | None = None) -> int:
-    """Trainable LoRA parameters: rank x (in + out) for each adapted Linear (trainer.lora's families)."""
-    dims = dims or _DIMS.get(config.model.id, _DIMS["ltx-2.3"])
-    d, a, (tv, ta) = dims["dim"], dims["adim"], dims["text"]
-    # (in, out) per target name in each family; k/v of attn2 read the text dim
-    fam = {"attn1": {"to_q": (d, d), "to_k": (d, d), "to_v": (d, d), "to_out.0": (d, d)},
-           "attn2": {"to_q": (d, d), "to_k": (tv, d), "to_v": (tv, d), "to_out.0": (d, d)}}
-    if not config.lora.video_only:
-        fam |= {"audio_attn1": dict.fromkeys(("to_q", "to_k", "to_v", "to_out.0"), (a, a)),
-                "audio_attn2": {"to_q": (a, a), "to_k": (ta, a), "to_v": (ta, a), "to_out.0": (a, a)},
-                "audio_to_video_attn": {"to_q": (d, a), "to_k": (a, a), "to_v": (a, a), "to_out.0": (a, d)},
-                "video_to_audio_attn": {"to_q": (a, a), "to_k": (d, a), "to_v": (d, a), "to_out.0": (a, a)}}
-    per_block = sum(sum(i + o for n, (i, o) in names.items() if n in config.lora.target_modules)
-                    for names in fam.values())
-    return int(per_block * dims["layers"] * config.lora.rank)
+def lora_params(config: TrainConfig) -> int:
+    """Trainable LoRA parameters of ``config``'s adapter, counted by the memory model (``memory.lora_params``)."""
+    lora = config.lora
+    return memory_lora_params(config.model.id, lora.rank, tuple(lora.target_modules), lora.video_only)
 
 
 def _disk(config: TrainConfig, dims: dict, n_items: int, params: int) -> DiskMB:
@@ -248,7 +238,7 @@ def _disk(config: TrainConfig, dims: dict, n_items: int, params: int) -> DiskMB:
 def disk_need(config: TrainConfig, n_items: int) -> DiskMB:
     """The disk a run will write (cache, checkpoints, samples, export), without timing anything."""
     dims = _DIMS.get(config.model.id, _DIMS["ltx-2.3"])
-    return _disk(config, dims, n_items, lora_params(config, dims))
+    return _disk(config, dims, n_items, lora_params(config))
 
 
 def _buckets(config: TrainConfig) -> str:

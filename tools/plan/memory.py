@@ -137,20 +137,28 @@ def _meta_parts(model_id: str):
     return transformer, sum(p.numel() for p in connectors.parameters()), False
 
 
+@functools.lru_cache(maxsize=8)
+def _linears(model_id: str) -> tuple[tuple[str, int, int], ...]:
+    """(path, in, out) of every Linear of the model's transformer, on the meta model: one build per model, so a
+    change of rank or targets costs a regex, not another build."""
+    import torch
+
+    transformer, _, _ = _meta_parts(model_id)
+    return tuple((name, m.in_features, m.out_features) for name, m in transformer.named_modules()
+                 if isinstance(m, torch.nn.Linear))
+
+
 @functools.lru_cache(maxsize=32)
 def lora_params(model_id: str, rank: int, targets: tuple[str, ...], video_only: bool) -> int:
-    """rank x (in + out) over every Linear the trainer's target regex adapts, on the meta model."""
+    """Trainable LoRA parameters: rank x (in + out) over every Linear the trainer's target regex adapts, on the
+    meta model. The one count: the memory plan and the estimate's disk figures both use it."""
     import re
-
-    import torch
 
     from trainer.config import LoraConfig
     from trainer.lora import target_regex
 
-    transformer, _, _ = _meta_parts(model_id)
-    pattern = target_regex(LoraConfig(rank=rank, target_modules=list(targets), video_only=video_only))
-    return sum(rank * (m.in_features + m.out_features) for name, m in transformer.named_modules()
-               if isinstance(m, torch.nn.Linear) and re.fullmatch(pattern, name))
+    pattern = re.compile(target_regex(LoraConfig(rank=rank, target_modules=list(targets), video_only=video_only)))
+    return sum(rank * (i + o) for name, i, o in _linears(model_id) if pattern.fullmatch(name))
 
 
 def tokens(width: int, height: int, frames: int, ratio: int = 32) -> int:
