@@ -12,10 +12,20 @@ from dataclasses import dataclass, field
 from tools.inspect.keys import Layout
 
 LTX2_AUDIO = {"audio_attn1", "audio_attn2", "audio_ff", "audio_to_video_attn", "video_to_audio_attn"}
-# Top-level LTX-2.3-only modules, in both the native and the diffusers spelling.
-LTX23_TOP = re.compile(r"^(audio_)?prompt_adaln(_single)?\.|aggregate_embed|^text_proj_in")
-LTX2_TOP = re.compile(r"^(audio_)?caption_projection\.")
+# Top-level LTX-2.3-only modules, in both the native and the diffusers spelling: prompt AdaLN, and the per-modality
+# text projections (ltx-core `text_embedding_projection.{video,audio}_aggregate_embed`, diffusers
+# `connectors.{video,audio}_text_proj_in`).
+LTX23_TOP = re.compile(r"^(audio_)?prompt_adaln(_single)?\.|(?:^|\.)(video|audio)_(aggregate_embed|text_proj_in)$")
+# LTX-2-only: the caption projection inside the transformer, and the single text projection shared by both
+# modalities (ltx-core `text_embedding_projection.aggregate_embed`, diffusers `connectors.text_proj_in`).
+LTX2_TOP = re.compile(r"^(audio_)?caption_projection\.|(?:^|\.)(aggregate_embed|text_proj_in)$")
 VERSIONS = {"ltx-2": "2", "ltx-2.3": "2.3", "ltx-2.5": "2.5", "ltx-video": "0.9.x"}
+LTX2_FAMILY = "ltx-2.x"
+LTX2_VERSIONS = {"ltx-2", "ltx-2.3", "ltx-2.5"}
+# Architecture ids that name the LTX-2 family, not one version: the musubi-tuner LTX fork writes
+# modelspec.architecture "LTX2/lora" and ss_base_model_version "ltx2_v1" whether it trained on LTX-2 or LTX-2.3
+# (its default), and ai-toolkit writes ss_base_model_version "ltx2" for its LTX-2, 2.3 and 2.5 models alike.
+LTX2_FAMILY_ID = re.compile(r"^ltx2(?:_v\d+)?(?:/\w+)?$", re.IGNORECASE)
 LTX_RELEASED_VARIANT = {"ltx-2": "19b", "ltx-2.3": "22b", "ltx-2.5": "22b"}
 # How much each source's word counts when the keys leave a choice.
 W_LORAPORT, W_MODELSPEC, W_CONFIG, W_NAME = 1.0, 0.9, 0.85, 0.75
@@ -77,11 +87,18 @@ def metadata_hints(metadata: dict[str, str], file_name: str, adapter_config: dic
     version = metadata.get("loraport.base_model_version")
     if version and not any(h.weight == W_LORAPORT for h in hints):
         add(version if "ltx" in version.lower() else f"ltx-{version}", W_LORAPORT, "loraport metadata version")
-    for key in ("modelspec.architecture", "ss_base_model_version", "ss_sd_model_name", "base_model", "base_model_name"):
+    for key in ("modelspec.architecture", "ss_base_model_version"):
+        value = metadata.get(key)
+        if value and LTX2_FAMILY_ID.match(value.strip()):
+            hints.append(Hint(LTX2_FAMILY, None, W_MODELSPEC, f"metadata {key} = {value[:80]!r}"))
+        else:
+            add(value, W_MODELSPEC, f"metadata {key}")
+    for key in ("ss_sd_model_name", "base_model", "base_model_name"):
         add(metadata.get(key), W_MODELSPEC, f"metadata {key}")
     for key, value in metadata.items():
         if value.startswith("{") and len(value) < 200_000:  # ai-toolkit / trainer configs stored as JSON
-            add(_model_path_in_json(value), W_CONFIG, f"metadata {key} (model path)")
+            for path in _model_paths_in_json(value):
+                add(path, W_CONFIG, f"metadata {key} (model path)")
     if adapter_config:
         base = str(adapter_config.get("base_model_name_or_path") or "")
         add(base, W_CONFIG, "adapter_config base_model_name_or_path")
@@ -91,22 +108,29 @@ def metadata_hints(metadata: dict[str, str], file_name: str, adapter_config: dic
     return hints
 
 
-def _model_path_in_json(value: str) -> str | None:
+_MODEL_PATH_KEYS = ("name_or_path", "pretrained_model_name_or_path", "base_model_name_or_path", "base_model", "arch")
+
+
+def _model_paths_in_json(value: str) -> list[str]:
+    """Every model path or architecture named in a JSON config (a trainer's config, diffusers'
+    ``lora_adapter_metadata``), at most 8."""
     try:
         doc = json.loads(value)
-    except ValueError:
-        return None
+    except (ValueError, RecursionError):  # deep nesting raises RecursionError
+        return []
+    found: list[str] = []
     stack = [doc]
-    while stack:  # iterative walk: a hostile nested document cannot blow the recursion limit
+    while stack and len(found) < 8:  # iterative walk: a hostile nested document cannot blow the recursion limit
         node = stack.pop()
         if isinstance(node, dict):
             for k, v in node.items():
-                if k in ("name_or_path", "pretrained_model_name_or_path", "base_model", "arch") and isinstance(v, str):
-                    return v
-                stack.append(v)
+                if k in _MODEL_PATH_KEYS and isinstance(v, str):
+                    found.append(v)
+                else:
+                    stack.append(v)
         elif isinstance(node, list):
             stack.extend(node)
-    return None
+    return found
 
 
 def structural_guess(layout: Layout) -> Guess:
@@ -137,11 +161,24 @@ def _width(layout: Layout, pattern: str) -> tuple[int, int] | None:
     return None
 
 
+def _video_width(layout: Layout) -> int | None:
+    """The video stream's width: out features of a block's video attention (attn1, else attn2) or feed-forward.
+    Only transformer_blocks count: the text connectors' own attn1 (LTX-2: 3840 wide) says nothing about it."""
+    found: dict[str, int] = {}
+    for m in layout.modules.values():
+        if m.stack and m.stack[0] == "transformer_blocks" and m.widths:
+            kind = m.stack[2].split(".")[0]
+            if kind in ("attn1", "attn2") and m.stack[2].split(".")[-1] in ("to_q", "0"):
+                found.setdefault(kind, m.widths[0])  # to_q and to_out.0 write the stream's width
+            elif m.stack[2] == "ff.net.2":
+                found.setdefault("ff", m.widths[0])
+    return found.get("attn1") or found.get("attn2") or found.get("ff")
+
+
 def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str]) -> Guess:
     families = {p.split(".")[0] for p in inner}
     n_blocks = max(blocks) + 1 if blocks else 0
-    video = _width(layout, r"\.attn1\.to_q$") or _width(layout, r"\.attn1\.")
-    width = video[0] if video else None
+    width = _video_width(layout)
     if any("to_gate_logits" in p for p in inner) or any(LTX23_TOP.search(t) for t in tops):
         marker = "to_gate_logits" if any("to_gate_logits" in p for p in inner) else "prompt AdaLN / text projection"
         # LTX-2.5 kept 2.3's gated attention and prompt AdaLN: the keys say "2.3 or 2.5", metadata decides;
@@ -151,7 +188,8 @@ def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str
                       "keys tells 2.3 from 2.5"], {"ltx-2.3", "ltx-2.5"})
     if any(LTX2_TOP.search(t) for t in tops):
         return Guess("ltx-2", _ltx_variant("ltx-2", width), 0.9,
-                     ["caption_projection layers exist in LTX-2 but moved out of the LTX-2.3 transformer"])
+                     ["caption projection / single text projection (aggregate_embed) layers exist in LTX-2; "
+                      "LTX-2.3 replaced them with per-modality text projections"])
     if families & LTX2_AUDIO:
         ev = [f"audio / cross-modal attention ({', '.join(sorted(families & LTX2_AUDIO))}) exists only in LTX-2, "
               f"2.3 and 2.5; with q/k/v/out targets their keys and shapes are identical, so the keys cannot tell "
@@ -164,8 +202,12 @@ def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str
         ev = [f"video attention only, {n_blocks} blocks x 4096 wide: the same layout in LTX-2, LTX-2.3 and "
               "LTX-Video 13B; the keys cannot tell them apart"]
         return Guess("ltx-2.x", None, 0.5, ev, {"ltx-2", "ltx-2.3", "ltx-2.5", "ltx-video"})
-    ev = [f"transformer_blocks attention at width {width} over {n_blocks} blocks: not a released LTX width "
-          "(CogVideoX, Mochi, PixArt and Sana use the same names)"]
+    if width is None:
+        ev = [f"transformer_blocks over {n_blocks} blocks, but no attn1 / attn2 / ff layer of an LTX block: "
+              "another model's names (Qwen-Image, SD3 and others also call their blocks transformer_blocks)"]
+    else:
+        ev = [f"transformer_blocks attention at width {width} over {n_blocks} blocks: not a released LTX width "
+              "(CogVideoX, Mochi, PixArt and Sana use the same names)"]
     return Guess("unknown", None, 0.0, ev, {"ltx-2", "ltx-2.3", "ltx-2.5", "ltx-video"})
 
 
@@ -219,6 +261,9 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
     """Combine the keys with the metadata and file name; every piece of evidence used is listed."""
     guess = structural_guess(layout)
     hints = metadata_hints(metadata, file_name, adapter_config)
+    for h in [h for h in hints if h.family == LTX2_FAMILY]:
+        _family_hint(guess, h)
+    hints = [h for h in hints if h.family != LTX2_FAMILY]
     if not guess.candidates:
         for h in hints:
             if h.family == guess.family:
@@ -253,6 +298,24 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
         guess.evidence += [f"but {h.source} says {h.family}" for h in weaker]
         guess.confidence = round(guess.confidence - 0.25, 2)
     return guess
+
+
+def _family_hint(guess: Guess, h: Hint) -> None:
+    """An id that names the LTX-2 family but no version: it rules out other models (LTX-Video 13B shares a
+    video-only LoRA's keys), never picks LTX-2 over 2.3 or 2.5."""
+    in_family = guess.family in LTX2_VERSIONS | {LTX2_FAMILY} or bool(guess.candidates & LTX2_VERSIONS)
+    if not in_family:
+        guess.evidence.append(f"{h.source} names the LTX-2 family, but the keys say {guess.family}; trusting the keys")
+        guess.confidence = min(guess.confidence, 0.7)
+        return
+    guess.evidence.append(f"{h.source} names the LTX-2 family but not which version: trainers write it for "
+                          "LTX-2, 2.3 and 2.5 alike")
+    if guess.candidates:
+        guess.candidates &= LTX2_VERSIONS
+    if guess.family == "unknown":
+        guess.family, guess.confidence = LTX2_FAMILY, round(h.weight * 0.6, 2)
+    elif guess.family == LTX2_FAMILY:
+        guess.confidence = max(guess.confidence, 0.7)
 
 
 def version_of(family: str) -> str | None:

@@ -1,6 +1,7 @@
 """inspect_lora: read a LoRA file's header (and, unless asked not to, stream its weights) into an InspectReport."""
 
 import gc
+import math
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,9 +9,10 @@ from pathlib import Path
 from tools.inspect import metadata as meta
 from tools.inspect.fingerprint import LTX2_AUDIO, identify, version_of
 from tools.inspect.keys import Layout, parse_layout
-from tools.inspect.report import (BaseModelInfo, CarryOver, InspectReport, Migration, RankInfo, Targets,
+from tools.inspect.report import (BaseModelInfo, CarryOver, Health, InspectReport, Migration, RankInfo, Targets,
                                   Training, guess_recipe, judge, normalise_target, unchecked)
 from tools.inspect.safetensors_header import read_header, read_scalars, resolve_source
+from tools.inspect.structure import structure_findings
 from tools.inspect.targets import target_facts
 
 IMAGE_FAMILIES = {"flux", "sdxl", "sd1"}
@@ -38,7 +40,9 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
 
     rank = _rank(layout)
     training = Training(**meta.training_info(md, source.adapter_config))
-    alpha = _alpha(layout, header, training, rank.mode)
+    alpha_entries = [m.parts["alpha"] for m in layout.modules.values() if "alpha" in m.parts]
+    alphas = read_scalars(header, alpha_entries) if alpha_entries else {}
+    alpha = _alpha(alphas, layout, training, rank.mode)
     scale = round(alpha / rank.mode, 6) if alpha is not None and rank.mode else None
     modality = _modality(layout, base.family)
     if header_only:
@@ -47,7 +51,9 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
         from tools.inspect.health import check_health  # torch: imported only when the weights are read
 
         health = check_health(header, layout, progress)
-    ic = meta.ic_lora_factors(md)
+    _add_structure(health, layout, alphas)
+    ic, ic_source = meta.ic_lora_info(md, [name_hint, md.get("ss_output_name"), md.get("modelspec.title"),
+                                          md.get("name")])
     triggers = meta.trigger_words(md)
     recipe, why = guess_recipe(md, source.weights.name, triggers, ic, rank.mode, modality)
     carry = CarryOver(rank=training.rank or rank.mode, steps=training.steps, learning_rate=training.learning_rate,
@@ -74,7 +80,7 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
         trigger_words=triggers,
         training=training,
         health=health,
-        verdict=judge(base, target, health, target_facts(layout, md, ic), source.weights.name),
+        verdict=judge(base, target, health, target_facts(layout, ic_source), source.weights.name),
         migration=Migration(recipe=recipe, why=why, carry_over=carry),
     )
 
@@ -100,17 +106,31 @@ def _rank(layout: Layout) -> RankInfo:
     return RankInfo(min=min(ranks), max=max(ranks), mode=Counter(ranks).most_common(1)[0][0])
 
 
-def _alpha(layout: Layout, header, training: Training, rank_mode: int | None) -> float | None:
-    """kohya ``.alpha`` tensors (scale = alpha / rank), else metadata, else alpha = rank (comfy / Lightricks)."""
-    alpha_entries = [m.parts["alpha"] for m in layout.modules.values() if "alpha" in m.parts]
-    if alpha_entries:
-        values = Counter(round(v, 6) for v in read_scalars(header, alpha_entries).values())
-        return values.most_common(1)[0][0]
+def _alpha(alphas: dict[str, float], layout: Layout, training: Training, rank_mode: int | None) -> float | None:
+    """kohya ``.alpha`` tensors (scale = alpha / rank), else metadata, else alpha = rank (comfy / Lightricks).
+    NaN / Inf alphas are left out here (structure_findings reports them): a report holds finite numbers only."""
+    finite = [round(v, 6) for v in alphas.values() if math.isfinite(v)]
+    if finite:
+        return Counter(finite).most_common(1)[0][0]
+    if alphas:
+        return None
     if training.alpha is not None:
         return training.alpha
     if layout.kind in ("lora", "dora") and rank_mode:
         return float(rank_mode)  # no alpha anywhere: loaders use scale 1, i.e. alpha = rank
     return None
+
+
+def _add_structure(health: Health, layout: Layout, alphas: dict[str, float]) -> None:
+    """Header-level problems join the weight findings; they decide the status when the weights were read (a
+    header-only report keeps status None but still lists them)."""
+    findings, status = structure_findings(layout, alphas)
+    health.findings += findings
+    if health.checked and status and _RANK[status] > _RANK.get(health.status or "ok", 0):
+        health.status = status
+
+
+_RANK = {"ok": 0, "suspect": 1, "broken": 2}
 
 
 def _modality(layout: Layout, family: str) -> str | None:

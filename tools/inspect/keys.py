@@ -39,7 +39,13 @@ _VOCAB = {
     "time_embed", "audio_time_embed", "text_model", "q_proj", "k_proj", "v_proj", "out_proj", "linear_1",
     "linear_2", "patchify_proj", "audio_patchify_proj", "video_aggregate_embed", "audio_aggregate_embed",
     "time_embedding", "text_embedding", "time_projection", "transformer_blocks", "text_proj_in",
+    # LTX-2.x (ltx-core names, as the musubi-tuner LTX fork writes them): text connectors, cross-modal AdaLN
+    "embeddings_connector", "video_embeddings_connector", "audio_embeddings_connector", "transformer_1d_blocks",
+    "text_embedding_projection", "video_text_proj_in", "audio_text_proj_in", "scale_shift_table",
+    "av_ca_video_scale_shift_adaln_single", "av_ca_audio_scale_shift_adaln_single", "av_ca_a2v_gate_adaln_single",
+    "av_ca_v2a_gate_adaln_single", "audio_proj_in", "audio_proj_out", "audio_time_embed",
 }
+_VOCAB_SPAN = max(len(v.split("_")) for v in _VOCAB)  # longest known name, in "_"-separated tokens
 _ROLES = [
     (re.compile(r"\.lora_A(?:\.\w+)?\.weight$"), "A"),
     (re.compile(r"\.lora_B(?:\.\w+)?\.weight$"), "B"),
@@ -195,6 +201,9 @@ def _strip_prefix(module_key: str) -> tuple[str, str, str]:
             rest = module_key[len(prefix):]
             if convention in ("kohya", "lycoris"):
                 rest = decode_kohya(rest)
+                # The musubi-tuner LTX fork wraps the transformer, so its training-format keys read
+                # lora_unet_model_transformer_blocks_0_attn1_to_k: "model." is the wrapper, not the module path.
+                rest = rest.removeprefix("model.")
                 if prefix.startswith("lora_te"):
                     rest = f"text_encoder{prefix[7:].rstrip('_')}.{rest}"
             elif prefix.startswith("text_encoder"):
@@ -209,7 +218,7 @@ def decode_kohya(flat: str) -> str:
     tokens = flat.split("_")
     out, i = [], 0
     while i < len(tokens):
-        for j in range(min(len(tokens), i + 5), i, -1):
+        for j in range(min(len(tokens), i + _VOCAB_SPAN), i, -1):
             joined = "_".join(tokens[i:j])
             if j - i == 1 or joined in _VOCAB:
                 out.append(joined)

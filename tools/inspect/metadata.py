@@ -10,7 +10,12 @@ import json
 import re
 
 MAX_VALUE_CHARS = 300
-_REFERENCE = re.compile(r"^reference_.*(scale|downscale)_factor$")
+_REFERENCE = re.compile(r"^(?:ss_)?(reference_.*(?:scale|downscale)_factor)$")
+# The musubi-tuner LTX fork's flags for its reference-conditioned (IC) training modes.
+_IC_FLAGS = ("ss_ic_lora_strategy", "ss_v2v_training", "ss_av_ic_training", "ss_audio_ref_ic_training",
+             "ss_video_ref_only_av_training")
+# Lightricks names its IC-LoRAs ltx-2-19b-ic-lora-*, LTX-2.3-22b-IC-LoRA-*; "comic-lora" is not one.
+_IC_NAME = re.compile(r"(?<![a-z])ic[-_ ]?lora(?![a-z])", re.IGNORECASE)
 _TRIGGER_KEYS = ("loraport.trigger_word", "modelspec.trigger_phrase", "trigger_word", "trigger_phrase",
                  "ss_trigger_word", "instance_prompt")
 
@@ -24,12 +29,13 @@ def cut_metadata(metadata: dict[str, str]) -> dict[str, str]:
 
 
 def json_doc(value: str | None):
-    """A metadata value parsed as JSON; None when it is empty, over a million characters or not JSON."""
+    """A metadata value parsed as JSON; None when it is empty, over a million characters, not JSON, or nested
+    deeper than the parser's recursion limit (a hostile ``[[[[...`` raises RecursionError, not ValueError)."""
     if not value or len(value) > 1_000_000:
         return None
     try:
         return json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -57,9 +63,36 @@ def lora_config(metadata: dict[str, str], adapter_config: dict | None) -> dict:
 
 
 def ic_lora_factors(metadata: dict[str, str]) -> dict[str, float] | None:
-    """The Lightricks trainer's IC-LoRA keys (reference video scale factors), or None for a plain LoRA."""
-    found = {k: _num(v) for k, v in metadata.items() if _REFERENCE.match(k)}
-    return {k: v for k, v in found.items() if v is not None} or None
+    """The Lightricks trainer's IC-LoRA keys (reference video scale factors), or None for a plain LoRA. The
+    musubi-tuner LTX fork's ``ss_reference_downscale_factor`` counts as ``reference_downscale_factor``."""
+    found: dict[str, float] = {}
+    for k, v in sorted(metadata.items(), key=lambda kv: kv[0].startswith("ss_")):  # the plain key wins
+        m, x = _REFERENCE.match(k), _num(v)
+        if m and x is not None:
+            found.setdefault(m.group(1), x)
+    return found or None
+
+
+def ic_lora_info(metadata: dict[str, str], names: list[str]) -> tuple[dict[str, float] | None, str]:
+    """(reference factors, what says it is an IC-LoRA), or (None, "") for a plain LoRA.
+
+    ltx-trainer writes the factors only when they differ from 1, so an IC-LoRA may carry none: then a training
+    flag (loraport's strategy, the musubi fork's ``ss_*_training``) or an IC-LoRA file name marks it, and the
+    factor is the pipelines' default of 1."""
+    factors = ic_lora_factors(metadata)
+    if factors:
+        return factors, f"metadata {', '.join(sorted(factors))} (reference-video scale factors)"
+    if (metadata.get("loraport.strategy") or "").strip().lower() == "ic-lora":
+        return {"reference_downscale_factor": 1.0}, "metadata loraport.strategy = 'ic-lora'"
+    for key in _IC_FLAGS:
+        value = (metadata.get(key) or "").strip()
+        if value and value.lower() not in ("false", "0", "none", "null"):
+            return ({"reference_downscale_factor": 1.0},
+                    f"metadata {key} = {value[:40]!r} (reference-conditioned training)")
+    for name in names:
+        if name and _IC_NAME.search(name):
+            return {"reference_downscale_factor": 1.0}, f"the name {name[:80]!r} says IC-LoRA"
+    return None, ""
 
 
 def training_tool(metadata: dict[str, str], adapter_config: dict | None) -> str | None:
@@ -126,10 +159,13 @@ def trigger_words(metadata: dict[str, str]) -> list[str]:
         words += json_values(json_doc(metadata.get(key)), ("trigger_word", "trigger_phrase", "class_tokens"))
     folders = json_doc(metadata.get("ss_tag_frequency"))
     if isinstance(folders, dict):
-        for folder in folders:
-            m = re.match(r"^\d+_(\S+)", str(folder))
+        for folder, tags in folders.items():
+            m = re.match(r"^\d+_(\S+)(.*)$", str(folder))
             if m:
-                words.append(m.group(1))
+                # kohya: "<repeats>_<token> <class>", the token is the trigger; ai-toolkit writes
+                # {"1_<trigger>": {"<trigger>": 1}}, the whole trigger phrase as the folder's only tag.
+                whole = m.group(1) + m.group(2)
+                words.append(whole if isinstance(tags, dict) and whole in tags else m.group(1))
     seen, out = set(), []
     for w in (str(w).strip()[:100] for w in words):
         if w and w.lower() not in seen:

@@ -139,8 +139,8 @@ class InspectReport(BaseModel):
         lines += [f"  {i}. {step}" for i, step in enumerate(self.verdict.test_plan, 1)]
         if self.health.checked:
             lines.append(f"Weights: {self.health.status}" + "".join(f"\n  - {f}" for f in self.health.findings))
-        else:
-            lines.append("Weights: not checked (header-only)")
+        else:  # the first finding says "not read"; any others are what the header alone shows
+            lines.append("Weights: not checked (header-only)" + "".join(f"\n  - {f}" for f in self.health.findings[1:]))
         word = self.migration.carry_over.trigger_word
         trig = f"; trigger word {word!r}" if word else ""
         lines.append(f"Suggested recipe: {self.migration.recipe} ({self.migration.why}){trig}")

@@ -112,7 +112,7 @@ def _resolve_folder(folder: Path) -> LoraSource:
             raise LoraportError(f"{cfg_path} is larger than 1 MiB, which no adapter config is: check the folder.")
         try:
             config = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise LoraportError(f"{cfg_path} is not valid JSON: fix or remove it.") from None
         if not isinstance(config, dict):
             raise LoraportError(f"{cfg_path} must hold a JSON object: fix or remove it.")
@@ -137,6 +137,9 @@ def read_header(path: Path) -> Header:
         head = f.read(8)
         if head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5):
             raise _pickle_error(path)
+        if head[:4] == b"GGUF":
+            raise _not_safetensors(name, "it is a GGUF file (the quantised format of llama.cpp and ComfyUI-GGUF), "
+                                   "which starts with the bytes 'GGUF'")
         if len(head) < 8:
             raise _not_safetensors(name, f"it has only {size} bytes")
         (n,) = struct.unpack("<Q", head)

@@ -26,13 +26,9 @@ class TargetFacts:
     families: list[str] = field(default_factory=list)
 
 
-def target_facts(layout: Layout, metadata: dict[str, str], ic: dict | None) -> TargetFacts:
-    facts = TargetFacts()
-    strategy = (metadata.get("loraport.strategy") or "").lower()
-    if ic:
-        facts.ic_lora, facts.ic_source = True, f"metadata {', '.join(sorted(ic))} (reference-video scale factors)"
-    elif strategy == "ic-lora":
-        facts.ic_lora, facts.ic_source = True, "metadata loraport.strategy = 'ic-lora'"
+def target_facts(layout: Layout, ic_source: str = "") -> TargetFacts:
+    """``ic_source``: what says the file is an IC-LoRA (metadata.ic_lora_info), empty for a plain LoRA."""
+    facts = TargetFacts(ic_lora=bool(ic_source), ic_source=ic_source)
     fams = set()
     for m in layout.modules.values():
         inner = m.stack[2] if m.stack else m.path
@@ -66,7 +62,8 @@ def evidence_for(target: str, facts: TargetFacts) -> list[str]:
         else:
             lines.append("no video feed-forward bias delta in the file: nothing in it depends on the bias LTX-2.5 "
                          "removed")
-    lines.append(f"IC-LoRA: {facts.ic_source}" if facts.ic_lora else "not an IC-LoRA (no reference-video metadata)")
+    lines.append(f"IC-LoRA: {facts.ic_source}" if facts.ic_lora else "not an IC-LoRA (no reference-video metadata, "
+                 "no IC training flag, not named as one)")
     return lines
 
 
