@@ -7,8 +7,8 @@ text, and reuses latents only from a sibling model cache whose encoder is byte-i
 """
 
 import hashlib
-import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,8 +235,13 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _caption(entry: _Entry, config: TrainConfig) -> str:
-    trigger = (config.data.trigger_word or "").strip()
-    return f"{trigger} {entry.caption}".strip() if trigger else entry.caption.strip()
+    """The caption as encoded: ``"<trigger> <caption>"``. A caption that already starts with the trigger (kohya
+    datasets write it into every caption; import strips it, a folder trained directly keeps it) is not given a
+    second one."""
+    trigger, caption = (config.data.trigger_word or "").strip(), entry.caption.strip()
+    if not trigger or re.match(rf"{re.escape(trigger)}(?:[\s,.:;]|$)", caption, flags=re.IGNORECASE):
+        return caption
+    return f"{trigger} {caption}".strip()
 
 
 def _text(caption: str, components, cache: _Cache, mkey: str) -> dict:

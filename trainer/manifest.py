@@ -6,6 +6,8 @@ bring them.
   ``video`` (legacy ``media_path``) for the target, ``caption``, and for IC-LoRA ``reference_video`` (legacy
   ``ref_media_path``); paths are relative to the manifest's folder. Its ``audio`` / ``reference_audio`` /
   ``*_mask`` columns belong to modes loraport does not train and are not read.
+- a Hugging Face ``imagefolder`` / ``videofolder`` ``metadata.jsonl`` / ``metadata.csv``: ``file_name`` and
+  ``caption`` (or ``text``).
 - kohya-style sidecars beside each file: ``clip.txt``, ``clip.caption``, or a ``clip.json`` object with a
   ``caption`` (or ``text``) field.
 
@@ -22,7 +24,7 @@ from pathlib import Path
 from core.errors import LoraportError
 
 CAPTIONS_FILE = "captions.jsonl"
-MEDIA_COLUMNS = ("media", "video", "media_path", "image")
+MEDIA_COLUMNS = ("media", "video", "media_path", "image", "file_name")  # file_name: Hugging Face metadata.jsonl
 CAPTION_COLUMNS = ("caption", "text")
 # IC-LoRA reference columns: loraport's own, then ltx-trainer's `reference_video` and its legacy names.
 REFERENCE_COLUMNS = ("reference", "reference_video", "ref_media_path", "reference_path")

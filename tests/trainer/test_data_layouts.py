@@ -69,6 +69,16 @@ def test_a_jsonl_manifest_with_windows_paths_and_a_bad_line_keeps_the_good_rows(
     assert "not JSON" in errors["train.jsonl:2"] and "outside the dataset" in errors["train.jsonl:4"]
 
 
+def test_a_hugging_face_metadata_jsonl_with_file_name_and_text(tmp_path):
+    make_image(tmp_path / "0.jpg")
+    make_clip(tmp_path / "1.mp4")
+    (tmp_path / "metadata.jsonl").write_text(json.dumps({"file_name": "0.jpg", "text": "Nice cat"}) + "\n"
+                                             + json.dumps({"file_name": "1.mp4", "caption": "Nice second cat"}))
+    entries, errors = _list(tmp_path)
+    assert {k: e.caption for k, e in entries.items()} == {"0.jpg": "Nice cat", "1.mp4": "Nice second cat"}
+    assert errors == {}
+
+
 def test_captions_jsonl_may_use_ltx_trainer_column_names_and_carry_a_bom(tmp_path):
     make_clip(tmp_path / "a.mp4")
     make_clip(tmp_path / "b.mp4")
@@ -202,3 +212,17 @@ def test_captions_jsonl_rows_without_a_reference_column_find_a_references_folder
     (tmp_path / "captions.jsonl").write_text(json.dumps({"media": "a.mp4", "caption": "x"}) + "\n")
     entries, _ = _list(tmp_path, ic=True)
     assert {k: _ref(e, tmp_path) for k, e in entries.items()} == {"a.mp4": "references/a.mp4"}
+
+
+@pytest.mark.parametrize("caption,encoded", [
+    ("ohwx man walking in the rain", "ohwx man walking in the rain"),  # kohya: the trigger is already there
+    ("OHWX MAN, walking", "OHWX MAN, walking"),
+    ("ohwx manly walking", "ohwx man ohwx manly walking"),  # a longer word is not the trigger
+    ("a photo of ohwx man", "ohwx man a photo of ohwx man"),  # in the middle: prepended, as ltx-trainer does
+    ("", "ohwx man")])
+def test_the_trigger_is_prepended_once(tmp_path, caption, encoded):
+    from trainer.data import _caption
+    from trainer.listing import _Entry
+
+    cfg = TrainConfig(data=dict(dataset_dir=tmp_path, buckets=BUCKETS, trigger_word="ohwx man"))
+    assert _caption(_Entry(tmp_path / "a.mp4", caption, "train"), cfg) == encoded
