@@ -270,3 +270,10 @@ def test_an_ltx2_file_beside_an_ltx23_folder_is_refused_before_building(tmp_path
 def test_a_23_file_given_as_ltx2_names_the_version(tmp_path, state, folders):
     with pytest.raises(LoraportError, match="LTX-2.3 checkpoint, but the model is ltx-2:.*--model ltx-2.3"):
         _load(_save(tmp_path, state), folders, model="ltx-2")
+
+
+def test_gates_without_prompt_adaln_still_read_as_23_not_ltx2(state):
+    """2.5's KV-cacheable variant drops the prompt AdaLN but keeps the gates: it must never pass as LTX-2."""
+    keys = [k for k in state if "prompt_adaln_single." not in k]
+    assert sf.detect_version(keys) == "2.3"
+    assert sf.detect_version([k for k in keys if ".to_gate_logits." not in k]) == "2"

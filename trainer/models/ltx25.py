@@ -34,6 +34,8 @@ def load_ltx25_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype, **kwargs) -
                             f"{ltx2.setting(spec, True)} to a diffusers-format LTX-2.5 folder (it supplies the 2.5 "
                             "part configs and Gemma 4).")
     _check_text_encoder(_text_folder(path, te))
+    if path.is_file():
+        _check_file_is_25(path, spec)
     # A single file is read with the 2.3 tables and the 2.5 folder's configs; a folder loads as it is.
     as_spec = dataclasses.replace(spec, version="2.3") if path.is_file() else spec
     parts = ltx2.load_ltx2_parts(model_cfg, as_spec, dtype, **kwargs)
@@ -63,6 +65,22 @@ def _check_text_encoder(folder: Path) -> None:
             f"{folder} holds {', '.join(archs) or 'an unknown model'}, not the LTX-tuned Gemma 4 text encoder "
             f"({TEXT_CLASS}) that LTX-2.5 was trained with; stock Gemma 4 and Gemma 3 are refused. Point "
             "LORAPORT_LTX25_TEXT_ENCODER_PATH at the text_encoder/ of your LTX-2.5 folder, or leave it unset.")
+
+
+def _check_file_is_25(path: Path, spec: ModelSpec) -> None:
+    """A single file with the video feed-forward bias is 2.3 (or 2): refused before a weight is read."""
+    from trainer.models import identify
+    from trainer.models import ltx2_single_file as sf
+
+    keys = sf.open_header(path)
+    prefix = identify.transformer_prefix(keys)
+    if prefix is None:
+        raise identify.not_a_base(path.name, keys, spec.id)
+    if f"{prefix}transformer_blocks.0.ff.net.0.proj.bias" in set(keys):
+        found = sf.detect_version(keys, prefix)
+        raise LoraportError(f"{path.name} has the video feed-forward bias, so it is an LTX-{found} checkpoint, not "
+                            f"{spec.id}: use --model ltx-{found}, or point LORAPORT_LTX25_MODEL_PATH at the LTX-2.5 "
+                            "transformer file.")
 
 
 def check_is_25(transformer, spec: ModelSpec) -> None:

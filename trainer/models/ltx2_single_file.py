@@ -170,14 +170,16 @@ def split_keys(keys: list[str], version: str, dit: str = DIT_PREFIX) -> SplitFil
 
 
 def detect_version(keys: list[str], prefix: str = DIT_PREFIX) -> str | None:
-    """'2.3' when the transformer has 2.3's gated attention and prompt AdaLN, '2' when it has neither, None
-    when the file has no LTX transformer at all."""
+    """'2.3' when the transformer has 2.3's gated attention or prompt AdaLN (2.5 reads as '2.3' here too), '2'
+    when it has neither, None when the file has no LTX transformer at all."""
     dit = [k for k in keys if (_part_of(k, prefix) or ("",))[0] == "transformer"]
     if not dit:
         return None
     gated = any(".to_gate_logits." in k for k in dit)
     prompt = any("prompt_adaln_single." in k for k in dit)
-    return "2.3" if gated and prompt else "2"
+    # Either is 2.3's (LTX-2 has neither); 2.5 keeps the gates and may drop the prompt AdaLN (diffusers'
+    # use_prompt_adaln_single=False variant), so one is enough to tell it from LTX-2.
+    return "2.3" if gated or prompt else "2"
 
 
 def open_header(path: Path) -> list[str]:

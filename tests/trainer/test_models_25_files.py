@@ -1,0 +1,72 @@
+"""LTX-2.5 from Lightricks' split pack: a transformer-only .safetensors (ltx-core names, with or without the
+``model.diffusion_model.`` prefix) beside a diffusers-format 2.5 folder; a 2.3 file under the 2.5 id is refused."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from core.errors import LoraportError
+from tests.trainer import ltx_layouts as layouts
+from trainer.config import ModelConfig
+from trainer.models import load_components
+from trainer.models import ltx2_single_file as sf
+
+PARTS = ("transformer", "vae", "audio_vae", "vocoder", "connectors", "text_encoder", "tokenizer", "scheduler")
+
+
+def _folder(model_id, folder):
+    c = load_components(ModelConfig(id=model_id))
+    for name in PARTS:
+        getattr(c, name).save_pretrained(folder / name)
+    index = {"_class_name": "LTX2Pipeline"} | {
+        name: [type(getattr(c, name)).__module__.split(".")[0], type(getattr(c, name)).__name__] for name in PARTS}
+    (folder / "model_index.json").write_text(json.dumps(index))
+    return c
+
+
+def _transformer_file(transformer, path, prefix):
+    """The transformer alone under ltx-core's names; each name is checked to map back through the loader."""
+    out = {}
+    for key, t in transformer.state_dict().items():
+        old = layouts._transformer_name(key)
+        assert sf.rename("transformer", old, "2.3") == key
+        out[prefix + old] = t.detach().clone().contiguous()
+    save_file(out, str(path))
+    return out
+
+
+@pytest.fixture(scope="module")
+def ltx25(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ltx25")
+    return root, _folder("tiny-ltx-2.5", root / "LTX-2.5")
+
+
+@pytest.mark.parametrize("prefix", [sf.DIT_PREFIX, ""], ids=["prefixed", "bare"])
+def test_a_25_transformer_file_beside_the_25_folder_loads_with_its_keyframe_embedding(ltx25, prefix):
+    root, tiny = ltx25
+    path = root / f"ltx-2.5-22b-dev-transformer-bf16-{len(prefix)}.safetensors"
+    tensors = _transformer_file(tiny.transformer, path, prefix)
+    assert any("keyframes_abs_pos_embedding" in k for k in tensors)
+    c = load_components(ModelConfig(id="ltx-2.5", path=path, text_encoder_path=root / "LTX-2.5"))
+    want, got = tiny.transformer.state_dict(), c.transformer.state_dict()
+    assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
+    assert c.transformer.config.ff_bias is False and type(c.text_encoder).__name__.startswith("Gemma4")
+
+
+def test_a_23_transformer_file_under_the_25_id_is_refused_by_its_ff_bias(ltx25):
+    root, _ = ltx25
+    tiny23 = load_components(ModelConfig())
+    path = root / "ltx-2.3-22b-dev-transformer.safetensors"
+    _transformer_file(tiny23.transformer, path, "")
+    with pytest.raises(LoraportError, match="video feed-forward bias, so it is an LTX-2.3 checkpoint.*--model ltx-2.3"):
+        load_components(ModelConfig(id="ltx-2.5", path=path, text_encoder_path=root / "LTX-2.5"))
+
+
+def test_a_lora_under_the_25_id_is_named_a_lora(ltx25, tmp_path):
+    root, _ = ltx25
+    path = tmp_path / "my_25_lora.safetensors"
+    save_file({"diffusion_model.transformer_blocks.0.attn1.to_q.lora_A.weight": torch.zeros(2, 8)}, str(path))
+    with pytest.raises(LoraportError, match="is a LoRA, not a base model"):
+        load_components(ModelConfig(id="ltx-2.5", path=path, text_encoder_path=root / "LTX-2.5"))
