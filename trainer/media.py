@@ -37,6 +37,7 @@ class MediaInfo:
     frames: int
     duration_s: float
     has_audio: bool
+    frames_exact: bool = True  # False: the container stores no frame count (Matroska/WebM), frames is duration x fps
 
 
 def is_media(path: Path) -> bool:
@@ -85,7 +86,7 @@ def probe(path: Path) -> MediaInfo:
             width, height = height, width
         info = MediaInfo(kind=kind, codec=ctx.name, width=width, height=height, fps=fps if kind == "video" else 0.0,
                          frames=1 if kind == "image" else frames, duration_s=duration if kind == "video" else 0.0,
-                         has_audio=bool(container.streams.audio))
+                         has_audio=bool(container.streams.audio), frames_exact=kind == "image" or bool(stream.frames))
     _refuse_absurd(path, info)
     return info
 

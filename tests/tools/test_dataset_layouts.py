@@ -82,3 +82,15 @@ def test_ic_lora_references_in_a_references_folder_pair_at_import_and_in_trainin
                       "videos/run.mp4": ("", "references/videos/run.mp4"), "videos/jump.mp4": ("", None)}
     imported = _trainer_view(Path(report.path), ic=True)
     assert {k: r for k, (_, r) in imported.items() if k in direct} == {k: r for k, (_, r) in direct.items()}
+
+
+def test_a_variable_rate_mkv_whose_header_over_counts_imports_at_the_frames_it_has(tmp_path):
+    from tests.trainer.media_zoo import make_video
+
+    src = tmp_path / "src"
+    _clip(src / "a.mp4", 0)
+    make_video(src / "phone.mkv", frames=17, timestamps=[i * 0.09 for i in range(17)])  # header: 1.5 s x 24 fps
+    report = import_dataset(src, holdout_fraction=0)
+    by_name = {f.name: f for f in report.files}
+    assert by_name["phone.mkv"].error is None and by_name["phone.mkv"].frames == 17
+    assert by_name["phone.mkv"].bucket.endswith("x17")

@@ -119,6 +119,14 @@ def _examine(rel: str, path: Path, g: Guidance) -> tuple[FileEntry, str | None]:
         decode(path, Bucket(width=32, height=32, frames=int(entry.bucket.rsplit("x", 1)[1])))
     except LoraportError as err:
         why = _without_name(err.message, rel)
+        if "too short" in why and not _probe(path).frames_exact:
+            # Matroska/WebM store no frame count: duration x fps over-counts a variable-rate clip. The trainer
+            # buckets it by the frames that decode, and so does its report here.
+            from trainer.media import count_frames
+
+            entry.frames = count_frames(path, entry.frames or 1)
+            entry.bucket, note = assign_bucket(entry.kind, entry.width, entry.height, entry.frames, g.buckets)
+            return entry, note
         if "too short" in why:  # decode's message names our 32x32 check size, which means nothing to a user
             why = (f"its header promises {entry.frames} frames but fewer decode: the file is cut short or damaged; "
                    "re-export it")
