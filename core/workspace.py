@@ -62,6 +62,9 @@ def _safe_id(value: str) -> str:
     """Ids become directory names: refuse anything that could walk out of the workspace."""
     from core.errors import LoraportError
 
-    if not value or "/" in value or "\\" in value or value in {".", ".."} or value.startswith("."):
-        raise LoraportError(f"{value!r} is not a valid id: use letters, digits, '-', '_' and '.'.")
+    if (not isinstance(value, str) or not value or "/" in value or "\\" in value or value.startswith(".")
+            or len(value.encode("utf-8", "surrogatepass")) > 200 or not value.isprintable()):
+        # NUL and other control characters, and names past the file system's 255 bytes, fail only at mkdir
+        raise LoraportError(f"{value!r:.80} is not a valid id: use letters, digits, '-', '_' and '.' "
+                            "(at most 200 characters).")
     return value

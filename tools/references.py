@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from core.errors import LoraportError
-from trainer.media import is_media
+from trainer.media import is_media, probe
 from trainer.reference import Reference, check_settings, read_reference_settings
 
 NEEDS_ONE = ("{name} is an IC-LoRA: it renders from a reference image or clip (the face or scene it carries "
@@ -81,6 +81,7 @@ def pick_reference(lora_path: Path, *, config: dict | None = None, upload_file: 
     if not is_media(path) or not path.is_file():
         raise LoraportError(f"the reference {label} is not an image or clip (videos: mp4 mov webm mkv; images: png "
                             "jpg jpeg webp): upload one.")
+    probe(path)  # headers only: a text file named .mp4 or a clip without a picture is refused now, not mid-render
     return Reference(path=path, label=label, downscale_factor=settings.downscale_factor)
 
 

@@ -320,3 +320,19 @@ def test_the_token_does_not_excuse_another_sites_origin(guarded, workspace):
     with TestClient(guarded.app, base_url="http://any-name.example") as c:  # with a token, any Host name is fine
         ok = c.get("/api/health", headers={"Authorization": "Bearer s3cret-token", "Sec-Fetch-Site": "same-origin"})
         assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("name, data", [("ref.mp4", b"not a video at all"), ("ref.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 50),
+                                        ("ref.webm", b"<html>404</html>")])
+def test_an_ic_lora_reference_that_is_not_media_is_refused_before_any_job(client, workspace, tmp_path, name, data):
+    from tests.tools.lora_factory import make_ltx23_lora
+    from trainer.reference import reference_metadata
+
+    lora = make_ltx23_lora(tmp_path / "ic.safetensors", rank=1, n_blocks=1,
+                           metadata={**reference_metadata(), "loraport.base_model": "tiny-ltx-2.3"})
+    ic = client.post("/api/uploads", files=[("files", ("ic.safetensors", lora.read_bytes()))]).json()[0]
+    ref = client.post("/api/uploads", files=[("files", (name, data))]).json()[0]
+    response = client.post("/api/studio/generate", json={"lora_upload_id": ic["id"], "prompt": "a cat",
+                                                         "reference_upload_id": ref["id"], "steps": 1})
+    assert name in _plain_error(response, 400)
+    assert open_db(workspace)["jobs"].count == 0, "refused from the headers, not by a failed render job"
