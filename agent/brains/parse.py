@@ -38,7 +38,7 @@ RECIPES = ("character", "style", "motion", "face", "object")
 _MEDIA = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".png", ".jpg", ".jpeg", ".webp", ".zip")
 _PATH_TOKEN = re.compile(r"\"([^\"]+)\"|'([^']+)'|`([^`]+)`|\(([^()]+)\)|\[([^\[\]]+)\]|<([^<>]+)>|(\S+)")
 _STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})  # phones type curly quotes
-_NUMBER = re.compile(r"(?<![\w.])[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?(?![\w.])")
+_NUMBER = re.compile(r"(?<![\w.-])[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?(?![\w.])")
 _JOB = re.compile(r"\bjob\s+#?([0-9a-z][\w-]{3,})")
 
 
@@ -203,7 +203,8 @@ def _named_recipe(low: str) -> str | None:
     words_ = re.findall(r"[a-z]+", low)
     for i, word in enumerate(words_):
         named_here = i + 1 < len(words_) and words_[i + 1] in ("recipe", "lora", "one") or len(words_) <= 2
-        if len(word) >= 4 and named_here and (close := difflib.get_close_matches(word, RECIPES, n=1, cutoff=0.75)):
+        close = difflib.get_close_matches(word, RECIPES, n=1, cutoff=0.75) if len(word) >= 4 and named_here else []
+        if close and close[0][0] == word[0]:  # typos keep the first letter: "stlye" is style, "option" no motion
             return close[0]
     return None
 
@@ -241,6 +242,8 @@ def _paths(raw: str) -> tuple[list[Intent], str]:
         token = next(g for g in match.groups() if g).strip().strip("\"'`").rstrip(".,;:!?)]>").lstrip("([<")
         low = token.lower()
         if "/" not in token and "\\" not in token and not low.endswith((".safetensors", *_MEDIA)):
+            continue
+        if not re.search(r"[a-z0-9]", low):  # "rank: 16 / steps: 2000": a separator, not a path
             continue
         if " " in token and not low.endswith((".safetensors", *_MEDIA)) and not token.startswith(("/", "~")):
             continue  # a bracketed remark, not a path

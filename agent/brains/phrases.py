@@ -161,7 +161,7 @@ TALK = ("help", "next", "greeting", "thanks", "skip", "story", "restart", "undo"
 # A clause with one of these asks for a change ("can we use 16 instead", "how about 49 frames").
 CHANGE_CUES = ("set", "use", "make", "change", "try", "switch", "go with", "lower", "raise", "increase",
                "decrease", "reduce", "bump", "drop", "cut", "put", "back to", "instead", "let's", "lets", "can we",
-               "could we", "can you", "could you", "please", "want", "i'd like", "id like", "how about",
+               "could we", "can you", "could you", "can u", "could u", "would you", "would u", "pls", "plz", "please", "want", "i'd like", "id like", "how about",
                "what about", "double", "halve", "half", "triple", "more", "fewer", "less", "higher", "up",
                "down", "go for", "give it", "turn", "enable", "disable", "bring", "move", "needs",
                "should be", "to", "with", "at")
@@ -185,7 +185,7 @@ EVALUATIVE = ("seems", "seem", "looks", "feels", "sounds", "appears", "too low",
 
 # Relative changes spoken without a number -> the overrides syntax of tools.plan.overrides.
 RELATIVE: dict[str, str] = {
-    "double": "x2", "twice": "x2", "triple": "x3", "halve": "x0.5", "half": "x0.5", "a third more": "+33%",
+    "half again": "x1.5", "half again as many": "x1.5", "double": "x2", "twice": "x2", "triple": "x3", "halve": "x0.5", "half": "x0.5", "a third more": "+33%",
     "a bit more": "+20%", "a little more": "+20%", "slightly more": "+20%", "a touch more": "+20%",
     "bit more": "+20%", "a bit higher": "+20%", "a little higher": "+20%", "slightly higher": "+20%",
     "a bit less": "-20%", "a little less": "-20%", "slightly less": "-20%", "a bit fewer": "-20%",

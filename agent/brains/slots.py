@@ -44,6 +44,8 @@ def normalise(text: str) -> str:
     t = text.lower().replace("\u2019", "'").replace("\u00d7", "x").replace("\u201c", '"').replace("\u201d", '"')
     t = re.sub(r"([a-z])\1{2,}", r"\1", t)  # "lets goooo", "yesss"
     t = _numbers_as_written(t)
+    t = re.sub(r"\btimes\s+(\d+(?:\.\d+)?)\b", r"x\1", t)  # "steps times 2"
+    t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:x|times)\s+(?=the\b|as many\b|as much\b|more\b)", r"x\1 ", t)  # "1.5x the steps"
     t = _number_words(t)
     t = _glued_names().sub(r"\1 ", t)  # "rank16", "lr2e-4", "steps2000"
     t = re.sub(r"\br\s*=\s*(?=\d)", "rank=", t)  # kohya's r=16
@@ -97,7 +99,7 @@ def _seconds_to_frames(seconds: float) -> int:
 
 
 def _number_words(t: str) -> str:
-    parts, out, i = re.split(r"(\s+|-)", t), [], 0
+    parts, out, i = re.split(r"(\s+|-|=|:)", t), [], 0
     while i < len(parts):
         w = parts[i]
         if w in _ONES or w in _TENS or (w == "a" and _next_word(parts, i) in _SCALES):
@@ -151,6 +153,7 @@ def _names() -> tuple[tuple[tuple[str, ...], str], ...]:
             spoken = word.replace("_", " ").lower()
             if spoken not in P.NOT_SETTINGS:
                 table[tuple(spoken.split())] = info.name
+                table[(spoken.replace(" ", "-"),)] = info.name  # "learning-rate", "batch-size"
     for word, name in P.EXTRA_NAMES.items():
         table[tuple(word.split())] = name
     return tuple(sorted(table.items(), key=lambda kv: -len(kv[0])))
@@ -177,18 +180,21 @@ def clauses(text: str) -> list[tuple[list[str], bool]]:
 def read_settings(text: str, last_setting: str | None = None) -> Reading:
     """Every setting change in a normalised message, as {setting: spoken value} in overrides syntax."""
     reading = Reading()
+    carried = False
     for tokens, asked in clauses(text):
         mentions = _mentions(tokens)
         joined = " " + " ".join(tokens) + " "
         imperative = tokens[0] == "do" and len(tokens) > 1 and (bool(_NUM.match(tokens[1])) or tokens[1] in (
-            "it", "that", "this", "the", "a", "an", "another", "more", "less", "fewer", "some", "one", "same",
+            "it", "that", "this", "the", "a", "an", "another", "not", "more", "less", "fewer", "some", "one", "same",
             "half", "double", "twice"))  # "do 2000 steps", "do it again with rank 32", "do another run"
-        question = asked or (tokens[0] in P.QUESTION_WORDS and not imperative)
+        lead = next((t for t in tokens if t not in _LEAD_FILLERS), tokens[0])  # "hmm why is ...", "ok so what ..."
+        question = asked or (lead in P.QUESTION_WORDS and not imperative)
         remark = any(f" {w} " in joined for w in P.EVALUATIVE)
         strong = any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)
         earlier = reading.mentioned[-1:] or ([last_setting] if last_setting else [])
-        strict = any(f" {c} " in joined for c in P.BARE_VALUE_CUES)  # "use 16 instead", "back to 32", "like 32?"
+        strict = carried or any(f" {c} " in joined for c in P.BARE_VALUE_CUES)  # "use 16 instead", "back to 32"
         found = _bind(tokens, mentions, joined, earlier, strict)
+        carried = strict and not found and not mentions  # "no wait, 1200": the cue's clause, then the value
         # "..., like 32?" after naming the setting: the bare value is the request, the question mark a softener
         request = strong or not (question or remark) or (strict and not mentions and bool(found) and bool(earlier))
         for _, _, name in mentions:
@@ -201,10 +207,12 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
                 reading.unvalued += [n for _, _, n in mentions if n not in reading.unvalued]
         else:
             reading.asked_about += [n for _, _, n in mentions if n not in reading.asked_about]
-            reading.asked_about += [n for phrase, (n, _) in P.VALUE_WORDS.items()  # "what's 8-bit adam?"
+            reading.asked_about += [n for phrase, (n, _) in _value_words().items()  # "what's 8-bit adam?"
                                     if f" {phrase} " in joined and n not in reading.asked_about]
             if any(_RES.match(t) for t in tokens) and "resolution" not in reading.asked_about:
                 reading.asked_about.append("resolution")  # "can I train at 1080p?"
+            if any(_MODEL.match(t) for t in tokens) and question and "model" not in reading.asked_about:
+                reading.asked_about.append("model")  # "should I move to 2.5?"
             pointing = tokens[0] == "why" or (tokens[0] in ("what", "whats", "what's", "is", "isn't", "how") and any(
                 t in ("that", "this", "so") for t in tokens))
             if not mentions and question and pointing and (reading.mentioned or last_setting):
@@ -299,15 +307,16 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
         named = [(0, earlier[-1])]  # "halve it", "a bit more"
     for start, name in [(s, n) for s, n in named if n not in found]:
         kind, choices = _kinds().get(name, ("", ()))
-        if kind in ("int", "float") and (part_of[start][1] or rel):
-            found[name] = part_of[start][1] or rel
+        part_rel = part_of[start][1]
+        if kind in ("int", "float") and (part_rel or (rel and part_rel is None)):
+            found[name] = part_rel or rel
         elif kind == "str" and choices:
             found.update({name: c for c in choices if f" {c} " in joined and c not in ("on", "off")})
             if name not in found and {"on", "off"} <= set(choices) and (state := _on_off(joined)):
                 found[name] = "on" if state == "true" else "off"  # "no audio", "keep the sound"
         elif kind == "bool" and (state := _on_off(joined)):
             found[name] = state
-    for phrase, (name, value) in P.VALUE_WORDS.items():
+    for phrase, (name, value) in _value_words().items():
         if f" {phrase} " in joined:
             found[name] = value
     model = next((t for t in tokens if _MODEL.match(t)), None)
@@ -315,6 +324,25 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
                                                                           joined)):
         found["model"] = model
     return _negated(found, joined) if negated(joined) else found
+
+
+@functools.cache
+def _value_words() -> dict[str, tuple[str, str]]:
+    """Spoken values that name their setting: the phrase table, plus every choice that only one setting has
+    ("adamw", "cosine", "ic-lora"); choices several settings share ("int8", "bf16") or everyday words ("on",
+    "required") need the setting named."""
+    from tools.plan.glossary import SETTINGS
+
+    owners: dict[str, list[str]] = {}
+    for info in SETTINGS.values():
+        if info.overridable:
+            for choice in info.choices:
+                owners.setdefault(choice, []).append(info.name)
+    unique = {c: (names[0], c) for c, names in owners.items() if len(names) == 1 and c not in _PLAIN_CHOICES}
+    return {**unique, **P.VALUE_WORDS}
+
+
+_PLAIN_CHOICES = {"on", "off", "required", "none", "auto", "no", "blocks", "cpu"}
 
 
 def _on_off(joined: str) -> str | None:
@@ -332,14 +360,18 @@ def _parts(tokens: list[str], joined: str) -> list[tuple[str, str | None]]:
     for end in [k for k, t in enumerate(tokens) if t in _AND] + [len(tokens)]:
         piece = " " + " ".join(tokens[start:end]) + " "
         direction = _direction(piece)
-        out += [(direction or whole, _relative(piece, direction) if direction else None)] * (end - start)
+        keep = any(f" {w} " in piece for w in _KEEP)  # "... but keep alpha the same": this part changes nothing
+        rel = "" if keep else _relative(piece, direction)
+        out += [("" if keep else direction or whole, rel)] * (end - start)
         if end < len(tokens):
             out.append((whole, None))
         start = end + 1
     return out
 
 
-_AND = {"and", "but", "then", "also", "while"}
+_AND = {"and", "but", "then", "also", "while", "n", "&"}
+_LEAD_FILLERS = {"hmm", "hm", "ok", "okay", "so", "well", "um", "uh", "oh", "lol", "and", "but", "sorry", "hey"}
+_KEEP = ("keep", "leave", "same", "unchanged", "as is", "alone", "untouched")
 
 
 def negated(joined: str) -> bool:
@@ -382,7 +414,8 @@ def _owner(tokens, i, ends, mentions) -> str | None:
     nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
     if nxt in P.UNITS:
         return P.UNITS[nxt]
-    if after := next((name for s, _, name in mentions if s == i + 1), None):  # "100 warmup steps"
+    gap = 2 if tokens[i + 1:i + 2] in (["the"], ["of"]) else 1
+    if after := next((name for s, _, name in mentions if s == i + gap), None):  # "100 warmup steps", "x2 the rank"
         return after
     if nxt in P.UP + P.DOWN and i + 2 < len(tokens) and tokens[i + 2] in P.UNITS:
         return P.UNITS[tokens[i + 2]]
@@ -427,7 +460,9 @@ _TRIGGER_STOP = {"and", "with", "please", "then", "instead", "for", "but", "so",
 _NOT_A_TRIGGER = {"word", "phrase", "the", "a", "it", "this", "that", "same", "fine", "ok", "okay", "what", "do",
                   "does", "mean", "means", "is", "for", "from", "old", "you", "i", "my", "keep", "will", "would",
                   "should", "still", "be", "was", "going", "gonna", "used", "in", "on", "at", "we", "they",
-                  "original", "previous", "current", "words", "phrases", "too", "again", "back", "now"}
+                  "original", "previous", "current", "words", "phrases", "too", "again", "back", "now",
+                  "before", "earlier", "last", "previously", "wrong", "right", "bad", "broken", "missing", "empty",
+                  "different", "changed", "set", "not", "like"}
 
 
 def _asks_or_refuses(raw: str, at: int) -> bool:

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from agent.brains import new_call_id
+from agent.brains.slots import negated, normalise
 from agent.ltx25 import is_25, thread_target
 from agent.state import latest_job
 
@@ -23,9 +24,14 @@ _AS_IS = re.compile(r"\bstill works?\b|\bas[- ]is\b|\b(?:test|try|check) it (?:f
                     r"|\bwithout retrain|\bdoes it (?:still )?work on\b|\bwork on (?:ltx[- ]?)?2[._]5\b")
 
 
+_ADVICE = re.compile(r"\s*(?:should|shall|do|would) (?:i|we)\b|\s*is it worth|\s*why (?:would|should)")
+
+
 def target_calls(text: str, state: dict[str, Any]) -> list[dict[str, Any]] | None:
     """Tool calls for a target / as-is request, or None when the message is about something else."""
     low = text.lower()
+    if negated(f" {normalise(low)} ") or _ADVICE.match(low):
+        return None  # "don't switch to 2.5" changes nothing; "should I move to 2.5?" asks (parse answers it)
     if _AS_IS.search(low) and (state.get("old_lora") or {}).get("path"):
         model = "ltx-2.5" if re.search(r"2[._]5", low) or is_25(thread_target(state)) else None
         calls = []

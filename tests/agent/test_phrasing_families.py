@@ -1,0 +1,229 @@
+"""Families of phrasing, generated from their parts the way different people combine them: a negation with any
+launch verb and any tail, a number in any spelling with any way of naming its setting, a correction in any
+form. Each family states the rule the guided brain's reader must follow for all of its members, so a new way
+of saying one part is checked against every other part.
+"""
+
+import itertools
+
+import pytest
+
+from agent import words
+from agent.brains.parse import parse
+from agent.brains.slots import normalise
+
+SET = "set_option"
+
+
+def _tools(text: str, last: str | None = None) -> list[str]:
+    return [i.tool or i.kind for i in parse(text, last)]
+
+
+def _changes(text: str, last: str | None = None) -> dict:
+    found = [i.args["changes"] for i in parse(text, last) if i.tool in (SET, "retrain_with")]
+    return found[0] if found else {}
+
+
+NEGATIONS = ["don't", "dont", "do not", "please don't", "no, don't", "no don't", "i don't want to", "never",
+             "i do not want you to", "better not"]
+LAUNCHES = ["start", "start training", "start it", "launch it", "launch", "kick it off", "begin training",
+            "start the run", "go ahead and train"]
+TAILS = ["", " yet", " just yet", " until i say so", " now", ", i want to check the clips first", "!"]
+
+
+@pytest.mark.parametrize("neg", NEGATIONS)
+def test_a_negated_launch_never_launches_nor_approves(neg):
+    for launch, tail in itertools.product(LAUNCHES, TAILS):
+        text = f"{neg} {launch}{tail}"
+        assert "launch_training" not in _tools(text), text
+        assert words.answer(text) != "yes", text
+
+
+@pytest.mark.parametrize("neg", ["don't", "dont", "do not", "never", "no need to", "i don't want to"])
+def test_a_negated_retrain_or_cancel_does_nothing(neg):
+    for verb in ("retrain it", "retrain with more steps", "cancel the job", "stop training", "redo it",
+                 "caption all the clips", "export the best checkpoint"):
+        assert _tools(f"{neg} {verb}") == ["no"], f"{neg} {verb}"
+
+
+NEGATED_SETTINGS = ["not rank 64", "don't set the rank to 64", "i don't want rank 64", "dont make it 3000 steps",
+                    "do not change the learning rate to 1e-3", "never use 97 frames", "don't use 768x512",
+                    "no need to change the rank", "i'd rather not use rank 64", "don't double the steps",
+                    "don't halve the learning rate", "no more steps please"]
+
+
+@pytest.mark.parametrize("text", NEGATED_SETTINGS)
+def test_a_negated_setting_change_changes_nothing(text):
+    assert SET not in _tools(text, "rank") and _tools(text, "rank") == ["no"]
+
+
+SWITCHES = [  # a negated switch goes the one other way, or nowhere
+    ("don't use 8-bit adam", {"optimizer": "adamw"}), ("dont use the 8bit optimizer", {"optimizer": "adamw"}),
+    ("do not enable vae tiling", {"vae_tiling": "false"}), ("don't use gradient checkpointing",
+                                                             {"gradient_checkpointing": "false"}),
+    ("no audio", {"audio": "off"}), ("no sound please", {"audio": "off"}), ("train it without audio",
+                                                                           {"audio": "off"}),
+    ("keep the sound", {"audio": "on"}), ("train the voice too", {"audio": "on"}),
+    ("don't quantize the base to nf4", {"quantize_base": "none"}), ("switch to adamw", {"optimizer": "adamw"}),
+    ("don't use cosine", {}),  # three schedules: which one instead is not said, so nothing changes
+]
+
+
+@pytest.mark.parametrize(("text", "changes"), SWITCHES, ids=[s[0] for s in SWITCHES])
+def test_switches_said_with_or_without_a_negation(text, changes):
+    assert _changes(text) == changes
+
+
+LR_SPELLINGS = ["2e-4", "2E-4", "2e-04", "2 e-4", "0.0002", ".0002", "2x10^-4", "2 x 10^-4", "2*10^-4"]
+LR_FRAMES = ["lr {}", "lr={}", "learning rate {}", "set the learning rate to {}", "can u make the lr {}",
+             "change lr to {} please", "Learning-rate: {}", "use a learning rate of {}"]
+
+
+@pytest.mark.parametrize("frame", LR_FRAMES)
+def test_a_learning_rate_in_any_spelling(frame):
+    for spelling in LR_SPELLINGS:
+        text = frame.format(spelling)
+        assert float(_changes(text)["learning_rate"]) == pytest.approx(2e-4), text
+
+
+STEP_SPELLINGS = ["1500", "1,500", "1.5k", "fifteen hundred", "one thousand five hundred"]
+STEP_FRAMES = ["{} steps", "train for {} steps", "steps to {}", "make it {} steps", "set steps={}",
+               "lets do {} steps instead", "can we try {} steps?", "{} iterations"]
+
+
+@pytest.mark.parametrize("frame", STEP_FRAMES)
+def test_a_step_count_in_any_spelling(frame):
+    for spelling in STEP_SPELLINGS:
+        text = frame.format(spelling)
+        assert float(_changes(text)["steps"]) == 1500, text
+
+
+@pytest.mark.parametrize(("text", "value"), [("a couple thousand steps", "2000"), ("a couple of hundred steps", "200"),
+                                             ("rank thirtytwo", "32"), ("rank16", "16"), ("steps2000", "2000"),
+                                             ("twenty four frames", None)])
+def test_numbers_glued_or_in_words(text, value):
+    changes = _changes(text)
+    if value is None:  # 24 is no 8k+1 frame count: the plan refuses it with the rule, the reader keeps it
+        assert changes == {"frames": "24"}
+    else:
+        assert list(changes.values()) == [value]
+
+
+CORRECTIONS = ["actually {}", "actually make it {}", "no wait, {}", "make it {} instead", "sorry i meant {}",
+               "hmm {} instead", "{} actually", "i mean {}", "correction: {}", "rather {}"]
+
+
+@pytest.mark.parametrize("frame", CORRECTIONS)
+def test_a_correction_changes_the_setting_just_talked_about(frame):
+    assert _changes(frame.format(1200), "steps") == {"steps": "1200"}
+
+
+@pytest.mark.parametrize("frame", ["actually {}", "make it {}", "{} please"])
+def test_a_bare_number_with_nothing_talked_about_is_asked_about(frame):
+    assert _tools(frame.format(1500)) == ["ask_value"]
+
+
+DIRECTIONS = [("lower", "-"), ("raise", "+"), ("increase", "+"), ("reduce", "-"), ("bump up", "+"), ("cut", "-")]
+
+
+def test_each_part_of_a_sentence_keeps_its_own_direction():
+    for (verb_a, sign_a), (verb_b, sign_b) in itertools.product(DIRECTIONS, DIRECTIONS):
+        text = f"{verb_a} the rank and {verb_b} the steps"
+        changes = _changes(text)
+        assert changes["rank"][0] == sign_a and changes["steps"][0] == sign_b, (text, changes)
+    assert _changes("could you double the steps and halve the learning rate") == {"steps": "x2",
+                                                                                   "learning_rate": "x0.5"}
+    assert _changes("increase rank to 64 but keep alpha the same") == {"rank": "64"}
+
+
+QUESTIONS = ["what does {} do?", "whats {} for", "why that {}?", "is the {} too high?", "explain {} to me",
+             "how does {} matter", "what {} are we using", "hmm why is the {} like that"]
+
+
+@pytest.mark.parametrize("name,setting", [("rank", "rank"), ("learning rate", "learning_rate"), ("lr", "learning_rate"),
+                                          ("trigger", "trigger"), ("alpha", "alpha"), ("steps", "steps")])
+def test_a_question_about_a_setting_explains_it_and_sets_nothing(name, setting):
+    for frame in QUESTIONS:
+        text = frame.format(name)
+        assert [(i.tool, i.args) for i in parse(text)] == [("explain_settings", {"setting": setting})], text
+
+
+@pytest.mark.parametrize("text", ["what trigger will it use", "which trigger word does it use?",
+                                  "is the trigger still zorbly style", "does the trigger have to be zorbly?",
+                                  "what was the old trigger?", "should the trigger be ohwx?"])
+def test_a_question_about_the_trigger_never_sets_it(text):
+    assert "trigger" not in _changes(text) and _tools(text) == ["explain_settings"]
+
+
+@pytest.mark.parametrize(("text", "trigger"), [
+    ("use ohwx as trigger", "ohwx"), ("trigger ohwx man", "ohwx man"), ("set the trigger to zorbly style", "zorbly style"),
+    ("can you set the trigger to ohwx?", "ohwx"), ("could we make the trigger word sks dog please", "sks dog"),
+    ("trigger phrase = 'zorbly style'", "zorbly style"), ("make the trigger “Zorbly Style”", "Zorbly Style")])
+def test_a_trigger_asked_for_is_kept_as_written(text, trigger):
+    assert _changes(text)["trigger"] == trigger
+
+
+@pytest.mark.parametrize("text", ["keep the old trigger", "keep my old trigger please", "use the original trigger",
+                                  "same trigger as before", "set the trigger back to the old one",
+                                  "keep the trigger word as it was", "hmm no, keep the old trigger"])
+def test_keeping_the_old_trigger(text):
+    assert _tools(text) == ["keep_trigger"]
+
+
+RETRAINS = [
+    ("retrain my style LoRA with 20% more steps", {"steps": "+20%"}, "style"),
+    ("same as last time but rank 64", {"rank": "64"}, None),
+    ("redo the face one, lower lr", {"learning_rate": "-50%"}, "face"),
+    ("redo the character one with a lower lr and twice the steps", {"learning_rate": "-50%", "steps": "x2"},
+     "character"),
+    ("one more run with rank 16", {"rank": "16"}, None), ("same settings but 3k steps", {"steps": "3000"}, None),
+    ("try again with half the learning rate", {"learning_rate": "x0.5"}, None),
+    ("do another run with more steps", {"steps": "+50%"}, None),
+]
+
+
+@pytest.mark.parametrize(("text", "changes", "recipe"), RETRAINS, ids=[r[0] for r in RETRAINS])
+def test_retrain_requests_in_other_words(text, changes, recipe):
+    [intent] = parse(text)
+    assert intent.tool == "retrain_with" and intent.args["changes"] == changes
+    assert intent.args.get("recipe") == recipe
+
+
+CARDS = ["24gb", "a 4090", "my 3060 12 gig", "16 GB VRAM", "an rtx 3090", "24 gigs", "a 12gb card", "an a100"]
+
+
+@pytest.mark.parametrize("frame", ["will it fit on {}", "i have {}", "can i train on {}?", "is {} enough",
+                                   "{} ok?"])
+def test_a_card_in_any_words_is_a_hardware_question_not_a_setting(frame):
+    for card in CARDS:
+        text = frame.format(card)
+        assert _tools(text) == ["check_hardware"], text
+
+
+YES = ["sure", "sure go ahead", "yep", "yeah go for it", "let's do it", "alright let's do this", "ok",
+       "sounds good to me", "go on then", "yes please", "ya", "👍", "fine by me", "okey dokey"]
+NO = ["nah", "no", "nope not yet", "wait", "hold on", "hang on", "not so fast", "let me think", "maybe later",
+      "don't", "no thanks", "not now", "i changed my mind", "don't do it", "hmm not sure"]
+
+
+@pytest.mark.parametrize("text", YES)
+def test_yes_in_many_forms(text):
+    assert words.answer(text) == "yes" and words.answer(text.upper()) == "yes"
+
+
+@pytest.mark.parametrize("text", NO)
+def test_no_in_many_forms(text):
+    assert words.answer(text) == "no" and _tools(text) == ["no"]
+
+
+@pytest.mark.parametrize("text", ["lol nice", "my cat just walked on the keyboard", "brb coffee",
+                                  "i think it's great", "this is taking me back", "hmm"])
+def test_chatter_changes_and_starts_nothing(text):
+    assert not {SET, "launch_training", "retrain_with", "cancel_job"} & set(_tools(text))
+
+
+def test_the_reader_normalises_numbers_without_touching_versions_or_paths():
+    assert "ltx-2.3" in normalise("move it to 2.3")
+    assert _tools("rank: 16 / steps: 2000") == [SET]
+    assert _tools("option 3") != ["choose_recipe"]  # "option" is no typo of "motion"
+    assert _tools("should i move to 2.5?") == ["explain_settings"]
