@@ -61,6 +61,8 @@ def audio_settings(audio_vae) -> tuple[int, int, int]:
 
 
 def _video_start(container) -> float:
+    if not container.streams.video:  # a sound file of its own (a manifest's `audio` column): it starts at 0
+        return 0.0
     v = container.streams.video[0]
     return float(v.start_time * v.time_base) if v.start_time is not None and v.time_base else 0.0
 
@@ -161,6 +163,25 @@ def encode_audio(audio_vae, track: AudioTrack) -> torch.Tensor:
     return tokens[0].float()
 
 
+def _decode(path: Path, seconds: float, rate: int, separate: bool) -> tuple[str | None, AudioTrack | None]:
+    """(problem, track) for the sound of ``path``; ``separate``: a sound file named by the manifest, which (unlike
+    the clip, probed already) may be missing or unreadable."""
+    import av
+
+    label = f"its audio file {path.name}" if separate else "its sound track"
+    if separate and not path.is_file():
+        return f"its audio file {path.name} is not in the dataset folder (add it or fix the 'audio' column)", None
+    try:
+        track = decode_audio(path, seconds, rate)
+    except LoraportError as exc:
+        return str(exc).removeprefix(f"{path.name}: "), None
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        return f"{label} could not be read ({exc.__class__.__name__}); re-export it as WAV, FLAC or AAC", None
+    if track is None:
+        return (f"{label} holds no sound stream" if separate else "it has no sound track"), None
+    return ("its sound track is silent" if track.silent else None), track
+
+
 def _fp32(audio_vae):
     """The audio VAE in float32, as ltx-trainer encodes audio ("needs float32 for quality"): a float32 copy when
     the model was loaded in bf16 (the audio VAE is small), the same module otherwise."""
@@ -188,23 +209,23 @@ class SoundPreparer:
         self.without: list[MediaError] = []
         self.notes: list[MediaError] = []
 
-    def prepare(self, media: Path, info, bucket: Bucket, fps: float, content: str) -> torch.Tensor | None:
+    def prepare(self, media: Path, info, bucket: Bucket, fps: float, content: str,
+                source: Path | None = None) -> torch.Tensor | None:
+        """The clip's audio tokens, or None (listed in ``without``). ``source``: a separate sound file (a
+        manifest's ``audio`` column, as ltx-trainer reads it) decoded instead of the clip's own track."""
         seconds = bucket.frames / fps  # exactly what the training frames cover
         rate = audio_settings(self.vae)[0]
         key = cache_key(self.mkey, content, "audio", f"{seconds:.6f}", rate)
-        cached = self.cache.get("audio", key) if info.kind == "video" and info.has_audio else None
+        has_sound = info.kind == "video" and (info.has_audio or source is not None)
+        cached = self.cache.get("audio", key) if has_sound else None
         if cached is not None:  # encoded before: nothing is decoded again
             self._note(media, float(cached["covered_s"]), seconds)
             return cached["latents"]
         problem, track = None, None
-        if info.kind != "video" or not info.has_audio:
+        if not has_sound:
             problem = "an image has no sound" if info.kind != "video" else "it has no sound track"
         else:
-            try:
-                track = decode_audio(media, seconds, rate)
-                problem = "its sound track is silent" if track is None or track.silent else None
-            except LoraportError as exc:
-                problem = str(exc).removeprefix(f"{media.name}: ")
+            problem, track = _decode(source or media, seconds, rate, separate=source is not None)
         if problem:
             if self.required:
                 raise LoraportError(f"{media.name}: {problem}, and this recipe trains sound: it was left out. "

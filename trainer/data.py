@@ -283,7 +283,12 @@ def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cac
     caption = _caption(entry, config)
     text = _text(caption, components, cache, mkey)
     fps = info.fps if info.kind == "video" and info.fps > 0 else 24.0
-    audio = sound.prepare(entry.media, info, bucket, fps, content) if sound is not None else None
+    audio = None
+    if sound is not None and entry.audio is not None:  # a manifest's `audio` file replaces the clip's own track
+        content = cache_key(content, "audio-file", file_sha256(entry.audio) if entry.audio.is_file() else "missing")
+        audio = sound.prepare(entry.media, info, bucket, fps, content, source=entry.audio)
+    elif sound is not None:
+        audio = sound.prepare(entry.media, info, bucket, fps, content)
     item = PreparedItem(media=_relative(entry.media, root), caption=caption, split=entry.split, bucket=bucket, fps=fps,
                         latents=lat["latents"], video_embeds=text["video"], audio_embeds=text["audio"],
                         mask=text["mask"], ref_latents=ref, audio_latents=audio,

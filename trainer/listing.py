@@ -11,7 +11,8 @@ from pathlib import Path
 
 from core.errors import LoraportError
 from trainer.config import TrainConfig
-from trainer.manifest import CAPTIONS_FILE, find_manifests, read_rows, row_caption, row_media, row_reference
+from trainer.manifest import CAPTIONS_FILE, find_manifests, read_rows, row_audio, row_caption, row_media
+from trainer.manifest import row_reference
 from trainer.manifest import sidecar_caption
 from trainer.media import is_media
 
@@ -34,6 +35,7 @@ class _Entry:
     split: str
     reference: Path | None = None
     split_given: bool = False  # captions.jsonl named the split: the importer (or the user) decided it
+    audio: Path | None = None  # a manifest's `audio` file: the sound to train instead of the clip's own track
 
 
 def _inside(root: Path, rel: str) -> Path:
@@ -69,8 +71,9 @@ def _read_listed(root: Path, listing: Path, errors: list[MediaError], with_split
                 raise LoraportError(f"split {split!r} must be 'train' or 'holdout'")
             ref_rel = row_reference(row)
             ref = _inside(root, str(here / ref_rel)) if ref_rel else None
-            entries.append(_Entry(media, row_caption(row), split, ref,
-                                  split_given=with_split and bool(row.get("split"))))
+            audio_rel = row_audio(row)
+            entries.append(_Entry(media, row_caption(row), split, ref, split_given=with_split and bool(row.get("split")),
+                                  audio=_inside(root, str(here / audio_rel)) if audio_rel else None))
         except (ValueError, TypeError, LoraportError) as exc:
             bad.append((n, f"bad line ({exc})"))
     errors.extend(MediaError(f"{listing.name}:{n}", f"{why}; each line is " + _ROW_SHAPE) for n, why in sorted(bad))

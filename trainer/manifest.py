@@ -3,9 +3,10 @@ bring them.
 
 - loraport's ``captions.jsonl``: ``{"media", "caption", "split", "reference"}`` per line (docs/CONTRACTS.md).
 - ltx-trainer's dataset file: a CSV, JSON (a list of objects) or JSONL manifest whose columns are found by name:
-  ``video`` (legacy ``media_path``) for the target, ``caption``, and for IC-LoRA ``reference_video`` (legacy
-  ``ref_media_path``); paths are relative to the manifest's folder. Its ``audio`` / ``reference_audio`` /
-  ``*_mask`` columns belong to modes loraport does not train and are not read.
+  ``video`` (legacy ``media_path``) for the target, ``caption``, for IC-LoRA ``reference_video`` (legacy
+  ``ref_media_path``), and ``audio``: a sound file that replaces the clip's own track in an audio run; paths are
+  relative to the manifest's folder. Its ``reference_audio`` / ``*_mask`` columns belong to modes loraport does
+  not train and are not read.
 - a Hugging Face ``imagefolder`` / ``videofolder`` ``metadata.jsonl`` / ``metadata.csv``: ``file_name`` and
   ``caption`` (or ``text``).
 - kohya-style sidecars beside each file: ``clip.txt``, ``clip.caption``, or a ``clip.json`` object with a
@@ -75,6 +76,11 @@ def row_media(row: dict) -> str | None:
 
 def row_reference(row: dict) -> str | None:
     value = first_field(row, REFERENCE_COLUMNS)
+    return value.replace("\\", "/") if value else None
+
+
+def row_audio(row: dict) -> str | None:
+    value = first_field(row, ("audio",))
     return value.replace("\\", "/") if value else None
 
 

@@ -94,3 +94,17 @@ def test_a_variable_rate_mkv_whose_header_over_counts_imports_at_the_frames_it_h
     by_name = {f.name: f for f in report.files}
     assert by_name["phone.mkv"].error is None and by_name["phone.mkv"].frames == 17
     assert by_name["phone.mkv"].bucket.endswith("x17")
+
+
+def test_an_audio_column_at_import_says_the_separate_sound_is_not_carried(tmp_path):
+    from tests.trainer.media_zoo import make_sound
+
+    src = tmp_path / "src"
+    _clip(src / "a.mp4", 0)
+    _clip(src / "b.mp4", 1)
+    make_sound(src / "a.wav")
+    (src / "dataset.jsonl").write_text(json.dumps({"video": "a.mp4", "audio": "a.wav", "caption": "x"}) + "\n"
+                                       + json.dumps({"video": "b.mp4", "caption": "y"}) + "\n")
+    report = import_dataset(src, holdout_fraction=0)
+    assert any("'audio' column names separate sound files" in w for w in report.warnings)
+    assert {f.name: f.caption for f in report.files} == {"a.mp4": "x", "b.mp4": "y"}

@@ -94,3 +94,17 @@ def make_still(path: Path, size: tuple[int, int] = (64, 64), color=(40, 200, 40)
         img = Image.fromarray(pixels).convert(mode)
     img.save(path)
     return path
+
+
+def make_sound(path: Path, seconds: float = 1.0, *, codec: str = "pcm_s16le", rate: int = 44100,
+               layout: str = "stereo", hz: float = 440.0, amplitude: float = 0.5) -> Path:
+    """A sound file of its own (.wav / .flac / .mp3 / .m4a / .ogg), as ltx-trainer's ``audio`` column names."""
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    audio = dict(codec=codec, rate=rate, layout=layout, seconds=seconds, hz=hz, amplitude=amplitude)
+    with av.open(str(path), "w") as container:
+        stream = _audio_stream(container, audio)
+        _write_audio(container, stream, audio, seconds)
+    return path

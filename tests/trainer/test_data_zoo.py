@@ -183,3 +183,37 @@ def test_an_ltx_trainer_ic_manifest_with_references_that_differ_in_size_rate_and
     assert "short_depth.mp4 is shorter than the 17 frames" in errors["videos/short.mp4"]
     assert "lost_depth.mp4 is not in the dataset folder" in errors["videos/lost.mp4"]
     assert "still.png is an image" in errors["videos/still.mp4"]
+
+
+@pytest.mark.slow
+def test_a_manifests_audio_column_replaces_the_clips_own_sound_and_bad_files_are_named(components, tmp_path):
+    from tests.trainer.media_zoo import make_sound
+
+    d = tmp_path / "ds"
+    make_video(d / "mute.mp4")  # no track of its own: the wav gives it sound
+    make_sound(d / "audio" / "mute.wav", seconds=1.0, hz=300)
+    make_video(d / "own.mp4", audio=dict(codec="aac", rate=48000, hz=2000))
+    make_video(d / "swapped.mp4", audio=dict(codec="aac", rate=48000, hz=2000))
+    make_sound(d / "audio" / "swapped.flac", codec="flac", rate=48000, seconds=1.0, hz=300)
+    make_video(d / "lost.mp4")
+    make_video(d / "garbage.mp4")
+    (d / "audio" / "garbage.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk" * 4)
+    rows = [{"video": "mute.mp4", "audio": "audio/mute.wav"}, {"video": "own.mp4"},
+            {"video": "swapped.mp4", "audio": "audio/swapped.flac"}, {"video": "lost.mp4", "audio": "audio/lost.wav"},
+            {"video": "garbage.mp4", "audio": "audio/garbage.wav"}]
+    (d / "dataset.json").write_text(json.dumps([{**r, "caption": "x"} for r in rows]))
+    cfg = TrainConfig(data=dict(dataset_dir=d, buckets=[dict(width=64, height=64, frames=17)], holdout_fraction=0,
+                                audio="on"))
+    ds = prepare_dataset(cfg, components, tmp_path / "cache")
+    tokens = {i.media: i.audio_latents for i in ds.train}
+    assert len(tokens) == 5 and not ds.errors  # nothing lost
+    assert tokens["mute.mp4"] is not None and tokens["lost.mp4"] is None and tokens["garbage.mp4"] is None
+    assert torch.allclose(tokens["mute.mp4"], tokens["swapped.mp4"], atol=0.05)  # the same 300 Hz tone...
+    assert not torch.allclose(tokens["own.mp4"], tokens["swapped.mp4"], atol=0.1)  # ...not the clip's 2 kHz one
+    why = {e.media: e.message for e in ds.without_sound}
+    assert set(why) == {"lost.mp4", "garbage.mp4"}
+    assert "audio file lost.wav is not in the dataset folder" in why["lost.mp4"]
+    assert "audio file garbage.wav could not be read" in why["garbage.mp4"]
+    video_only = prepare_dataset(cfg.model_copy(update={"data": cfg.data.model_copy(update={"audio": "off"})}),
+                                 components, tmp_path / "cache")
+    assert all(i.audio_latents is None for i in video_only.train) and not video_only.without_sound

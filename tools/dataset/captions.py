@@ -51,13 +51,26 @@ def with_trigger(caption: str | None, trigger_word: str | None) -> str:
 
 
 def read_sidecars(media: list[str], sidecars: dict[str, Path], max_chars: int = 64 * MAX_CAPTION_CHARS) -> dict[str, str]:
-    """``clip.txt`` beside ``clip.mp4`` captions it (only its start is read: a caption is a sentence or two)."""
+    """``clip.txt`` (else kohya's ``clip.caption``, else a ``clip.json`` object's ``caption``) beside ``clip.mp4``
+    captions it, in whatever encoding the user's editor wrote (``trainer.manifest.read_text``); only its start is
+    kept: a caption is a sentence or two."""
+    from trainer.manifest import SIDECAR_SUFFIXES, read_text, row_caption
+
     out = {}
     for rel in media:
-        txt = PurePosixPath(rel).with_suffix(".txt").as_posix()
-        if txt in sidecars:
-            with open(sidecars[txt], encoding="utf-8", errors="replace") as f:
-                out[rel] = clean_caption(f.read(max_chars))
+        for suffix in SIDECAR_SUFFIXES:
+            side = PurePosixPath(rel).with_suffix(suffix).as_posix()
+            if side not in sidecars:
+                continue
+            text = read_text(sidecars[side], max_bytes=4 * max_chars)
+            if suffix == ".json":
+                try:
+                    data = json.loads(text)
+                except (json.JSONDecodeError, RecursionError):
+                    continue
+                text = row_caption(data) if isinstance(data, dict) else ""
+            out[rel] = clean_caption(text[:max_chars])
+            break
     return out
 
 
@@ -78,12 +91,18 @@ def read_tables(media: list[str], tables: dict[str, Path], max_bytes: int) -> Ta
     by_name: dict[str, list[str]] = {}
     for rel in media:
         by_name.setdefault(PurePosixPath(rel).name, []).append(rel)
+    from trainer.manifest import row_audio, row_reference
+
     known = set(media)
     out = TableCaptions()
     for table_rel, path in sorted(tables.items()):
         rows, problem = _read_rows(path, max_bytes)
         if problem:
             out.problems.append(f"{table_rel}: {problem}")
+        if any(row_audio(r) for r in rows):
+            out.problems.append(f"{table_rel}: its 'audio' column names separate sound files, which import does not "
+                                "copy: the clips keep their own sound. Mux the sound into the clips, or train the "
+                                "folder directly (the trainer reads the column).")
         base = PurePosixPath(table_rel).parent
         for row in rows:
             ref, caption = _row_fields(row)
@@ -94,10 +113,10 @@ def read_tables(media: list[str], tables: dict[str, Path], max_bytes: int) -> Ta
                 out.missing.append(ref)
                 continue
             out.captions[match] = clean_caption(caption)
-            reference = next((row[k] for k in REFERENCE_KEYS if isinstance(row.get(k), str) and row[k].strip()), None)
-            ref_match = _resolve(reference.strip(), base, known, by_name) if reference else None
+            reference = row_reference(row)
+            ref_match = _resolve(reference, base, known, by_name) if reference else None
             if reference and ref_match is None:
-                out.missing.append(reference.strip())
+                out.missing.append(reference)
             elif ref_match:
                 out.references[match] = ref_match
     return out
@@ -106,7 +125,9 @@ def read_tables(media: list[str], tables: dict[str, Path], max_bytes: int) -> Ta
 def _read_rows(path: Path, max_bytes: int) -> tuple[list[dict], str | None]:
     if path.stat().st_size > max_bytes:
         return [], f"larger than {max_bytes >> 20} MiB; not read"
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    from trainer.manifest import read_text  # BOMs, UTF-16 and legacy code pages, as the trainer reads them
+
+    text = read_text(path, max_bytes=max_bytes)
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -122,9 +143,13 @@ def _read_rows(path: Path, max_bytes: int) -> tuple[list[dict], str | None]:
 
 
 def _row_fields(row: dict) -> tuple[str | None, str | None]:
-    caption = row.get("caption", row.get("text"))
-    ref = next((row[k] for k in MEDIA_KEYS if isinstance(row.get(k), str) and row[k].strip()), None)
-    return (ref.strip().replace("\\", "/") if ref else None), (None if caption is None else str(caption))
+    """(media path, caption) of a table row; column names as in ``trainer.manifest`` (any case: Excel's
+    "Caption", ltx-trainer's ``video`` / ``media_path``)."""
+    from trainer.manifest import CAPTION_COLUMNS, row_media
+
+    has_caption = any(str(k).strip().lower() in CAPTION_COLUMNS for k in row)
+    caption = next((row[k] for k in row if str(k).strip().lower() in CAPTION_COLUMNS and row[k] is not None), None)
+    return row_media(row), (None if not has_caption else str(caption if caption is not None else ""))
 
 
 def _resolve(ref: str, base: PurePosixPath, known: set[str], by_name: dict[str, list[str]]) -> str | None:
