@@ -49,7 +49,7 @@ class Collected:
         suffix = PurePosixPath(rel).suffix.lower()
         if suffix in MEDIA_EXTS:
             self.media[rel] = path
-        elif suffix == ".txt":
+        elif suffix in (".txt", ".caption"):  # clip.caption: kohya's sidecar name
             self.sidecars[rel] = path
         elif suffix in CAPTION_TABLE_NAMES:
             self.tables[rel] = path
