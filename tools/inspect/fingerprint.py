@@ -55,6 +55,8 @@ def classify_text(text: str) -> tuple[str, str | None] | None:
         return "ltx-2.3", "tiny" if "tiny" in s else None
     if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2[._-]?5(?!\d)", s):
         return "ltx-2.5", "tiny" if "tiny" in s else None
+    if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2[._]0(?!\d)", s):
+        return "ltx-2", "tiny" if "tiny" in s else None  # "2.0": how ai-toolkit and musubi name LTX-2
     if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2[._]\d", s):
         return None  # a later LTX-2.x: not a family this inspector knows
     if re.search(r"ltx[-_ ]?(?:v|video)?[-_ ]?2(?![\d.b])", s):
@@ -71,7 +73,22 @@ def classify_text(text: str) -> tuple[str, str | None] | None:
         return "sdxl", None
     if re.search(r"sd[-_ ]?v?1[._-]?5|sd_v1|stable[-_ ]diffusion[-_ ]v?1", s):
         return "sd1", None
+    for name, pattern in OTHER_MODELS:
+        if re.search(pattern, s):
+            return OTHER, name
     return None
+
+
+OTHER = "other"  # a model named in the metadata or file name that loraport knows of but does not migrate
+# (name, pattern) as the trainers' architecture ids and common file names spell them.
+OTHER_MODELS = [
+    ("qwen-image", r"qwen[-_ ]?image"), ("stable-diffusion-3", r"(?<![a-z])sd[-_ ]?3|stable[-_ ]diffusion[-_ ]3"),
+    ("stable-diffusion-2", r"(?<![a-z])sd[-_ ]?v?2[._-]?[01]|stable[-_ ]diffusion[-_ ]v?2"),
+    ("cogvideox", r"cogvideo"), ("mochi", r"(?<![a-z])mochi"), ("hidream", r"hidream"), ("z-image", r"z[-_ ]image"),
+    ("kandinsky", r"kandinsky"), ("cosmos", r"(?<![a-z])cosmos"), ("framepack", r"framepack"), ("pixart", r"pixart"),
+    ("sana", r"(?<![a-z])sana(?![a-z])"), ("lumina", r"lumina"), ("chroma", r"(?<![a-z])chroma(?![a-z])"),
+    ("auraflow", r"aura[-_ ]?flow"),
+]
 
 
 def metadata_hints(metadata: dict[str, str], file_name: str, adapter_config: dict | None) -> list[Hint]:
@@ -264,7 +281,8 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
     for h in [h for h in hints if h.family == LTX2_FAMILY]:
         _family_hint(guess, h)
     hints = [h for h in hints if h.family != LTX2_FAMILY]
-    if not guess.candidates:
+    open_keys = guess.family == "unknown"  # the keys match no known model: whatever the metadata names may be it
+    if not guess.candidates and not open_keys:
         for h in hints:
             if h.family == guess.family:
                 guess.evidence.append(f"{h.source} agrees")
@@ -275,7 +293,7 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
                 guess.evidence.append(f"{h.source} says {h.family}, but the keys say {guess.family}; trusting the keys")
                 guess.confidence = min(guess.confidence, 0.7)
         return guess
-    usable = [h for h in hints if h.family in guess.candidates]
+    usable = [h for h in hints if open_keys or h.family in guess.candidates]
     for h in hints:
         if h not in usable:
             guess.evidence.append(f"{h.source} says {h.family}, which these keys rule out; ignored")

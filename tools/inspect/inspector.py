@@ -6,12 +6,13 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.errors import LoraportError
 from tools.inspect import metadata as meta
 from tools.inspect.fingerprint import LTX2_AUDIO, identify, version_of
 from tools.inspect.keys import Layout, parse_layout
 from tools.inspect.report import (BaseModelInfo, CarryOver, Health, InspectReport, Migration, RankInfo, Targets,
                                   Training, guess_recipe, judge, normalise_target, unchecked)
-from tools.inspect.safetensors_header import read_header, read_scalars, resolve_source
+from tools.inspect.safetensors_header import Header, read_header, read_scalars, resolve_source
 from tools.inspect.structure import structure_findings
 from tools.inspect.targets import target_facts
 
@@ -20,18 +21,24 @@ CROSS_MODAL = {"audio_to_video_attn", "video_to_audio_attn"}
 
 
 def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = False,
-                 progress=None) -> InspectReport:
+                 progress=None, *, header: Header | None = None) -> InspectReport:
     """Inspect a LoRA file: the base model it was made for, rank, targets, health, and whether it works on the target.
 
     Reads the safetensors header itself (bounded, validated); without ``header_only`` it also streams every
     tensor once to check for NaN / Inf / all-zero layers. ``progress(n_bytes)`` is called per run of tensors read.
     Raises ``LoraportError`` for anything that is not a readable safetensors LoRA (pickles are refused unopened).
+    ``header``: the weights file's header when the caller has read it already, so it is not read again.
     """
     target = normalise_target(target)
     source = resolve_source(path)
     with _gc_paused():
-        header = read_header(source.weights)
+        header = header or read_header(source.weights)
         layout = parse_layout(header.tensors)
+    if not any(set(m.parts) - {"alpha"} for m in layout.modules.values()):
+        raise LoraportError(
+            f"{source.weights.name} holds no LoRA layers: none of its {len(header.tensors)} tensors is a LoRA matrix "
+            f"(lora_A / lora_B, lora_down / lora_up, LoKr, LoHa or diff), e.g. {header.tensors[0].name[:100]!r}. "
+            "It looks like a full model or another kind of file: point to the LoRA itself.")
     md = header.metadata
     name_hint = source.weights.name if source.adapter_config is None else f"{Path(path).name}/{source.weights.name}"
     guess = identify(layout, md, name_hint, source.adapter_config)

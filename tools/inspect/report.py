@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field
 from core.errors import LoraportError
 from tools.inspect.targets import TargetFacts, evidence_for, try_first_plan
 
+# "other": a model the metadata or file name names (the variant says which) that loraport does not migrate.
 Family = Literal["ltx-video", "ltx-2", "ltx-2.3", "ltx-2.5", "ltx-2.x", "wan", "hunyuan-video", "flux", "sdxl", "sd1",
-                 "unknown"]
+                 "other", "unknown"]
 Recipe = Literal["character", "style", "motion", "face", "object"]
 TARGETS = ("ltx-2.3", "ltx-2.5", "ltx-2")
 
@@ -214,11 +215,14 @@ def _verdict(base: BaseModelInfo, target: str) -> tuple[str, str, str]:
                 f"LTX-Video for a video-only file), it gives wrong or weak output there: retrain from your source "
                 "clips. Files named like ltx-2-19b-* or ltx-2.3-22b-*, or your training notes, settle it.")
     if fam == "unknown":
-        return ("unknown", "The keys do not match any model loraport knows, and no metadata names one.",
+        why = f" ({base.evidence[0]})" if base.evidence else ""
+        return ("unknown", f"Its keys match no model loraport knows{why}, and no metadata names one: nothing in it "
+                "says it is an LTX-2, 2.3 or 2.5 LoRA.",
                 "Tell me which model it was trained for; if it was not an LTX model, retrain from your source clips.")
+    name = base.variant if fam == "other" and base.variant else fam
     return ("incompatible",
-            f"It was made for {fam}, a different architecture: its layers do not exist in {target}, so loaders "
-            "reject or silently skip them.", retrain)
+            f"It was made for {name}, not an LTX model: its layers do not exist in {target}, so loaders reject or "
+            "silently skip them.", retrain)
 
 
 _KEYWORDS: list[tuple[Recipe, str]] = [

@@ -45,7 +45,7 @@ def classify(path: Path, target: str) -> Found:
     if status == "native":
         return Found(path=str(path), report=report, skip=f"already native {target}: use it as it is")
     if family not in MIGRATABLE:
-        what = "an unknown model" if family == "unknown" else family
+        what = {"unknown": "an unknown model", "other": report.base_model.variant or "another model"}.get(family, family)
         return Found(path=str(path), report=report,
                      skip=f"not an LTX-2 LoRA (made for {what}): {report.verdict.reason}")
     note = None
