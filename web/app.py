@@ -20,6 +20,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
                                            "connect-src 'self'; object-src 'none'; frame-ancestors 'none'",
                 "X-Content-Type-Options": "nosniff"}
+JSON_BODY_MAX = 1 << 20  # a Studio request or caption edit is a few KiB; a 10 GB JSON body would sit in memory
 
 
 def create_app(settings: Settings | None = None, *, sidekick_factory: Callable | None = None) -> FastAPI:
@@ -38,12 +39,14 @@ def create_app(settings: Settings | None = None, *, sidekick_factory: Callable |
     workspace = Workspace(settings.home).ensure()
     open_db(workspace).close()  # migrate once now: many first requests racing to migrate a blank DB would lock it
     app.state.hub = ChatHub(workspace, sidekick_factory)
+    from web.limits import DeclaredBodyLimit
+    from web.origin import OriginGuard
+
+    app.add_middleware(DeclaredBodyLimit, max_bytes=JSON_BODY_MAX)  # added first: runs after the checks below
     if settings.token is not None:
         from web.auth import TokenMiddleware
 
         app.add_middleware(TokenMiddleware, token=settings.token.get_secret_value())
-    from web.origin import OriginGuard
-
     app.add_middleware(OriginGuard, token_set=settings.token is not None, bound_host=settings.host,
                        public_url=settings.public_url)
 
@@ -54,6 +57,9 @@ def create_app(settings: Settings | None = None, *, sidekick_factory: Callable |
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, err: HTTPException) -> JSONResponse:
         message = err.detail if isinstance(err.detail, str) else str(err.detail)
+        if err.status_code == 413:
+            message = (f"Request body too large: JSON bodies are limited to {JSON_BODY_MAX >> 10} KiB. Send files "
+                       "with POST /api/uploads.")
         if err.status_code == 404:
             message = f"Nothing at {request.url.path}: the API lives under /api (see /docs)."
         return JSONResponse({"error": message}, status_code=err.status_code, headers=err.headers)
@@ -68,8 +74,10 @@ def create_app(settings: Settings | None = None, *, sidekick_factory: Callable |
     from web.bots import bots_router
 
     app.include_router(health.router)
-    for module in (uploads, inspect, threads, datasets, jobs, artifacts, studio, chat):
+    for module in (uploads, inspect):  # multipart: streamed to disk under their own size limit
         app.include_router(module.router)
+    for module in (threads, datasets, jobs, artifacts, studio, chat):
+        app.include_router(module.router, max_body_size=JSON_BODY_MAX)
     app.include_router(bots_router(settings))  # Slack / Discord routes, only for the bots whose settings are set
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

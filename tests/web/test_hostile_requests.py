@@ -336,3 +336,34 @@ def test_an_ic_lora_reference_that_is_not_media_is_refused_before_any_job(client
                                                          "reference_upload_id": ref["id"], "steps": 1})
     assert name in _plain_error(response, 400)
     assert open_db(workspace)["jobs"].count == 0, "refused from the headers, not by a failed render job"
+
+
+def _chunks(total: int, head: bytes = b'{"lora_job_id": "a", "prompt": "'):
+    yield head
+    for _ in range(total // (1 << 16)):
+        yield b"x" * (1 << 16)
+    yield b'"}'
+
+
+@pytest.mark.parametrize("method, route", [("POST", "/api/studio/generate"), ("PUT", "/api/datasets/d/captions"),
+                                           ("POST", "/api/jobs/x/cancel")])
+def test_a_json_body_over_the_limit_is_a_json_413_declared_or_streamed(client, workspace, method, route):
+    declared = client.request(method, route, content=b"{" + b" " * (2 << 20) + b"}",
+                              headers={"Content-Type": "application/json"})
+    assert "JSON bodies are limited" in _plain_error(declared, 413)
+    if "cancel" not in route:  # a route that reads its body stops a chunked one at the limit (cancel reads none)
+        streamed = client.request(method, route, content=_chunks(2 << 20), headers={"Content-Type": "application/json"})
+        assert "JSON bodies are limited" in _plain_error(streamed, 413)
+    assert open_db(workspace)["jobs"].count == 0
+
+
+def test_an_inspect_json_body_over_64_kib_is_refused_without_reading_it_all(client):
+    response = client.post("/api/inspect", content=_chunks(8 << 20, b'{"path": "'),
+                           headers={"Content-Type": "application/json"})
+    assert "64 KiB" in _plain_error(response, 413)
+
+
+def test_without_the_token_a_huge_body_is_a_401_first(guarded):
+    response = guarded.post("/api/studio/generate", content=b"{" + b" " * (2 << 20) + b"}",
+                            headers={"Content-Type": "application/json"})
+    assert response.status_code == 401

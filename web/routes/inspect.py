@@ -59,8 +59,13 @@ class InspectPath(BaseModel):
 
 async def _json_body(request: Request) -> InspectPath:
     usage = 'Send a LoRA file as multipart/form-data, or JSON {"path": "<file in the workspace>"}'
+    raw = b""
+    async for chunk in request.stream():  # a path is short: stop reading a huge body instead of holding it
+        raw += chunk
+        if len(raw) > 64 * 1024:
+            raise LoraportError(f"{usage}: this body is over 64 KiB.", status_code=413)
     try:
-        return InspectPath.model_validate_json(await request.body() or b"null")
+        return InspectPath.model_validate_json(raw or b"null")
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in err.errors()[:5])
         raise LoraportError(f"{usage} ({problems}).") from None
