@@ -111,3 +111,26 @@ def test_own_model_is_the_tiny_twin_on_a_tiny_target_and_none_when_native():
     assert own_model("ltx-2.3", None, "ltx-2.5") == "ltx-2.3"
     assert own_model("ltx-2.5", "tiny", "tiny-ltx-2.5") is None
     assert own_model("wan", None, "ltx-2.5") is None
+
+
+@pytest.mark.slow  # trains two tiny LoRAs once, renders with and without them
+def test_as_is_reads_the_lora_files_header_once(runs, tmp_path, monkeypatch):
+    import shutil
+
+    from tools.inspect import inspector, safetensors_header
+
+    # a file from elsewhere: its run config comes from its metadata, and the old model is measured too, so the
+    # inspection, both run configs and the weight health each need the header: one read serves them all
+    lora = Path(shutil.copy(runs["tiny-ltx-2.3"], tmp_path / "old.safetensors"))
+    reads, real = [], safetensors_header.read_header
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(safetensors_header, "read_header", counting)
+    monkeypatch.setattr(inspector, "read_header", counting)
+    r = evaluate_as_is(lora, runs["data"], model="tiny-ltx-2.5", out_dir=tmp_path / "ev")
+    assert r.old_model == "tiny-ltx-2.3" and r.old_improvement is not None
+    assert r.evaluation.metrics["weight_health"].value == "ok"
+    assert reads == ["old.safetensors"]

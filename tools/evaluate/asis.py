@@ -54,13 +54,15 @@ def evaluate_as_is(lora: str | Path, dataset: str | Path | None = None, *, model
     workspace = workspace or Workspace.from_settings()
     from tools.evaluate.service import evaluate
     from tools.inspect import inspect_lora
+    from tools.inspect.safetensors_header import read_header, resolve_source
 
-    found = inspect_lora(lora, target=model, header_only=True)
+    header = read_header(resolve_source(lora).weights)  # read once: inspection, run config and health share it
+    found = inspect_lora(lora, target=model, header_only=True, header=header)
     old_model = old_model or own_model(found.base_model.family, found.base_model.variant, model)
     ev = evaluate(lora, dataset, checkpoints=False, out_dir=out_dir, seeds=seeds, sample_steps=sample_steps,
                   old_lora=lora if old_model else None, old_model=old_model or "ltx-2", model=model,
-                  on_progress=on_progress, workspace=workspace)
-    old_imp = _old_improvement(lora, dataset, old_model, on_progress, workspace) if old_model else None
+                  on_progress=on_progress, workspace=workspace, header=header)
+    old_imp = _old_improvement(lora, dataset, old_model, on_progress, workspace, header) if old_model else None
     verdict, evidence = decide_as_is(found, ev, old_imp, old_model)
     imp = _improvement(ev)
     report = AsIsReport(lora_path=str(lora), trained_on=found.base_model.family, target=model, old_model=old_model,
@@ -90,7 +92,7 @@ def _improvement(ev: EvalReport) -> float | None:
     return None
 
 
-def _old_improvement(lora, dataset, old_model: str, note, workspace: Workspace) -> float | None:
+def _old_improvement(lora, dataset, old_model: str, note, workspace: Workspace, header=None) -> float | None:
     """The LoRA's held-out improvement on its own model, when that model's weights are here (else None)."""
     from core.errors import LoraportError
     from tools.evaluate import metrics as M
@@ -105,7 +107,7 @@ def _old_improvement(lora, dataset, old_model: str, note, workspace: Workspace) 
         return None
     (note or (lambda m: None))(f"measuring it on {old_model}")
     try:
-        src = resolve(lora, dataset, old_model, workspace=workspace)
+        src = resolve(lora, dataset, old_model, workspace=workspace, header=header)
         components = load_components(cfg)
     except LoraportError:
         return None

@@ -9,6 +9,7 @@ verdict -> report.json + HTML.
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.workspace import Workspace
 from tools.evaluate import audio as AU
@@ -18,6 +19,9 @@ from tools.evaluate.models import EvalPrompt, EvalReport, Metric, SamplePair, Su
 from tools.evaluate.prompts import pick_prompts
 from tools.evaluate.source import Source, resolve
 from tools.evaluate.training import heldout_trend, training_loss
+
+if TYPE_CHECKING:
+    from tools.inspect.safetensors_header import Header
 
 MEANINGS = {
     "weight_health": ("NaN, Inf or all-zero layers in the file (from the inspector): broken weights "
@@ -49,11 +53,13 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
              out_dir: Path | None = None, seeds: Sequence[int] = (42,), sample_steps: int | None = None,
              n_new: int = 2, clip_model: str | None = None, old_lora: str | Path | None = None,
              on_progress: Callable[[str], None] | None = None, model: str | None = None,
-             old_model: str | None = None, workspace: Workspace | None = None) -> EvalReport:
+             old_model: str | None = None, workspace: Workspace | None = None,
+             header: "Header | None" = None) -> EvalReport:
     """Evaluate a trained LoRA: held-out loss, strength, memorisation, and a verdict with its evidence.
 
     ``model`` evaluates it on another base than its own (tools.evaluate.asis); ``old_model`` is the base the
-    ``old_lora`` is rendered on for the old-on-old comparison."""
+    ``old_lora`` is rendered on for the old-on-old comparison. ``header``: the safetensors header of the LoRA file
+    ``lora_or_job`` names, when the caller has read it (tools.evaluate.asis): the file's header is not read again."""
     from tools.evaluate.checkpoints import recommend, score_checkpoints
     from tools.evaluate.compare import compare_old, old_model_for
     from tools.evaluate.report import summary, write_report
@@ -63,12 +69,12 @@ def evaluate(lora_or_job: str | Path, dataset: str | Path | None = None, *, chec
 
     note = on_progress or (lambda message: None)
     workspace = workspace or Workspace.from_settings()
-    src = resolve(lora_or_job, dataset, model, workspace=workspace)
+    src = resolve(lora_or_job, dataset, model, workspace=workspace, header=header)
     cfg = src.config
     out = Path(out_dir) if out_dir else _default_out(src, workspace)
     out.mkdir(parents=True, exist_ok=True)
     report = _blank_report(src, out)
-    report.metrics["weight_health"] = _health(src.lora_path)
+    report.metrics["weight_health"] = _health(src.lora_path, header)
     broken = report.metrics["weight_health"].value == "broken"
 
     note("preparing the dataset")
@@ -155,10 +161,10 @@ def _blank_report(src: Source, out: Path) -> EvalReport:
                       verdict=Verdict(status="good", evidence=[]))
 
 
-def _health(path: Path) -> Metric:
+def _health(path: Path, header: "Header | None" = None) -> Metric:
     from tools.inspect import inspect_lora
 
-    health = inspect_lora(path).health
+    health = inspect_lora(path, header=header).health
     return Metric(name="weight_health", meaning=MEANINGS["weight_health"], value=health.status,
                   detail=health.model_dump())
 

@@ -3,9 +3,13 @@
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import LoraportError, NotFoundError
 from trainer.config import TrainConfig
+
+if TYPE_CHECKING:
+    from tools.inspect.safetensors_header import Header
 
 
 @dataclass
@@ -24,16 +28,17 @@ class Source:
 
 
 def resolve(lora_or_job: str | Path, dataset: str | Path | None = None, model: str | None = None, *,
-            workspace=None) -> Source:
+            workspace=None, header: "Header | None" = None) -> Source:
     """A job id of this workspace, a run folder (runs/<job>/), or a .safetensors file; ``dataset`` overrides the
     run's dataset (a folder or an imported dataset id) and is required for a file trained elsewhere. ``model``
-    puts the LoRA on another base than the one it was trained on (the as-is test), weights from the settings."""
+    puts the LoRA on another base than the one it was trained on (the as-is test), weights from the settings.
+    ``header``: the file's safetensors header when the caller has read it already (not read again)."""
     ref = str(lora_or_job)
     path = Path(ref).expanduser()
     if path.is_dir():
         src = _from_run_dir(path, None)
     elif path.is_file():
-        src = _from_file(path, dataset)
+        src = _from_file(path, dataset, header)
     elif "/" not in ref and not ref.endswith(".safetensors"):
         src = _from_job(ref, workspace)
     else:
@@ -91,7 +96,7 @@ def _from_run_dir(run_dir: Path, job_id: str | None, lora_path: str | None = Non
     return Source(lora_path=lora, config=config, job_id=job_id or run_dir.name, run_dir=run_dir, train_report=report)
 
 
-def _from_file(path: Path, dataset: str | Path | None) -> Source:
+def _from_file(path: Path, dataset: str | Path | None, header: "Header | None" = None) -> Source:
     run_dir = path.parent
     if (run_dir / "config.json").is_file() and path.suffix == ".safetensors":
         src = _from_run_dir(run_dir, None, str(path))
@@ -101,17 +106,17 @@ def _from_file(path: Path, dataset: str | Path | None) -> Source:
     if dataset is None:
         raise LoraportError(f"{path.name} was not trained in this workspace, so the clips to measure it on are "
                             "unknown: pass --dataset FOLDER (or a dataset id).")
-    return Source(lora_path=path, config=_config_from_metadata(path, dataset))
+    return Source(lora_path=path, config=_config_from_metadata(path, dataset, header))
 
 
-def _config_from_metadata(path: Path, dataset: str | Path) -> TrainConfig:
+def _config_from_metadata(path: Path, dataset: str | Path, header: "Header | None" = None) -> TrainConfig:
     """A config for a LoRA made elsewhere: model, trigger and buckets from its metadata where present."""
     from core.settings import get_settings
     from tools.inspect.safetensors_header import read_header
     from tools.train.config import resolve_dataset
     from trainer.models import get_model_spec
 
-    md = read_header(path).metadata  # bounded header read; a bad file raises LoraportError naming it
+    md = (header or read_header(path)).metadata  # bounded header read; a bad file raises LoraportError naming it
     model_id = md.get("loraport.base_model") or get_settings().default_model
     spec = get_model_spec(model_id)
     buckets = [b.model_dump() for b in spec.default_buckets]
