@@ -5,7 +5,10 @@ A sentence is cut into clauses; in each, the names of settings (``tools.plan.glo
 bound to the setting it belongs to: the unit after it ("3000 steps"), else the setting named just before it
 ("rank to 16"), else the one named earlier in the message ("rank 1 seems low, can we use 16 instead"), else the
 setting the conversation was last about ("back to 32"). A clause that only talks about a value ("rank 1 seems
-really low", "is 16 too high?") changes nothing: it is a question about the setting.
+really low", "is 16 too high?") changes nothing: it is a question about the setting. A clause that says what
+NOT to do ("don't use 8-bit adam", "not rank 64") changes nothing either, except a switch with exactly one other
+way (adamw instead of adamw8bit, tiling off). Numbers in words and odd spellings are made digits first
+(``agent.brains.numbers``); triggers are read by ``agent.brains.trigger``.
 """
 
 import difflib
@@ -14,12 +17,8 @@ import re
 from dataclasses import dataclass, field
 
 from agent.brains import phrases as P
+from agent.brains.numbers import number_words, numbers_as_written, p_resolution, seconds_to_frames
 
-_ONES = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen".split())}
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1}
-_SCALES = {"hundred": 100, "thousand": 1000}
 _CONNECT = {"to", "=", ":", "of", "at", "is", "be", "from", "by", "around", "about", "like", "maybe", "roughly",
             "~", "the", "a", "value", "it", "back", "up", "down", "only", "just", "as", "set", "now", "then"}
 _NAMING = {"checkpoint", "step", "job", "suggestion", "version", "run", "clip", "take", "v", "#", "number"}
@@ -43,13 +42,13 @@ def normalise(text: str) -> str:
     """Lower case; number words as digits; "768 by 512" -> 768x512; "20 percent" -> 20%; "3k" -> 3000."""
     t = text.lower().replace("\u2019", "'").replace("\u00d7", "x").replace("\u201c", '"').replace("\u201d", '"')
     t = re.sub(r"([a-z])\1{2,}", r"\1", t)  # "lets goooo", "yesss"
-    t = _numbers_as_written(t)
+    t = numbers_as_written(t)
     t = re.sub(r"\btimes\s+(\d+(?:\.\d+)?)\b", r"x\1", t)  # "steps times 2"
     t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:x|times)\s+(?=the\b|as many\b|as much\b|more\b)", r"x\1 ", t)  # "1.5x the steps"
-    t = _number_words(t)
+    t = number_words(t)
     t = _glued_names().sub(r"\1 ", t)  # "rank16", "lr2e-4", "steps2000"
     t = re.sub(r"\br\s*=\s*(?=\d)", "rank=", t)  # kohya's r=16
-    t = re.sub(r"\b(\d{3,4})p\b", lambda m: _p_resolution(int(m.group(1))), t)  # 720p -> 1280x704
+    t = re.sub(r"\b(\d{3,4})p\b", lambda m: p_resolution(int(m.group(1))), t)  # 720p -> 1280x704
     t = re.sub(r"(\d+(?:\.\d+)?)\s*k\b(?!\+)", lambda m: f"{float(m.group(1)) * 1000:g}", t)
     t = re.sub(r"\b(\d{2,5})\s*(?:x|by|\*)\s*(\d{2,5})\b", r"\1x\2", t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|pct\b)", r"\1%", t)
@@ -59,21 +58,8 @@ def normalise(text: str) -> str:
     t = re.sub(r"\b(on|to|for|from|in|with|than) (2\.[0-9])\b", r"\1 ltx-\2", t)  # "on 2.3": a version, no value
     t = re.sub(r"\b(\d+)[\s-]?bits?\b", r"\1bit", t)  # "8-bit adam", "4 bit": a kind, not a value
     t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:seconds?|secs?|s)\b(?:\s+(?:of\s+)?(?:video|clips?|long))?",
-               lambda m: f"{_seconds_to_frames(float(m.group(1)))} frames", t)
+               lambda m: f"{seconds_to_frames(float(m.group(1)))} frames", t)
     return t
-
-
-def _numbers_as_written(t: str) -> str:
-    """Numbers the way people type them: ".0001" -> 0.0001, "2 e-4" / "2x10^-4" / "2*10^-4" -> 2e-4, "10^-4" ->
-    1e-4, "1,500" -> 1500, "thirtytwo" -> "thirty two", "a couple (of) thousand" -> "two thousand"."""
-    t = re.sub(r"(?<![\w.])\.(\d)", r"0.\1", t)
-    t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:x|\*|\u00d7)\s*10\s*\^\s*([+-]?\d+)\b", r"\1e\2", t)
-    t = re.sub(r"(?<![\w.])10\s*\^\s*([+-]?\d+)\b", r"1e\1", t)
-    t = re.sub(r"\b(\d+(?:\.\d+)?)\s+e\s*([+-]\d+)\b", r"\1e\2", t)
-    t = re.sub(r"\b(\d{1,3}),(\d{3})\b(?!,\d)", r"\1\2", t)
-    t = re.sub(r"\b(" + "|".join(_TENS) + r")(" + "|".join(w for w in _ONES if 0 < _ONES[w] < 10) + r")\b",
-               r"\1 \2", t)
-    return re.sub(r"\b(?:a\s+)?couple(?:\s+of)?\s+(hundred|thousand)\b", r"two \1", t)
 
 
 @functools.cache
@@ -82,62 +68,6 @@ def _glued_names() -> re.Pattern[str]:
     names = sorted({words[0] for words, _ in _names() if len(words) == 1 and words[0].isalpha()}, key=len,
                    reverse=True)
     return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")(?=[+-]?\d)")
-
-
-FPS = 24  # LTX-2.x's frame rate (LTX2Pipeline's default): "5 seconds" is 121 frames
-
-
-def _p_resolution(lines: int) -> str:
-    """"720p" -> 16:9 at that height, both sides rounded to the multiple of 32 LTX sizes need (1280x704)."""
-    height = max(32, round(lines / 32) * 32)
-    return f"{max(32, round(lines * 16 / 9 / 32) * 32)}x{height}"
-
-
-def _seconds_to_frames(seconds: float) -> int:
-    """Seconds of video -> the nearest frame count of the 8k+1 rule."""
-    return max(1, round(seconds * FPS / 8)) * 8 + 1
-
-
-def _number_words(t: str) -> str:
-    parts, out, i = re.split(r"(\s+|-|=|:)", t), [], 0
-    while i < len(parts):
-        w = parts[i]
-        if w in _ONES or w in _TENS or (w == "a" and _next_word(parts, i) in _SCALES):
-            total, current, j, used = 0, 0, i, False
-            while j < len(parts):
-                x = parts[j]
-                if x.strip() in ("", "-") or x == "and" and used:
-                    j += 1
-                    continue
-                if x in _ONES and not (x == "one" and not used and _next_word(parts, j) not in _SCALES):
-                    current += _ONES[x]
-                elif x in _TENS:
-                    current += _TENS[x]
-                elif x == "a" and not used and _next_word(parts, j) in _SCALES:
-                    current = 1
-                elif x in _SCALES and used:
-                    current = max(current, 1) * _SCALES[x]
-                    if x == "thousand":
-                        total, current = total + current, 0
-                else:
-                    break
-                used, j = True, j + 1
-            if used and (total or current or parts[i] == "zero"):
-                while j > i and parts[j - 1].strip() in ("", "-", "and"):
-                    j -= 1
-                out.append(str(total + current))
-                i = j
-                continue
-        out.append(w)
-        i += 1
-    return "".join(out)
-
-
-def _next_word(parts: list[str], i: int) -> str:
-    for x in parts[i + 1:]:
-        if x.strip() and x != "-":
-            return x
-    return ""
 
 
 @functools.cache
@@ -448,51 +378,3 @@ def _relative(joined: str, direction: str) -> str | None:
 def _longest(joined: str, table) -> str | None:
     hits = [k for k in table if f" {k} " in joined]
     return max(hits, key=len) if hits else None
-
-
-_TRIGGER_SET = re.compile(
-    r"trigger(?:\s+(?:word|phrase|token))?\s*(?:to|=|:|is|be|as|of|should be|becomes?)?\s*"
-    r"(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|([^\s\"'`,;!?()]+(?:\s+[^\s\"'`,;!?()]+){0,5}))", re.I)
-_TRIGGER_AS = re.compile(r"(?:use|make|call it|set)\s+(?:\"([^\"]+)\"|'([^']+)'|([\w\-]+(?:\s+[\w\-]+){0,3}))\s+"
-                         r"as\s+(?:the\s+|my\s+)?trigger", re.I)
-_TRIGGER_STOP = {"and", "with", "please", "then", "instead", "for", "but", "so", "because", "too", "also", "now",
-                 "thanks", "if", "rank", "steps", "lr", "frames", "resolution", "alpha", "plz", "pls", "ok"}
-_NOT_A_TRIGGER = {"word", "phrase", "the", "a", "it", "this", "that", "same", "fine", "ok", "okay", "what", "do",
-                  "does", "mean", "means", "is", "for", "from", "old", "you", "i", "my", "keep", "will", "would",
-                  "should", "still", "be", "was", "going", "gonna", "used", "in", "on", "at", "we", "they",
-                  "original", "previous", "current", "words", "phrases", "too", "again", "back", "now",
-                  "before", "earlier", "last", "previously", "wrong", "right", "bad", "broken", "missing", "empty",
-                  "different", "changed", "set", "not", "like"}
-
-
-def _asks_or_refuses(raw: str, at: int) -> bool:
-    """The clause around a trigger phrase asks about it ("what trigger will it use?", "is the trigger still
-    zorbly?") or says not to change it; a polite request ("can you set the trigger to ohwx?") does neither."""
-    start = max(raw.rfind(c, 0, at) for c in ".,;!?\n") + 1
-    ends = [i for i in (raw.find(c, at) for c in ".,;!?\n") if i >= 0]
-    clause = raw[start:min(ends) if ends else len(raw)].lower().strip()
-    asked = (min(ends) if ends else -1) >= 0 and raw[min(ends)] == "?"
-    polite = re.match(r"(?:please |ok |so )?(?:can|could|would|will) (?:you|we|u|i) |let'?s |please ", clause)
-    first = clause.split()[0] if clause.split() else ""
-    return negated(f" {clause} ") or (not polite and (asked or first in P.QUESTION_WORDS))
-
-
-def read_trigger(raw: str) -> str | None:
-    """The trigger a user asks for, as written: 'trigger "zorbly style"', 'make the trigger ohwx man', 'use
-    zorbly as the trigger'. A question about the trigger ("what does the trigger do?") sets nothing."""
-    if m := _TRIGGER_AS.search(raw):
-        return None if _asks_or_refuses(raw, m.start()) else next(g for g in m.groups() if g).strip()
-    m = _TRIGGER_SET.search(raw)
-    if not m or _asks_or_refuses(raw, m.start()):
-        return None
-    quoted = next((g for g in m.groups()[:3] if g), None)
-    if quoted:
-        return quoted.strip()
-    words = []
-    for word in m.group(4).split():
-        if word.lower() in _TRIGGER_STOP:
-            break
-        words.append(word.rstrip("."))
-    if not words or words[0].lower() in _NOT_A_TRIGGER:
-        return None
-    return " ".join(words)
