@@ -1,0 +1,116 @@
+"""Adapter kinds (LoKr, LoHa, DoRA in its three spellings), mixed ranks and alphas, and the places trainers put a
+trigger word: each read as the file says."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from tests.tools.lora_factory import ltx2_modules
+from tests.tools.lora_layouts import kohya_keys, peft_keys
+from tools.inspect import inspect_lora
+
+
+def _save(tmp_path, tensors, metadata=None, name="l.safetensors"):
+    save_file(tensors, str(tmp_path / name), metadata=metadata)
+    return tmp_path / name
+
+
+def _lokr(prefix: str, mods: dict, rank: int | None, alpha: float = 1.0, factor: int = 8) -> dict:
+    """LyCORIS / ai-toolkit LoKr: delta W = kron(w1, w2); w2 is (out/f, in/f), or w2_a @ w2_b at a rank."""
+    out = {}
+    for mod, (o, i) in mods.items():
+        k = prefix + mod
+        out[f"{k}.lokr_w1"] = torch.randn(factor, factor) * 0.1
+        if rank is None:
+            out[f"{k}.lokr_w2"] = torch.randn(o // factor, i // factor) * 0.1
+        else:
+            out[f"{k}.lokr_w2_a"] = torch.randn(o // factor, rank) * 0.1
+            out[f"{k}.lokr_w2_b"] = torch.randn(rank, i // factor) * 0.1
+        out[f"{k}.alpha"] = torch.tensor(alpha)
+    return out
+
+
+def test_ai_toolkit_lokr_in_comfy_names_on_ltx23(tmp_path):
+    r = inspect_lora(_save(tmp_path, _lokr("diffusion_model.", ltx2_modules(n_blocks=1, gate=False), rank=4)))
+    assert (r.kind, r.convention, r.rank.mode) == ("lokr", "comfy", 4)
+    assert r.base_model.family == "ltx-2.x" and r.modality == "audio+video" and r.health.status == "ok"
+
+
+def test_full_lokr_without_a_rank_is_still_read(tmp_path):
+    mods = ltx2_modules(n_blocks=1, gate=True)
+    r = inspect_lora(_save(tmp_path, _lokr("lora_unet_", {k.replace(".", "_"): v for k, v in mods.items()},
+                                          rank=None, factor=4)))
+    assert (r.kind, r.convention, r.rank.mode, r.scale) == ("lokr", "lycoris", None, None)
+    assert r.base_model.family == "ltx-2.3" and "to_gate_logits" in " ".join(r.targets.modules)
+    assert r.health.status == "ok"
+
+
+def test_kohya_loha_with_alpha(tmp_path):
+    tensors = {}
+    for mod, (o, i) in ltx2_modules(n_blocks=1, audio=False).items():
+        k = "lora_unet_" + mod.replace(".", "_")
+        tensors |= {f"{k}.hada_w1_a": torch.randn(o, 4) * .1, f"{k}.hada_w1_b": torch.randn(4, i) * .1,
+                    f"{k}.hada_w2_a": torch.randn(o, 4) * .1, f"{k}.hada_w2_b": torch.randn(4, i) * .1,
+                    f"{k}.alpha": torch.tensor(2.0)}
+    r = inspect_lora(_save(tmp_path, tensors))
+    assert (r.kind, r.convention, r.rank.mode, r.alpha, r.scale) == ("loha", "lycoris", 4, 2.0, 0.5)
+    assert r.targets.families == ["attn1", "attn2"] and r.health.status == "ok"
+
+
+@pytest.mark.parametrize("dora_key", ["dora_scale", "lora_magnitude_vector", "lora_magnitude_vector.weight"])
+def test_dora_in_each_spelling(tmp_path, dora_key):
+    mods = ltx2_modules(n_blocks=1, audio=False)
+    tensors = peft_keys(mods, "diffusion_model.", rank=4)
+    tensors |= {f"diffusion_model.{m}.{dora_key}": torch.ones(o) for m, (o, _) in mods.items()}
+    r = inspect_lora(_save(tmp_path, tensors))
+    assert r.kind == "dora" and r.rank.mode == 4 and r.targets.layers_adapted == len(mods)
+    assert r.health.status == "ok" and r.health.zero_B_layers == 0
+
+
+def test_peft_adapter_name_in_the_keys(tmp_path):
+    mods = ltx2_modules(n_blocks=1, audio=False)
+    keys = peft_keys(mods, "base_model.model.", rank=4)
+    tensors = {k.replace(".weight", ".default.weight"): v for k, v in keys.items()}
+    r = inspect_lora(_save(tmp_path, tensors))
+    assert (r.convention, r.kind, r.rank.mode, r.targets.layers_adapted) == ("peft", "lora", 4, len(mods))
+
+
+def test_mixed_ranks_and_alphas(tmp_path):
+    mods = ltx2_modules(n_blocks=2)
+    video = {m: s for m, s in mods.items() if ".attn1." in m or ".attn2." in m}
+    audio = {m: s for m, s in mods.items() if m not in video}
+    tensors = kohya_keys(video, rank=32, alpha=16.0) | kohya_keys(audio, rank=8, alpha=8.0, seed=1)
+    r = inspect_lora(_save(tmp_path, tensors))
+    assert r.rank.model_dump() == {"min": 8, "max": 32, "mode": 8}  # 32 audio-branch layers vs 16 video ones
+    assert (r.alpha, r.scale) == (8.0, 1.0)  # the most common alpha, over the most common rank
+    assert "rank 8 (8-32)" in r.summary()
+    assert r.migration.carry_over.rank == 8
+
+
+@pytest.mark.parametrize("metadata,expected", [
+    ({"modelspec.trigger_phrase": "zxq person"}, ["zxq person"]),
+    ({"ss_tag_frequency": json.dumps({"10_ohwx woman": {"ohwx": 12, "woman": 12, "smiling": 3}})}, ["ohwx"]),
+    ({"ss_tag_frequency": json.dumps({"1_sks dog": {"sks dog": 1}})}, ["sks dog"]),  # ai-toolkit
+    ({"ss_tag_frequency": json.dumps({"img": {"a photo": 3}})}, []),  # captions only: no folder convention
+    ({"ss_datasets": json.dumps([{"subsets": [{"class_tokens": "mychar", "num_repeats": 1}]}])}, ["mychar"]),
+    ({"loraport.trigger_word": "zxq", "modelspec.trigger_phrase": "ZXQ"}, ["zxq"]),  # one word, case-blind
+    ({"trigger_word": "a" * 500}, ["a" * 100]),  # cut, never the whole value
+    ({"ss_tag_frequency": "not json"}, []),
+])
+def test_trigger_words_from_the_places_trainers_write_them(tmp_path, metadata, expected):
+    tensors = peft_keys(ltx2_modules(n_blocks=1, audio=False), "diffusion_model.", rank=2)
+    r = inspect_lora(_save(tmp_path, tensors, metadata), header_only=True)
+    assert r.trigger_words == expected
+    assert r.migration.carry_over.trigger_word == (expected[0] if expected else None)
+
+
+def test_metadata_never_runs_or_formats_anything(tmp_path):
+    evil = {"modelspec.trigger_phrase": "{__import__('os').system('touch pwned')}",
+            "ss_output_name": "$(touch pwned)", "name": "{0.__class__}"}
+    tensors = peft_keys(ltx2_modules(n_blocks=1, audio=False), "diffusion_model.", rank=2)
+    r = inspect_lora(_save(tmp_path, tensors, evil), header_only=True)
+    assert r.trigger_words == [evil["modelspec.trigger_phrase"]]
+    assert not (tmp_path / "pwned").exists()
+    assert repr(evil["modelspec.trigger_phrase"]) in r.summary()  # shown as quoted data, never formatted
