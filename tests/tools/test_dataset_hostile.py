@@ -298,3 +298,33 @@ def test_limits_given_by_the_caller_apply_to_folders_too(tmp_path, workspace, cl
     assert report.n_files < 3 and any("limit per file" in why for why in report.errors.values())
     with pytest.raises(LoraportError, match="over the"):
         import_dataset(src, limits=ImportLimits(max_files=2))
+
+
+# --- edits at once -------------------------------------------------------------------------------------------------
+def test_two_caption_edits_at_once_both_reach_captions_jsonl(tmp_path, workspace, clip_bytes, monkeypatch):
+    """Edit A has read the rows and is about to write the file when edit B lands: A's file must not drop B."""
+    import threading
+
+    import tools.caption.service as service
+
+    report = import_dataset(_clips(tmp_path / "src", clip_bytes, 3))
+    real_write = service.write_captions_jsonl
+    a_writing, b_done = threading.Event(), threading.Event()
+
+    def write(root, rows):
+        if threading.current_thread().name == "edit-a":
+            a_writing.set()
+            b_done.wait(0.5)  # without a lock B finishes here, in between A's read and A's write
+        return real_write(root, rows)
+
+    monkeypatch.setattr(service, "write_captions_jsonl", write)
+    edit_a = threading.Thread(target=service.set_caption, args=(report.id, "c0.mp4", "a red fox"), name="edit-a")
+    edit_a.start()
+    assert a_writing.wait(10)
+    edit_b = threading.Thread(target=lambda: (service.set_caption(report.id, "c1.mp4", "a green owl"), b_done.set()))
+    edit_b.start()
+    edit_a.join(10)
+    edit_b.join(10)
+    rows = {r["media"]: r["caption"] for r in map(json.loads, (Path(report.path) / "captions.jsonl").read_text()
+                                                  .splitlines())}
+    assert rows["c0.mp4"] == "a red fox" and rows["c1.mp4"] == "a green owl"

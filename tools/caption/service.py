@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlite_utils
 from pydantic import BaseModel, Field
 
+from core.atomic import locked
 from core.errors import LoraportError, NotFoundError
 from core.settings import Settings, get_settings
 from core.store import open_db
@@ -264,9 +265,12 @@ def _store(db: sqlite_utils.Database, dataset_id: str, name: str, caption: str, 
 
 
 def _write_jsonl(db: sqlite_utils.Database, dataset_id: str, root: Path) -> None:
-    rows = list(db["dataset_files"].rows_where("dataset_id = ? AND error IS NULL", [dataset_id]))
-    references = {r["reference"] for r in rows if r.get("reference")}
-    rows = [{"name": r["name"], "split": r["split"], "reference": r.get("reference"),
-             "caption": r["caption"] if r.get("caption_status") == "final" else ""}
-            for r in rows if r["name"] not in references]
-    write_captions_jsonl(root, rows)
+    # Read and write under one lock: two edits at once (two tabs, a caption job and an edit) would otherwise each
+    # write the rows they read, and the later file could lack the other's caption although the table has it.
+    with locked(Path(root) / ".captions.lock"):
+        rows = list(db["dataset_files"].rows_where("dataset_id = ? AND error IS NULL", [dataset_id]))
+        references = {r["reference"] for r in rows if r.get("reference")}
+        rows = [{"name": r["name"], "split": r["split"], "reference": r.get("reference"),
+                 "caption": r["caption"] if r.get("caption_status") == "final" else ""}
+                for r in rows if r["name"] not in references]
+        write_captions_jsonl(root, rows)
