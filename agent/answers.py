@@ -71,10 +71,9 @@ def how_to_use(ctx: ToolContext, job_id: str | None = None) -> dict[str, Any]:
     how = (f"In ComfyUI: copy {name} into ComfyUI/models/loras/, add a LoraLoaderModelOnly node after the "
            f"{job.model_id or 'LTX-2.3'} model loader, pick the file and start at strength 1.0 (its alpha equals "
            f"its rank, so 1.0 is the strength it was trained at; try 0.6-1.2), and {use_trigger}.")
-    if (job.config.get("strategy") or {}).get("name") == "ic-lora":
-        from trainer.reference import finished_message
+    from trainer.reference import ic_lora_usage
 
-        how = finished_message(job.config, job.lora_path).removeprefix("done. ")
+    how = ic_lora_usage(job.config, job.lora_path) or how  # an IC-LoRA is used with a reference
     tiny = " This run used the tiny demo model, so the file only shows the flow." if is_tiny(
         job.model_id) else ""
     return {"job_id": job_id, "lora_path": job.lora_path, "trigger": trigger or None, "model": job.model_id,

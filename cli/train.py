@@ -113,10 +113,10 @@ def report(record: "JobRecord", *, as_json: bool) -> None:
     typer.echo(line)
     if record.lora_path:
         typer.echo(f"LoRA: {record.lora_path}")
-        if record.status == "finished" and (record.config.get("strategy") or {}).get("name") == "ic-lora":
-            from trainer.reference import finished_message
+        from trainer.reference import ic_lora_usage
 
-            typer.echo(finished_message(record.config, record.lora_path).removeprefix("done. "))
+        if record.status == "finished" and (usage := ic_lora_usage(record.config, record.lora_path)):
+            typer.echo(usage)
     if record.error:
         typer.echo(f"error: {record.error}")
     if record.status in ("interrupted", "cancelled", "failed"):

@@ -20,13 +20,18 @@ The reference pixels are decoded here (PyAV, the trainer's own resize-and-crop),
 asks for, so the pipeline's own resize is the identity and training and sampling see the same pixels.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from core.errors import LoraportError
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_STRENGTH = 1.0  # ltx-trainer validation and ltx-pipelines: reference tokens fully clean
 SPATIAL_KEYS = ("reference_downscale_factor", "reference_spatial_scale_factor")
@@ -135,6 +140,8 @@ def load_reference_frames(ref: Reference, width: int, height: int, max_frames: i
 
 def to_uint8(frames01: torch.Tensor) -> np.ndarray:
     """(F, 3, H, W) in [0, 1] -> (F, H, W, 3) uint8."""
+    import torch  # here: the settings and usage text above serve the CLI and the chat without torch
+
     return (frames01.clamp(0, 1).permute(0, 2, 3, 1) * 255.0).round().to(torch.uint8).numpy()
 
 
@@ -144,6 +151,7 @@ def side_by_side(reference: np.ndarray, generated: np.ndarray) -> np.ndarray:
     A smaller reference is scaled up to the generation's height; a shorter one is stretched over its frames by
     evenly spaced picks (ltx-trainer's side-by-side validation output does the same).
     """
+    import torch
     import torch.nn.functional as F
 
     n, h = generated.shape[0], generated.shape[1]
@@ -180,9 +188,16 @@ def comfyui_usage(lora_name: str, downscale_factor: int = 1) -> str:
             f"the trigger word in the prompt.")
 
 
-def finished_message(config: dict | None, lora_path: str | Path | None) -> str:
-    """The training job's 'finished' message: 'done', and for an IC-LoRA how to use it with a reference."""
+def ic_lora_usage(config: dict | None, lora_path: str | Path | None) -> str | None:
+    """How to use a training run's LoRA with a reference in ComfyUI when the run trained an IC-LoRA, else None.
+    The finished event, the CLI and the sidekick all tell it from here."""
     strategy = (config or {}).get("strategy") or {}
     if strategy.get("name") != "ic-lora" or not lora_path:
-        return "done"
-    return "done. " + comfyui_usage(Path(lora_path).name, int(strategy.get("reference_downscale_factor") or 1))
+        return None
+    return comfyui_usage(Path(lora_path).name, int(strategy.get("reference_downscale_factor") or 1))
+
+
+def finished_message(config: dict | None, lora_path: str | Path | None) -> str:
+    """The training job's 'finished' message: 'done', and for an IC-LoRA how to use it with a reference."""
+    usage = ic_lora_usage(config, lora_path)
+    return f"done. {usage}" if usage else "done"

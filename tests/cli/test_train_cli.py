@@ -215,3 +215,21 @@ def test_train_set_target_that_matches_nothing_fails_the_run_naming_it(capsys, w
     record = json.loads(out)
     assert code == 1 and record["status"] == "failed"
     assert "ff.net.9 match no Linear" in record["error"] and "ff.net.0.proj" in record["error"]
+
+
+def test_a_finished_ic_lora_job_is_reported_with_how_to_use_it_with_a_reference(workspace, tmp_path, capsys):
+    from cli.train import report
+    from tests.agent.conftest import tiny_config
+    from trainer.reference import ic_lora_usage
+
+    plain = tiny_config(tmp_path)
+    config = plain.model_copy(update={"strategy": plain.strategy.model_copy(update={"name": "ic-lora"})})
+    db = open_db(workspace)
+    job_id = jobs.enqueue(db, "train", config, workspace=workspace)
+    db["jobs"].update(job_id, {"status": "finished", "lora_path": str(tmp_path / "ref.safetensors")})
+    report(jobs.get_job(db, job_id), as_json=False)
+    usage = ic_lora_usage(config.model_dump(mode="json"), tmp_path / "ref.safetensors")
+    assert usage and usage in capsys.readouterr().out
+    db["jobs"].update(job_id, {"config": json.dumps(plain.model_dump(mode="json"))})
+    report(jobs.get_job(db, job_id), as_json=False)
+    assert "IC-LoRA" not in capsys.readouterr().out
