@@ -176,3 +176,10 @@ def test_cli_json_of_a_musubi_file(tmp_path, capsys):
     assert done.value.code == 0
     assert report["base_model"]["family"] == "ltx-2.3" and report["verdict"]["status"] == "native"
     assert report["targets"]["blocks"] == {"transformer_blocks": [0, 1]} and report["scale"] == 0.5
+
+
+def test_verdict_evidence_reads_the_stream_width_not_the_gate_head_count(tmp_path):
+    # ai-toolkit's 2.3 file lists attn1.to_gate_logits (out = 32 heads) before attn1.to_k in the file
+    r = inspect_lora(ai_toolkit_lora(tmp_path / "g.safetensors", version="2.3"), target="ltx-2.5", header_only=True)
+    width = [e for e in r.verdict.evidence if "wide" in e]
+    assert width and width[0].startswith("video stream is 4096 wide") and "32 wide" not in " ".join(width)

@@ -178,7 +178,7 @@ def _width(layout: Layout, pattern: str) -> tuple[int, int] | None:
     return None
 
 
-def _video_width(layout: Layout) -> int | None:
+def video_width(layout: Layout) -> int | None:
     """The video stream's width: out features of a block's video attention (attn1, else attn2) or feed-forward.
     Only transformer_blocks count: the text connectors' own attn1 (LTX-2: 3840 wide) says nothing about it."""
     found: dict[str, int] = {}
@@ -195,7 +195,7 @@ def _video_width(layout: Layout) -> int | None:
 def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str]) -> Guess:
     families = {p.split(".")[0] for p in inner}
     n_blocks = max(blocks) + 1 if blocks else 0
-    width = _video_width(layout)
+    width = video_width(layout)
     if any("to_gate_logits" in p for p in inner) or any(LTX23_TOP.search(t) for t in tops):
         marker = "to_gate_logits" if any("to_gate_logits" in p for p in inner) else "prompt AdaLN / text projection"
         # LTX-2.5 kept 2.3's gated attention and prompt AdaLN: the keys say "2.3 or 2.5", metadata decides;

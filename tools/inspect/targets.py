@@ -10,6 +10,7 @@ still work on 2.5 and IC-LoRAs do not. Hence "test it first" for 2.3 -> 2.5, and
 
 from dataclasses import dataclass, field
 
+from tools.inspect.fingerprint import video_width
 from tools.inspect.keys import Layout
 
 
@@ -37,9 +38,8 @@ def target_facts(layout: Layout, ic_source: str = "") -> TargetFacts:
             facts.video_ff += 1
             facts.video_ff_bias += "diff_b" in m.parts
         facts.gates += "to_gate_logits" in inner
-        if facts.video_width is None and inner.startswith("attn1.") and m.widths:
-            facts.video_width = m.widths[0]
     facts.families = sorted(fams)
+    facts.video_width = video_width(layout)  # to_q / to_out.0, never to_gate_logits (32 = the head count)
     return facts
 
 
@@ -47,7 +47,7 @@ def evidence_for(target: str, facts: TargetFacts) -> list[str]:
     """The key-level lines a verdict for ``target`` rests on (the base-model evidence is listed separately)."""
     lines = []
     if facts.video_width:
-        lines.append(f"video attention is {facts.video_width} wide (attn1.to_q out features); LTX-2, 2.3 and 2.5 "
+        lines.append(f"video stream is {facts.video_width} wide (out features of the blocks' video attention); LTX-2, 2.3 and 2.5 "
                      "share the 4096-wide layout, the tiny twins a 16-wide one")
     if facts.gates:
         lines.append(f"{facts.gates} to_gate_logits layers: the gated attention of LTX-2.3, kept in 2.5, absent "
