@@ -72,6 +72,7 @@ def _planned(recipe: str, dataset_dir: Path, model_id: str, overrides: dict,
     from tools.plan.service import plan
 
     p = plan(recipe, dataset_dir, overrides=overrides, model_id=model_id, workspace=workspace)
+    _refuse_wrong_weights(p.requested_model)
     if p.model_id != p.requested_model:  # the plan may offer the tiny twin; training never silently swaps it in
         raise _cannot_train(p.requested_model, p.tier_reason, p.model_id)
     if p.memory is not None and not p.memory.fits:
@@ -87,11 +88,22 @@ def _refuse_unrunnable(model_id: str) -> None:
     from tools.plan.hardware import detect_hardware, pick_tier
     from tools.plan.versions import weights_for
 
+    _refuse_wrong_weights(model_id)
     tier = pick_tier(detect_hardware(), model_id)
     if tier.fallback:
         raise _cannot_train(model_id, tier.reason, tier.model_id)
     if weights_for(model_id)[0] is None:
         raise _no_weights(model_id)
+
+
+def _refuse_wrong_weights(model_id: str) -> None:
+    """Weights that are set but cannot load as ``model_id`` (a LoRA, another version, a missing shard) stop the
+    run before it is queued, on any machine."""
+    from tools.plan.versions import weights_problem
+
+    problem = weights_problem(model_id)
+    if problem:
+        raise LoraportError(problem)
 
 
 def _cannot_train(model_id: str, reason: str, tiny: str) -> LoraportError:

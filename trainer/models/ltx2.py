@@ -254,8 +254,9 @@ def _build_from_state(cls, config: dict, state: dict, where: str) -> torch.nn.Mo
     return model
 
 
-def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torch.dtype,
-                       transformer_quant: Any = None) -> dict:
+def file_layout(path: Path, te: Path | None, spec: ModelSpec) -> sf.SplitFile:
+    """Which tensors of a single file go to which part, from its header alone: refuses a file that is not this
+    version's LTX checkpoint, holds tensors no part uses, or lacks a part that ``te`` cannot supply."""
     keys = sf.open_header(path)
     prefix = identify.transformer_prefix(keys)
     if prefix is None:
@@ -268,13 +269,20 @@ def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torc
     if split.unclaimed:
         raise LoraportError(f"{path.name} holds {len(split.unclaimed)} tensor(s) no LTX-{spec.version} part "
                             f"uses ({_names(split.unclaimed)}): it is not a plain Lightricks checkpoint.")
+    for part in MODEL_PARTS:  # a transformer-only file: the other parts from the diffusers folder beside it
+        if not split.keys[part] and (part == "transformer" or te is None or not is_diffusers_folder(te)):
+            raise LoraportError(f"{path.name} has no {part} weights: set {setting(spec, True)} to a "
+                                f"diffusers-format {spec.id} folder, which supplies them.")
+    return split
+
+
+def _single_file_parts(path: Path, te: Path | None, spec: ModelSpec, dtype: torch.dtype,
+                       transformer_quant: Any = None) -> dict:
+    split = file_layout(path, te, spec)
     configs = _single_file_configs(te, spec.version)
     parts = {}
     for part in MODEL_PARTS:
-        if not split.keys[part]:  # a transformer-only file: the other parts from the diffusers folder beside it
-            if part == "transformer" or te is None or not is_diffusers_folder(te):
-                raise LoraportError(f"{path.name} has no {part} weights: set {setting(spec, True)} to a "
-                                    f"diffusers-format {spec.id} folder, which supplies them.")
+        if not split.keys[part]:
             parts[part] = _folder_part(te, part, dtype, spec.version)
             continue
         cls, config = configs[part]

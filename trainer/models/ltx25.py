@@ -29,13 +29,7 @@ TEXT_CLASS = "Gemma4UnifiedForConditionalGeneration"
 def load_ltx25_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype, **kwargs) -> dict:
     """Load every part of a real LTX-2.5 model (folder or single file); ``kwargs`` as ``load_ltx2_parts``."""
     path, te = ltx2._check(model_cfg, spec)
-    if path.is_file() and not ltx2.is_diffusers_folder(te):
-        raise LoraportError(f"{path.name} is a single-file checkpoint: for LTX-2.5 also set "
-                            f"{ltx2.setting(spec, True)} to a diffusers-format LTX-2.5 folder (it supplies the 2.5 "
-                            "part configs and Gemma 4).")
-    _check_text_encoder(_text_folder(path, te))
-    if path.is_file():
-        _check_file_is_25(path, spec)
+    check_layout(path, te, spec)
     # A single file is read with the 2.3 tables and the 2.5 folder's configs; a folder loads as it is.
     as_spec = dataclasses.replace(spec, version="2.3") if path.is_file() else spec
     parts = ltx2.load_ltx2_parts(model_cfg, as_spec, dtype, **kwargs)
@@ -45,6 +39,18 @@ def load_ltx25_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype, **kwargs) -
         ltx2.release(parts)
         raise
     return parts
+
+
+def check_layout(path: Path, te: Path | None, spec: ModelSpec) -> None:
+    """What 2.5 demands before any weight is read: a single file comes with the 2.5 folder, the text encoder is
+    the LTX-tuned Gemma 4, and a single file has no video feed-forward bias."""
+    if path.is_file() and not ltx2.is_diffusers_folder(te):
+        raise LoraportError(f"{path.name} is a single-file checkpoint: for LTX-2.5 also set "
+                            f"{ltx2.setting(spec, True)} to a diffusers-format LTX-2.5 folder (it supplies the 2.5 "
+                            "part configs and Gemma 4).")
+    _check_text_encoder(_text_folder(path, te))
+    if path.is_file():
+        _check_file_is_25(path, spec)
 
 
 def _text_folder(path: Path, te: Path | None) -> Path:

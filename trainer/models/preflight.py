@@ -1,0 +1,101 @@
+"""Check the weights a real model id points at without loading them: file headers, folder layout, part configs.
+
+``plan`` and ``train`` call this, so a wrong file (a LoRA, another version, a pickle, a folder missing a part or a
+shard) is reported on any machine, also one without the GPU to train, and before a job is queued rather than
+when it starts. It reads names, JSON configs and safetensors headers only (seconds even for a 46 GB file); what
+it cannot see (a mismatched shape, a damaged tensor inside a whole file) the loader still refuses when loading.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from core.errors import LoraportError
+from trainer.config import ModelConfig
+from trainer.models import identify, ltx2
+from trainer.models.spec import ModelSpec
+
+
+def check_weights(model_cfg: ModelConfig, spec: ModelSpec) -> str:
+    """Refuse (LoraportError) weights that cannot load as ``spec``; else say in a few words what will load."""
+    if spec.tiny:
+        return f"{spec.id}: built in memory, no weights"
+    path, te = ltx2._check(model_cfg, spec)
+    if spec.version == "2.5":
+        from trainer.models import ltx25
+
+        ltx25.check_layout(path, te, spec)
+        as_spec = dataclasses.replace(spec, version="2.3") if path.is_file() else spec
+    else:
+        as_spec = spec
+    if path.is_file():
+        what = _file(path, te, as_spec)
+    else:
+        what = _folder(path, as_spec, spec)
+    _text(te if te is not None else path)
+    return what
+
+
+def _file(path: Path, te: Path | None, spec: ModelSpec) -> str:
+    split = ltx2.file_layout(path, te, spec)
+    ltx2._single_file_configs(te, spec.version)  # a folder of the other version is refused here
+    for part in ltx2.MODEL_PARTS:
+        if not split.keys[part]:
+            _part_folder(te, part)
+    fp8 = " (fp8 weights, dequantised when loading)" if split.scales else ""
+    from_folder = [p for p in ltx2.MODEL_PARTS if not split.keys[p]]
+    rest = f"; {', '.join(from_folder)} from {te.name}" if from_folder else ""
+    return f"single-file LTX-{spec.version} checkpoint {path.name}{fp8}{rest}"
+
+
+def _folder(path: Path, spec: ModelSpec, asked: ModelSpec) -> str:
+    index = ltx2._read_json(path / "model_index.json")
+    identify.check_pipeline(path, index, asked.id)
+    for part in ltx2.MODEL_PARTS:
+        _part_folder(path, part)
+        ltx2.part_class(part, ltx2._class_name(path, part, spec.version))
+    config = _config(path / "transformer" / "config.json")
+    ltx2._check_version(SimpleNamespace(config=config), spec)
+    if asked.version == "2.5":
+        from trainer.models import ltx25
+
+        ltx25.check_is_25(SimpleNamespace(config=config), asked)
+    vocoder = ltx2._class_name(path, "vocoder", spec.version)
+    if spec.version != "2" and vocoder != "LTX2VocoderWithBWE":
+        raise LoraportError(f"{path} names {vocoder} for its vocoder; LTX-{spec.version}'s is LTX2VocoderWithBWE "
+                            "(48 kHz). The folder is not a complete LTX-2.3-or-later copy.")
+    if not (path / "scheduler" / "scheduler_config.json").is_file():
+        raise LoraportError(f"{path} has no scheduler/scheduler_config.json: the diffusers-format copy is "
+                            "incomplete; download its scheduler/ folder again.")
+    return f"diffusers-format LTX-{asked.version} folder {path.name}"
+
+
+def _part_folder(folder: Path | None, part: str) -> None:
+    if folder is None or not (folder / part).is_dir():
+        raise LoraportError(f"{folder} has no {part}/ folder: the diffusers-format copy is incomplete "
+                            f"(expected {', '.join(ltx2.SUBFOLDERS)}).")
+    identify.check_weight_files(folder / part)
+
+
+def _text(te: Path) -> None:
+    """Gemma's folder: a diffusers folder's text_encoder/ and tokenizer/, or a bare Gemma folder."""
+    if ltx2.is_diffusers_folder(te):
+        _part_folder(te, "text_encoder")
+        if not (te / "tokenizer").is_dir():
+            raise LoraportError(f"{te} has no tokenizer/ folder: the diffusers-format copy is incomplete.")
+        return
+    if not _config(te / "config.json").get("architectures"):
+        raise LoraportError(f"{te} is not a Gemma text encoder folder (no config.json naming its model): set the "
+                            "text encoder path to Gemma's folder or to a diffusers-format LTX folder.")
+    identify.check_weight_files(te)
+
+
+def _config(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LoraportError(f"{path} is missing: the diffusers-format copy is incomplete.") from None
+    except (OSError, ValueError) as exc:
+        raise LoraportError(f"{path} is not valid JSON ({exc}): the model folder is damaged.") from None
+    return data if isinstance(data, dict) else {}
