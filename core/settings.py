@@ -2,8 +2,9 @@
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,7 +67,35 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        """An address people and the platforms can open: scheme and host, no query; the trailing slash goes."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not a web address like https://loraport.example.com")
+        return value.strip().rstrip("/")
+
 
 def get_settings(**overrides) -> Settings:
-    """Read settings now. Overrides (e.g. ``home=`` from a ``--home`` flag) win over the environment."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Read settings now. Overrides (e.g. ``home=`` from a ``--home`` flag) win over the environment.
+
+    A bad value is a ``LoraportError`` naming the variable to fix, not a validation traceback."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as err:
+        from core.errors import LoraportError
+
+        problems = []
+        for e in err.errors()[:5]:
+            name = str(e["loc"][0]) if e["loc"] else "?"
+            field = Settings.model_fields.get(name)
+            alias = field.validation_alias.choices[0] if field and isinstance(field.validation_alias, AliasChoices) \
+                else f"LORAPORT_{name.upper()}"
+            secret = any(word in name for word in ("key", "secret", "token"))
+            shown = "" if secret or repr(e.get("input")) in e["msg"] else f" (got {e.get('input')!r:.60})"
+            problems.append(f"{alias}: {e['msg'].removeprefix('Value error, ')}{shown}")
+        raise LoraportError("A setting is wrong: " + "; ".join(problems) + ". Fix the environment variable or "
+                            "flag and start again.") from None
