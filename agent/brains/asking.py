@@ -3,7 +3,9 @@ old LoRA: it asks (one short question) instead of guessing, and it keeps the old
 
 - "change the rank" / "set the steps" -> "What should the rank be? It is 32 now ..." (nothing changes);
 - "actually 1500" with no setting in sight -> "1500 of what? ..." (nothing changes);
-- "keep the old trigger" -> the old LoRA's trigger as the plan's trigger, verbatim (or says it already is).
+- "keep the old trigger" -> the old LoRA's trigger as the plan's trigger, verbatim (or says it already is);
+- "the second one", "option 3", "the last one" -> that item of the list the conversation showed last (a recipe,
+  a suggestion of the evaluation, one of my LoRAs), or a question when no list was shown.
 """
 
 from typing import Any
@@ -66,3 +68,39 @@ def keep_old_trigger(state: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         return (f"The plan already uses your old LoRA's trigger \"{old}\", so prompts written for it keep working.",
                 [])
     return "", [{"id": new_call_id(), "name": "set_option", "args": {"changes": {"trigger": old}}}]
+
+
+def pick_from_list(n: int, state: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The n-th item (-1: the last) of the newest list in the thread, as the call that item stands for."""
+    for message in reversed(state.get("messages") or []):
+        if message.get("role") != "tool" or message.get("is_error"):
+            continue
+        name, content = message.get("name"), message.get("content")
+        items = _listed(name, content)
+        if items is None:
+            continue
+        if not items or not (-len(items) <= (n if n < 0 else n - 1) < len(items)):
+            return f"That list has {len(items)} item(s); which one do you mean?", []
+        item = items[n if n < 0 else n - 1]
+        if name == "list_recipes":
+            return "", [_call("choose_recipe", {"name": item["name"]})]
+        if name == "list_my_loras":
+            return "", [_call("how_to_use", {"job_id": item["id"]})]
+        place = n if n > 0 else len(items)
+        return "", [_call("retrain_with", {"changes": {}, "suggestion": place})]
+    return ("Which list do you mean? Nothing numbered has been shown yet: ask 'which recipes are there?' or "
+            "'list my loras'.", [])
+
+
+def _listed(tool: str | None, content: Any) -> list[dict[str, Any]] | None:
+    if tool in ("list_recipes", "list_my_loras") and isinstance(content, list):
+        return [c for c in content if isinstance(c, dict)]
+    if tool == "suggest_adjustments" and isinstance(content, list):
+        return content
+    if tool == "evaluate" and isinstance(content, dict) and "verdict" in content:
+        return list((content["verdict"] or {}).get("suggestions") or [])
+    return None
+
+
+def _call(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"id": new_call_id(), "name": name, "args": args}

@@ -10,7 +10,7 @@ from typing import Any
 
 from agent import options, words
 from agent.brains import Emit, new_call_id
-from agent.brains.asking import ask_value, keep_old_trigger
+from agent.brains.asking import ask_value, keep_old_trigger, pick_from_list
 from agent.brains.parse import RECIPES, Intent, parse
 from agent.brains.target import agreed_as_is, as_is_offer, target_calls
 from agent.brains.telling import describe
@@ -56,6 +56,12 @@ class GuidedBrain:
         intent = intents[0]
         if intent.kind == "yes":
             return self.on_agree(state)
+        if intent.kind == "pick":  # "the second one": of the list just shown
+            text, calls = pick_from_list(intent.args["n"], state)
+            if calls and calls[0]["name"] == "retrain_with" and (problem := _fill_from_suggestion(calls[0]["args"],
+                                                                                                  state)):
+                return problem, []
+            return text, calls
         if intent.kind == "keep_trigger":
             text, calls = keep_old_trigger(state)
             return (f"{text} {next_step(state)}" if text else ""), calls

@@ -25,7 +25,7 @@ from agent.brains.trigger import read_trigger
 from tools.plan.gpus import gpu_words
 
 Kind = Literal["tool", "help", "unknown", "skip", "yes", "no", "greeting", "thanks", "next", "story",
-               "migrate_help", "ask_value", "keep_trigger"]
+               "migrate_help", "ask_value", "keep_trigger", "pick"]
 
 
 @dataclass
@@ -51,6 +51,8 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     if not low.strip(" .?!") and not paths:
         return [Intent("help")]
     family, cue = _family(low)
+    if family in (None, "launch_training") and (n := _ordinal(low)) is not None:
+        return [Intent("pick", args={"n": n})]  # "the second one", "option 3": of the list just shown
     if family in P.ACTIONS and _cue_negated(low, cue):
         return [Intent("no")]  # "don't start yet", "no need to retrain": nothing runs
     if family == "migrate_library":  # "migrate all the LoRAs in <folder> with the clips in <folder>"
@@ -108,6 +110,24 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     if _NUMBER.search(low):
         return [Intent("ask_value", args={"value": _NUMBER.search(low).group(0)})]  # "actually 1500": of what?
     return [Intent("unknown")]
+
+
+def _ordinal(low: str) -> int | None:
+    """1-based place named by a short reference to a list ("the second one", "number 2", "#3", "the last one":
+    -1); None when the message says more than that."""
+    m = _ORDINAL.fullmatch(re.sub(r"[.!?,]", " ", low).strip())
+    if not m:
+        return None
+    word = next(g for g in m.groups() if g)
+    return -1 if word == "last" else int(word) if word.isdigit() else _PLACES[word]
+
+
+_PLACES = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+_ORDINAL = re.compile(
+    r"(?:(?:ok|okay|hmm|yes|yeah|so|then|i'?ll|i will|let'?s|lets|i'?d like|i want|go with|take|pick|use|try|"
+    r"choose|the|that|number|option|no\.?|#)\s*)*"
+    r"(?:(first|second|third|fourth|fifth|last)|(\d)(?:st|nd|rd|th)?)"
+    r"(?:\s+(?:one|option|choice|please|then|thanks|sounds good|looks good|is fine))*")
 
 
 def _without(low: str, words_: list[str]) -> str:
@@ -232,7 +252,8 @@ def _described_recipe(low: str) -> str | None:
 _DESCRIBES = re.compile(r"\b(?:it'?s|it is|its|this is|that'?s|they'?re|he'?s|she'?s|lora (?:of|for|is)|"
                         r"teaches|taught|trained on|learned|learnt|about a|a lora)\b")
 _WEAK = frozenset({"thing", "item", "move", "look", "film", "effect", "render", "filter", "model", "medium",
-                   "watch", "phone", "device", "brand", "vibe", "grade", "colour", "color", "art", "action"})
+                   "watch", "phone", "device", "brand", "vibe", "grade", "colour", "color", "art", "action",
+                   "sounds"})
 
 
 def _paths(raw: str) -> tuple[list[Intent], str]:

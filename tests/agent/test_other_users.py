@@ -200,3 +200,28 @@ def test_keep_the_old_trigger_without_an_old_lora_asks_for_it():
 
     text, calls = keep_old_trigger({"old_lora": None})
     assert calls == [] and "trigger" in text and "e.g." in text
+
+
+def test_the_second_one_picks_from_the_list_just_shown(sidekick_factory):
+    kick = sidekick_factory(GuidedBrain(), thread_id="lists")
+    [listed] = [e for e in kick.send("what kinds of loras can you train") if isinstance(e, ToolEnd)]
+    events = list(kick.send("ok lets go with the second one"))
+    [chosen] = [e for e in events if isinstance(e, ToolEnd)]
+    assert chosen.tool == "choose_recipe" and chosen.result["recipe"] == listed.result[1]["name"]
+    assert not _asked(events)  # "let's go with ..." picked an item; it launched nothing
+
+
+def test_the_second_one_with_nothing_listed_is_asked_about():
+    text, calls = GuidedBrain().on_user("the second one", {"messages": []})
+    assert calls == [] and "Which list" in text
+
+
+def test_a_suggestion_picked_by_its_place_fills_in_its_changes():
+    suggestions = [{"action": "Train longer.", "retrain_with": {"steps": "+50%"}},
+                   {"action": "Lower the learning rate.", "retrain_with": {"learning_rate": "x0.5"}}]
+    evaluation = {"job_id": "train-1", "verdict": {"status": "weak", "suggestions": suggestions}}
+    state = {"messages": [{"role": "tool", "name": "evaluate", "content": evaluation}],
+             "evaluations": [evaluation], "job_ids": ["train-1"]}
+    for text in ("the second one", "option 2", "#2", "the last one"):
+        _, calls = GuidedBrain().on_user(text, state)
+        assert [(c["name"], c["args"]) for c in calls] == [("retrain_with", {"changes": {"learning_rate": "x0.5"}})]
