@@ -183,3 +183,32 @@ def test_verdict_evidence_reads_the_stream_width_not_the_gate_head_count(tmp_pat
     r = inspect_lora(ai_toolkit_lora(tmp_path / "g.safetensors", version="2.3"), target="ltx-2.5", header_only=True)
     width = [e for e in r.verdict.evidence if "wide" in e]
     assert width and width[0].startswith("video stream is 4096 wide") and "32 wide" not in " ".join(width)
+
+
+@pytest.mark.parametrize("extra,family", [
+    ({"text_embedding_projection.aggregate_embed": (3840, 3840 * 49)}, "ltx-2"),  # LTX-2's one text projection
+    ({"text_embedding_projection.video_aggregate_embed": (4096, 3840 * 49)}, "ltx-2.3"),  # 2.3's per modality
+    ({"diffusion_model.caption_projection.linear_1": (4096, 3840)}, "ltx-2"),
+    ({"diffusion_model.audio_prompt_adaln_single.linear": (4096, 2048)}, "ltx-2.3"),
+    ({"diffusion_model.video_embeddings_connector.transformer_1d_blocks.0.attn1.to_gate_logits": (32, 4096)},
+     "ltx-2.3"),  # 2.3's connectors are gated too
+])
+def test_top_level_text_side_layers_tell_ltx2_from_23(tmp_path, extra, family):
+    from tests.tools.lora_layouts import peft_keys
+    from safetensors.torch import save_file
+
+    tensors = peft_keys(ltx2_modules(n_blocks=2), "diffusion_model.", rank=2) | peft_keys(extra, "", rank=2)
+    save_file(tensors, str(tmp_path / "t.safetensors"))
+    r = inspect_lora(tmp_path / "t.safetensors", header_only=True)
+    assert r.base_model.family == family and r.base_model.confidence >= 0.8
+
+
+@pytest.mark.parametrize("prefix", ["lora_unet_", "lora_transformer_", "lora_unet_model_"])
+def test_every_kohya_prefix_decodes_to_the_same_blocks(tmp_path, prefix):
+    from tests.tools.lora_layouts import kohya_keys
+    from safetensors.torch import save_file
+
+    save_file(kohya_keys(ltx2_modules(n_blocks=3), prefix=prefix, rank=2), str(tmp_path / "k.safetensors"))
+    r = inspect_lora(tmp_path / "k.safetensors", header_only=True)
+    assert r.convention == "kohya" and r.targets.blocks == {"transformer_blocks": [0, 1, 2]}
+    assert r.targets.families == SIX and r.modality == "audio+video"

@@ -196,8 +196,10 @@ def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str
     families = {p.split(".")[0] for p in inner}
     n_blocks = max(blocks) + 1 if blocks else 0
     width = video_width(layout)
-    if any("to_gate_logits" in p for p in inner) or any(LTX23_TOP.search(t) for t in tops):
-        marker = "to_gate_logits" if any("to_gate_logits" in p for p in inner) else "prompt AdaLN / text projection"
+    # Gated attention: in the blocks, and in 2.3's text connectors (top-level: transformer_1d_blocks.N.attn1).
+    gated = any(p.endswith("to_gate_logits") for p in inner) or any(t.endswith("to_gate_logits") for t in tops)
+    if gated or any(LTX23_TOP.search(t) for t in tops):
+        marker = "to_gate_logits" if gated else "prompt AdaLN / text projection"
         # LTX-2.5 kept 2.3's gated attention and prompt AdaLN: the keys say "2.3 or 2.5", metadata decides;
         # without any, 2.3 (the version such files were made for until 2.5 shipped), a little less sure.
         return Guess("ltx-2.3", _ltx_variant("ltx-2.3", width), 0.8,
