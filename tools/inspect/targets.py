@@ -47,8 +47,8 @@ def evidence_for(target: str, facts: TargetFacts) -> list[str]:
     """The key-level lines a verdict for ``target`` rests on (the base-model evidence is listed separately)."""
     lines = []
     if facts.video_width:
-        lines.append(f"video stream is {facts.video_width} wide (out features of the blocks' video attention); LTX-2, 2.3 and 2.5 "
-                     "share the 4096-wide layout, the tiny twins a 16-wide one")
+        lines.append(f"video stream is {facts.video_width} wide (out features of the blocks' video attention); "
+                     "LTX-2, 2.3 and 2.5 share the 4096-wide layout, the tiny twins a 16-wide one")
     if facts.gates:
         lines.append(f"{facts.gates} to_gate_logits layers: the gated attention of LTX-2.3, kept in 2.5, absent "
                      "in LTX-2")
