@@ -29,8 +29,9 @@ import numpy as np
 import torch
 
 from core.errors import LoraportError
+from trainer.cache import cache_key
 from trainer.config import Bucket, TrainConfig
-from trainer.data import MediaError, cache_key
+from trainer.listing import MediaError
 
 N_FFT = 1024  # ltx-core's audio VAE config: stft filter_length (diffusers' AutoencoderKLLTX2Audio does not store it)
 MEL_FLOOR = 1e-5  # log(max(mel, 1e-5)), as ltx-core's AudioProcessor

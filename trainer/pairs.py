@@ -12,8 +12,9 @@ import torch
 
 from core.errors import LoraportError
 from trainer import manifest
+from trainer.cache import _Cache, cache_key, encode_video, file_sha256
 from trainer.config import Bucket, TrainConfig
-from trainer.data import CAPTIONS_FILE, _Cache, _Entry, cache_key, encode_video, file_sha256
+from trainer.listing import _Entry
 from trainer.media import decode, is_media, probe
 
 
@@ -86,7 +87,7 @@ def reference_latents(entry: _Entry, bucket: Bucket, config: TrainConfig, compon
                                 "clip or remove this file.")
         raise LoraportError(f"has no reference: an IC-LoRA trains on pairs; add {entry.media.stem}{suffix}"
                             f"{entry.media.suffix} beside it, a file of its name in a references/ folder, or a "
-                            f"'reference' in {CAPTIONS_FILE}.")
+                            f"'reference' in {manifest.CAPTIONS_FILE}.")
     name = entry.reference.name
     if not entry.reference.is_file():
         raise LoraportError(f"its reference {name} is not in the dataset folder: add it or fix the 'reference'.")
