@@ -184,6 +184,18 @@ def test_binary_and_odd_frames_get_an_error_frame_and_the_socket_stays_open(clie
     assert [r[2] for r in scripted.received] == ["still here"]
 
 
+def test_a_message_naming_too_many_or_repeated_uploads(client, scripted):
+    upload = client.post("/api/uploads", files=[("files", ("a.mp4", b"v"))]).json()[0]
+    with client.websocket_connect("/ws/chat/t1") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "message", "text": "x", "uploads": [upload["id"]] * 51})
+        assert "at most 50" in ws.receive_json()["message"]
+        ws.send_json({"type": "message", "text": "these", "uploads": [upload["id"]] * 3})
+        frames = receive_until(ws, "turn_end")
+    assert [u["id"] for u in frames[0]["uploads"]] == [upload["id"]]  # named three times, attached once
+    assert scripted.received == [("t1", "send", "these", [upload["path"]])]
+
+
 def test_message_text_with_control_and_template_characters_reaches_the_agent_as_data(client, scripted):
     text = "{{7*7}} ${jndi:ldap://x} {trigger} <script>alert(1)</script> \x1b[31m"
     with client.websocket_connect("/ws/chat/t1") as ws:

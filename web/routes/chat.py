@@ -19,6 +19,7 @@ from web.uploads import load_upload
 router = APIRouter(tags=["chat"])
 THREAD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 MAX_TEXT = 20_000
+MAX_UPLOADS = 50
 
 
 @router.websocket("/ws/chat/{thread_id}")
@@ -72,7 +73,10 @@ def parse_frame(raw: str, workspace) -> tuple[str, tuple, dict | None]:
             raise LoraportError("A message frame needs \"text\" (a string) and optionally \"uploads\" (a list of ids).")
         if len(text) > MAX_TEXT:
             raise LoraportError(f"That message is {len(text)} characters; keep it under {MAX_TEXT}.")
-        records = [load_upload(workspace, str(u)) for u in uploads]
+        if len(uploads) > MAX_UPLOADS:  # each id is a manifest read; a frame of 10^5 ids would stall the server
+            raise LoraportError(f"That message names {len(uploads)} uploads; attach at most {MAX_UPLOADS} "
+                                "(put many clips in one upload or a .zip).")
+        records = [load_upload(workspace, str(u)) for u in dict.fromkeys(map(str, uploads))]
         if not text.strip() and not records:
             raise LoraportError("That message is empty: type something or attach files.")
         echo = {"type": "text", "role": "user", "text": text, "uploads": [r.model_dump(mode="json") for r in records]}
