@@ -19,6 +19,9 @@ from trainer.media import is_media
 # Sidecar captions, manifests, notes and other trainers' dataset configs live beside the media: not media, no error.
 _IGNORED = {".txt", ".caption", ".jsonl", ".json", ".csv", ".md", ".yaml", ".yml", ".toml", ".ini", ".db"}
 _SKIPPED_DIRS = {"__MACOSX"}  # macOS zip metadata: copies of every file's resource fork
+# Split names of other tools (Hugging Face: train / validation / test) mapped onto loraport's two.
+_SPLITS = {"train": "train", "training": "train", "holdout": "holdout", "held-out": "holdout", "val": "holdout",
+           "valid": "holdout", "validation": "holdout", "test": "holdout", "eval": "holdout"}
 _ROW_SHAPE = '{"media": "clip.mp4", "caption": "...", "split": "train"}'
 
 
@@ -66,9 +69,10 @@ def _read_listed(root: Path, listing: Path, errors: list[MediaError], with_split
                 raise LoraportError("no media path (a 'media' or 'video' column)")
             here = listing.parent.relative_to(root)  # paths are relative to the manifest's folder
             media = _inside(root, str(here / media_rel))
-            split = str(row.get("split") or "train").strip().lower() if with_split else "train"
-            if split not in ("train", "holdout"):
-                raise LoraportError(f"split {split!r} must be 'train' or 'holdout'")
+            given = str(row.get("split") or "train").strip().lower() if with_split else "train"
+            split = _SPLITS.get(given)
+            if split is None:
+                raise LoraportError(f"split {given!r} must be 'train' or 'holdout'")
             ref_rel = row_reference(row)
             ref = _inside(root, str(here / ref_rel)) if ref_rel else None
             audio_rel = row_audio(row)

@@ -88,6 +88,14 @@ def row_caption(row: dict) -> str:
     return first_field(row, CAPTION_COLUMNS) or ""
 
 
+def csv_rows(text: str) -> csv.DictReader:
+    """A CSV's rows, its delimiter sniffed from the header line: spreadsheets in many locales (German, French,
+    ...) export ``;``, some tools tabs; a header with none of them is one column, read with ``,``."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    delimiter = max(",;\t|", key=header.count) if any(c in header for c in ",;\t|") else ","
+    return csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
+
+
 def read_rows(path: Path) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]]:
     """The rows of a CSV / JSON / JSONL manifest as (line or item number, object), and (number, problem) pairs.
 
@@ -98,7 +106,7 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]
     problems: list[tuple[int, str]] = []
     try:
         if suffix == ".csv":
-            return [(n, row) for n, row in enumerate(csv.DictReader(io.StringIO(text)), 2)], problems
+            return [(n, row) for n, row in enumerate(csv_rows(text), 2)], problems
         if suffix == ".json":
             data = json.loads(text)
             if isinstance(data, dict):

@@ -108,3 +108,12 @@ def test_an_audio_column_at_import_says_the_separate_sound_is_not_carried(tmp_pa
     report = import_dataset(src, holdout_fraction=0)
     assert any("'audio' column names separate sound files" in w for w in report.warnings)
     assert {f.name: f.caption for f in report.files} == {"a.mp4": "x", "b.mp4": "y"}
+
+
+def test_a_semicolon_csv_from_a_european_spreadsheet_imports_its_captions(tmp_path):
+    src = tmp_path / "src"
+    _clip(src / "a.mp4", 0)
+    _clip(src / "b.mp4", 1)
+    (src / "captions.csv").write_text("video;caption\na.mp4;ein Mann, winkend\nb.mp4;une femme, souriante\n")
+    report = import_dataset(src, holdout_fraction=0)
+    assert {f.name: f.caption for f in report.files} == {"a.mp4": "ein Mann, winkend", "b.mp4": "une femme, souriante"}

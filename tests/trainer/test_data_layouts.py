@@ -226,3 +226,27 @@ def test_the_trigger_is_prepended_once(tmp_path, caption, encoded):
 
     cfg = TrainConfig(data=dict(dataset_dir=tmp_path, buckets=BUCKETS, trigger_word="ohwx man"))
     assert _caption(_Entry(tmp_path / "a.mp4", caption, "train"), cfg) == encoded
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", ","])
+def test_csv_manifests_from_any_locales_spreadsheet(tmp_path, delimiter):
+    make_clip(tmp_path / "a.mp4")
+    make_clip(tmp_path / "b.mp4")
+    rows = [["video", "caption"], ["a.mp4", "ein Mann, lächelnd"], ["b.mp4", "une femme; souriante"]]
+    with open(tmp_path / "dataset.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f, delimiter=delimiter).writerows(rows)
+    entries, errors = _list(tmp_path)
+    assert {k: e.caption for k, e in entries.items()} == {"a.mp4": "ein Mann, lächelnd", "b.mp4": "une femme; souriante"}
+    assert errors == {}
+
+
+def test_other_tools_split_names_map_onto_train_and_holdout(tmp_path):
+    for name in "abcde":
+        make_clip(tmp_path / f"{name}.mp4")
+    rows = [("a", "train"), ("b", "validation"), ("c", "test"), ("d", "Val"), ("e", "dev-set")]
+    (tmp_path / "captions.jsonl").write_text("".join(
+        json.dumps({"media": f"{m}.mp4", "caption": m, "split": s}) + "\n" for m, s in rows))
+    entries, errors = _list(tmp_path)
+    assert {k: e.split for k, e in entries.items()} == {"a.mp4": "train", "b.mp4": "holdout", "c.mp4": "holdout",
+                                                         "d.mp4": "holdout"}
+    assert "split 'dev-set' must be 'train' or 'holdout'" in errors["captions.jsonl:5"]

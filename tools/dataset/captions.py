@@ -131,7 +131,9 @@ def _read_rows(path: Path, max_bytes: int) -> tuple[list[dict], str | None]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return list(csv.DictReader(io.StringIO(text))), None
+            from trainer.manifest import csv_rows  # ";" and tab delimiters too, as the trainer reads them
+
+            return list(csv_rows(text)), None
         if suffix == ".jsonl":
             rows = [json.loads(line) for line in text.splitlines() if line.strip()]
         else:
