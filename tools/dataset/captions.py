@@ -7,7 +7,6 @@ The stored caption never holds the trigger word; the trainer prepends ``"<trigge
 """
 
 import csv
-import io
 import json
 import re
 import unicodedata
