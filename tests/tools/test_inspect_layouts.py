@@ -212,3 +212,18 @@ def test_every_kohya_prefix_decodes_to_the_same_blocks(tmp_path, prefix):
     r = inspect_lora(tmp_path / "k.safetensors", header_only=True)
     assert r.convention == "kohya" and r.targets.blocks == {"transformer_blocks": [0, 1, 2]}
     assert r.targets.families == SIX and r.modality == "audio+video"
+
+
+@pytest.mark.parametrize("name,metadata", [
+    ("my_tiny_dancer_ltx-2.3.safetensors", None),
+    ("dancer.safetensors", {"modelspec.architecture": "tiny-ltx-2.3/lora"}),
+])
+def test_tiny_in_a_name_does_not_make_a_full_width_lora_the_tiny_twin(tmp_path, name, metadata):
+    from tests.tools.lora_factory import make_lora
+
+    full = make_lora(tmp_path / name, ltx2_modules(n_blocks=2, gate=True), rank=2, metadata=metadata)
+    r = inspect_lora(full, header_only=True)
+    assert (r.base_model.family, r.base_model.variant) == ("ltx-2.3", "22b")  # never tiny: evaluate would swap models
+    tiny = {f"transformer_blocks.{b}.attn1.{p}": (16, 16) for b in range(2) for p in ("to_q", "to_k", "to_gate_logits")}
+    small = make_lora(tmp_path / f"small_{name}", tiny, rank=2, metadata=metadata)
+    assert inspect_lora(small, header_only=True).base_model.variant == "tiny"

@@ -289,7 +289,7 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
             if h.family == guess.family:
                 guess.evidence.append(f"{h.source} agrees")
                 guess.confidence = max(guess.confidence, min(1.0, h.weight + 0.05))
-                if h.variant and h.variant == "tiny":
+                if h.variant == "tiny" and not _real_width(layout):
                     guess.variant = "tiny"
             else:
                 guess.evidence.append(f"{h.source} says {h.family}, but the keys say {guess.family}; trusting the keys")
@@ -306,8 +306,9 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
     structure_known = guess.family != "unknown"
     guess.evidence.append(f"{best.source} says {best.family}")
     guess.family = best.family
-    guess.variant = best.variant or (guess.variant if guess.variant and guess.variant.startswith("custom")
-                                     else LTX_RELEASED_VARIANT.get(best.family))
+    named = None if best.variant == "tiny" and _real_width(layout) else best.variant
+    guess.variant = named or (guess.variant if guess.variant and guess.variant.startswith("custom")
+                              else LTX_RELEASED_VARIANT.get(best.family))
     if best.family == "ltx-video":
         guess.variant = "13b"  # the only LTX-Video size that shares the 48 x 4096 layout
     # loraport's own export metadata is authoritative: we wrote it, next to the weights it describes.
@@ -318,6 +319,11 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
         guess.evidence += [f"but {h.source} says {h.family}" for h in weaker]
         guess.confidence = round(guess.confidence - 0.25, 2)
     return guess
+
+
+def _real_width(layout: Layout) -> bool:
+    """The layers are as wide as the released models' (4096): a "tiny" in a name is a word, not our tiny twin."""
+    return video_width(layout) == 4096
 
 
 def _family_hint(guess: Guess, h: Hint) -> None:
