@@ -109,8 +109,8 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]
             return [(n, row) for n, row in enumerate(csv_rows(text), 2)], problems
         if suffix == ".json":
             data = json.loads(text)
-            if isinstance(data, dict):
-                data = data.get("items", data.get("data", [data]))
+            if isinstance(data, dict):  # {"items": [...]} / {"data": [...]}; any other object is no list of rows
+                data = data.get("items", data.get("data", []))
             rows = list(enumerate(data if isinstance(data, list) else [], 1))
         else:
             rows = []
@@ -131,8 +131,9 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]
 
 def find_manifests(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Manifests at the top of a dataset folder: CSV / JSON / JSONL files (not ``captions.jsonl``, and not a
-    ``clip.json`` sidecar of ``clip.mp4``) whose rows name media in a ``video`` / ``media_path`` / ``media``
-    column; and (file name, problem) for such files that could not be parsed."""
+    ``clip.json`` sidecar of ``clip.mp4``) whose rows have a caption column and name media in a ``video`` /
+    ``media_path`` / ``media`` / ``file_name`` column (another tool's ``config.json`` is none); and (file name,
+    problem) for such files that could not be parsed."""
     from trainer.media import is_media
 
     root = Path(root)
@@ -147,9 +148,13 @@ def find_manifests(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
         except LoraportError as exc:
             problems.append((p.name, str(exc).removeprefix(f"{p.name}: ")))
             continue
-        if any(row_media(r) for _, r in rows):
+        if any(row_media(r) and _has_caption_column(r) for _, r in rows):  # ltx-trainer requires both
             found.append(p)
     return found, problems
+
+
+def _has_caption_column(row: dict) -> bool:
+    return any(str(k).strip().lower() in CAPTION_COLUMNS for k in row)
 
 
 def sidecar_caption(media: Path) -> str | None:

@@ -250,3 +250,15 @@ def test_other_tools_split_names_map_onto_train_and_holdout(tmp_path):
     assert {k: e.split for k, e in entries.items()} == {"a.mp4": "train", "b.mp4": "holdout", "c.mp4": "holdout",
                                                          "d.mp4": "holdout"}
     assert "split 'dev-set' must be 'train' or 'holdout'" in errors["captions.jsonl:5"]
+
+
+def test_other_tools_json_and_csv_files_beside_the_clips_are_not_taken_for_manifests(tmp_path):
+    make_clip(tmp_path / "a.mp4")
+    make_clip(tmp_path / "b.mp4")
+    (tmp_path / "a.txt").write_text("from the sidecar")
+    (tmp_path / "config.json").write_text(json.dumps({"video": "a.mp4", "resolution": 512, "steps": 2000}))
+    (tmp_path / "files.json").write_text(json.dumps([{"video": "a.mp4", "fps": 24}]))  # no caption column
+    (tmp_path / "scores.csv").write_text("file,score\na.mp4,0.9\n")
+    entries, errors = _list(tmp_path)
+    assert {k: e.caption for k, e in entries.items()} == {"a.mp4": "from the sidecar", "b.mp4": ""}
+    assert errors == {}
