@@ -6,10 +6,12 @@ its sub-folders, captioned by a sidecar (``clip.txt``, ``clip.caption``, ``clip.
 ``MediaError`` of its own; the rest goes on.
 """
 
+import glob
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import LoraportError
+from trainer import manifest
 from trainer.config import TrainConfig
 from trainer.manifest import CAPTIONS_FILE, find_manifests, read_rows, row_audio, row_caption, row_media
 from trainer.manifest import row_reference
@@ -109,9 +111,7 @@ def _files(root: Path) -> list[Path]:
 
 def _scan_folder(root: Path, ref_suffix: str | None, errors: list[MediaError]) -> list[_Entry]:
     """A plain folder: every media file is an item, captioned by its sidecar (``.txt``, ``.caption``, ``.json``);
-    for an IC-LoRA (``ref_suffix`` given) references pair by suffix or a ``references/`` folder (trainer.pairs)."""
-    from trainer.pairs import find_reference, in_reference_dir
-
+    for an IC-LoRA (``ref_suffix`` given) references pair by suffix or a ``references/`` folder (find_reference)."""
     files = _files(root)
     by_stem = {p.with_suffix(""): p for p in files if is_media(p)}
     entries, used = [], set()
@@ -152,6 +152,54 @@ def list_entries(config: TrainConfig, errors: list[MediaError]) -> list[_Entry]:
         entries = _read_manifests(root, manifests, errors)
     if not ic:
         return entries
-    from trainer.pairs import pair_listed
-
     return pair_listed(entries, config.strategy.reference_suffix, root.resolve())
+
+
+# -- IC-LoRA pairs: which reference belongs to which target (trainer.pairs checks and encodes them) --------
+
+def in_reference_dir(path: Path, root: Path) -> bool:
+    """The file lies below a ``references/`` (or ``reference/``, ``refs/``, ``ref/``) folder of the dataset."""
+    return manifest.in_reference_dir(Path(path).relative_to(root))
+
+
+def _media_named(folder: Path, stem: str) -> Path | None:
+    if not folder.is_dir():
+        return None
+    return next((c for c in sorted(folder.glob(f"{glob.escape(stem)}.*")) if c.is_file() and is_media(c)), None)
+
+
+def find_reference(media: Path, root: Path, suffix: str) -> Path | None:
+    """A clip's reference by name: ``<stem><suffix>.*`` beside it, else a file of the same name (or that name plus
+    the suffix) in a ``references/`` folder beside it or in any folder above it up to the dataset root, mirroring
+    the clip's sub-folders (``references/a/clip.mp4`` for ``a/clip.mp4``) or not (``references/clip.mp4``)."""
+    media, root = Path(media), Path(root)
+    stems = [media.stem + suffix, media.stem] if suffix else [media.stem]
+    if suffix and (beside := _media_named(media.parent, stems[0])):
+        return beside
+    folder = media.parent
+    while folder.is_relative_to(root):
+        dirs = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name.lower() in manifest.REFERENCE_DIRS]
+        below = media.parent.relative_to(folder)
+        for d in dirs:
+            for sub in dict.fromkeys([d / below, d]):
+                for stem in stems:
+                    if (found := _media_named(sub, stem)) is not None:
+                        return found
+        if folder == root:
+            break
+        folder = folder.parent
+    return None
+
+
+def pair_listed(entries: list[_Entry], suffix: str, root: Path | None = None) -> list[_Entry]:
+    """IC-LoRA with a manifest: a row without a reference column takes ``<stem><suffix>.*`` beside its media (or
+    a ``references/`` folder's file of its name, given the dataset ``root``); a row whose media is another row's
+    reference is that pair's reference, not an item of its own."""
+    for e in entries:
+        if e.reference is None and root is not None and not in_reference_dir(e.media, root):
+            e.reference = find_reference(e.media, root, suffix or "")
+        elif e.reference is None and suffix:
+            e.reference = next((c for c in sorted(e.media.parent.glob(f"{glob.escape(e.media.stem + suffix)}.*"))
+                                if is_media(c)), None)
+    refs = {e.reference.resolve() for e in entries if e.reference is not None}
+    return [e for e in entries if e.media.resolve() not in refs]

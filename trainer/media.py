@@ -92,6 +92,9 @@ def probe(path: Path) -> MediaInfo:
 
 
 def _refuse_absurd(path: Path, info: MediaInfo) -> None:
+    if (info.width <= 0 or info.height <= 0) and path.suffix.lower() == ".webp":  # FFmpeg reads still WebP only
+        raise LoraportError(f"{path.name}: an animated WebP, which cannot be decoded here; convert it to MP4 "
+                            "(a clip) or save one frame as PNG (a still).")
     if info.width <= 0 or info.height <= 0:
         raise LoraportError(f"{path.name}: the video stream has no frame size; the file is damaged.")
     if max(info.width, info.height) > MAX_SIDE:

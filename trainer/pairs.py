@@ -1,12 +1,11 @@
-"""IC-LoRA pairs in dataset preparation: which reference belongs to which target, and the rules a pair must meet.
+"""IC-LoRA pairs in dataset preparation: the rules a pair must meet, and the reference's latents.
 
-Pairs come from the recipe's suffix (``clip.mp4`` + ``clip_ref.mp4``) or from ``captions.jsonl`` (a ``reference``
-column, or ltx-trainer's ``reference_video`` and its legacy names). The reference is encoded by the same VAE into
-the same latent cache as the targets, keyed by its content and its (possibly downscaled) bucket.
+Which reference belongs to which target is found while the dataset is listed (``trainer.listing``): the recipe's
+suffix (``clip.mp4`` + ``clip_ref.mp4``), a ``references/`` folder, or ``captions.jsonl`` (a ``reference`` column,
+or ltx-trainer's ``reference_video`` and its legacy names). The reference is encoded by the same VAE into the same
+latent cache as the targets, keyed by its content and its (possibly downscaled) bucket.
 """
 
-import glob
-from pathlib import Path
 
 import torch
 
@@ -15,55 +14,7 @@ from trainer import manifest
 from trainer.cache import _Cache, cache_key, encode_video, file_sha256
 from trainer.config import Bucket, TrainConfig
 from trainer.listing import _Entry
-from trainer.media import decode, is_media, probe
-
-
-def in_reference_dir(path: Path, root: Path) -> bool:
-    """The file lies below a ``references/`` (or ``reference/``, ``refs/``, ``ref/``) folder of the dataset."""
-    return manifest.in_reference_dir(Path(path).relative_to(root))
-
-
-def _media_named(folder: Path, stem: str) -> Path | None:
-    if not folder.is_dir():
-        return None
-    return next((c for c in sorted(folder.glob(f"{glob.escape(stem)}.*")) if c.is_file() and is_media(c)), None)
-
-
-def find_reference(media: Path, root: Path, suffix: str) -> Path | None:
-    """A clip's reference by name: ``<stem><suffix>.*`` beside it, else a file of the same name (or that name plus
-    the suffix) in a ``references/`` folder beside it or in any folder above it up to the dataset root, mirroring
-    the clip's sub-folders (``references/a/clip.mp4`` for ``a/clip.mp4``) or not (``references/clip.mp4``)."""
-    media, root = Path(media), Path(root)
-    stems = [media.stem + suffix, media.stem] if suffix else [media.stem]
-    if suffix and (beside := _media_named(media.parent, stems[0])):
-        return beside
-    folder = media.parent
-    while folder.is_relative_to(root):
-        dirs = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name.lower() in manifest.REFERENCE_DIRS]
-        below = media.parent.relative_to(folder)
-        for d in dirs:
-            for sub in dict.fromkeys([d / below, d]):
-                for stem in stems:
-                    if (found := _media_named(sub, stem)) is not None:
-                        return found
-        if folder == root:
-            break
-        folder = folder.parent
-    return None
-
-
-def pair_listed(entries: list[_Entry], suffix: str, root: Path | None = None) -> list[_Entry]:
-    """IC-LoRA with a manifest: a row without a reference column takes ``<stem><suffix>.*`` beside its media (or
-    a ``references/`` folder's file of its name, given the dataset ``root``); a row whose media is another row's
-    reference is that pair's reference, not an item of its own."""
-    for e in entries:
-        if e.reference is None and root is not None and not in_reference_dir(e.media, root):
-            e.reference = find_reference(e.media, root, suffix or "")
-        elif e.reference is None and suffix:
-            e.reference = next((c for c in sorted(e.media.parent.glob(f"{glob.escape(e.media.stem + suffix)}.*"))
-                                if is_media(c)), None)
-    refs = {e.reference.resolve() for e in entries if e.reference is not None}
-    return [e for e in entries if e.media.resolve() not in refs]
+from trainer.media import decode, probe
 
 
 def reference_latents(entry: _Entry, bucket: Bucket, config: TrainConfig, components, cache: _Cache,

@@ -217,3 +217,21 @@ def test_a_manifests_audio_column_replaces_the_clips_own_sound_and_bad_files_are
     video_only = prepare_dataset(cfg.model_copy(update={"data": cfg.data.model_copy(update={"audio": "off"})}),
                                  components, tmp_path / "cache")
     assert all(i.audio_latents is None for i in video_only.train) and not video_only.without_sound
+
+
+def test_files_that_are_not_what_their_names_say_are_named_with_the_fix(tmp_path):
+    from PIL import Image
+
+    from core.errors import LoraportError
+    from tests.trainer.media_zoo import make_sound
+
+    (tmp_path / "notes.mp4").write_text("this is not a video")
+    make_sound(tmp_path / "song.m4a", codec="aac", rate=44100).rename(tmp_path / "song.mp4")  # sound only
+    make_still(tmp_path / "photo.jpg").rename(tmp_path / "photo.png")  # a JPEG named .png: read by content
+    frames = [Image.fromarray(np.full((40, 40, 3), c, np.uint8)) for c in (0, 128, 255)]
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert probe(tmp_path / "photo.png").kind == "image"
+    for name, why in [("notes.mp4", "unreadable"), ("song.mp4", "has no video stream"),
+                      ("anim.webp", "an animated WebP.*convert it to MP4")]:
+        with pytest.raises(LoraportError, match=f"{name}: {why}"):
+            probe(tmp_path / name)

@@ -207,7 +207,7 @@ def _pair_references(good: list[FileEntry], g: Guidance, report: DatasetReport,
 
 
 def _reference_folder_pairs(names: list[str], suffix: str) -> tuple[dict[str, str], list[str]]:
-    """Target -> reference by a ``references/`` folder (the trainer's ``trainer.pairs.find_reference`` on names):
+    """Target -> reference by a ``references/`` folder (the trainer's ``trainer.listing.find_reference`` on names):
     ``references/clip.*`` or ``references/<sub-folders>/clip.*`` (also ``clip<suffix>.*``) in the clip's folder or
     any folder above it, nearest first; and the references that match no clip."""
     from trainer.manifest import REFERENCE_DIRS, in_reference_dir
