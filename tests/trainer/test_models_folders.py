@@ -235,3 +235,34 @@ def test_a_bare_gemma_folder_with_pickle_weights_is_refused_unopened(tmp_path, s
     with pytest.raises(LoraportError, match="pickle"):
         _load(sharded, te=gemma)
     assert not (tmp_path / "ran").exists()
+
+
+def test_a_bare_sharded_gemma_folder_from_the_hf_cache_serves_as_the_text_encoder(tmp_path, sharded, parts):
+    """Lightricks' instructions download Gemma on its own (config.json, sharded model-0000x-of-0000y, tokenizer);
+    users often point at the Hugging Face cache entry of it."""
+    gemma = tmp_path / "gemma-3-12b-it-qat-q4_0-unquantized"
+    parts["text_encoder"].save_pretrained(gemma, max_shard_size="10KB")
+    parts["tokenizer"].save_pretrained(gemma)
+    assert len(list(gemma.glob("model-*-of-*.safetensors"))) > 1
+    cache = layouts.hf_cache(gemma, tmp_path / "models--google--gemma-3-12b-it-qat-q4_0-unquantized")
+    c = _load(sharded, te=cache)
+    assert _same(c.text_encoder, parts["text_encoder"])
+    assert c.tokenizer("a red ball").input_ids == parts["tokenizer"]("a red ball").input_ids
+    next(gemma.glob("model-00002-of-*.safetensors")).unlink()
+    with pytest.raises(LoraportError, match="missing 1 shard.*model-00002-of"):
+        _load(sharded, te=gemma)
+
+
+def test_a_bare_gemma_folder_without_its_tokenizer_says_so(tmp_path, sharded, parts):
+    gemma = tmp_path / "gemma"
+    parts["text_encoder"].save_pretrained(gemma)
+    # transformers would hand back an empty Gemma tokenizer here, and every caption would become unknown tokens
+    with pytest.raises(LoraportError, match="has no tokenizer \\(tokenizer.json or tokenizer.model\\)"):
+        _load(sharded, te=gemma)
+
+
+def test_a_tokenizer_folder_without_tokenizer_files_is_refused(tmp_path, sharded):
+    folder = _copy(sharded, tmp_path)
+    (folder / "tokenizer" / "tokenizer.json").unlink()
+    with pytest.raises(LoraportError, match="tokenizer has no tokenizer"):
+        _load(folder)

@@ -277,3 +277,37 @@ def test_gates_without_prompt_adaln_still_read_as_23_not_ltx2(state):
     keys = [k for k in state if "prompt_adaln_single." not in k]
     assert sf.detect_version(keys) == "2.3"
     assert sf.detect_version([k for k in keys if ".to_gate_logits." not in k]) == "2"
+
+
+# -- parts inside the file or beside it ------------------------------------------------------------------------------
+
+def test_a_file_without_the_audio_parts_takes_them_from_the_folder(tmp_path, parts, state, folders):
+    tensors = {k: v for k, v in state.items() if not k.startswith(("audio_vae.", "vocoder."))}
+    c = _load(_save(tmp_path, tensors), folders, te="full")
+    assert all(_same(getattr(c, n), parts[n]) for n in MODEL_PARTS)
+    with pytest.raises(LoraportError, match="has no audio_vae weights"):  # a configs-only folder cannot
+        _load(tmp_path / "ltx-2.3-22b-dev.safetensors", folders, te="full/text_encoder")
+
+
+def test_the_text_projection_outside_the_transformer_prefix_still_goes_to_the_connectors(tmp_path, parts, state,
+                                                                                         folders):
+    moved = {k.removeprefix(sf.DIT_PREFIX) if ".text_embedding_projection." in "." + k.removeprefix(
+        sf.DIT_PREFIX) else k: v for k, v in state.items()}
+    assert any(k.startswith("text_embedding_projection.") for k in moved)
+    assert _same(_load(_save(tmp_path, moved), folders).connectors, parts["connectors"])
+
+
+def test_a_checkpoint_in_the_hugging_face_cache_loads_through_its_blob_link(tmp_path, parts, state, folders):
+    download = tmp_path / "download"
+    download.mkdir()
+    _save(download, state)
+    cache = layouts.hf_cache(download, tmp_path / "models--Lightricks--LTX-2.3")
+    link = cache / "snapshots" / "0123abcd" / "ltx-2.3-22b-dev.safetensors"
+    assert link.is_symlink()
+    assert _same(_load(link, folders).transformer, parts["transformer"])
+
+
+def test_a_pickle_named_safetensors_is_still_refused_as_a_pickle(tmp_path, folders):
+    torch.save({"model": torch.zeros(1)}, tmp_path / "ltx-2.3-22b-dev.safetensors")
+    with pytest.raises(LoraportError, match="pickle"):
+        _load(tmp_path / "ltx-2.3-22b-dev.safetensors", folders)

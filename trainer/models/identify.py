@@ -198,3 +198,14 @@ def check_pipeline(folder: Path, index: dict, model_id: str) -> None:
     raise LoraportError(f"{folder} is a diffusers {name} folder ({what}), so it cannot be {model_id}: point the "
                         f"model path at a diffusers-format {model_id} folder (its model_index.json names an "
                         "LTX2 pipeline) or at Lightricks' single-file checkpoint.")
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
+
+
+def check_tokenizer(folder: Path) -> None:
+    """Gemma's tokenizer files are there. Without them transformers' AutoTokenizer still returns a Gemma
+    tokenizer, an empty one: every caption would be encoded as unknown tokens, silently."""
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise LoraportError(f"{folder} has no tokenizer ({' or '.join(TOKENIZER_FILES)}): the copy is incomplete; "
+                            "download Gemma's tokenizer files into it again.")

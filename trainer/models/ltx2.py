@@ -170,6 +170,8 @@ def _folder_part(folder: Path, part: str, dtype: torch.dtype, version: str, extr
                             f"(expected {', '.join(SUBFOLDERS)}).")
     cls = part_class(part, _class_name(folder, part, version))
     kwargs = dict(subfolder=part, local_files_only=True)
+    if part == "tokenizer":
+        identify.check_tokenizer(folder / part)
     if part in ("tokenizer", "scheduler"):
         return cls.from_pretrained(folder, **kwargs)
     identify.check_weight_files(folder / part)
@@ -195,6 +197,7 @@ def _bare_gemma(folder: Path, dtype: torch.dtype, extra: dict | None = None) -> 
                             "a diffusers-format LTX folder with text_encoder/.")
     cls = part_class("text_encoder", archs[0])
     identify.check_weight_files(folder)
+    identify.check_tokenizer(folder)
     model, info = cls.from_pretrained(folder, dtype=dtype, local_files_only=True, output_loading_info=True,
                                       use_safetensors=True, **(extra or {}))
     check_complete(model, f"{folder.name} ({cls.__name__})", info)

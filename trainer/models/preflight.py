@@ -84,11 +84,13 @@ def _text(te: Path) -> None:
         _part_folder(te, "text_encoder")
         if not (te / "tokenizer").is_dir():
             raise LoraportError(f"{te} has no tokenizer/ folder: the diffusers-format copy is incomplete.")
+        identify.check_tokenizer(te / "tokenizer")
         return
     if not _config(te / "config.json").get("architectures"):
         raise LoraportError(f"{te} is not a Gemma text encoder folder (no config.json naming its model): set the "
                             "text encoder path to Gemma's folder or to a diffusers-format LTX folder.")
     identify.check_weight_files(te)
+    identify.check_tokenizer(te)
 
 
 def _config(path: Path) -> dict:
