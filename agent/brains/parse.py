@@ -107,8 +107,9 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         return [Intent("no")]  # "don't use 8-bit", "not rank 64": what not to do changes nothing
     if reading.unvalued:
         return [Intent("ask_value", args={"setting": reading.unvalued[0]})]  # "change the rank": to what?
-    if _NUMBER.search(low):
-        return [Intent("ask_value", args={"value": _NUMBER.search(low).group(0)})]  # "actually 1500": of what?
+    if (number := _NUMBER.search(low)) and not re.match(r"\s*(?!please|pls|instead|then|now|actually|maybe|ok|"
+                                                        r"thanks)[a-z]", low[number.end():]):
+        return [Intent("ask_value", args={"value": number.group(0)})]  # "actually 1500": of what? ("40 clips": no)
     return [Intent("unknown")]
 
 
@@ -163,7 +164,7 @@ def _family(low: str) -> tuple[str | None, str]:
 
 
 def _spaced(low: str) -> str:
-    return " " + re.sub(r"[^\w'#+%.-]+", " ", low).strip() + " "
+    return " " + re.sub(r"[^\w'#+%.-]+|\.(?=\s|$)", " ", low).strip() + " "  # "... on ltx-2." ends on "ltx-2"
 
 
 def _cue_negated(low: str, cue: str) -> bool:

@@ -227,3 +227,35 @@ def test_the_reader_normalises_numbers_without_touching_versions_or_paths():
     assert _tools("rank: 16 / steps: 2000") == [SET]
     assert _tools("option 3") != ["choose_recipe"]  # "option" is no typo of "motion"
     assert _tools("should i move to 2.5?") == ["explain_settings"]
+
+
+FIRST_TURNS = [
+    ("hey so i trained a lora on ltx 2 a while back (a claymation style) and now it looks like garbage on 2.3, "
+     "what do i do", "style"),
+    ("Hi, I have a character lora of myself, trained on LTX-2. Can you port it?", "character"),
+    ("my ltx2 motion lora is broken after updating", "motion"),
+    ("so my old LTX-2 LoRA of my girlfriend doesnt work anymore", "character"),
+]
+
+
+@pytest.mark.parametrize(("text", "recipe"), FIRST_TURNS, ids=[f[0][:40] for f in FIRST_TURNS])
+def test_a_first_turn_story_is_heard_and_its_kind_guessed(text, recipe):
+    assert [(i.kind, i.args) for i in parse(text)] == [("story", {"recipe": recipe})]
+
+
+COMPLAINTS = ["i'm not happy with the result", "it looks overcooked", "it's too strong", "the likeness isn't there",
+              "it didn't learn anything", "the lora does nothing", "is it overfitting?", "looks fried tbh"]
+
+
+@pytest.mark.parametrize("text", COMPLAINTS)
+def test_a_complaint_about_the_result_asks_for_what_to_change(text):
+    assert _tools(text) == ["suggest_adjustments"]
+
+
+@pytest.mark.parametrize(("text", "tool"), [
+    ("my clips have no captions", "caption_preview"), ("they dont have captions yet", "caption_preview"),
+    ("is my last run finished", "job_status"), ("whats the status of my last run", "job_status"),
+    ("how does it compare to the previous run", "compare_runs"), ("pause it", "cancel_job"),
+    ("i have like 40 clips of my dog", "unknown"), ("where did the safetensors go", "how_to_use")])
+def test_follow_ups_in_other_words(text, tool):
+    assert _tools(text) == [tool]
