@@ -95,6 +95,10 @@ def _read_manifests(root: Path, manifests: list[Path], errors: list[MediaError])
             if e.media.resolve() not in seen:
                 seen.add(e.media.resolve())
                 entries.append(e)
+            else:  # ltx-trainer's cache keeps one caption per file too (the later row overwrites the earlier)
+                errors.append(MediaError(_name(e.media, root), f"listed more than once in {listing.name}: trained "
+                                         "once, with its first row's caption; make one row per clip (copy the clip "
+                                         "to train it with another caption)."))
     listed = seen | {e.reference.resolve() for e in entries if e.reference is not None}
     names = ", ".join(m.name for m in manifests)
     for p in _files(root):
@@ -102,6 +106,11 @@ def _read_manifests(root: Path, manifests: list[Path], errors: list[MediaError])
             errors.append(MediaError(str(p.relative_to(root)), f"not listed in {names}: not trained; add a row "
                                      "for it or remove it."))
     return entries
+
+
+def _name(path: Path, root: Path) -> str:
+    root = root.resolve()
+    return path.resolve().relative_to(root).as_posix() if path.resolve().is_relative_to(root) else path.name
 
 
 def _files(root: Path) -> list[Path]:

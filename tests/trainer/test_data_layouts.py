@@ -262,3 +262,12 @@ def test_other_tools_json_and_csv_files_beside_the_clips_are_not_taken_for_manif
     entries, errors = _list(tmp_path)
     assert {k: e.caption for k, e in entries.items()} == {"a.mp4": "from the sidecar", "b.mp4": ""}
     assert errors == {}
+
+
+def test_a_clip_listed_twice_trains_once_and_says_so(tmp_path):
+    make_clip(tmp_path / "clips" / "a.mp4")
+    (tmp_path / "dataset.jsonl").write_text(json.dumps({"video": "clips/a.mp4", "caption": "first"}) + "\n"
+                                            + json.dumps({"video": "clips/a.mp4", "caption": "second"}) + "\n")
+    entries, errors = _list(tmp_path)
+    assert {k: e.caption for k, e in entries.items()} == {"clips/a.mp4": "first"}
+    assert "listed more than once in dataset.jsonl" in errors["clips/a.mp4"]
