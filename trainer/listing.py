@@ -14,7 +14,7 @@ from core.errors import LoraportError
 from trainer import manifest
 from trainer.config import TrainConfig
 from trainer.manifest import CAPTIONS_FILE, find_manifests, read_rows, row_audio, row_caption, row_media
-from trainer.manifest import row_reference
+from trainer.manifest import in_reference_dir, row_reference
 from trainer.manifest import sidecar_caption
 from trainer.media import is_media
 
@@ -101,8 +101,8 @@ def _read_manifests(root: Path, manifests: list[Path], errors: list[MediaError])
                                          "to train it with another caption)."))
     listed = seen | {e.reference.resolve() for e in entries if e.reference is not None}
     names = ", ".join(m.name for m in manifests)
-    for p in _files(root):
-        if is_media(p) and p.resolve() not in listed:
+    for p in _files(root):  # a references/ folder's files pair by name with listed clips (trainer.pairs)
+        if is_media(p) and p.resolve() not in listed and not in_reference_dir(p.relative_to(root)):
             errors.append(MediaError(str(p.relative_to(root)), f"not listed in {names}: not trained; add a row "
                                      "for it or remove it."))
     return entries

@@ -206,12 +206,14 @@ def test_an_ltx_trainer_ic_manifest_pairs_by_reference_video_and_keeps_reference
     assert errors == {}  # the listed reference is not "unlisted media"
 
 
-def test_captions_jsonl_rows_without_a_reference_column_find_a_references_folder(tmp_path):
+@pytest.mark.parametrize("listing", ["captions.jsonl", "dataset.jsonl"])
+def test_manifest_rows_without_a_reference_column_find_a_references_folder(tmp_path, listing):
     make_clip(tmp_path / "a.mp4")
     make_clip(tmp_path / "references" / "a.mp4")
-    (tmp_path / "captions.jsonl").write_text(json.dumps({"media": "a.mp4", "caption": "x"}) + "\n")
-    entries, _ = _list(tmp_path, ic=True)
+    (tmp_path / listing).write_text(json.dumps({"media": "a.mp4", "caption": "x"}) + "\n")
+    entries, errors = _list(tmp_path, ic=True)
     assert {k: _ref(e, tmp_path) for k, e in entries.items()} == {"a.mp4": "references/a.mp4"}
+    assert errors == {}  # the reference is not "a clip the manifest does not list"
 
 
 @pytest.mark.parametrize("caption,encoded", [
