@@ -179,7 +179,9 @@ _NOT_A_BASE = {
     "diffusers-transformer": ({"proj_in.weight": _Z, "audio_proj_in.weight": _Z, "time_embed.linear.weight": _Z},
                               "model_index.json"),
     "vae-only": ({"vae.encoder.conv_in.conv.weight": _Z, "audio_vae.encoder.conv_in.weight": _Z}, "no transformer"),
-    "upscaler-like": ({"res_blocks.0.conv1.weight": _Z, "upsampler.0.weight": _Z}, "not an LTX-2.x base"),
+    "spatial-upscaler": ({"initial_conv.weight": _Z, "res_blocks.0.conv1.weight": _Z,
+                          "post_upsample_res_blocks.0.conv1.weight": _Z}, "latent upscaler"),
+    "unknown": ({"encoder.layer.0.weight": _Z, "head.bias": _Z}, "holds no LTX-2.x transformer.*not an LTX-2.x base"),
 }
 
 
