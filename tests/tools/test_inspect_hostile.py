@@ -168,3 +168,15 @@ def test_kohya_file_in_every_dtype_keeps_its_alpha(tmp_path, dtype, name):
     save_file(kohya_keys(ltx2_modules(n_blocks=1), rank=8, alpha=4.0, dtype=dtype), str(tmp_path / "k.safetensors"))
     r = _report(tmp_path / "k.safetensors")
     assert r.dtypes == {name: 72} and (r.alpha, r.scale) == (4.0, 0.5) and r.health.status == "ok"
+
+
+@pytest.mark.parametrize("n,braces", [(100_001, False), (210_000, True)])
+def test_a_header_with_more_tensors_than_any_lora_is_refused_before_the_work(tmp_path, n, braces):
+    import time
+
+    entries = {f"t{i}.lora_A.weight": {"dtype": "U8", "shape": [], "data_offsets": [i, i + 1]} for i in range(n)}
+    path = _raw(tmp_path / "many.safetensors", entries, b"\0" * n)
+    start = time.perf_counter()
+    with pytest.raises(LoraportError, match="objects, far more" if braces else f"lists {n} tensors"):
+        inspect_lora(path, header_only=True)
+    print(f"refused {n} entries in {time.perf_counter() - start:.2f} s")  # a figure, not a timed assertion
