@@ -130,7 +130,7 @@ def _scan_folder(root: Path, ref_suffix: str | None, errors: list[MediaError]) -
                 errors.append(MediaError(str(p.relative_to(root)), "not a supported media file (videos: mp4 mov "
                                          "webm mkv; images: png jpg jpeg webp); it was skipped."))
             continue
-        if ref_suffix is not None and in_reference_dir(p, root):
+        if ref_suffix is not None and in_reference_dir(p.relative_to(root)):
             continue  # an IC-LoRA reference: paired below, never an item of its own
         if ref_suffix and p.stem.endswith(ref_suffix) and p.with_name(p.stem[:-len(ref_suffix)]).with_suffix(
                 "") in by_stem:
@@ -140,7 +140,7 @@ def _scan_folder(root: Path, ref_suffix: str | None, errors: list[MediaError]) -
             used.add(ref.resolve())
         entries.append(_Entry(p, sidecar_caption(p) or "", "train", ref))
     for p in files:
-        if ref_suffix is not None and is_media(p) and in_reference_dir(p, root) and p.resolve() not in used:
+        if ref_suffix is not None and is_media(p) and in_reference_dir(p.relative_to(root)) and p.resolve() not in used:
             errors.append(MediaError(str(p.relative_to(root)), f"a reference in {p.parent.name}/ whose target "
                                      f"{p.stem}.* is not in the dataset: add the target clip or remove this file."))
     return entries
@@ -165,11 +165,6 @@ def list_entries(config: TrainConfig, errors: list[MediaError]) -> list[_Entry]:
 
 
 # -- IC-LoRA pairs: which reference belongs to which target (trainer.pairs checks and encodes them) --------
-
-def in_reference_dir(path: Path, root: Path) -> bool:
-    """The file lies below a ``references/`` (or ``reference/``, ``refs/``, ``ref/``) folder of the dataset."""
-    return manifest.in_reference_dir(Path(path).relative_to(root))
-
 
 def _media_named(folder: Path, stem: str) -> Path | None:
     if not folder.is_dir():
@@ -205,7 +200,7 @@ def pair_listed(entries: list[_Entry], suffix: str, root: Path | None = None) ->
     a ``references/`` folder's file of its name, given the dataset ``root``); a row whose media is another row's
     reference is that pair's reference, not an item of its own."""
     for e in entries:
-        if e.reference is None and root is not None and not in_reference_dir(e.media, root):
+        if e.reference is None and root is not None and not in_reference_dir(e.media.relative_to(root)):
             e.reference = find_reference(e.media, root, suffix or "")
         elif e.reference is None and suffix:
             e.reference = next((c for c in sorted(e.media.parent.glob(f"{glob.escape(e.media.stem + suffix)}.*"))
