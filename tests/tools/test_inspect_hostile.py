@@ -180,3 +180,14 @@ def test_a_header_with_more_tensors_than_any_lora_is_refused_before_the_work(tmp
     with pytest.raises(LoraportError, match="objects, far more" if braces else f"lists {n} tensors"):
         inspect_lora(path, header_only=True)
     print(f"refused {n} entries in {time.perf_counter() - start:.2f} s")  # a figure, not a timed assertion
+
+
+def test_a_read_error_from_the_system_is_a_loraport_error(tmp_path, monkeypatch):
+    path = make_lora(tmp_path / "io.safetensors", ltx2_modules(n_blocks=1), rank=2)
+
+    def failing_open(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("tools.inspect.safetensors_header.open", failing_open, raising=False)
+    with pytest.raises(LoraportError, match="cannot be read: Input/output error"):
+        inspect_lora(path)

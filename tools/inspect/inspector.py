@@ -31,7 +31,7 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
     """
     target = normalise_target(target)
     source = resolve_source(path)
-    with _gc_paused():
+    with _gc_paused(), _os_errors(source.weights.name):
         header = header or read_header(source.weights)
         layout = parse_layout(header.tensors)
     if not any(set(m.parts) - {"alpha"} for m in layout.modules.values()):
@@ -57,7 +57,8 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
     else:
         from tools.inspect.health import check_health  # torch: imported only when the weights are read
 
-        health = check_health(header, layout, progress)
+        with _os_errors(source.weights.name):
+            health = check_health(header, layout, progress)
     _add_structure(health, layout, alphas)
     ic, ic_source = meta.ic_lora_info(md, [name_hint, md.get("ss_output_name"), md.get("modelspec.title"),
                                           md.get("name")])
@@ -90,6 +91,16 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
         verdict=judge(base, target, health, target_facts(layout, ic_source), source.weights.name),
         migration=Migration(recipe=recipe, why=why, carry_over=carry),
     )
+
+
+@contextmanager
+def _os_errors(name: str):
+    """A file the system cannot read (permissions, an I/O error on a network drive) is a LoraportError too."""
+    try:
+        yield
+    except OSError as err:
+        raise LoraportError(f"{name} cannot be read: {err.strerror or err}. Check the file and its permissions.") \
+            from None
 
 
 @contextmanager
