@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None, *, sidekick_factory: Callable |
         app.include_router(module.router)
     for module in (threads, datasets, jobs, artifacts, studio, chat):
         app.include_router(module.router, max_body_size=JSON_BODY_MAX)
-    app.include_router(bots_router(settings))  # Slack / Discord routes, only for the bots whose settings are set
+    # Slack / Discord routes, only for the bots whose settings are set; their payloads are a few KiB
+    app.include_router(bots_router(settings), max_body_size=JSON_BODY_MAX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

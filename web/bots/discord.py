@@ -186,8 +186,10 @@ def router(settings: Settings, get_relay) -> APIRouter:
             return JSONResponse({"error": "invalid request signature"}, status_code=401)
         try:
             payload = json.loads(body)
-        except ValueError:
-            return JSONResponse({"error": "the body is not JSON"}, status_code=400)
+        except (ValueError, RecursionError):
+            payload = None
+        if not isinstance(payload, dict):
+            return JSONResponse({"error": "the body is not a JSON object"}, status_code=400)
         kind = payload.get("type")
         if kind == PING:
             return JSONResponse({"type": PONG})

@@ -47,6 +47,10 @@ def verify_slack(signing_secret: str, headers, body: bytes, now: float | None = 
     """The request's signature if Slack signed ``body`` within 5 minutes; else ``Refused``."""
     timestamp, signature = headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
     _fresh(timestamp, now)
+    try:
+        body.decode("utf-8")  # Slack sends UTF-8; the SDK's check would raise on other bytes, before comparing
+    except UnicodeDecodeError:
+        raise Refused("body is not UTF-8") from None
     if not signature or not SignatureVerifier(signing_secret).is_valid(body, timestamp, signature):
         raise Refused("bad Slack signature")
     return signature

@@ -13,7 +13,7 @@ import html
 import json
 import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -201,6 +201,8 @@ def router(settings: Settings, get_relay) -> APIRouter:
         relay: Relay = get_relay(request.app)
         if not await relay.admit("slack", lambda: security.verify_slack(secret, request.headers, body)):
             return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        if not _well_formed(request.headers.get("content-type", ""), body):  # else the Slack SDK fails inside
+            return JSONResponse({"error": "the body is not a Slack event, command or action"}, status_code=400)
         event_id = _event_id(request.headers.get("content-type", ""), body)
         if event_id and not await relay.first_time(f"slack-event:{event_id}"):
             # A retry (X-Slack-Retry-Num) of an event already taken: answer OK so Slack stops, run nothing.
@@ -208,6 +210,17 @@ def router(settings: Settings, get_relay) -> APIRouter:
         return await bot.handler.handle(request, {"relay": relay})
 
     return api
+
+
+def _well_formed(content_type: str, body: bytes) -> bool:
+    """A JSON object (events), or a form whose ``payload``, when present, is a JSON object (buttons)."""
+    try:
+        if content_type.startswith("application/json"):
+            return isinstance(json.loads(body), dict)
+        form = parse_qs(body.decode("utf-8"), strict_parsing=False)
+        return "payload" not in form or isinstance(json.loads(form["payload"][0]), dict)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return False
 
 
 def _event_id(content_type: str, body: bytes) -> str | None:
