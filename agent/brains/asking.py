@@ -30,8 +30,27 @@ def ask_value(args: dict[str, Any], state: dict[str, Any]) -> str:
             choices = f" Say e.g. '{label} <value>', 'a bit more' or 'halve it'."
         return f"What should the {label} be?" + (f" It is {now} now." if now is not None else "") + choices
     value = str(args.get("value") or "")
+    if args.get("unit") == "epoch":
+        return _epochs(value, state)
+    if args.get("unit") == "fps":
+        return ("Frame rate is not a setting here: each clip trains at its own frame rate. What I can change is "
+                "the clip length, e.g. '49 frames' or '2 seconds'.")
     return (f"{value} of what? Name the setting with it, e.g. " + ", ".join(f"'{e}'" for e in _examples(value))
             + "; I'd rather not guess.")
+
+
+def _epochs(value: str, state: dict[str, Any]) -> str:
+    """loraport counts optimiser steps; one epoch is every training clip once, so it offers the step count."""
+    clips = (state.get("dataset") or {}).get("n_files")
+    config = state.get("config") or {}
+    per_step = (config_value(config, ["optim", "batch_size"]) or 1) * (config_value(config, ["optim", "grad_accum"])
+                                                                        or 1)
+    text = "I count training in steps, not epochs: one step trains on " + (
+        "one clip" if per_step == 1 else f"{per_step} clips") + ", so one epoch is one step per clip."
+    if not clips:
+        return text + f" Once your clips are in, {value} epochs is {value} x their number; or say e.g. '2000 steps'."
+    steps = max(1, round(float(value) * clips / per_step))
+    return text + f" {value} epochs over your {clips} clips is {steps} steps: say '{steps} steps' to use that."
 
 
 def _examples(value: str) -> list[str]:

@@ -84,7 +84,7 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         recipe = _named_recipe(low) or (_described_recipe(low) if _DESCRIBES.search(low) else None)
         return ([Intent("tool", "choose_recipe", {"name": recipe})] if recipe else []) + _change(
             changes, reading, family, low)
-    if family in ("explain_plan", None) and reading.asked_about and reading.question:
+    if family in ("explain_plan", None, "evaluate", "compare_runs") and reading.asked_about and reading.question:
         return [Intent("tool", "explain_settings", {"setting": reading.asked_about[0]})]
     if family is None and reading.pointed:
         return [Intent("tool", "explain_settings", {"setting": reading.pointed})]
@@ -105,6 +105,9 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         return [Intent("tool", "explain_settings", {"setting": reading.asked_about[0]})]
     if negated(_spaced(low)):
         return [Intent("no")]  # "don't use 8-bit", "not rank 64": what not to do changes nothing
+    if unit := re.search(r"(\d+(?:\.\d+)?)\s*(epochs?|fps|frames? per second)\b", low):
+        return [Intent("ask_value", args={"value": unit.group(1),  # not settings: say what is, and ask
+                                          "unit": "epoch" if unit.group(2).startswith("epoch") else "fps"})]
     if reading.unvalued:
         return [Intent("ask_value", args={"setting": reading.unvalued[0]})]  # "change the rank": to what?
     if (number := _NUMBER.search(low)) and not re.match(r"\s*(?!please|pls|instead|then|now|actually|maybe|ok|"

@@ -42,6 +42,7 @@ def normalise(text: str) -> str:
     """Lower case; number words as digits; "768 by 512" -> 768x512; "20 percent" -> 20%; "3k" -> 3000."""
     t = text.lower().replace("\u2019", "'").replace("\u00d7", "x").replace("\u201c", '"').replace("\u201d", '"')
     t = re.sub(r"([a-z])\1{2,}", r"\1", t)  # "lets goooo", "yesss"
+    t = re.sub(r"\b(optim|quant)is(e|ed|es|er|ers|ing|ation)\b", r"\1iz\2", t)  # British spellings
     t = numbers_as_written(t)
     t = re.sub(r"\btimes\s+(\d+(?:\.\d+)?)\b", r"x\1", t)  # "steps times 2"
     t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:x|times)\s+(?=the\b|as many\b|as much\b|more\b)", r"x\1 ", t)  # "1.5x the steps"
@@ -100,11 +101,16 @@ def _kinds() -> dict[str, tuple[str, tuple[str, ...]]]:
 def clauses(text: str) -> list[tuple[list[str], bool]]:
     """(tokens, ends with '?') for each clause of a normalised message."""
     out = []
+    text = _ASIDE.sub(", ", text)  # "rank 16 and what does alpha do": a change, then a question of its own
     for piece, mark in re.findall(r"([^,;?!]+?)(?:([?!,;])|\.(?:\s|$)|$)", text + " "):
         tokens = [t.rstrip(".") for t in _TOKEN.findall(piece)]
         if tokens:
             out.append((tokens, mark == "?"))
     return out
+
+
+_ASIDE = re.compile(r"\s+(?:and|but|also|then)\s+(?=(?:what|why|how|which|is|does|do i|can i|could i|should|"
+                    r"will it|would it)\b)")
 
 
 def read_settings(text: str, last_setting: str | None = None) -> Reading:
@@ -120,7 +126,9 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
         lead = next((t for t in tokens if t not in _LEAD_FILLERS), tokens[0])  # "hmm why is ...", "ok so what ..."
         question = asked or (lead in P.QUESTION_WORDS and not imperative)
         remark = any(f" {w} " in joined for w in P.EVALUATIVE)
-        strong = any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)
+        advice = lead in ("should", "shall") or (lead in ("would", "will", "does", "is", "do") and len(tokens) > 1
+                                                  and tokens[tokens.index(lead) + 1:][:1] in (["i"], ["it"], ["we"]))
+        strong = not advice and any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)
         earlier = reading.mentioned[-1:] or ([last_setting] if last_setting else [])
         strict = carried or any(f" {c} " in joined for c in P.BARE_VALUE_CUES)  # "use 16 instead", "back to 32"
         found = _bind(tokens, mentions, joined, earlier, strict)

@@ -259,3 +259,28 @@ def test_a_complaint_about_the_result_asks_for_what_to_change(text):
     ("i have like 40 clips of my dog", "unknown"), ("where did the safetensors go", "how_to_use")])
 def test_follow_ups_in_other_words(text, tool):
     assert _tools(text) == [tool]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("rank 16 and what does alpha do", [("explain_settings", {"setting": "alpha"}), (SET, {"changes": {"rank": "16"}})]),
+    ("set rank 16 and tell me how long it takes", [(SET, {"changes": {"rank": "16"}}), ("estimate", {})]),
+    ("use the 8 bit optimiser", [(SET, {"changes": {"optimizer": "adamw8bit"}})]),
+    ("quantise the base model to int8", [(SET, {"changes": {"quantize_base": "int8"}})]),
+    ("what does quantisation do", [("explain_settings", {"setting": "quantize_base"})]),
+    ("bs=4", [(SET, {"changes": {"batch_size": "4"}})]),
+    ("should i use more steps", [("explain_settings", {"setting": "steps"})]),
+    ("is it better to use rank 64?", [("explain_settings", {"setting": "rank"})]),
+    ("would you set rank 64", [(SET, {"changes": {"rank": "64"}})]),
+    ("train for 10 epochs", [("ask_value", {"value": "10", "unit": "epoch"})]),
+    ("make it 25fps", [("ask_value", {"value": "25", "unit": "fps"})]),
+])
+def test_mixed_british_and_kohya_ways_of_saying_it(text, expected):
+    assert [(i.tool or i.kind, i.args) for i in parse(text)] == expected
+
+
+def test_epochs_are_offered_as_the_step_count_they_mean():
+    from agent.brains.asking import ask_value
+
+    state = {"dataset": {"n_files": 12}, "config": {"optim": {"batch_size": 2, "grad_accum": 1}}}
+    text = ask_value({"value": "10", "unit": "epoch"}, state)
+    assert "60 steps" in text and "not epochs" in text  # 10 epochs x 12 clips / 2 clips per step

@@ -109,7 +109,7 @@ SETTINGS: dict[str, SettingInfo] = {s.name: s for s in [
     _s("warmup_steps", "optim.warmup_steps", "Steps at the start where the learning rate ramps up from zero, so "
        "the first large gradients do not knock the LoRA off course.", "int", 0, 10_000, aliases=("warmup",)),
     _s("batch_size", "optim.batch_size", "Clips per step. Larger batches average out noise but need memory in "
-       "proportion.", "int", 1, 64, aliases=("batch",)),
+       "proportion.", "int", 1, 64, aliases=("batch", "bs")),
     _s("grad_accum", "optim.grad_accum", "Steps of gradients added up before one update: a bigger effective "
        "batch without the memory.", "int", 1, 256, aliases=("gradient accumulation", "accumulation")),
     _s("weight_decay", "optim.weight_decay", "Pulls the LoRA weights gently towards zero each step, a mild "
