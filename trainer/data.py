@@ -187,7 +187,10 @@ def _prepare_one(entry: _Entry, root: Path, config: TrainConfig, components, cac
         return cache.get_or_make("latents", cache_key(lkey, content, f"{bucket.width}x{bucket.height}x{bucket.frames}"),
                                  lambda: {"latents": encode_video(components, decode(entry.media, bucket))})
 
-    bucket = choose_bucket(info.width, info.height, info.frames, config.data.buckets)
+    frames = info.frames
+    if info.kind == "video" and not frames:  # no count and no duration (a live or browser-recorded WebM)
+        frames = count_frames(entry.media, max(b.frames for b in config.data.buckets))
+    bucket = choose_bucket(info.width, info.height, frames, config.data.buckets)
     try:
         lat = latents_in(bucket)
     except LoraportError as exc:

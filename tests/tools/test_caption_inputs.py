@@ -37,3 +37,13 @@ def test_a_clip_stored_sideways_is_shown_upright(tmp_path):
 def test_stills_in_any_mode_and_odd_sizes_give_one_rgb_frame(tmp_path, name, mode):
     (frame,) = sample_frames(make_still(tmp_path / name, size=(45, 101), mode=mode), 4)
     assert frame.mode == "RGB" and frame.size[1] > frame.size[0]  # portrait stays portrait
+
+
+def test_a_browser_recorded_webm_without_duration_shows_frames_from_across_the_clip(tmp_path):
+    import numpy as np
+
+    from tests.trainer.media_zoo import make_live_webm
+
+    frames = sample_frames(make_live_webm(tmp_path / "webcam.webm", frames=40), 4)
+    assert len(frames) == 4
+    assert not np.array_equal(np.asarray(frames[0]), np.asarray(frames[-1]))  # the square moved: not one frame

@@ -5,6 +5,8 @@ references/ folder. Import and direct training must read a folder the same way."
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.trainer.clips import make_clip
 from tools.dataset import import_dataset
 from trainer.config import TrainConfig
@@ -117,3 +119,14 @@ def test_a_semicolon_csv_from_a_european_spreadsheet_imports_its_captions(tmp_pa
     (src / "captions.csv").write_text("video;caption\na.mp4;ein Mann, winkend\nb.mp4;une femme, souriante\n")
     report = import_dataset(src, holdout_fraction=0)
     assert {f.name: f.caption for f in report.files} == {"a.mp4": "ein Mann, winkend", "b.mp4": "une femme, souriante"}
+
+
+def test_a_browser_recorded_webm_without_duration_imports_with_its_real_length(tmp_path):
+    from tests.trainer.media_zoo import make_live_webm
+
+    src = tmp_path / "src"
+    _clip(src / "a.mp4", 0)
+    make_live_webm(src / "webcam.webm", frames=40, fps=30)
+    report = import_dataset(src, holdout_fraction=0)
+    webcam = next(f for f in report.files if f.name == "webcam.webm")
+    assert webcam.error is None and webcam.frames == 40 and webcam.duration_s == pytest.approx(40 / 30)

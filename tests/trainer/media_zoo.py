@@ -108,3 +108,34 @@ def make_sound(path: Path, seconds: float = 1.0, *, codec: str = "pcm_s16le", ra
         stream = _audio_stream(container, audio)
         _write_audio(container, stream, audio, seconds)
     return path
+
+
+def make_live_webm(path: Path, frames: int = 40, fps: int = 30, size: tuple[int, int] = (64, 64)) -> Path:
+    """A WebM as a browser's MediaRecorder or a live stream writes it: the muxer cannot seek back, so the header
+    holds no duration and no frame count."""
+    import io
+
+    import av
+
+    class _Forward(io.RawIOBase):
+        def __init__(self, f):
+            self.f = f
+
+        def writable(self):
+            return True
+
+        def seekable(self):
+            return False
+
+        def write(self, b):
+            return self.f.write(b)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as raw, av.open(_Forward(raw), "w", format="webm", options={"live": "1"}) as container:
+        stream = container.add_stream("libvpx-vp9", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for rgb in clip_frames(frames, size, pattern="moving"):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(stream.encode())
+    return path

@@ -235,3 +235,14 @@ def test_files_that_are_not_what_their_names_say_are_named_with_the_fix(tmp_path
                       ("anim.webp", "an animated WebP.*convert it to MP4")]:
         with pytest.raises(LoraportError, match=f"{name}: {why}"):
             probe(tmp_path / name)
+
+
+@pytest.mark.slow
+def test_a_browser_recorded_webm_without_duration_trains_as_the_clip_it_is(components, tmp_path):
+    from tests.trainer.media_zoo import make_live_webm
+
+    clip = make_live_webm(tmp_path / "ds" / "webcam.webm", frames=40)
+    assert (probe(clip).frames, probe(clip).frames_exact) == (0, False)  # nothing in the header to go by
+    ds = prepare_dataset(_config(tmp_path / "ds"), components, tmp_path / "cache")
+    (item,) = ds.train
+    assert item.bucket.frames == 33 and item.latents.shape[1] == 5  # a clip, not a single frame

@@ -18,7 +18,8 @@ MAX_SPAN = 97  # frames: what a 97-frame bucket trains on; bounds memory (97 x 3
 def sample_frames(path: Path, n: int = 4) -> list[Image.Image]:
     """Up to ``n`` evenly spaced frames of a clip (1 for an image), in order."""
     info = probe(path)
-    span = 1 if info.kind == "image" else min(MAX_SPAN, ((max(info.frames, 1) - 1) // 8) * 8 + 1)
+    frames = info.frames or MAX_SPAN  # no count in the header (a browser-recorded WebM): decode what is there
+    span = 1 if info.kind == "image" else min(MAX_SPAN, ((max(frames, 1) - 1) // 8) * 8 + 1)
     scale = MAX_SIDE / max(info.width, info.height)
     width = max(32, round(info.width * min(scale, 1) / 32) * 32)
     height = max(32, round(info.height * min(scale, 1) / 32) * 32)

@@ -82,9 +82,25 @@ def probe_entry(rel: str, path: Path) -> FileEntry:
     entry.duration_s = getattr(info, "duration_s", None)
     entry.has_audio = bool(getattr(info, "has_audio", False))
     entry.codec = getattr(info, "codec", None)
+    if kind == "video" and not entry.frames and not getattr(info, "frames_exact", True):
+        _count(entry, path)  # a live or browser-recorded WebM/Matroska: no frame count and no duration stored
     if kind == "video" and not entry.frames:
         entry.error = "has no video frames; re-export the clip"
     return entry
+
+
+COUNT_AT_MOST = 3600  # frames counted in a clip whose header holds no count (two minutes at 30 fps)
+
+
+def _count(entry: FileEntry, path: Path) -> None:
+    from trainer.media import count_frames
+
+    try:
+        entry.frames = count_frames(path, COUNT_AT_MOST)
+    except LoraportError:
+        return  # no frame decodes: refused below as having none
+    if entry.fps:
+        entry.duration_s = entry.frames / entry.fps
 
 
 def _examine_all(media: dict[str, Path], g: Guidance,
