@@ -266,3 +266,18 @@ def test_a_tokenizer_folder_without_tokenizer_files_is_refused(tmp_path, sharded
     (folder / "tokenizer" / "tokenizer.json").unlink()
     with pytest.raises(LoraportError, match="tokenizer has no tokenizer"):
         _load(folder)
+
+
+def test_parts_saved_as_a_precision_variant_load(tmp_path, parts):
+    """diffusers' and transformers' ``variant`` names (``diffusion_pytorch_model.bf16.safetensors``,
+    ``model.bf16-00001-of-0000n.safetensors``) load without the user naming the variant."""
+    folder = tmp_path / "LTX-2.3"
+    layouts.write_diffusers_folder(folder, parts, skip=("vae", "text_encoder"))
+    parts["vae"].save_pretrained(folder / "vae", variant="bf16")
+    parts["text_encoder"].save_pretrained(folder / "text_encoder", variant="bf16", max_shard_size="10KB")
+    assert (folder / "vae" / "diffusion_pytorch_model.bf16.safetensors").is_file()
+    c = _load(folder)
+    assert _same(c.vae, parts["vae"]) and _same(c.text_encoder, parts["text_encoder"])
+    parts["vae"].save_pretrained(folder / "vae", variant="fp16")
+    with pytest.raises(LoraportError, match="several variants \\(bf16, fp16\\)"):
+        _load(folder)

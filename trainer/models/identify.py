@@ -155,7 +155,7 @@ def check_weight_files(folder: Path) -> None:
     from safetensors import SafetensorError, safe_open
 
     files = sorted(p for p in folder.glob("*.safetensors"))
-    indexes = sorted(folder.glob("*.safetensors.index.json"))
+    indexes = sorted({*folder.glob("*.safetensors.index.json"), *folder.glob("*.safetensors.index.*.json")})
     if not files and not indexes:
         pickles = sorted(p.name for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES)
         if pickles:
@@ -211,3 +211,24 @@ def check_tokenizer(folder: Path) -> None:
     if not any((folder / name).is_file() for name in TOKENIZER_FILES):
         raise LoraportError(f"{folder} has no tokenizer ({' or '.join(TOKENIZER_FILES)}): the copy is incomplete; "
                             "download Gemma's tokenizer files into it again.")
+
+
+_PLAIN = ("diffusion_pytorch_model.safetensors", "model.safetensors")
+_VARIANT = re.compile(r"^(?:diffusion_pytorch_model|model)\.(\w+?)(?:-\d{5}-of-\d{5})?\.safetensors$")
+
+
+def weights_variant(folder: Path) -> str | None:
+    """The variant a part folder's weights are saved as (diffusers' ``diffusion_pytorch_model.bf16.safetensors``,
+    transformers' ``model.fp16-00001-of-00002.safetensors``), for ``from_pretrained(variant=...)``; None for
+    plain names. Several variants and no plain weights is an error: which one to train on is the user's call."""
+    names = {p.name for p in folder.glob("*.safetensors")}
+    plain = any(n in names or f"{n}.index.json" in {p.name for p in folder.glob("*.json")} for n in _PLAIN) or any(
+        re.match(r"^(diffusion_pytorch_model|model)-\d{5}-of-\d{5}\.safetensors$", n) for n in names)
+    found = sorted({m[1] for n in names if (m := _VARIANT.match(n))})
+    if plain or not found:
+        return None
+    if len(found) > 1:
+        raise LoraportError(f"{folder} holds the weights in several variants ({', '.join(found)}) and none under "
+                            "the plain name: keep the one to train on (bf16 is what LTX ships) and move the others "
+                            "out.")
+    return found[0]

@@ -176,6 +176,7 @@ def _folder_part(folder: Path, part: str, dtype: torch.dtype, version: str, extr
         return cls.from_pretrained(folder, **kwargs)
     identify.check_weight_files(folder / part)
     kwargs["use_safetensors"] = True  # never a pickle
+    kwargs["variant"] = identify.weights_variant(folder / part)
     if part == "text_encoder":
         model, info = cls.from_pretrained(folder, dtype=dtype, output_loading_info=True, **kwargs,
                                           **(extra or {}))
@@ -199,7 +200,8 @@ def _bare_gemma(folder: Path, dtype: torch.dtype, extra: dict | None = None) -> 
     identify.check_weight_files(folder)
     identify.check_tokenizer(folder)
     model, info = cls.from_pretrained(folder, dtype=dtype, local_files_only=True, output_loading_info=True,
-                                      use_safetensors=True, **(extra or {}))
+                                      use_safetensors=True, variant=identify.weights_variant(folder),
+                                      **(extra or {}))
     check_complete(model, f"{folder.name} ({cls.__name__})", info)
     return {"text_encoder": model, "tokenizer": transformers.AutoTokenizer.from_pretrained(
         folder, local_files_only=True)}

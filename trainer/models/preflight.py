@@ -76,6 +76,7 @@ def _part_folder(folder: Path | None, part: str) -> None:
         raise LoraportError(f"{folder} has no {part}/ folder: the diffusers-format copy is incomplete "
                             f"(expected {', '.join(ltx2.SUBFOLDERS)}).")
     identify.check_weight_files(folder / part)
+    identify.weights_variant(folder / part)
 
 
 def _text(te: Path) -> None:
