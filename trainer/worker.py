@@ -3,8 +3,8 @@
 A claim is one ``UPDATE ... WHERE status IN ('queued', 'interrupted') ... RETURNING`` statement, so two workers
 never take the same job, and it refuses while another job runs on the same device, so two trainings never share
 a GPU. A worker that dies (crash, OOM kill, ``kill -9``) leaves its job ``running``; the next claim by any worker
-finds that owner dead, marks the job ``interrupted`` and takes it again: training resumes from its latest
-checkpoint (``run_training(..., resume=True)``). SIGTERM / SIGINT stop the job at its next step as
+finds that owner dead (``trainer.ownership``), marks the job ``interrupted`` and takes it again: training resumes
+from its latest checkpoint (``run_training(..., resume=True)``). SIGTERM / SIGINT stop the job at its next step as
 ``interrupted`` too. Cancel is the ``cancel_requested`` flag, read by ``should_stop`` at every step.
 
 Job kinds: a runners dict maps a kind to ``runner(workspace, job, emit, should_stop) -> dict``. trainer/ knows only
@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 import traceback
@@ -36,6 +35,7 @@ from trainer import jobs as jobstore
 from trainer.checkpoints import checkpoint_step, latest_checkpoint
 from trainer.config import TrainConfig
 from trainer.jobs import JobRecord
+from trainer.ownership import owner_alive, owner_token, reap_dead
 from trainer.worker_lock import WorkerLock, watch_parent
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,6 @@ Emit = Callable[[dict], None]
 Runner = Callable[[Workspace, JobRecord, Emit, Callable[[], bool]], dict | None]
 # Lifecycle events belong to the worker; a runner reports only progress, checkpoint and sample.
 _LIFECYCLE = ("queued", "started", "finished", "failed", "cancelled")
-MAX_ATTEMPTS = 3  # a job that has killed its worker this often is failed, not retried forever
 
 
 def run_train_job(workspace: Workspace, job: JobRecord, emit: Emit, should_stop: Callable[[], bool], *,
@@ -65,72 +64,7 @@ def run_train_job(workspace: Workspace, job: JobRecord, emit: Emit, should_stop:
 JOB_RUNNERS: dict[str, Runner] = {"train": run_train_job}  # the default runners: the kinds trainer/ defines
 
 
-# ---- who owns a running job --------------------------------------------------------------------------------
-
-def _proc_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot: with the pid it names one process, even after reuse."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces; fields after it do not
-    return "" if fields[0] == "Z" else fields[19]  # a zombie has finished: treat it as dead
-
-
-def owner_token(pid: int | None = None) -> str:
-    pid = os.getpid() if pid is None else pid
-    return f"{socket.gethostname()}|{pid}|{_proc_start(pid)}"
-
-
-def owner_alive(token: str | None) -> bool:
-    if not token:
-        return False
-    host, pid_text, start = token.rsplit("|", 2)
-    if host != socket.gethostname():
-        return True  # another machine shares this workspace: we cannot tell, so we never steal its job
-    pid = int(pid_text)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    if Path("/proc").is_dir():
-        now = _proc_start(pid)
-        return bool(now) and (not start or now == start)
-    return True
-
-
-def reap_dead(db: sqlite_utils.Database) -> list[str]:
-    """Take back every running job whose owner process is gone: it resumes (``interrupted``), or ends
-    ``cancelled`` if the user asked, or ``failed`` once it has killed its worker ``MAX_ATTEMPTS`` times."""
-    reaped = []
-    rows = db.execute("SELECT id, worker, attempts, cancel_requested FROM jobs WHERE status = 'running'").fetchall()
-    for job_id, token, attempts, cancel in rows:
-        if owner_alive(token):
-            continue
-        outcome = "cancelled" if cancel else "failed" if (attempts or 0) >= MAX_ATTEMPTS else "interrupted"
-        with db.conn:
-            cur = db.execute(
-                "UPDATE jobs SET status = ?, worker = NULL, worker_pid = NULL WHERE id = ? AND status = 'running' "
-                "AND worker IS ?", [outcome, job_id, token],
-            )
-        if not cur.rowcount:
-            continue  # another worker reaped it first
-        job = jobstore.get_job(db, job_id)
-        message = {
-            "cancelled": "cancelled; its worker had died before it could stop (checkpoints kept)",
-            "failed": f"its worker died {attempts} times while running it; not retried again. "
-                      f"`loraport jobs resume {job_id}` tries once more.",
-        }.get(outcome)
-        if message:
-            jobstore.append_event(db, Path(job.run_dir), JobEvent(job_id=job_id, kind=job.kind, type=outcome,
-                                                                  step=job.step, message=message))
-        else:
-            log.warning("job %s: its worker (%s) died; it will resume from its latest checkpoint", job_id, token)
-        reaped.append(job_id)
-    return reaped
-
+# ---- taking a job ---------------------------------------------------------------------------------------------
 
 def claim(
     db: sqlite_utils.Database, *, device: str, kinds: list[str] | None = None, job_id: str | None = None

@@ -17,7 +17,7 @@ import pytest
 
 from core.store import open_db
 from tests.trainer import fake_jobs
-from trainer import jobs, worker
+from trainer import jobs, ownership, worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,7 +109,7 @@ def test_reap_requeues_a_dead_owners_job_and_gives_up_after_max_attempts(workspa
     token = worker.owner_token(dead.pid)
     db["jobs"].update(job_id, {"status": "running", "worker": token, "attempts": 1})
     assert worker.reap_dead(db) == [job_id] and jobs.get_job(db, job_id).status == "interrupted"
-    db["jobs"].update(job_id, {"status": "running", "worker": token, "attempts": worker.MAX_ATTEMPTS})
+    db["jobs"].update(job_id, {"status": "running", "worker": token, "attempts": ownership.MAX_ATTEMPTS})
     worker.reap_dead(db)
     job = jobs.get_job(db, job_id)
     assert job.status == "failed" and "died 3 times" in job.error
