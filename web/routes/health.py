@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from core.disk import MiB, free_space
 from core.store import open_db
+from trainer.models import is_tiny
 from trainer.worker_lock import held_locks
 from web.deps import SettingsDep, WorkspaceDep
 
@@ -18,7 +19,8 @@ router = APIRouter(prefix="/api", tags=["health"])
 
 @router.get("/health")
 def read_health(settings: SettingsDep) -> dict:
-    return {"status": "ok", "version": "0.1.0", "home": str(settings.home), "default_model": settings.default_model}
+    return {"status": "ok", "version": "0.1.0", "home": str(settings.home), "default_model": settings.default_model,
+            "default_model_tiny": is_tiny(settings.default_model)}  # the panel's demo-model note and Studio twins
 
 
 @router.get("/ready", responses={503: {"description": "Not ready: the store or the job worker is missing."}})

@@ -67,8 +67,8 @@ async function main() {
   try {
     const health = await getJSON("/api/health");
     setHome(health.home);
-    studioTiny = Boolean(health.default_model?.startsWith("tiny"));  // the Studio renders on the tiny twins then
-    if (health.default_model?.startsWith("tiny")) {
+    studioTiny = Boolean(health.default_model_tiny);  // the Studio renders on the tiny twins then
+    if (studioTiny) {
       const note = document.getElementById("tiny-note");
       note.textContent = `Demo model (${health.default_model}): it has random weights, so every clip it makes is noise. ` +
         "Training, progress, samples and the download all work for real; point loraport at LTX-2.3 weights for real pictures.";
