@@ -158,6 +158,20 @@ def test_a_file_name_that_is_not_utf8_is_refused_alone_and_the_report_still_stor
     assert check_dataset(report.id).n_files == 3
 
 
+def test_names_with_terminal_escapes_are_refused_and_never_printed_raw(tmp_path, workspace, clip_bytes, capsys):
+    src = _clips(tmp_path / "src", clip_bytes, 3)
+    (src / "\x1b]0;owned\x07title.mp4").write_bytes(clip_bytes[3])
+    (src / "tab\there.mp4").write_bytes(clip_bytes[3][:-1] + b"\0")
+    with pytest.raises(SystemExit):
+        main(["dataset", "import", str(src), "--json"])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\u001b" not in out and "\x07" not in out
+    report = json.loads(out)
+    assert report["n_files"] == 3
+    assert "control characters" in report["errors"]["?]0;owned?title.mp4"]
+    assert "control characters" in report["errors"]["tab?here.mp4"]
+
+
 def test_special_files_and_symlinked_folders_are_not_read(tmp_path, workspace, clip_bytes):
     src = _clips(tmp_path / "src", clip_bytes, 3)
     os.mkfifo(src / "pipe.mp4")  # reading it would block the import forever

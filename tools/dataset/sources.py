@@ -7,6 +7,7 @@ import), and extraction counts the bytes it really writes against the limits.
 
 import os
 import stat
+import unicodedata
 import zipfile
 import zlib
 from collections import Counter
@@ -115,9 +116,8 @@ def _collect_folder(root: Path, limits: ImportLimits) -> Collected:
             path = here / fname
             rel = path.relative_to(root).as_posix()
             info = path.lstat()
-            if not _utf8(rel):  # bytes no encoding decodes: the name could not be stored or shown
-                out.errors[rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")] = (
-                    "has a file name that is not valid UTF-8; rename it (letters, digits, '-', '_')")
+            if problem := _name_problem(rel):
+                out.errors[problem[0]] = problem[1]
             elif stat.S_ISLNK(info.st_mode):
                 out.errors[rel] = "is a symlink: copy the file itself into the folder"
             elif not stat.S_ISREG(info.st_mode):
@@ -136,12 +136,18 @@ def _collect_folder(root: Path, limits: ImportLimits) -> Collected:
     return out
 
 
-def _utf8(name: str) -> bool:
+def _name_problem(rel: str) -> tuple[str, str] | None:
+    """(the name as it can be shown, why it is refused) for a name that cannot be stored or printed safely: bytes
+    no encoding decodes, or control characters (a terminal would run ``ESC ]`` sequences from a printed name)."""
     try:
-        name.encode("utf-8")
+        rel.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return shown, "has a file name that is not valid UTF-8; rename it (letters, digits, '-', '_')"
+    if any(unicodedata.category(ch) == "Cc" for ch in rel):
+        shown = "".join("?" if unicodedata.category(ch) == "Cc" else ch for ch in rel)
+        return shown, "has control characters in its file name; rename it (letters, digits, '-', '_')"
+    return None
 
 
 def _check_count(out: Collected, limits: ImportLimits) -> None:
