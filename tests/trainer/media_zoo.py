@@ -20,7 +20,7 @@ SAMPLE_FMT = {"aac": "fltp", "libmp3lame": "fltp", "mp3": "fltp", "libopus": "fl
 
 def make_video(path: Path, frames: int = 17, size: tuple[int, int] = (64, 64), fps: float = 24, *,
                codec: str = "libx264", color=(200, 40, 40), pattern: str = "moving", timestamps=None,
-               audio: dict | None = None) -> Path:
+               audio: dict | None = None, pix_fmt: str | None = None) -> Path:
     """Write a clip. ``timestamps``: seconds of each frame (variable frame rate), else ``frame / fps``.
     ``audio``: ``dict(codec="aac", rate=16000, layout="stereo", seconds=None, amplitude=0.5)``."""
     import av
@@ -30,7 +30,8 @@ def make_video(path: Path, frames: int = 17, size: tuple[int, int] = (64, 64), f
     with av.open(str(path), "w") as container:
         rate = Fraction(fps).limit_denominator(1001)
         stream = container.add_stream(codec, rate=rate)
-        stream.width, stream.height, stream.pix_fmt = size[0], size[1], PIX_FMT.get(codec, "yuv420p")
+        stream.width, stream.height = size
+        stream.pix_fmt = pix_fmt or PIX_FMT.get(codec, "yuv420p")
         if codec == "libx264":
             stream.options = {"x264-params": "mbtree=0"}
         if codec == "libx265":
@@ -41,7 +42,7 @@ def make_video(path: Path, frames: int = 17, size: tuple[int, int] = (64, 64), f
             stream.time_base = Fraction(1, 1000)
         sound = _audio_stream(container, audio) if audio else None
         for i, rgb in enumerate(clip_frames(frames, size, color, pattern)):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=stream.pix_fmt)
             if timestamps is not None:
                 frame.pts, frame.time_base = round(timestamps[i] * 1000), Fraction(1, 1000)
             container.mux(stream.encode(frame))
