@@ -227,3 +227,15 @@ def test_tiny_in_a_name_does_not_make_a_full_width_lora_the_tiny_twin(tmp_path, 
     tiny = {f"transformer_blocks.{b}.attn1.{p}": (16, 16) for b in range(2) for p in ("to_q", "to_k", "to_gate_logits")}
     small = make_lora(tmp_path / f"small_{name}", tiny, rank=2, metadata=metadata)
     assert inspect_lora(small, header_only=True).base_model.variant == "tiny"
+
+
+@pytest.mark.parametrize("name,why", [
+    ("ltx-2.3-22b-ic-lora-motion-track-control-ref0.5.safetensors", "'control': a control IC-LoRA"),  # not "motion"
+    ("ltx-2-19b-ic-lora-canny-control.safetensors", "'canny': a control IC-LoRA"),
+    ("ltx-2-19b-ic-lora-detailer.safetensors", "'detailer': a control IC-LoRA"),
+    ("ltx-2.5-22b-ic-lora-pixel-spatial-upscaler-x2-1.0.safetensors", "'upscaler': a control IC-LoRA"),
+    ("my-face-ic-lora.safetensors", "most often used to keep an identity"),
+])
+def test_ic_loras_get_the_ic_recipe_and_control_ones_say_so(tmp_path, name, why):
+    r = inspect_lora(ltx_trainer_lora(tmp_path / name, audio=False, ic_factor=2), header_only=True)
+    assert r.migration.recipe == "face" and r.ic_lora is not None and why in r.migration.why

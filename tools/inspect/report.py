@@ -233,6 +233,7 @@ _KEYWORDS: list[tuple[Recipe, str]] = [
     ("character", r"character|person|man|woman|girl|boy|ohwx|sks"),
 ]
 RECIPES = {r for r, _ in _KEYWORDS}
+_CONTROL = r"canny|depth|pose|control|detailer|upscaler|hdr|dubit|inpaint|outpaint|deblur"
 
 
 def guess_recipe(metadata: dict[str, str], file_name: str, triggers: list[str], ic: dict | None,
@@ -242,13 +243,19 @@ def guess_recipe(metadata: dict[str, str], file_name: str, triggers: list[str], 
         return said, f"the file says it was trained with loraport's {said} recipe"
     names = [("name", metadata.get(k)) for k in ("ss_output_name", "modelspec.title", "name")]
     names += [("file name", Path(file_name).stem)] + [("trigger word", t) for t in triggers]
+    # face is loraport's only IC-LoRA recipe (reference -> target pairs): an IC-LoRA never gets a plain one
+    if ic:
+        control = re.search(rf"(?<![a-z])({_CONTROL})", " ".join(t or "" for _, t in names).lower())
+        if control:  # Lightricks' control IC-LoRAs: canny, depth, pose, union-control, detailer, upscaler, ...
+            return "face", (f"a guess: it is an IC-LoRA and face is loraport's IC-LoRA recipe, but its name says "
+                            f"{control.group(1)!r}: a control IC-LoRA, whose retraining needs the same kind of pairs "
+                            "(the control clip as reference, the video as target)")
+        return "face", "a guess: it is an IC-LoRA (reference-conditioned), most often used to keep an identity"
     for recipe, pattern in _KEYWORDS:
         for source, text in names:
             m = re.search(rf"(?<![a-z])({pattern})", (text or "").lower())
             if m:
                 return recipe, f"a guess: the {source} {text!r} mentions {m.group(1)!r}"
-    if ic:
-        return "face", "a guess: it is an IC-LoRA (reference-conditioned), most often used to keep an identity"
     if rank_mode is not None and rank_mode <= 16 and modality == "video":
         return "motion", ("a guess: a low-rank (<= 16) video-only LoRA is what Lightricks recommends for camera "
                           "and motion")
