@@ -130,3 +130,21 @@ def test_a_browser_recorded_webm_without_duration_imports_with_its_real_length(t
     report = import_dataset(src, holdout_fraction=0)
     webcam = next(f for f in report.files if f.name == "webcam.webm")
     assert webcam.error is None and webcam.frames == 40 and webcam.duration_s == pytest.approx(40 / 30)
+
+
+def test_an_ltx_trainer_ic_manifest_pointing_into_a_references_folder_imports_its_pairs(tmp_path):
+    src = tmp_path / "src"
+    _clip(src / "videos" / "cat.mp4", 0)
+    _clip(src / "videos" / "dog.mp4", 1)
+    _clip(src / "references" / "cat_depth.mp4", 2)
+    _clip(src / "references" / "dog_depth.mp4", 3)
+    (src / "dataset.json").write_text(json.dumps([
+        {"caption": "a cat", "video": "videos/cat.mp4", "reference_video": "references/cat_depth.mp4"},
+        {"caption": "a dog", "video": "videos/dog.mp4", "ref_media_path": "references/dog_depth.mp4"}]))
+    report = import_dataset(src, recipe="face", holdout_fraction=0)
+    by_name = {f.name: f for f in report.files}
+    assert by_name["videos/cat.mp4"].reference == "references/cat_depth.mp4"
+    assert by_name["videos/dog.mp4"].reference == "references/dog_depth.mp4"
+    assert report.n_files == 2 and not any("match no clip" in w for w in report.warnings), report.warnings
+    assert _trainer_view(Path(report.path), ic=True) == _trainer_view(src, ic=True) == {
+        "videos/cat.mp4": ("a cat", "references/cat_depth.mp4"), "videos/dog.mp4": ("a dog", "references/dog_depth.mp4")}

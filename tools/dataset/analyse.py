@@ -204,6 +204,7 @@ def _pair_references(good: list[FileEntry], g: Guidance, report: DatasetReport,
     folder_pairs, orphans = _reference_folder_pairs(list(by_name), suffix)
     for target, ref in folder_pairs.items():
         pairs.setdefault(target, ref)
+    orphans = [r for r in orphans if r not in pairs.values()]  # a table's reference column may pair it
     if g.reference_suffix and orphans:
         report.warnings.append(f"{len(orphans)} file(s) in a references folder match no clip by name and will not "
                                f"train ({', '.join(orphans[:5])}): add their clips or remove them.")
