@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from core.atomic import atomic_write_json
-from core.disk import DiskFullError, is_disk_full
+from core.disk import DiskFullError, human_bytes, is_disk_full
 from core.errors import LoraportError, NotFoundError
 from core.store import now_iso
 from core.workspace import Workspace
@@ -60,6 +60,15 @@ def upload_limit(workspace: Workspace, max_upload_mb: int) -> int:
     """Bytes one request may write: the configured cap, or less when the disk is nearly full."""
     free = shutil.disk_usage(workspace.uploads_dir).free
     return max(0, min(max_upload_mb * 1024 * 1024, free - DISK_RESERVE))
+
+
+def _why_limit(folder: Path, limit: int) -> str:
+    """Which bound set ``limit``: the configured maximum, or a nearly full disk (said with its free space)."""
+    free = shutil.disk_usage(folder).free
+    if free - DISK_RESERVE <= limit:
+        return (f"the workspace's disk has {human_bytes(free)} free and {DISK_RESERVE >> 20} MiB of it stays for "
+                "the database and logs; free some space")
+    return "LORAPORT_MAX_UPLOAD_MB"
 
 
 def safe_filename(raw: str) -> str:
@@ -145,7 +154,7 @@ class _Sink:
         if self.total + n > self.limit:  # checked before writing: nothing past the limit touches the disk
             self.error = UploadTooLarge(
                 f"Upload refused: it is larger than {self.limit // (1024 * 1024)} MiB, the most this server accepts "
-                "now (LORAPORT_MAX_UPLOAD_MB, and free disk). Send fewer or shorter clips, or raise the limit."
+                f"now ({_why_limit(self.dest, self.limit)}). Send fewer or shorter clips, or raise the limit."
             )
             return
         self._out.write(data[start:end])
@@ -182,7 +191,7 @@ async def receive_upload(
     if content_length is not None and content_length > limit + 64 * 1024:  # 64 KiB allows for the part headers
         raise UploadTooLarge(
             f"Upload refused before reading: {content_length // (1024 * 1024)} MiB is over the "
-            f"{limit // (1024 * 1024)} MiB this server accepts now (LORAPORT_MAX_UPLOAD_MB, and free disk)."
+            f"{limit // (1024 * 1024)} MiB this server accepts now ({_why_limit(workspace.uploads_dir, limit)})."
         )
     incoming = workspace.uploads_dir / f".incoming-{secrets.token_hex(8)}"
     incoming.mkdir(parents=True)

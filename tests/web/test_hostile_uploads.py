@@ -261,3 +261,18 @@ def test_an_upload_stays_readable_while_another_is_refused(client, workspace):
     bad.join()
     again = client.get(f"/api/uploads/{good['id']}")
     assert again.status_code == 200 and Path(again.json()["path"]).read_bytes() == b"x" * 10
+
+
+def test_a_nearly_full_disk_is_named_as_the_reason_an_upload_is_refused(client, workspace, monkeypatch):
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr("web.uploads.shutil.disk_usage", lambda path: usage(10 << 30, 10 << 30, 300 << 20))
+    response = client.post("/api/uploads", files=[("files", ("clip.mp4", b"v" * (64 << 20)))])
+    error = response.json()["error"]
+    assert response.status_code == 413 and "disk has 300.0 MiB free" in error
+    assert _kept(workspace) == []
+    monkeypatch.setattr("web.uploads.shutil.disk_usage", lambda path: usage(2 << 40, 1 << 40, 1 << 40))
+    monkeypatch.setattr(client.app.state.settings, "max_upload_mb", 1)
+    response = client.post("/api/uploads", files=[("files", ("clip.mp4", b"v" * (2 << 20)))])
+    assert response.status_code == 413 and "LORAPORT_MAX_UPLOAD_MB" in response.json()["error"]
