@@ -20,6 +20,7 @@ from trainer.media import is_media
 
 # Sidecar captions, manifests, notes and other trainers' dataset configs live beside the media: not media, no error.
 _IGNORED = {".txt", ".caption", ".jsonl", ".json", ".csv", ".md", ".yaml", ".yml", ".toml", ".ini", ".db"}
+_SOUND_FILES = {".wav", ".mp3", ".flac", ".m4a", ".aac", ".ogg", ".opus"}
 _SKIPPED_DIRS = {"__MACOSX"}  # macOS zip metadata: copies of every file's resource fork
 # Split names of other tools (Hugging Face: train / validation / test) mapped onto loraport's two.
 _SPLITS = {"train": "train", "training": "train", "holdout": "holdout", "held-out": "holdout", "val": "holdout",
@@ -126,7 +127,11 @@ def _scan_folder(root: Path, ref_suffix: str | None, errors: list[MediaError]) -
     entries, used = [], set()
     for p in files:
         if not is_media(p):
-            if p.suffix.lower() not in _IGNORED:
+            if p.suffix.lower() in _SOUND_FILES:
+                errors.append(MediaError(str(p.relative_to(root)), "a sound file: clips train with their own sound "
+                                         "track; to give a clip this sound instead, name it in the 'audio' column of "
+                                         "a manifest (dataset.json) beside the clip's row. It was skipped."))
+            elif p.suffix.lower() not in _IGNORED:
                 errors.append(MediaError(str(p.relative_to(root)), "not a supported media file (videos: mp4 mov "
                                          "webm mkv; images: png jpg jpeg webp); it was skipped."))
             continue

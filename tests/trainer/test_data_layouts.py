@@ -273,3 +273,10 @@ def test_a_clip_listed_twice_trains_once_and_says_so(tmp_path):
     entries, errors = _list(tmp_path)
     assert {k: e.caption for k, e in entries.items()} == {"clips/a.mp4": "first"}
     assert "listed more than once in dataset.jsonl" in errors["clips/a.mp4"]
+
+
+def test_sound_files_in_a_clip_folder_are_named_with_the_manifest_column_that_uses_them(tmp_path):
+    make_clip(tmp_path / "a.mp4")
+    (tmp_path / "a.wav").write_bytes(b"RIFF")
+    entries, errors = _list(tmp_path)
+    assert list(entries) == ["a.mp4"] and "'audio' column of a manifest" in errors["a.wav"]
