@@ -80,8 +80,9 @@ def how_to_use(ctx: ToolContext, job_id: str | None = None) -> dict[str, Any]:
             "summary": f"Your LoRA: {job.lora_path}\n{how}{tiny}"}
 
 
-def compare_runs(ctx: ToolContext) -> dict[str, Any]:
-    """Compare this conversation's training runs side by side: settings, final loss and evaluation verdict."""
+def compare_runs(ctx: ToolContext, runs: list[str] | None = None) -> dict[str, Any]:
+    """Compare this conversation's training runs side by side: settings, final loss and evaluation verdict;
+    ``runs`` names two to set against each other (run numbers as listed, "3", or job ids), else first and last."""
     from trainer import jobs
 
     ids = [j for j in ctx.state.get("job_ids") or [] if j.startswith("train")]
@@ -94,10 +95,32 @@ def compare_runs(ctx: ToolContext) -> dict[str, Any]:
         rows = [_row(jobs.get_job(db, j), verdicts.get(j)) for j in ids]
     finally:
         db.conn.close()
-    first, last = rows[0], rows[-1]
+    first, last = _picked(rows, runs) if runs else (rows[0], rows[-1])
     lines = [f"- run {i}: {r['job_id']} ({r['status']}): rank {r['rank']}, {r['steps']} steps, lr {r['lr']}"
              f"{_verdict_words(r)}" for i, r in enumerate(rows, 1)]
-    return {"runs": rows, "summary": "Your runs, oldest first:\n" + "\n".join(lines) + "\n" + _change_words(first, last)}
+    span = (f"run {rows.index(first) + 1} to run {rows.index(last) + 1}" if runs else
+            "the first run to the latest")
+    return {"runs": rows, "summary": "Your runs, oldest first:\n" + "\n".join(lines) + "\n"
+            + _change_words(first, last, span)}
+
+
+def _picked(rows: list[dict[str, Any]], runs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two runs a user named ("run 3 and run 4", job ids), oldest first; an unknown one is a clear error."""
+    chosen = []
+    for ref in runs[:2]:
+        ref = str(ref).strip().lstrip("#")
+        if ref.isdigit() and not any(r["job_id"] == ref for r in rows):
+            if not 1 <= int(ref) <= len(rows):
+                raise LoraportError(f"There is no run {ref}: this conversation has {len(rows)} runs (1 to {len(rows)}).")
+            chosen.append(rows[int(ref) - 1])
+        else:
+            match = [r for r in rows if r["job_id"] == ref or r["job_id"].endswith(ref)]
+            if not match:
+                raise LoraportError(f"No run of this conversation is called {ref}.")
+            chosen.append(match[0])
+    if len(chosen) < 2:
+        chosen.append(rows[-1])
+    return (chosen[0], chosen[1]) if rows.index(chosen[0]) <= rows.index(chosen[1]) else (chosen[1], chosen[0])
 
 
 def _row(job, evaluation: dict[str, Any] | None) -> dict[str, Any]:
@@ -106,7 +129,7 @@ def _row(job, evaluation: dict[str, Any] | None) -> dict[str, Any]:
     if evaluation:
         metric = (evaluation.get("metrics") or {}).get("holdout_loss") or {}
         holdout = metric.get("value")
-    return {"job_id": job.id, "status": job.status, "rank": (cfg.get("lora") or {}).get("rank"),
+    return {"job_id": job.job_id, "status": job.status, "rank": (cfg.get("lora") or {}).get("rank"),
             "steps": (cfg.get("optim") or {}).get("steps"), "lr": (cfg.get("optim") or {}).get("learning_rate"),
             "verdict": ((evaluation or {}).get("verdict") or {}).get("status"), "holdout_loss": holdout}
 
@@ -115,9 +138,9 @@ def _verdict_words(row: dict[str, Any]) -> str:
     return f", verdict {row['verdict']}" if row["verdict"] else ", not evaluated yet"
 
 
-def _change_words(first: dict[str, Any], last: dict[str, Any]) -> str:
+def _change_words(first: dict[str, Any], last: dict[str, Any], span: str = "the first run to the latest") -> str:
     changed = [f"{k} {first[k]} -> {last[k]}" for k in ("rank", "steps", "lr") if first[k] != last[k]]
-    text = f"From the first run to the latest: {', '.join(changed) or 'the same settings'}."
+    text = f"From {span}: {', '.join(changed) or 'the same settings'}."
     if first["holdout_loss"] is not None and last["holdout_loss"] is not None:
         better = "lower (better on clips it never saw)" if last["holdout_loss"] < first["holdout_loss"] else \
             "not lower (no better on clips it never saw)"

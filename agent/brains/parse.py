@@ -40,6 +40,7 @@ _MEDIA = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".png", ".jpg", ".jpeg", ".we
 _PATH_TOKEN = re.compile(r"\"([^\"]+)\"|'([^']+)'|`([^`]+)`|\(([^()]+)\)|\[([^\[\]]+)\]|<([^<>]+)>|(\S+)")
 _STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})  # phones type curly quotes
 _NUMBER = re.compile(r"(?<![\w.-])[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?(?![\w.])")
+_RUNS = re.compile(r"\b(?:runs?|and|vs|versus|with|to|&)\s*#?(\d{1,2})\b|\bjobs?\s+#?([0-9a-z][\w-]{3,})")
 _JOB = re.compile(r"\bjob\s+#?([0-9a-z][\w-]{3,})")
 
 
@@ -197,6 +198,8 @@ def _tool(family: str, low: str, reading: Reading) -> Intent:
         args["n"] = int(n.group(1))
     elif family == "check_hardware":
         args["question"] = low
+    elif family == "compare_runs" and (runs := _RUNS.findall(low)):  # "compare run 3 and run 4", "job ab12 vs cd34"
+        args["runs"] = [a or b for a, b in runs][:2]
     return Intent("tool", family, args)
 
 

@@ -225,3 +225,29 @@ def test_a_suggestion_picked_by_its_place_fills_in_its_changes():
     for text in ("the second one", "option 2", "#2", "the last one"):
         _, calls = GuidedBrain().on_user(text, state)
         assert [(c["name"], c["args"]) for c in calls] == [("retrain_with", {"changes": {"learning_rate": "x0.5"}})]
+
+
+def test_compare_two_named_runs_of_the_conversation(sidekick_factory, workspace, tmp_path):
+    from core.store import open_db
+    from tests.agent.conftest import tiny_config
+    from trainer import jobs
+
+    db = open_db(workspace)
+    ids = [jobs.enqueue(db, "train", tiny_config(tmp_path, steps=steps, rank=rank), thread_id="runs",
+                        workspace=workspace) for steps, rank in ((100, 32), (200, 32), (300, 16), (400, 8))]
+    db.conn.close()
+    kick = sidekick_factory(GuidedBrain(), thread_id="runs")
+    kick.graph.update_state(kick._config, {"job_ids": ids})
+    _, text = _say_text(kick, "compare run 2 and run 3")
+    assert "From run 2 to run 3: rank 32 -> 16, steps 200 -> 300." in text
+    _, text = _say_text(kick, f"how does job {ids[3]} compare with job {ids[0]}")
+    assert "From run 1 to run 4" in text
+    _, text = _say_text(kick, "compare run 2 and run 9")
+    assert "There is no run 9" in text and "4 runs" in text
+    _, text = _say_text(kick, "which run was best?")
+    assert "From the first run to the latest" in text
+
+
+def _say_text(kick, text):
+    events = list(kick.send(text))
+    return events, "\n".join(e.text for e in events if isinstance(e, TextEvent))
