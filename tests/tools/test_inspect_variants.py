@@ -98,6 +98,7 @@ def test_mixed_ranks_and_alphas(tmp_path):
     ({"loraport.trigger_word": "zxq", "modelspec.trigger_phrase": "ZXQ"}, ["zxq"]),  # one word, case-blind
     ({"trigger_word": "a" * 500}, ["a" * 100]),  # cut, never the whole value
     ({"ss_tag_frequency": "not json"}, []),
+    ({"ss_dataset_dirs": json.dumps({"10_zxq man": {"n_repeats": 10, "img_count": 24}})}, ["zxq"]),  # kohya
 ])
 def test_trigger_words_from_the_places_trainers_write_them(tmp_path, metadata, expected):
     tensors = peft_keys(ltx2_modules(n_blocks=1, audio=False), "diffusion_model.", rank=2)
@@ -114,3 +115,35 @@ def test_metadata_never_runs_or_formats_anything(tmp_path):
     assert r.trigger_words == [evil["modelspec.trigger_phrase"]]
     assert not (tmp_path / "pwned").exists()
     assert repr(evil["modelspec.trigger_phrase"]) in r.summary()  # shown as quoted data, never formatted
+
+
+def _only(families: tuple[str, ...], n_blocks: int = 2) -> dict:
+    return {m: s for m, s in ltx2_modules(n_blocks=n_blocks).items() if m.split(".")[2] in families}
+
+
+@pytest.mark.parametrize("families,extra,modality", [
+    (("audio_attn1", "audio_attn2"), {"transformer_blocks.0.audio_ff.net.0.proj": (8192, 2048)}, "audio"),  # a voice
+    (("audio_to_video_attn", "video_to_audio_attn"), {}, "audio+video"),  # lip-sync: cross-modal only
+    (("attn1", "audio_attn1"), {}, "audio+video"),
+    (("attn1", "attn2"), {"transformer_blocks.1.ff.net.2": (4096, 16384)}, "video"),
+])
+def test_audio_branch_targets_set_the_modality(tmp_path, families, extra, modality):
+    for convention in ("comfy", "kohya"):
+        mods = _only(families) | extra
+        tensors = kohya_keys(mods, rank=2) if convention == "kohya" else peft_keys(mods, "diffusion_model.", rank=2)
+        r = inspect_lora(_save(tmp_path, tensors, name=f"{convention}.safetensors"))
+        assert r.modality == modality, convention
+        assert r.base_model.family == "ltx-2.x"  # audio or not, these keys are the same on 2, 2.3 and 2.5
+        audio_layers = sum(f.startswith("audio") or f.endswith("to_audio_attn") for f in
+                           (m.split(".")[2] for m in mods))
+        assert r.health.audio_B_layers == audio_layers and r.audio_trained is (True if audio_layers else None)
+
+
+def test_kohya_audio_layers_left_at_zero_read_as_sound_not_trained(tmp_path):
+    tensors = kohya_keys(ltx2_modules(n_blocks=2), rank=2)
+    for k in tensors:
+        if k.endswith("lora_up.weight") and "audio" in k:
+            tensors[k] = torch.zeros_like(tensors[k])
+    r = inspect_lora(_save(tmp_path, tensors))
+    assert r.modality == "audio+video" and r.audio_trained is False
+    assert r.health.status == "suspect" and "sound not trained" in r.summary()

@@ -157,8 +157,10 @@ def trigger_words(metadata: dict[str, str]) -> list[str]:
             words.append(metadata[key])
     for key in ("config", "training_config", "ss_datasets"):
         words += json_values(json_doc(metadata.get(key)), ("trigger_word", "trigger_phrase", "class_tokens"))
-    folders = json_doc(metadata.get("ss_tag_frequency"))
-    if isinstance(folders, dict):
+    for key in ("ss_tag_frequency", "ss_dataset_dirs"):  # kohya writes the dataset folders into both
+        folders = json_doc(metadata.get(key))
+        if not isinstance(folders, dict):
+            continue
         for folder, tags in folders.items():
             m = re.match(r"^\d+_(\S+)(.*)$", str(folder))
             if m:
