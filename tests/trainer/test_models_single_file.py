@@ -313,3 +313,26 @@ def test_a_pickle_named_safetensors_is_still_refused_as_a_pickle(tmp_path, folde
     torch.save({"model": torch.zeros(1)}, tmp_path / "ltx-2.3-22b-dev.safetensors")
     with pytest.raises(LoraportError, match="pickle"):
         _load(tmp_path / "ltx-2.3-22b-dev.safetensors", folders)
+
+
+def test_a_json_file_given_as_the_model_points_at_its_folder(folders):
+    with pytest.raises(LoraportError, match="model_index.json is a json file, not weights.*its folder"):
+        _load(folders / "full" / "model_index.json", folders)
+
+
+def test_a_quoted_path_says_to_remove_the_quotes(tmp_path, folders):
+    _save(tmp_path, {"x": torch.zeros(1)})
+    with pytest.raises(LoraportError, match="does not exist.*remove the quotes"):
+        _load(Path(f"'{tmp_path / 'ltx-2.3-22b-dev.safetensors'}'"), folders)
+
+
+def test_a_bare_named_fp8_file_trains(tmp_path, state, folders):  # 2 tiny steps, ~3 s
+    from tests.trainer.train_utils import concept_dataset, tiny_config
+    from trainer.train import run_training
+
+    tensors = layouts.with_transformer_prefix(layouts.fp8_scaled(state)[0], "")  # scales move with their weights
+    assert "transformer_blocks.0.attn1.to_q.weight_scale" in tensors
+    path = _save(tmp_path, tensors, "ltx-2.3-22b-dev-fp8.safetensors")
+    model = {"id": "ltx-2.3", "path": str(path), "text_encoder_path": str(folders / "configs")}
+    cfg = tiny_config(concept_dataset(tmp_path / "ds", n=2), steps=2, model=model)
+    assert run_training(cfg, tmp_path / "run").steps == 2

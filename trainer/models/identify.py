@@ -32,6 +32,10 @@ def sniff(path: Path) -> None:
     except OSError as exc:
         raise LoraportError(f"{path} cannot be read ({exc.strerror or exc}): check its permissions.") from None
     name = path.name
+    if path.suffix.lower() in (".json", ".yaml", ".yml", ".txt", ".md"):
+        where = "its folder" if name in ("model_index.json", "config.json") else "the checkpoint or its folder"
+        raise LoraportError(f"{name} is a {path.suffix[1:]} file, not weights: point the model path at {where} "
+                            f"({path.parent}).")
     if not head:
         raise LoraportError(f"{name} is empty (0 bytes): the download did not complete. Download it again.")
     if head.startswith(b"GGUF") or path.suffix.lower() == ".gguf":

@@ -66,6 +66,8 @@ def _check(model_cfg: ModelConfig, spec: ModelSpec) -> tuple[Path, Path | None]:
     for label, p, name in (("model path", path, setting(spec)), ("text encoder path", te, setting(spec, True))):
         if p is not None and not p.exists():
             broken = " (a link whose target is gone: an incomplete download?)" if p.is_symlink() else ""
+            if str(p).strip() != str(p) or str(p)[:1] in "'\"" or str(p)[-1:] in "'\"":
+                broken += "; remove the quotes or spaces around the path"
             raise LoraportError(f"The {label} {p} ({name}) does not exist{broken}: check the path (nothing is "
                                 "downloaded).")
     path = _snapshot(path)
