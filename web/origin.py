@@ -49,7 +49,8 @@ class OriginGuard:
             own = {host, headers.get("x-forwarded-host", "").lower(), self.public_netloc} - {"", None}
             if netloc not in own:
                 return (f"Refused: this request came from another web site ({origin[:100]}), not from loraport's own "
-                        "page. Open the panel at its own address; scripts send no Origin header.")
+                        "page. Open the panel at its own address; behind a proxy that changes the Host header, set "
+                        "LORAPORT_PUBLIC_URL to the address people open. Scripts send no Origin header.")
         browser = origin is not None or "sec-fetch-site" in headers
         if browser and not self.token_set and not self._known_host(host):
             return (f"Refused: the browser addressed this server as {host[:100]!r}, which is not a loopback name. "

@@ -282,6 +282,11 @@ def test_a_rebound_domain_is_refused_without_a_token(workspace, scripted):
             assert c.get("/api/jobs", headers={"Origin": base, "Sec-Fetch-Site": "same-origin"}).status_code == 200
 
 
+def test_behind_a_proxy_that_rewrites_host_the_refusal_names_the_setting_to_set(local):
+    response = local.post("/api/jobs/x/cancel", headers={"Origin": "https://loraport.example.com"})
+    assert "LORAPORT_PUBLIC_URL" in _plain_error(response, 403)
+
+
 def test_the_public_url_and_a_proxys_forwarded_host_count_as_this_server(workspace, scripted, monkeypatch):
     monkeypatch.setenv("LORAPORT_PUBLIC_URL", "https://loraport.example.com/")
     with TestClient(create_app(sidekick_factory=scripted), base_url="http://127.0.0.1:8000") as c:
