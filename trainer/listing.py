@@ -8,7 +8,7 @@ its sub-folders, captioned by a sidecar (``clip.txt``, ``clip.caption``, ``clip.
 
 import glob
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from core.errors import LoraportError
 from trainer import manifest
@@ -64,23 +64,39 @@ def _read_listed(root: Path, listing: Path, errors: list[MediaError], with_split
         errors.append(MediaError(listing.name, str(exc).removeprefix(f"{listing.name}: ")))
         return []
     bad = [(n, f"bad line ({why})") for n, why in problems]
-    entries = []
+    entries, by_name = [], {}
+    for p in _files(root):
+        by_name.setdefault(p.name, []).append(p)
+
+    def locate(rel: str) -> Path:
+        """The path relative to the manifest's folder; one that is not there (a manifest written on another
+        machine: ``C:/data/clip.mp4``, ``/home/me/clips/clip.mp4``) is the dataset's one file of that name."""
+        try:
+            path = _inside(root, str(listing.parent.relative_to(root) / rel))
+        except LoraportError:
+            path = None
+        same = by_name.get(PurePosixPath(rel).name, [])
+        if (path is None or not path.exists()) and len(same) == 1:
+            return same[0].resolve()
+        if path is None:
+            raise LoraportError(f"{rel}: points outside the dataset folder; use a path relative to it.")
+        return path
+
     for n, row in rows:
         try:
             media_rel = row_media(row)
             if not media_rel:
                 raise LoraportError("no media path (a 'media' or 'video' column)")
-            here = listing.parent.relative_to(root)  # paths are relative to the manifest's folder
-            media = _inside(root, str(here / media_rel))
+            media = locate(media_rel)
             given = str(row.get("split") or "train").strip().lower() if with_split else "train"
             split = _SPLITS.get(given)
             if split is None:
                 raise LoraportError(f"split {given!r} must be 'train' or 'holdout'")
             ref_rel = row_reference(row)
-            ref = _inside(root, str(here / ref_rel)) if ref_rel else None
+            ref = locate(ref_rel) if ref_rel else None
             audio_rel = row_audio(row)
             entries.append(_Entry(media, row_caption(row), split, ref, split_given=with_split and bool(row.get("split")),
-                                  audio=_inside(root, str(here / audio_rel)) if audio_rel else None))
+                                  audio=locate(audio_rel) if audio_rel else None))
         except (ValueError, TypeError, LoraportError) as exc:
             bad.append((n, f"bad line ({exc})"))
     errors.extend(MediaError(f"{listing.name}:{n}", f"{why}; each line is " + _ROW_SHAPE) for n, why in sorted(bad))

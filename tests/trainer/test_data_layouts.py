@@ -280,3 +280,18 @@ def test_sound_files_in_a_clip_folder_are_named_with_the_manifest_column_that_us
     (tmp_path / "a.wav").write_bytes(b"RIFF")
     entries, errors = _list(tmp_path)
     assert list(entries) == ["a.mp4"] and "'audio' column of a manifest" in errors["a.wav"]
+
+
+def test_a_manifest_written_on_another_machine_finds_its_files_by_name(tmp_path):
+    make_clip(tmp_path / "clips" / "walk.mp4")
+    make_clip(tmp_path / "clips" / "run.mp4")
+    make_clip(tmp_path / "a" / "same.mp4")
+    make_clip(tmp_path / "b" / "same.mp4")
+    (tmp_path / "dataset.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"video": "C:\\Users\\me\\Videos\\walk.mp4", "caption": "from windows"},
+        {"video": "/home/me/datasets/run.mp4", "caption": "from linux"},
+        {"video": "/elsewhere/same.mp4", "caption": "ambiguous"}]))
+    entries, errors = _list(tmp_path)
+    assert {k: e.caption for k, e in entries.items()} == {"clips/walk.mp4": "from windows",
+                                                           "clips/run.mp4": "from linux"}
+    assert "points outside the dataset folder" in errors["dataset.jsonl:3"]  # two files of that name: no guess
