@@ -152,13 +152,22 @@ def test_unknown_threads_are_404(client, thread_id):
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=-5", "limit=abc", "limit=99999999999999999999", "limit=1.5",
-                                   "after=-1"])
+                                   "after=-1", "after=100000000000000000000000", "after=9223372036854775808"])
 def test_query_parameters_out_of_range_are_422(client, workspace, query):
     job_id = _queued_job(workspace)
     for route in ("/api/jobs", "/api/threads", f"/api/jobs/{job_id}/events"):
         response = client.get(f"{route}?{query}")
         if route.endswith("events") == query.startswith("after"):
             assert _plain_error(response, 422).startswith("Bad request"), (route, query)
+
+
+@pytest.mark.parametrize("headers, query", [({"Last-Event-ID": "99999999999999999999999"}, ""),
+                                            ({"Last-Event-ID": "-3"}, ""), ({"Last-Event-ID": "abc"}, ""),
+                                            ({}, "?after=99999999999999999999999")])
+def test_an_event_stream_cursor_sqlite_cannot_hold_is_a_422_before_streaming(client, workspace, headers, query):
+    job_id = _queued_job(workspace)
+    response = client.get(f"/api/jobs/{job_id}/stream{query}", headers=headers)
+    assert _plain_error(response, 422).startswith("Bad request")
 
 
 # --- the chat websocket ------------------------------------------------------------------------------------------

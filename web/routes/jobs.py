@@ -16,6 +16,7 @@ from web.deps import DbDep, WorkspaceDep
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 STREAM_POLL_S = 0.5
+MAX_EVENT_ID = 2**63 - 1  # SQLite's largest integer: a larger cursor cannot be compared there (it raised a 500)
 
 
 @router.get("")
@@ -33,7 +34,7 @@ def read_job(job_id: str, db: DbDep) -> JobRecord:
 
 
 @router.get("/{job_id}/events")
-def read_job_events(job_id: str, db: DbDep, after: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+def read_job_events(job_id: str, db: DbDep, after: int = Query(0, ge=0, le=MAX_EVENT_ID)) -> list[dict[str, Any]]:
     jobstore.get_job(db, job_id)  # an unknown job is a 404, not an empty list
     return jobstore.events(db, job_id, after)
 
@@ -57,7 +58,8 @@ def read_job_report(job_id: str, db: DbDep) -> dict[str, Any]:
             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent job events"}})
 async def stream_job_events(
     job_id: str, workspace: WorkspaceDep,
-    last_event_id: int | None = Header(None, alias="Last-Event-ID"), after: int = Query(0, ge=0),
+    last_event_id: int | None = Header(None, alias="Last-Event-ID", ge=0, le=MAX_EVENT_ID),
+    after: int = Query(0, ge=0, le=MAX_EVENT_ID),
 ) -> StreamingResponse:
     """Server-sent events: each job event as `id: N` / `data: {json}`; the stream ends after the terminal event."""
     await asyncio.to_thread(_check, workspace, job_id)  # an unknown job is a 404 before the stream starts
