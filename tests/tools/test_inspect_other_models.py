@@ -154,3 +154,21 @@ def test_a_full_checkpoint_is_refused_as_not_a_lora(tmp_path):
 def test_a_textual_inversion_embedding_is_refused_as_not_a_lora(tmp_path):
     with pytest.raises(LoraportError, match="holds no LoRA layers"):
         inspect_lora(_write(tmp_path, "ohwx.safetensors", {"emb_params": torch.zeros(4, 768)}))
+
+
+@pytest.mark.parametrize("fmt", ["processor", "lora_linear_layer"])
+def test_diffusers_older_sd_lora_formats_are_read_as_sd_not_refused(tmp_path, fmt):
+    tensors = {}
+    for blk, d in (("down_blocks.1.attentions.0", 640), ("up_blocks.1.attentions.0", 1280)):
+        attn2 = f"unet.{blk}.transformer_blocks.0.attn2"
+        for proj, (o, i) in {"to_q": (d, d), "to_k": (d, 2048), "to_out": (d, d)}.items():
+            if fmt == "processor":
+                down, up = f"{attn2}.processor.{proj}_lora.down.weight", f"{attn2}.processor.{proj}_lora.up.weight"
+            else:
+                name = "to_out.0" if proj == "to_out" else proj
+                layer = f"{attn2}.{name}.lora_linear_layer"
+                down, up = f"{layer}.down.weight", f"{layer}.up.weight"
+            tensors[down], tensors[up] = torch.randn(4, i) * 0.1, torch.randn(o, 4) * 0.1
+    r = inspect_lora(_write(tmp_path, "sdxl_old.safetensors", tensors))
+    assert (r.base_model.family, r.verdict.status, r.rank.mode) == ("sdxl", "incompatible", 4)
+    assert "attn2.to_out.0" in " ".join(r.targets.modules) and r.health.status == "ok"

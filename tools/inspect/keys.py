@@ -53,6 +53,8 @@ _ROLES = [
     (re.compile(r"\.lora_up\.weight$"), "B"),
     (re.compile(r"\.lora\.down\.weight$"), "A"),
     (re.compile(r"\.lora\.up\.weight$"), "B"),
+    (re.compile(r"\.lora_linear_layer\.down\.weight$"), "A"),  # diffusers' older LoRA layers (SD 1.x / XL era)
+    (re.compile(r"\.lora_linear_layer\.up\.weight$"), "B"),
     (re.compile(r"\.alpha$"), "alpha"),
     (re.compile(r"\.dora_scale$"), "dora"),
     (re.compile(r"\.lora_magnitude_vector(?:\.\w+)?(?:\.weight)?$"), "dora"),
@@ -61,6 +63,8 @@ _ROLES = [
     (re.compile(r"\.diff_b$"), "diff_b"),
     (re.compile(r"\.diff$"), "diff"),
 ]
+# diffusers' oldest format, attention processors: <attn>.processor.to_q_lora.down.weight adapts <attn>.to_q
+_PROCESSOR = re.compile(r"\.processor\.(to_q|to_k|to_v|to_out)_lora\.(down|up)\.weight$")
 _COMMON_MID = {"lora_A": "A", "lora_B": "B", "lora_down": "A", "lora_up": "B"}  # <module>.<this>.weight
 _STACK_NAMES = frozenset({"transformer_blocks", "single_transformer_blocks", "double_blocks", "single_blocks", "blocks",
                           "input_blocks", "output_blocks", "middle_block", "down_blocks", "up_blocks", "mid_block"})
@@ -186,6 +190,9 @@ def _split_role(key: str) -> tuple[str, str] | None:
             return module_key, role
     elif dot and last == "alpha":
         return head, "alpha"
+    if ".processor." in key and (m := _PROCESSOR.search(key)):
+        proj = "to_out.0" if m.group(1) == "to_out" else m.group(1)
+        return f"{key[: m.start()]}.{proj}", "A" if m.group(2) == "down" else "B"
     for pattern, role in _ROLES:
         m = pattern.search(key)
         if m:
