@@ -58,7 +58,9 @@ def normalise(text: str) -> str:
                m.group(2), t)
     t = re.sub(r"\b(on|to|for|from|in|with|than) (2\.[0-9])\b", r"\1 ltx-\2", t)  # "on 2.3": a version, no value
     t = re.sub(r"\b(\d+)[\s-]?bits?\b", r"\1bit", t)  # "8-bit adam", "4 bit": a kind, not a value
-    t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:seconds?|secs?|s)\b(?:\s+(?:of\s+)?(?:video|clips?|long))?",
+    # "5 seconds", "2s clips"; a bare "s" only after 1-2 digits ("two 4090s" are cards, not 4090 seconds)
+    t = re.sub(r"\b(\d+(?:\.\d+)?\s*(?=sec)|\d{1,2}(?:\.\d+)?\s*(?=s\b))(?:seconds?|secs?|s)\b"
+               r"(?:\s+(?:of\s+)?(?:video|clips?|long))?",
                lambda m: f"{seconds_to_frames(float(m.group(1)))} frames", t)
     return t
 

@@ -284,3 +284,15 @@ def test_epochs_are_offered_as_the_step_count_they_mean():
     state = {"dataset": {"n_files": 12}, "config": {"optim": {"batch_size": 2, "grad_accum": 1}}}
     text = ask_value({"value": "10", "unit": "epoch"}, state)
     assert "60 steps" in text and "not epochs" in text  # 10 epochs x 12 clips / 2 clips per step
+
+
+@pytest.mark.parametrize(("text", "card", "gb"), [
+    ("will it fit on two 4090s", "RTX 4090", 24), ("i'm on a 4090 laptop", "RTX 4090 Laptop", 16),
+    ("my 4070 ti super ok?", "RTX 4070 Ti Super", 16), ("a 3060 ti, will it run", "RTX 3060 Ti", 8),
+    ("my 3060 12 gig", "RTX 3060", 12), ("16 GB VRAM", "a 16 GB card", 16)])
+def test_a_card_as_people_name_it_is_read_with_its_memory(text, card, gb):
+    from tools.plan.gpus import gpu_from_text
+
+    [intent] = parse(text)
+    hardware = gpu_from_text(intent.args["question"])
+    assert intent.tool == "check_hardware" and (hardware.name, hardware.vram_gb) == (card, gb)

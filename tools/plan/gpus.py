@@ -21,6 +21,12 @@ KNOWN_GPUS: dict[str, tuple[str, float]] = {
     "pro 6000": ("RTX PRO 6000", 96), "l40s": ("L40S", 48), "l40": ("L40", 48), "l4": ("L4", 24),
     "a10g": ("A10G", 24), "a10": ("A10", 24), "t4": ("T4", 16), "v100": ("V100", 16), "a5000": ("RTX A5000", 24),
     "a4000": ("RTX A4000", 16), "mi300x": ("MI300X", 192),
+    # laptop parts carry less memory than the desktop card of the same number; "super" / "ti super" variants
+    "4090 laptop": ("RTX 4090 Laptop", 16), "4080 laptop": ("RTX 4080 Laptop", 12),
+    "4070 ti super": ("RTX 4070 Ti Super", 16), "4070 super": ("RTX 4070 Super", 12),
+    "4080 super": ("RTX 4080 Super", 16), "3060 ti": ("RTX 3060 Ti", 8), "3050": ("RTX 3050", 8),
+    "2080": ("RTX 2080", 8), "2070": ("RTX 2070", 8), "2060": ("RTX 2060", 6), "1080 ti": ("GTX 1080 Ti", 11),
+    "a40": ("A40", 48), "7900 xtx": ("RX 7900 XTX", 24),
 }
 _APPLE = re.compile(r"\b(?:mac|macbook|imac|mac studio|mac mini|m[1-4](?: pro| max| ultra)?|apple)\b")
 
@@ -29,7 +35,7 @@ def gpu_words(text: str) -> list[str]:
     """The parts of a sentence that name a card ("4090", "24gb", "a100"), so they are not read as settings."""
     low = text.lower()
     keys = sorted(KNOWN_GPUS, key=len, reverse=True)
-    pattern = r"(?<![\w.])(?:" + "|".join(re.escape(k) for k in keys) + r"|\d{1,3}\s*(?:gb|gig|gigs|gib))(?![\w.])"
+    pattern = r"(?<![\w.])(?:" + "|".join(re.escape(k) for k in keys) + r"|\d{1,3}\s*(?:gb|gig|gigs|gib))s?(?![\w.])"  # "two 4090s"
     return re.findall(pattern, low)
 
 
@@ -40,7 +46,7 @@ def gpu_from_text(text: str) -> Hardware | None:
         return Hardware(device="mps", name="an Apple GPU")
     vram = re.search(r"(\d{1,3})\s*(?:gb|gig|gigs|gib)\b", low)
     for key in sorted(KNOWN_GPUS, key=len, reverse=True):
-        if re.search(rf"(?<![\w]){re.escape(key)}(?![\w])", low):
+        if re.search(rf"(?<![\w]){re.escape(key)}s?(?![\w])", low):
             name, gb = KNOWN_GPUS[key]
             gb = float(vram.group(1)) if vram else gb
             return Hardware(device="cuda", name=name, vram_gb=gb, gpu_count=1, bf16=True)
