@@ -9,6 +9,8 @@ bring them.
   not train and are not read.
 - a Hugging Face ``imagefolder`` / ``videofolder`` ``metadata.jsonl`` / ``metadata.csv``: ``file_name`` and
   ``caption`` (or ``text``).
+- musubi-tuner's metadata JSONL: ``video_path`` (or ``image_path``), ``caption``, and ``control_path`` for the
+  reference of a pair; its ``control_directory`` habit (same file names) is a ``control/`` folder here.
 - kohya-style sidecars beside each file: ``clip.txt``, ``clip.caption``, or a ``clip.json`` object with a
   ``caption`` (or ``text``) field.
 
@@ -25,15 +27,16 @@ from pathlib import Path
 from core.errors import LoraportError
 
 CAPTIONS_FILE = "captions.jsonl"
-MEDIA_COLUMNS = ("media", "video", "media_path", "image", "file_name")  # file_name: Hugging Face metadata.jsonl
+# file_name: Hugging Face metadata.jsonl; video_path / image_path: musubi-tuner's metadata JSONL.
+MEDIA_COLUMNS = ("media", "video", "media_path", "image", "file_name", "video_path", "image_path")
 CAPTION_COLUMNS = ("caption", "text")
 # IC-LoRA reference columns: loraport's own, then ltx-trainer's `reference_video` and its legacy names.
-REFERENCE_COLUMNS = ("reference", "reference_video", "ref_media_path", "reference_path")
+REFERENCE_COLUMNS = ("reference", "reference_video", "ref_media_path", "reference_path", "control_path")
 MANIFEST_SUFFIXES = (".csv", ".json", ".jsonl")
 SIDECAR_SUFFIXES = (".txt", ".caption", ".json")  # the first one present captions its clip
 # Folders whose files are IC-LoRA references of the clips of the same name (ai-toolkit's and musubi-tuner's
 # "control" folder habit; ltx-trainer pairs by its manifest's reference_video column instead).
-REFERENCE_DIRS = ("references", "reference", "refs", "ref")
+REFERENCE_DIRS = ("references", "reference", "refs", "ref", "control", "controls")
 MAX_TEXT_BYTES = 32 << 20  # a manifest of tens of thousands of rows fits; more is not a caption file
 
 

@@ -295,3 +295,21 @@ def test_a_manifest_written_on_another_machine_finds_its_files_by_name(tmp_path)
     assert {k: e.caption for k, e in entries.items()} == {"clips/walk.mp4": "from windows",
                                                            "clips/run.mp4": "from linux"}
     assert "points outside the dataset folder" in errors["dataset.jsonl:3"]  # two files of that name: no guess
+
+
+def test_a_musubi_tuner_metadata_jsonl_with_absolute_paths_and_control_videos(tmp_path):
+    make_clip(tmp_path / "video" / "walk.mp4")
+    make_clip(tmp_path / "control" / "walk_pose.mp4")
+    make_image(tmp_path / "video" / "still.png")
+    make_clip(tmp_path / "video" / "run.mp4")
+    make_clip(tmp_path / "control" / "run.mp4")  # musubi's control_directory: the same file name
+    (tmp_path / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"video_path": "D:/musubi/dataset/video/walk.mp4", "control_path": "D:/musubi/dataset/control/walk_pose.mp4",
+         "caption": "a man walking"},
+        {"image_path": "/data/still.png", "caption": "a still"},
+        {"video_path": "video/run.mp4", "caption": "a man running"}]))
+    entries, errors = _list(tmp_path, ic=True)
+    assert {k: (e.caption, _ref(e, tmp_path)) for k, e in entries.items()} == {
+        "video/walk.mp4": ("a man walking", "control/walk_pose.mp4"), "video/still.png": ("a still", None),
+        "video/run.mp4": ("a man running", "control/run.mp4")}
+    assert errors == {}
