@@ -108,7 +108,10 @@ def _read_manifests(root: Path, manifests: list[Path], errors: list[MediaError])
     first row); media they do not list are not trained, as ltx-trainer trains only listed rows, and are named."""
     entries, seen = [], set()
     for listing in manifests:
+        split = _SPLITS.get(listing.parent.name.lower()) if listing.parent != root else None
         for e in _read_listed(root, listing, errors):
+            if split is not None:  # a Hugging Face split folder: train/, validation/, test/
+                e.split, e.split_given = split, True
             if e.media.resolve() not in seen:
                 seen.add(e.media.resolve())
                 entries.append(e)

@@ -135,12 +135,23 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]
 def find_manifests(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Manifests at the top of a dataset folder: CSV / JSON / JSONL files (not ``captions.jsonl``, and not a
     ``clip.json`` sidecar of ``clip.mp4``) whose rows have a caption column and name media in a ``video`` /
-    ``media_path`` / ``media`` / ``file_name`` column (another tool's ``config.json`` is none); and (file name,
+    ``media_path`` / ``media`` / ``file_name`` column (another tool's ``config.json`` is none); without any, those
+    one folder down (Hugging Face keeps ``train/metadata.jsonl`` and ``test/metadata.jsonl``). Also (file name,
     problem) for such files that could not be parsed."""
+    root = Path(root)
+    found, problems = _manifests_in(root, root)
+    if not found:
+        for sub in sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")):
+            more, trouble = _manifests_in(sub, root)
+            found += more
+            problems += trouble
+    return found, problems
+
+
+def _manifests_in(folder: Path, root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     from trainer.media import is_media
 
-    root = Path(root)
-    files = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     media_stems = {p.stem for p in files if is_media(p)}
     found, problems = [], []
     for p in files:
@@ -149,7 +160,7 @@ def find_manifests(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
         try:
             rows, _ = read_rows(p)
         except LoraportError as exc:
-            problems.append((p.name, str(exc).removeprefix(f"{p.name}: ")))
+            problems.append((p.relative_to(root).as_posix(), str(exc).removeprefix(f"{p.name}: ")))
             continue
         if any(row_media(r) and _has_caption_column(r) for _, r in rows):  # ltx-trainer requires both
             found.append(p)

@@ -313,3 +313,17 @@ def test_a_musubi_tuner_metadata_jsonl_with_absolute_paths_and_control_videos(tm
         "video/walk.mp4": ("a man walking", "control/walk_pose.mp4"), "video/still.png": ("a still", None),
         "video/run.mp4": ("a man running", "control/run.mp4")}
     assert errors == {}
+
+
+def test_hugging_face_split_folders_with_their_own_metadata(tmp_path):
+    make_clip(tmp_path / "train" / "a.mp4")
+    make_clip(tmp_path / "train" / "b.mp4")
+    make_clip(tmp_path / "test" / "c.mp4")
+    (tmp_path / "train" / "metadata.jsonl").write_text(
+        json.dumps({"file_name": "a.mp4", "caption": "first"}) + "\n" + json.dumps({"file_name": "b.mp4",
+                                                                                    "caption": "second"}) + "\n")
+    (tmp_path / "test" / "metadata.csv").write_text("file_name,text\nc.mp4,third\n")
+    entries, errors = _list(tmp_path)
+    assert {k: (e.caption, e.split) for k, e in entries.items()} == {
+        "train/a.mp4": ("first", "train"), "train/b.mp4": ("second", "train"), "test/c.mp4": ("third", "holdout")}
+    assert errors == {}
