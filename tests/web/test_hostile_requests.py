@@ -97,6 +97,18 @@ def test_studio_with_malformed_json_or_unknown_ids_is_a_plain_error(client, work
     assert open_db(workspace)["jobs"].count == 0
 
 
+@pytest.mark.parametrize("frames, nearest", [(2, 1), (16, 9), (100, 97), (256, 249)])
+def test_studio_frames_off_the_8k_plus_1_rule_are_a_400_before_any_job(client, workspace, tmp_path, frames, nearest):
+    from tests.tools.lora_factory import make_ltx23_lora
+
+    lora = make_ltx23_lora(tmp_path / "a.safetensors", rank=1, n_blocks=1)
+    upload = client.post("/api/uploads", files=[("files", ("a.safetensors", lora.read_bytes()))]).json()[0]
+    response = client.post("/api/studio/generate", json={"lora_upload_id": upload["id"], "prompt": "x",
+                                                         "frames": frames})
+    assert f"use {nearest}" in _plain_error(response, 400)
+    assert open_db(workspace)["jobs"].count == 0
+
+
 @pytest.mark.parametrize("query", ["", "?lora_job_id=a&lora_upload_id=up-0123456789ab", "?lora_job_id="])
 def test_studio_check_and_lora_info_must_name_exactly_one_lora(client, query):
     for route in ("/api/studio/check", "/api/studio/lora-info"):

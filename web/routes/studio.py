@@ -76,6 +76,7 @@ def generate_clips(req: StudioRequest, db: DbDep, workspace: WorkspaceDep, setti
         from tools.evaluate.source import on_model
 
         model = on_model(model, req.model)
+    _check_frames(model.id, req.frames)  # a 400 now, not a render job that loads the model and then fails
     reference = _reference(req, lora_path, db, workspace)  # an IC-LoRA without one is a 400, before any render
     render = StudioRender(
         lora_path=str(lora_path), model=model.model_dump(mode="json"), prompt=req.prompt, seed=req.seed,
@@ -139,6 +140,17 @@ def _named_lora(lora_job_id: str | None, lora_upload_id: str | None) -> StudioRe
     if bool(lora_job_id) == bool(lora_upload_id):
         raise LoraportError("Name exactly one LoRA: ?lora_job_id= (a trained one) or ?lora_upload_id= (an upload).")
     return StudioRequest(lora_job_id=lora_job_id, lora_upload_id=lora_upload_id, prompt="-")
+
+
+def _check_frames(model_id: str, frames: int | None) -> None:
+    from trainer.models import get_model_spec
+
+    spec = get_model_spec(model_id)
+    if frames is not None and not spec.frames_ok(frames):
+        step, rest = spec.frame_rule
+        nearest = max(1, (frames - rest) // step * step + rest)
+        raise LoraportError(f"{frames} frames: {model_id} renders {step}k+{rest} frames ({rest}, {step + rest}, "
+                            f"{2 * step + rest}, ...); use {nearest}.")
 
 
 def _job_config(req: StudioRequest, db) -> dict | None:
