@@ -239,3 +239,14 @@ def test_tiny_in_a_name_does_not_make_a_full_width_lora_the_tiny_twin(tmp_path, 
 def test_ic_loras_get_the_ic_recipe_and_control_ones_say_so(tmp_path, name, why):
     r = inspect_lora(ltx_trainer_lora(tmp_path / name, audio=False, ic_factor=2), header_only=True)
     assert r.migration.recipe == "face" and r.ic_lora is not None and why in r.migration.why
+
+
+def test_layers_the_target_lacks_are_named_instead_of_loads_without_any_error(tmp_path):
+    new = inspect_lora(ai_toolkit_lora(tmp_path / "new.safetensors", version="2.3"), target="ltx-2", header_only=True)
+    assert new.verdict.status == "loads-but-invalid" and "do not exist in ltx-2" in new.verdict.reason
+    assert "prompt_adaln_single.linear" in new.verdict.reason and "without any error" not in new.verdict.reason
+    old = inspect_lora(ai_toolkit_lora(tmp_path / "old.safetensors", version="2.0"), header_only=True)
+    assert old.verdict.status == "loads-but-invalid" and "caption_projection" in old.verdict.reason
+    plain = inspect_lora(musubi_training_lora(tmp_path / "p.safetensors",
+                                              metadata=musubi_metadata("ltx-2-19b-dev.safetensors")), header_only=True)
+    assert "so it loads without any error" in plain.verdict.reason  # q/k/v/out only: every key exists in 2.3

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from core.errors import LoraportError
-from tools.inspect.targets import TargetFacts, evidence_for, try_first_plan
+from tools.inspect.targets import TargetFacts, evidence_for, missing_on, try_first_plan
 
 # "other": a model the metadata or file name names (the variant says which) that loraport does not migrate.
 Family = Literal["ltx-video", "ltx-2", "ltx-2.3", "ltx-2.5", "ltx-2.x", "wan", "hunyuan-video", "flux", "sdxl", "sd1",
@@ -168,7 +168,7 @@ def normalise_target(target: str) -> str:
 def judge(base: BaseModelInfo, target: str, health: Health, facts: TargetFacts | None = None,
           path_hint: str = "LORA.safetensors") -> Verdict:
     facts = facts or TargetFacts()
-    status, reason, action = _verdict(base, target)
+    status, reason, action = _verdict(base, target, missing_on(target, facts))
     plan: list[str] = []
     if status == "test-first" and facts.ic_lora:
         status, reason, action = ("loads-but-invalid", reason + " But it is an IC-LoRA, and users report that 2.3 "
@@ -185,7 +185,9 @@ def judge(base: BaseModelInfo, target: str, health: Health, facts: TargetFacts |
     return Verdict(target=target, status=status, reason=reason, action=action, evidence=evidence, test_plan=plan)
 
 
-def _verdict(base: BaseModelInfo, target: str) -> tuple[str, str, str]:
+def _verdict(base: BaseModelInfo, target: str, missing: list[str]) -> tuple[str, str, str]:
+    """``missing``: the file's layers that do not exist in ``target`` (2.3's gates on LTX-2, LTX-2's caption
+    projection on 2.3): the file still loads where loaders skip unknown keys, but not "without any error"."""
     fam = base.family
     retrain = f"Retrain on {target} from your source clips (loraport can plan it from this report)."
     if fam == target:
@@ -203,10 +205,12 @@ def _verdict(base: BaseModelInfo, target: str) -> tuple[str, str, str]:
                 "feed-forward bias and reads Gemma 3 text features instead of 2.5's Gemma 4 ones, and nobody reports "
                 "2.5 LoRAs working on 2.3. A LoRA works only with the model it was trained on.", retrain)
     if fam in ("ltx-2", "ltx-2.3", "ltx-2.5") or (fam == "ltx-video" and base.variant == "13b"):
+        fits = (f"{len(missing)} of its layers ({_few(missing)}) do not exist in {target}: loaders skip them or "
+                "refuse the file. The rest fits and loads, but" if missing else
+                f"Its keys and shapes fit {target}, so it loads without any error, but")
         return ("loads-but-invalid",
-                f"It was trained on {fam}. Its keys and shapes fit {target}, so it loads without any error, but "
-                f"{target} has different base weights, text inputs and latent space, so the output is wrong or weak. "
-                "A LoRA works only with the model it was trained on.", retrain)
+                f"It was trained on {fam}. {fits} {target} has different base weights, text inputs and latent space, "
+                "so the output is wrong or weak. A LoRA works only with the model it was trained on.", retrain)
     if fam == "ltx-2.x":
         return ("unknown",
                 "Its keys and shapes are the same on LTX-2, LTX-2.3 and LTX-2.5 and nothing in the file says which "
@@ -261,6 +265,10 @@ def guess_recipe(metadata: dict[str, str], file_name: str, triggers: list[str], 
                           "and motion")
     return "character", ("a guess: nothing in the file says what it teaches and character LoRAs are the most "
                          "common; say if it is a style, motion, face or object LoRA")
+
+
+def _few(names: list[str], n: int = 2) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
 def unchecked() -> Health:

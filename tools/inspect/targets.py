@@ -10,7 +10,7 @@ still work on 2.5 and IC-LoRAs do not. Hence "test it first" for 2.3 -> 2.5, and
 
 from dataclasses import dataclass, field
 
-from tools.inspect.fingerprint import video_width
+from tools.inspect.fingerprint import LTX2_TOP, LTX23_TOP, video_width
 from tools.inspect.keys import Layout
 
 
@@ -23,6 +23,8 @@ class TargetFacts:
     video_ff_bias: int = 0  # modules with a bias delta (diff_b) on the video feed-forward
     video_ff: int = 0  # adapted video feed-forward layers (ff.net.*), LoRA A/B or otherwise
     gates: int = 0  # adapted to_gate_logits (LTX-2.3 and 2.5 only)
+    only_23: list[str] = field(default_factory=list)  # layers that exist in 2.3 / 2.5, not in LTX-2 (gates, ...)
+    only_2: list[str] = field(default_factory=list)  # layers that exist in LTX-2 only (caption projection, ...)
     video_width: int | None = None
     families: list[str] = field(default_factory=list)
 
@@ -38,9 +40,20 @@ def target_facts(layout: Layout, ic_source: str = "") -> TargetFacts:
             facts.video_ff += 1
             facts.video_ff_bias += "diff_b" in m.parts
         facts.gates += "to_gate_logits" in inner
+        if inner.endswith("to_gate_logits") or (not m.stack and LTX23_TOP.search(m.path)):
+            facts.only_23.append(m.path)
+        elif not m.stack and LTX2_TOP.search(m.path):
+            facts.only_2.append(m.path)
     facts.families = sorted(fams)
     facts.video_width = video_width(layout)  # to_q / to_out.0, never to_gate_logits (32 = the head count)
     return facts
+
+
+def missing_on(target: str, facts: TargetFacts) -> list[str]:
+    """The file's layers that do not exist in ``target`` (loaders skip them, or refuse the file)."""
+    if target == "ltx-2":
+        return facts.only_23
+    return facts.only_2 if target in ("ltx-2.3", "ltx-2.5") else []
 
 
 def evidence_for(target: str, facts: TargetFacts) -> list[str]:
