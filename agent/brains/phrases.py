@@ -238,3 +238,14 @@ EXTRA_NAMES: dict[str, str] = {
 }
 UNITS: dict[str, str] = {"frames": "frames", "frame": "frames", "steps": "steps", "step": "steps",
                          "iterations": "steps"}
+
+# Command words a one-slip typo of which is put right before reading (agent.brains.typos), and the real words
+# one slip away from them that must be left alone.
+TYPO_TARGETS = ("trigger", "retrain", "evaluate", "caption", "captions", "recipe", "recipes", "resolution",
+                "checkpoint", "checkpoints", "learning", "schedule", "warmup", "estimate", "explain", "batch",
+                "frames", "steps", "rank", "alpha", "status")
+NOT_TYPOS = frozenset({"retain", "restrain", "captain", "captains", "evacuate", "revolution", "leaning", "learned",
+                       "earning", "stamps", "steep", "stems", "stepson", "ranks", "ranch", "frame", "flames",
+                       "statue", "states", "stats", "static", "status", "estimates", "estimated", "explains",
+                       "explained", "schedules", "scheduled", "recipient", "triggers", "triggered", "batches",
+                       "alphas", "warmer", "checkpointing", "captioned", "captioning", "resolutions", "stars"})

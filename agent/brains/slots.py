@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from agent.brains import phrases as P
 from agent.brains.numbers import number_words, numbers_as_written, p_resolution, seconds_to_frames
+from agent.brains.typos import fix_typos
 
 _CONNECT = {"to", "=", ":", "of", "at", "is", "be", "from", "by", "around", "about", "like", "maybe", "roughly",
             "~", "the", "a", "value", "it", "back", "up", "down", "only", "just", "as", "set", "now", "then"}
@@ -42,6 +43,7 @@ def normalise(text: str) -> str:
     """Lower case; number words as digits; "768 by 512" -> 768x512; "20 percent" -> 20%; "3k" -> 3000."""
     t = text.lower().replace("\u2019", "'").replace("\u00d7", "x").replace("\u201c", '"').replace("\u201d", '"')
     t = re.sub(r"([a-z])\1{2,}", r"\1", t)  # "lets goooo", "yesss"
+    t = fix_typos(t)  # "triger", "retrian", "bacth size"
     t = re.sub(r"\b(optim|quant)is(e|ed|es|er|ers|ing|ation)\b", r"\1iz\2", t)  # British spellings
     t = numbers_as_written(t)
     t = re.sub(r"\btimes\s+(\d+(?:\.\d+)?)\b", r"x\1", t)  # "steps times 2"

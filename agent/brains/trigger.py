@@ -5,6 +5,7 @@ import re
 
 from agent.brains import phrases as P
 from agent.brains.slots import negated
+from agent.brains.typos import fix_typos
 
 _TRIGGER_SET = re.compile(
     r"trigger(?:\s+(?:word|phrase|token))?\s*(?:to|=|:|is|be|as|of|should be|becomes?)?\s*"
@@ -33,9 +34,16 @@ def _asks_or_refuses(raw: str, at: int) -> bool:
     return negated(f" {clause} ") or (not polite and (asked or first in P.QUESTION_WORDS))
 
 
+def _spelt_right(raw: str) -> str:
+    """"triger" / "trigegr" -> "trigger", the rest of the message untouched (its case is the trigger's)."""
+    return re.sub(r"(?i)\bt[a-z]{4,7}\b", lambda m: "trigger" if fix_typos(m.group(0).lower()) == "trigger"
+                  else m.group(0), raw)
+
+
 def read_trigger(raw: str) -> str | None:
     """The trigger a user asks for, as written: 'trigger "zorbly style"', 'make the trigger ohwx man', 'use
     zorbly as the trigger'. A question about the trigger ("what does the trigger do?") sets nothing."""
+    raw = _spelt_right(raw)
     if m := _TRIGGER_AS.search(raw):
         return None if _asks_or_refuses(raw, m.start()) else next(g for g in m.groups() if g).strip()
     m = _TRIGGER_SET.search(raw)

@@ -296,3 +296,25 @@ def test_a_card_as_people_name_it_is_read_with_its_memory(text, card, gb):
     [intent] = parse(text)
     hardware = gpu_from_text(intent.args["question"])
     assert intent.tool == "check_hardware" and (hardware.name, hardware.vram_gb) == (card, gb)
+
+
+TYPOS = [("triger word ohwx", "set_option"), ("retrian with more steps", "retrain_with"), ("evalute it", "evaluate"),
+         ("evaulate the lora", "evaluate"), ("captoin a few clips", "caption_preview"), ("recipies", "list_recipes"),
+         ("bacth size 2", "set_option"), ("chekpoint every 500", "set_option"),
+         ("leraning rate 0.0002", "set_option")]
+
+
+@pytest.mark.parametrize(("text", "tool"), TYPOS, ids=[t[0] for t in TYPOS])
+def test_a_command_word_one_slip_wrong_is_still_read(text, tool):
+    assert _tools(text) == [tool]
+
+
+@pytest.mark.parametrize("text", ["retain the style please", "my captain is a cat", "evacuate the building",
+                                  "a revolution in video", "it was leaning left", "five stars", "strat training",
+                                  "lauch it"])
+def test_real_words_near_a_command_and_unclear_launches_are_not_acted_on(text):
+    assert not {"retrain_with", "caption_preview", "evaluate", "launch_training", SET} & set(_tools(text))
+
+
+def test_the_trigger_keeps_its_case_when_the_word_trigger_is_misspelt():
+    assert _changes("set the Triger to Zorbly Style") == {"trigger": "Zorbly Style"}
