@@ -70,3 +70,13 @@ def test_a_lora_under_the_25_id_is_named_a_lora(ltx25, tmp_path):
     save_file({"diffusion_model.transformer_blocks.0.attn1.to_q.lora_A.weight": torch.zeros(2, 8)}, str(path))
     with pytest.raises(LoraportError, match="is a LoRA, not a base model"):
         load_components(ModelConfig(id="ltx-2.5", path=path, text_encoder_path=root / "LTX-2.5"))
+
+
+def test_ltx25s_gemma4_given_to_an_ltx23_model_is_refused(ltx25, tmp_path):
+    """The reverse of 2.5's Gemma-4-only rule: 2.3 was trained with Gemma 3, and a Gemma 4 folder would load
+    without an error and feed it embeddings it never saw."""
+    root, _ = ltx25
+    layouts.write_diffusers_folder(tmp_path / "LTX-2.3")
+    for te in (root / "LTX-2.5", root / "LTX-2.5" / "text_encoder"):  # the 2.5 folder, or its text_encoder/
+        with pytest.raises(LoraportError, match="Gemma4UnifiedForConditionalGeneration, but LTX-2.3 reads Gemma 3"):
+            load_components(ModelConfig(id="ltx-2.3", path=tmp_path / "LTX-2.3", text_encoder_path=te))

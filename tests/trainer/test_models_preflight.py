@@ -78,15 +78,21 @@ def test_a_lora_and_a_pickle_are_refused_by_what_they_are(files, tmp_path, no_lo
 def test_folder_problems_are_found_without_loading(files, tmp_path, no_loading):
     folder = shutil.copytree(files / "full", tmp_path / "ltx23")
     index = json.loads((folder / "model_index.json").read_text())
-    index["vocoder"] = ["diffusers", "LTX2Vocoder"]  # LTX-2's vocoder class for a 2.3 folder
+    index["vocoder"] = ["diffusers", "HifiGanVocoder"]  # a class the loader does not allow for a part
     (folder / "model_index.json").write_text(json.dumps(index))
-    with pytest.raises(LoraportError, match="LTX2Vocoder.*LTX2VocoderWithBWE"):
+    with pytest.raises(LoraportError, match="names HifiGanVocoder for its vocoder"):
+        _check(folder)
+    index["vocoder"] = ["ltx2", "LTX2VocoderWithBWE"]
+    (folder / "model_index.json").write_text(json.dumps(index))
+    next((folder / "transformer").glob("*.safetensors")).write_bytes(b"\x00" * 64)
+    with pytest.raises(LoraportError, match="transformer/diffusion_pytorch_model.safetensors cannot be read"):
         _check(folder)
     with pytest.raises(LoraportError, match="LTX-2.3, but the model id is ltx-2"):
         _check(files / "full", model="ltx-2")
-    shutil.rmtree(folder / "connectors")
+    other = shutil.copytree(files / "full", tmp_path / "other")
+    shutil.rmtree(other / "connectors")
     with pytest.raises(LoraportError, match="no connectors/"):
-        _check(folder)
+        _check(other)
 
 
 def test_ltx25_checks_its_text_encoder_before_anything_else(files, no_loading):

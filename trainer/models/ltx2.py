@@ -209,6 +209,21 @@ def _bare_gemma(folder: Path, dtype: torch.dtype, extra: dict | None = None) -> 
         folder, local_files_only=True)}
 
 
+def check_text_class(te: Path, version: str) -> None:
+    """LTX-2 and 2.3 were trained with Gemma 3: a Gemma 4 folder (LTX-2.5's text encoder) would load without an
+    error and give embeddings the model never saw. (2.5's own check is in ``trainer.models.ltx25``.)"""
+    if version == "2.5":
+        return
+    if is_diffusers_folder(te):
+        name = _class_name(te, "text_encoder", version)
+    else:
+        name = (_read_json(te / "config.json").get("architectures") or [""])[0]
+    if name.startswith("Gemma") and not name.startswith("Gemma3"):
+        raise LoraportError(f"{te} holds {name}, but LTX-{version} reads Gemma 3 (Gemma3ForConditionalGeneration); "
+                            f"{name} is LTX-2.5's kind of text encoder. Set the text encoder path to the Gemma 3 "
+                            "folder, or train --model ltx-2.5.")
+
+
 def _text_parts(te: Path, dtype: torch.dtype, version: str, extra: dict | None = None) -> dict:
     """Gemma and its tokenizer; ``extra`` (a transformers quantization config) goes to Gemma's loader."""
     if is_diffusers_folder(te):
@@ -269,10 +284,11 @@ def file_layout(path: Path, te: Path | None, spec: ModelSpec) -> sf.SplitFile:
     if prefix is None:
         raise identify.not_a_base(path.name, keys, spec.id)
     found = sf.detect_version(keys, prefix)
-    if found != spec.version:
+    tables = "2" if spec.version == "2" else "2.3"  # 2.5 names its modules as 2.3 does (less the FF bias)
+    if found != tables:
         raise LoraportError(f"{path.name} is an LTX-{found} checkpoint, but the model is {spec.id}: use "
                             f"--model ltx-{found}, or point the model path at an LTX-{spec.version} checkpoint.")
-    split = sf.split_keys(keys, spec.version, prefix)
+    split = sf.split_keys(keys, tables, prefix)
     if split.unclaimed:
         raise LoraportError(f"{path.name} holds {len(split.unclaimed)} tensor(s) no LTX-{spec.version} part "
                             f"uses ({_names(split.unclaimed)}): it is not a plain Lightricks checkpoint.")
@@ -316,6 +332,7 @@ def load_ltx2_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype: torch.dtype,
     to Gemma's ``from_pretrained`` (a transformers quantization config).
     """
     path, te = _check(model_cfg, spec)
+    check_text_class(te if te is not None else path, spec.version)  # before 40 GB of other parts are read
     parts: dict = {}
     try:
         if path.is_file():

@@ -14,7 +14,6 @@ names, missing / unexpected / meta weights refused, memory released on failure, 
   those tables do not know (such as the keyframe embedding, if the file holds one) is refused by name.
 """
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -31,8 +30,7 @@ def load_ltx25_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype, **kwargs) -
     path, te = ltx2._check(model_cfg, spec)
     check_layout(path, te, spec)
     # A single file is read with the 2.3 tables and the 2.5 folder's configs; a folder loads as it is.
-    as_spec = dataclasses.replace(spec, version="2.3") if path.is_file() else spec
-    parts = ltx2.load_ltx2_parts(model_cfg, as_spec, dtype, **kwargs)
+    parts = ltx2.load_ltx2_parts(model_cfg, spec, dtype, **kwargs)
     try:
         check_is_25(parts["transformer"], spec)
     except LoraportError:

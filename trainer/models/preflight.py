@@ -6,7 +6,6 @@ when it starts. It reads names, JSON configs and safetensors headers only (secon
 it cannot see (a mismatched shape, a damaged tensor inside a whole file) the loader still refuses when loading.
 """
 
-import dataclasses
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,13 +25,8 @@ def check_weights(model_cfg: ModelConfig, spec: ModelSpec) -> str:
         from trainer.models import ltx25
 
         ltx25.check_layout(path, te, spec)
-        as_spec = dataclasses.replace(spec, version="2.3") if path.is_file() else spec
-    else:
-        as_spec = spec
-    if path.is_file():
-        what = _file(path, te, as_spec)
-    else:
-        what = _folder(path, as_spec, spec)
+    what = _file(path, te, spec) if path.is_file() else _folder(path, spec)
+    ltx2.check_text_class(te if te is not None else path, spec.version)
     _text(te if te is not None else path)
     return what
 
@@ -49,26 +43,22 @@ def _file(path: Path, te: Path | None, spec: ModelSpec) -> str:
     return f"single-file LTX-{spec.version} checkpoint {path.name}{fp8}{rest}"
 
 
-def _folder(path: Path, spec: ModelSpec, asked: ModelSpec) -> str:
+def _folder(path: Path, spec: ModelSpec) -> str:
     index = ltx2._read_json(path / "model_index.json")
-    identify.check_pipeline(path, index, asked.id)
+    identify.check_pipeline(path, index, spec.id)
     for part in ltx2.MODEL_PARTS:
         _part_folder(path, part)
         ltx2.part_class(part, ltx2._class_name(path, part, spec.version))
     config = _config(path / "transformer" / "config.json")
     ltx2._check_version(SimpleNamespace(config=config), spec)
-    if asked.version == "2.5":
+    if spec.version == "2.5":
         from trainer.models import ltx25
 
-        ltx25.check_is_25(SimpleNamespace(config=config), asked)
-    vocoder = ltx2._class_name(path, "vocoder", spec.version)
-    if spec.version != "2" and vocoder != "LTX2VocoderWithBWE":
-        raise LoraportError(f"{path} names {vocoder} for its vocoder; LTX-{spec.version}'s is LTX2VocoderWithBWE "
-                            "(48 kHz). The folder is not a complete LTX-2.3-or-later copy.")
+        ltx25.check_is_25(SimpleNamespace(config=config), spec)
     if not (path / "scheduler" / "scheduler_config.json").is_file():
         raise LoraportError(f"{path} has no scheduler/scheduler_config.json: the diffusers-format copy is "
                             "incomplete; download its scheduler/ folder again.")
-    return f"diffusers-format LTX-{asked.version} folder {path.name}"
+    return f"diffusers-format LTX-{spec.version} folder {path.name}"
 
 
 def _part_folder(folder: Path | None, part: str) -> None:

@@ -141,10 +141,11 @@ def load_components(model_cfg: ModelConfig, device: str | torch.device = "cpu",
 
         parts = build_tiny_parts()
     else:
-        from trainer.models.ltx2 import _check, load_ltx2_parts, text_encoder_bytes
+        from trainer.models.ltx2 import load_ltx2_parts, text_encoder_bytes
         from trainer.models.ltx25 import load_ltx25_parts
+        from trainer.models.preflight import check_weights
 
-        _check(model_cfg, spec)
+        check_weights(model_cfg, spec)  # names, configs and headers: a wrong path fails before any weight is read
         text_mode = quantize.text_encoder_mode(model_cfg.text_encoder, device, text_encoder_bytes(model_cfg))
         load = load_ltx25_parts if spec.version == "2.5" else load_ltx2_parts  # 2.5: ltx2's, plus its checks
         parts = load(model_cfg, spec, dtype, transformer_kwargs=quantize.from_pretrained_kwargs(
