@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from core.errors import LoraportError
 from tests.trainer import ltx_layouts as layouts
@@ -281,3 +282,22 @@ def test_parts_saved_as_a_precision_variant_load(tmp_path, parts):
     parts["vae"].save_pretrained(folder / "vae", variant="fp16")
     with pytest.raises(LoraportError, match="several variants \\(bf16, fp16\\)"):
         _load(folder)
+
+
+def test_lightricks_per_component_download_folder_says_which_file_to_point_at(tmp_path):
+    """LTX-2.5 ships one file per component in diffusion_models/, text_encoders/, vae/ ...; the folder itself
+    is no model, and its packed Gemma file is not a text encoder folder."""
+    for name in ("diffusion_models/ltx-2.5-22b-distilled-transformer-bf16.safetensors",
+                 "diffusion_models/ltx-2.5-22b-dev-transformer-bf16.safetensors",
+                 "text_encoders/gemma4-12b-with-proj-ltx-2.5-bf16.safetensors",
+                 "vae/ltx-2.5-video-vae-bf16.safetensors"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(LoraportError, match="per-component download.*diffusion_models/ltx-2.5-22b-dev-transformer"):
+        _load(tmp_path, model="ltx-2.5")
+    packed = tmp_path / "text_encoders" / "gemma4-12b-with-proj-ltx-2.5-bf16.safetensors"
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "diffusion_models" /
+                                         "ltx-2.5-22b-dev-transformer-bf16.safetensors"))
+    with pytest.raises(LoraportError, match="is a file: it must be a folder.*packed single-file text encoder"):
+        _load(tmp_path / "diffusion_models" / "ltx-2.5-22b-dev-transformer-bf16.safetensors", te=packed,
+              model="ltx-2.5")

@@ -139,6 +139,15 @@ def describe_folder(folder: Path, model_id: str) -> LoraportError:
         hint = (f"point the model path at {parent}, the folder with model_index.json" if
                 (parent / "model_index.json").is_file() else "the rest of the diffusers-format folder is missing")
         return LoraportError(f"{folder} is one part ({config['_class_name']}) of a diffusers-format model: {hint}.")
+    transformers = sorted(p.name for p in folder.glob("diffusion_models/*.safetensors"))
+    if transformers:  # Lightricks' per-component release (LTX-2.5): diffusion_models/, text_encoders/, vae/ ...
+        dev = [n for n in transformers if "-dev" in n] or transformers
+        return LoraportError(
+            f"{folder} is a per-component download ({', '.join(transformers[:3])} in diffusion_models/): point the "
+            f"model path at the transformer file itself ({folder / 'diffusion_models' / dev[0]}; the dev model is "
+            "the one to train on) and the text encoder path at a diffusers-format folder of the same model, which "
+            "supplies the part configs, the VAEs and Gemma. loraport does not read the packed text encoder file in "
+            "text_encoders/.")
     files = sorted(p.name for p in folder.glob("*.safetensors"))
     if files:
         return LoraportError(f"{folder} holds {', '.join(files[:4])}{' ...' if len(files) > 4 else ''} but no "

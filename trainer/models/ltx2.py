@@ -82,7 +82,8 @@ def _check(model_cfg: ModelConfig, spec: ModelSpec) -> tuple[Path, Path | None]:
                 f"{setting(spec, True)} to a Gemma folder or a diffusers-format {spec.id} folder.")
     if te is not None and not te.is_dir():
         raise LoraportError(f"The text encoder path {te} is a file: it must be a folder (Gemma's config.json, "
-                            "tokenizer and .safetensors weights, or a diffusers-format folder with text_encoder/).")
+                            "tokenizer and .safetensors weights, or a diffusers-format folder with text_encoder/); "
+                            "a packed single-file text encoder is not read.")
     return path, te
 
 
