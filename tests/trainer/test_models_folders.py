@@ -301,3 +301,13 @@ def test_lightricks_per_component_download_folder_says_which_file_to_point_at(tm
     with pytest.raises(LoraportError, match="is a file: it must be a folder.*packed single-file text encoder"):
         _load(tmp_path / "diffusion_models" / "ltx-2.5-22b-dev-transformer-bf16.safetensors", te=packed,
               model="ltx-2.5")
+
+
+def test_the_text_encoder_size_is_read_through_the_cache_snapshot(tmp_path, sharded):
+    """quantize's ``text_encoder = auto`` picks bf16 / int8 / nf4 / cpu by these bytes: a cache entry counted as
+    0 bytes would always pick bf16."""
+    from trainer.models.ltx2 import text_encoder_bytes
+
+    plain = text_encoder_bytes(ModelConfig(id="ltx-2.3", path=sharded))
+    cache = layouts.hf_cache(sharded, tmp_path / "models--Lightricks--LTX-2.3")
+    assert plain > 0 and text_encoder_bytes(ModelConfig(id="ltx-2.3", path=cache)) == plain

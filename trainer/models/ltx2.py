@@ -235,10 +235,10 @@ def _text_parts(te: Path, dtype: torch.dtype, version: str, extra: dict | None =
 def text_encoder_bytes(model_cfg: ModelConfig) -> int:
     """Bytes of the text encoder's weight files (in bf16 about its size in GPU memory), without loading them."""
     path, te = Path(model_cfg.path).expanduser(), model_cfg.text_encoder_path
-    folder = Path(te).expanduser() if te else path
+    folder = _snapshot(Path(te).expanduser() if te else path)  # a Hugging Face cache entry: its snapshot
     if is_diffusers_folder(folder):
         folder = folder / "text_encoder"
-    return sum(f.stat().st_size for f in folder.glob("*.safetensors")) if folder.is_dir() else 0
+    return sum(f.stat().st_size for f in folder.glob("*.safetensors") if f.exists()) if folder.is_dir() else 0
 
 
 # -- single file -------------------------------------------------------------------------------------------------
