@@ -82,6 +82,7 @@ def probe(path: Path) -> MediaInfo:
             duration = container.duration / 1_000_000  # av.time_base is microseconds
         frames = int(stream.frames or 0) or (round(duration * fps) if duration and fps else 0)
         kind = "image" if path.suffix.lower() in IMAGE_EXTS else "video"
+        width = round(width * _pixel_aspect(stream))  # anamorphic (DV, HDV, DVD): the width it is shown at
         if quarter_turns(container) % 2:  # a portrait phone clip or photo stored sideways: its upright size
             width, height = height, width
         info = MediaInfo(kind=kind, codec=ctx.name, width=width, height=height, fps=fps if kind == "video" else 0.0,
@@ -134,11 +135,26 @@ def _upright(frame):
     return av.VideoFrame.from_ndarray(rgb, format="rgb24")
 
 
-def _resize_crop(frame, width: int, height: int) -> np.ndarray:
-    """Scale keeping aspect so the frame covers width x height, then centre-crop. -> (H, W, 3) uint8."""
+def _pixel_aspect(stream) -> float:
+    """Width / height of one stored pixel (the sample aspect ratio): 1 for almost everything; 4/3 for HDV's
+    1440x1080 shown at 1920x1080, 32/27 or 8/9 for DV and DVD. Players and ffmpeg's scaler honour it."""
+    try:
+        sar = stream.codec_context.sample_aspect_ratio or stream.sample_aspect_ratio
+        value = float(sar) if sar else 1.0
+    except (AttributeError, ValueError, ZeroDivisionError):
+        return 1.0
+    return value if 0.25 <= value <= 4.0 else 1.0  # 0/1 means unknown; absurd values are a broken header
+
+
+def _resize_crop(frame, width: int, height: int, pixel_aspect: float = 1.0) -> np.ndarray:
+    """Scale keeping the shown aspect (pixel aspect included) so the frame covers width x height, then
+    centre-crop. -> (H, W, 3) uint8."""
+    turned = _turns(frame) % 2
     frame = _upright(frame)
-    scale = max(width / frame.width, height / frame.height)
-    rw, rh = max(width, math.ceil(frame.width * scale)), max(height, math.ceil(frame.height * scale))
+    # after a quarter turn the stored pixel's width lies along the height
+    sx, sy = (1.0, pixel_aspect) if turned else (pixel_aspect, 1.0)
+    scale = max(width / (frame.width * sx), height / (frame.height * sy))
+    rw, rh = max(width, math.ceil(frame.width * sx * scale)), max(height, math.ceil(frame.height * sy * scale))
     rgb = frame.reformat(width=rw, height=rh, format="rgb24", interpolation="AREA").to_ndarray()
     top, left = (rh - height) // 2, (rw - width) // 2
     return rgb[top:top + height, left:left + width]
@@ -179,9 +195,10 @@ def _first_frames(path: Path, width: int, height: int, max_frames: int) -> tuple
     want = 1 if info.kind == "image" else max_frames
     frames = []
     with _open(path) as container:
+        pixel_aspect = _pixel_aspect(container.streams.video[0])
         try:
             for frame in container.decode(video=0):
-                frames.append(_resize_crop(frame, width, height))
+                frames.append(_resize_crop(frame, width, height, pixel_aspect))
                 if len(frames) == want:
                     break
         except Exception as exc:  # PyAV raises many decoder error types; any of them means a damaged file

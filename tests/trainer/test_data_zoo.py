@@ -249,3 +249,28 @@ def test_a_browser_recorded_webm_without_duration_trains_as_the_clip_it_is(compo
     ds = prepare_dataset(_config(tmp_path / "ds"), components, tmp_path / "cache")
     (item,) = ds.train
     assert item.bucket.frames == 33 and item.latents.shape[1] == 5  # a clip, not a single frame
+
+
+def test_anamorphic_footage_is_trained_at_the_shape_it_is_shown(tmp_path):
+    """HDV / DV / DVD store wide pictures in narrower pixels (sample aspect ratio 4:3 here): a square on screen
+    must stay a square in training, not come out squeezed to three quarters of its width."""
+    from fractions import Fraction
+
+    import av
+
+    stored = np.zeros((48, 64, 3), np.uint8)
+    stored[8:40, 20:44] = 255  # 24 stored pixels x 4/3 = 32 shown pixels wide, 32 high: a square on screen
+    path = tmp_path / "hdv.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv444p"
+        s.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for _ in range(9):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")))
+        c.mux(s.encode())
+    info = probe(path)
+    assert (info.width, info.height) == (85, 48)  # 16:9 as shown
+    white = (decode(path, Bucket(width=32, height=32, frames=9))[0].mean(0) > 0).numpy()
+    rows, cols = np.nonzero(white)
+    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+    assert abs(int(width) - int(height)) <= 1, (width, height)
