@@ -336,3 +336,9 @@ def test_a_bare_named_fp8_file_trains(tmp_path, state, folders):  # 2 tiny steps
     model = {"id": "ltx-2.3", "path": str(path), "text_encoder_path": str(folders / "configs")}
     cfg = tiny_config(concept_dataset(tmp_path / "ds", n=2), steps=2, model=model)
     assert run_training(cfg, tmp_path / "run").steps == 2
+
+
+def test_a_full_save_with_a_text_encoder_inside_says_what_the_extra_tensors_are(tmp_path, state, folders):
+    extra = {"text_encoders.gemma3_12b.transformer.model.layers.0.self_attn.q_proj.weight": torch.zeros(2, 2)}
+    with pytest.raises(LoraportError, match="1 tensor\\(s\\) no LTX-2.3 part uses.*text encoder.*without them"):
+        _load(_save(tmp_path, {**state, **extra}), folders)

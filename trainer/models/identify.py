@@ -245,3 +245,13 @@ def weights_variant(folder: Path) -> str | None:
                             "the plain name: keep the one to train on (bf16 is what LTX ships) and move the others "
                             "out.")
     return found[0]
+
+
+def extra_hint(keys: list[str]) -> str:
+    """What tensors beside the LTX parts in a single file are, when recognisable (a full save with its text
+    encoder, a file with a LoRA merged in as separate tensors), as a sentence to append; else ''."""
+    found = what_else(keys)
+    if found is None:
+        return ""
+    return (f" Those tensors are {found}: loraport uses only the LTX parts and takes Gemma from the text encoder "
+            "path, so use Lightricks' checkpoint without them.")

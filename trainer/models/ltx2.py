@@ -292,7 +292,8 @@ def file_layout(path: Path, te: Path | None, spec: ModelSpec) -> sf.SplitFile:
     split = sf.split_keys(keys, tables, prefix)
     if split.unclaimed:
         raise LoraportError(f"{path.name} holds {len(split.unclaimed)} tensor(s) no LTX-{spec.version} part "
-                            f"uses ({_names(split.unclaimed)}): it is not a plain Lightricks checkpoint.")
+                            f"uses ({_names(split.unclaimed)}): it is not a plain Lightricks checkpoint."
+                            f"{identify.extra_hint(split.unclaimed)}")
     for part in MODEL_PARTS:  # a transformer-only file: the other parts from the diffusers folder beside it
         if not split.keys[part] and (part == "transformer" or te is None or not is_diffusers_folder(te)):
             raise LoraportError(f"{path.name} has no {part} weights: set {setting(spec, True)} to a "
