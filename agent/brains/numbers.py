@@ -40,7 +40,7 @@ def seconds_to_frames(seconds: float) -> int:
 
 
 def number_words(t: str) -> str:
-    parts, out, i = re.split(r"(\s+|-|=|:)", t), [], 0
+    parts, out, i = re.split(r"(\s+|-|=|:|[?!,.;()])", t), [], 0
     while i < len(parts):
         w = parts[i]
         if w in _ONES or w in _TENS or (w == "a" and _next_word(parts, i) in _SCALES):

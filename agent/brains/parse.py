@@ -111,8 +111,9 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
                                           "unit": "epoch" if unit.group(2).startswith("epoch") else "fps"})]
     if reading.unvalued:
         return [Intent("ask_value", args={"setting": reading.unvalued[0]})]  # "change the rank": to what?
-    if (number := _NUMBER.search(low)) and not re.match(r"\s*(?!please|pls|instead|then|now|actually|maybe|ok|"
-                                                        r"thanks)[a-z]", low[number.end():]):
+    if (number := _NUMBER.search(low)) and not re.match(r"\s*(?!(?:please|pls|instead|then|now|actually|maybe|"
+                                                        r"ok|okay|thanks|too|enough|good|better|fine|right|high|"
+                                                        r"low|or)\b)[a-z]", low[number.end():]):
         return [Intent("ask_value", args={"value": number.group(0)})]  # "actually 1500": of what? ("40 clips": no)
     return [Intent("unknown")]
 

@@ -134,7 +134,8 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
                                                   and tokens[tokens.index(lead) + 1:][:1] in (["i"], ["it"], ["we"]))
         strong = not advice and any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)
         earlier = reading.mentioned[-1:] or ([last_setting] if last_setting else [])
-        strict = carried or any(f" {c} " in joined for c in P.BARE_VALUE_CUES)  # "use 16 instead", "back to 32"
+        offered = asked and all(_NUM.match(t) or _RES.match(t) or t in _SOFTENERS for t in tokens)  # "... sixteen?"
+        strict = carried or offered or any(f" {c} " in joined for c in P.BARE_VALUE_CUES)  # "use 16 instead"
         found = _bind(tokens, mentions, joined, earlier, strict)
         carried = strict and not found and not mentions  # "no wait, 1200": the cue's clause, then the value
         # "..., like 32?" after naming the setting: the bare value is the request, the question mark a softener
@@ -313,6 +314,7 @@ def _parts(tokens: list[str], joined: str) -> list[tuple[str, str | None]]:
 
 _AND = {"and", "but", "then", "also", "while", "n", "&"}
 _LEAD_FILLERS = {"hmm", "hm", "ok", "okay", "so", "well", "um", "uh", "oh", "lol", "and", "but", "sorry", "hey"}
+_SOFTENERS = {"maybe", "perhaps", "or", "like", "so", "then", "hmm", "ok", "instead", "rather"}
 _KEEP = ("keep", "leave", "same", "unchanged", "as is", "alone", "untouched")
 
 

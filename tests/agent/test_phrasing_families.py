@@ -318,3 +318,14 @@ def test_real_words_near_a_command_and_unclear_launches_are_not_acted_on(text):
 
 def test_the_trigger_keeps_its_case_when_the_word_trigger_is_misspelt():
     assert _changes("set the Triger to Zorbly Style") == {"trigger": "Zorbly Style"}
+
+
+@pytest.mark.parametrize(("text", "last", "expected"), [
+    ("hmm rank 4 seems low. sixteen?", None, [("explain_settings", {"setting": "rank"}),
+                                                (SET, {"changes": {"rank": "16"}})]),
+    ("maybe 24?", "rank", [(SET, {"changes": {"rank": "24"}})]),
+    ("rank sixteen, steps two thousand.", None, [(SET, {"changes": {"rank": "16", "steps": "2000"}})]),
+    ("is 16 too high?", None, [("ask_value", {"value": "16"})]),  # names no setting: asked, not changed
+])
+def test_a_value_offered_as_a_question_after_naming_its_setting(text, last, expected):
+    assert [(i.tool or i.kind, i.args) for i in parse(text, last)] == expected
