@@ -311,3 +311,19 @@ def test_the_text_encoder_size_is_read_through_the_cache_snapshot(tmp_path, shar
     plain = text_encoder_bytes(ModelConfig(id="ltx-2.3", path=sharded))
     cache = layouts.hf_cache(sharded, tmp_path / "models--Lightricks--LTX-2.3")
     assert plain > 0 and text_encoder_bytes(ModelConfig(id="ltx-2.3", path=cache)) == plain
+
+
+@pytest.mark.parametrize("part, quant, said", [
+    ("transformer", {"quant_method": "bitsandbytes", "load_in_4bit": True}, "bitsandbytes.*quantize_base"),
+    ("transformer", {"quant_method": "torchao", "quant_type": {"default": "Int8WeightOnlyConfig"}},
+     "torchao.*quantize_base"),
+    ("text_encoder", {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4"}, "bitsandbytes.*text_encoder = int8"),
+    ("text_encoder", {"quant_method": "gptq", "bits": 4}, "gptq"),
+])
+def test_a_part_saved_already_quantised_is_refused(tmp_path, sharded, part, quant, said):
+    """e.g. a community '-nf4' repack, or unsloth's 4-bit Gemma: loraport quantises the bf16 weights itself."""
+    folder = _copy(sharded, tmp_path)
+    config = json.loads((folder / part / "config.json").read_text())
+    (folder / part / "config.json").write_text(json.dumps({**config, "quantization_config": quant}))
+    with pytest.raises(LoraportError, match=f"already quantised with {said}"):
+        _load(folder)

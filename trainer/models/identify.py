@@ -255,3 +255,18 @@ def extra_hint(keys: list[str]) -> str:
         return ""
     return (f" Those tensors are {found}: loraport uses only the LTX parts and takes Gemma from the text encoder "
             "path, so use Lightricks' checkpoint without them.")
+
+
+def check_not_prequantised(config: dict, where: Path) -> None:
+    """A part saved already quantised (``quantization_config`` in its config.json: bitsandbytes, torchao, GPTQ
+    ...) is refused: loraport quantises the full-precision weights itself, as the plan chose and its memory
+    model counted, and bitsandbytes parts cannot even be read without CUDA."""
+    quant = config.get("quantization_config")
+    if not isinstance(quant, dict):
+        return
+    method = quant.get("quant_method") or ("bitsandbytes" if "load_in_4bit" in quant or "load_in_8bit" in quant
+                                           else "an unknown method")
+    setting = "text_encoder = int8 or nf4" if "text_encoder" in where.parts or config.get("architectures") else \
+        "quantize_base = int8, float8 or nf4"
+    raise LoraportError(f"{where} holds weights already quantised with {method}: use the full-precision (bf16) "
+                        f"copy of this part; loraport quantises it itself when asked ({setting}).")

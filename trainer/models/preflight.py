@@ -65,6 +65,7 @@ def _part_folder(folder: Path | None, part: str) -> None:
     if folder is None or not (folder / part).is_dir():
         raise LoraportError(f"{folder} has no {part}/ folder: the diffusers-format copy is incomplete "
                             f"(expected {', '.join(ltx2.SUBFOLDERS)}).")
+    identify.check_not_prequantised(ltx2._read_json(folder / part / "config.json"), folder / part)
     identify.check_weight_files(folder / part)
     identify.weights_variant(folder / part)
 
@@ -77,7 +78,9 @@ def _text(te: Path) -> None:
             raise LoraportError(f"{te} has no tokenizer/ folder: the diffusers-format copy is incomplete.")
         identify.check_tokenizer(te / "tokenizer")
         return
-    if not _config(te / "config.json").get("architectures"):
+    config = _config(te / "config.json")
+    identify.check_not_prequantised(config, te)
+    if not config.get("architectures"):
         raise LoraportError(f"{te} is not a Gemma text encoder folder (no config.json naming its model): set the "
                             "text encoder path to Gemma's folder or to a diffusers-format LTX folder.")
     identify.check_weight_files(te)
