@@ -264,9 +264,36 @@ _WEAK = frozenset({"thing", "item", "move", "look", "film", "effect", "render", 
                    "sounds"})
 
 
+_SPACED = re.compile(r"(?<![\w\"'`(\[<])((?:[A-Za-z]:[\\/]|~/|/)[^\n\"'`<>|()\[\]]*? [^\n\"'`<>|()\[\]]*?"
+                     r"\.(?:safetensors|mp4|mov|webm|mkv|avi|png|jpe?g|webp|zip))(?!\w)", re.I)
+_JOINERS = re.compile(r"\s(?:and|the|are|is|in|with|at|here|then|also|plus|clips?|lora)\s", re.I)
+
+
+def _quote_spaced(raw: str) -> str:
+    """An unquoted file path with spaces in it ("/home/me/My LoRAs/zorbly v2.safetensors") put in quotes, when
+    it exists or reads as one path (no "and", "the", "clips" inside it)."""
+    def quote(m: re.Match[str]) -> str:
+        path = m.group(1)
+        return f'"{path}"' if Path(path).expanduser().exists() or not _JOINERS.search(path) else path
+    return _SPACED.sub(quote, raw)
+
+
+def _folder_with_spaces(raw: str, match: re.Match[str]) -> tuple[Path, re.Match[str]] | None:
+    """The existing folder a path token continues into over the next few words, longest first, and its match."""
+    after = raw[match.end():].split()
+    for n in range(min(4, len(after)), 0, -1):
+        candidate = raw[match.start():match.end()] + " " + " ".join(after[:n])
+        path = Path(candidate.rstrip(".,;:!?")).expanduser()
+        found = re.compile(re.escape(candidate)).search(raw, match.start())
+        if path.is_dir() and found:
+            return path, found
+    return None
+
+
 def _paths(raw: str) -> tuple[list[Intent], str]:
     """A .safetensors path is the old LoRA; a folder, zip or media path is the dataset. Quotes and brackets
     around a path are not part of it. Returns the intents and the message without the paths."""
+    raw = _quote_spaced(re.sub(r"\bfile://(?=/|[A-Za-z]:)", "", raw))  # "file:///x.safetensors", "/My LoRAs/a b.safetensors"
     intents, rest = [], raw
     for match in _PATH_TOKEN.finditer(raw):
         token = next(g for g in match.groups() if g).strip().strip("\"'`").rstrip(".,;:!?)]>").lstrip("([<")
@@ -278,6 +305,8 @@ def _paths(raw: str) -> tuple[list[Intent], str]:
         if " " in token and not low.endswith((".safetensors", *_MEDIA)) and not token.startswith(("/", "~")):
             continue  # a bracketed remark, not a path
         path = Path(token).expanduser()
+        if match.group(7) is not None and not path.exists() and (longer := _folder_with_spaces(raw, match)):
+            path, match = longer  # "~/Videos/zorbly clips": a folder whose name has spaces, unquoted
         if low.endswith(".safetensors"):
             intents.append(Intent("tool", "inspect_lora", {"path": str(path)}))
         elif low.endswith(_MEDIA) or path.is_dir() or token.startswith(("/", "~", "./", "../")):

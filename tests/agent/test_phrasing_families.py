@@ -329,3 +329,19 @@ def test_the_trigger_keeps_its_case_when_the_word_trigger_is_misspelt():
 ])
 def test_a_value_offered_as_a_question_after_naming_its_setting(text, last, expected):
     assert [(i.tool or i.kind, i.args) for i in parse(text, last)] == expected
+
+
+def test_paths_as_people_paste_them(tmp_path):
+    folder = tmp_path / "Videos" / "zorbly clips"
+    folder.mkdir(parents=True)
+    cases = [
+        ("file:///home/me/loras/zorbly.safetensors", [("inspect_lora", {"path": "/home/me/loras/zorbly.safetensors"})]),
+        ("the lora is /home/me/My LoRAs/zorbly v2.safetensors",
+         [("inspect_lora", {"path": "/home/me/My LoRAs/zorbly v2.safetensors"})]),
+        ("the clips are in /data/clips and the lora /data/x.safetensors",
+         [("import_dataset", {"source": "/data/clips"}), ("inspect_lora", {"path": "/data/x.safetensors"})]),
+        (f"clips are at {folder}, rank 16", [("import_dataset", {"source": str(folder)}),
+                                             (SET, {"changes": {"rank": "16"}})]),
+    ]
+    for text, expected in cases:
+        assert [(i.tool, i.args) for i in parse(text)] == expected, text
