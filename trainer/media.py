@@ -83,7 +83,8 @@ def probe(path: Path) -> MediaInfo:
         frames = int(stream.frames or 0) or (round(duration * fps) if duration and fps else 0)
         kind = "image" if path.suffix.lower() in IMAGE_EXTS else "video"
         width = round(width * _pixel_aspect(stream))  # anamorphic (DV, HDV, DVD): the width it is shown at
-        if quarter_turns(container) % 2:  # a portrait phone clip or photo stored sideways: its upright size
+        sane = 0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE  # never decode a frame _refuse_absurd refuses
+        if sane and quarter_turns(container) % 2:  # a portrait phone clip or photo stored sideways: upright size
             width, height = height, width
         info = MediaInfo(kind=kind, codec=ctx.name, width=width, height=height, fps=fps if kind == "video" else 0.0,
                          frames=1 if kind == "image" else frames, duration_s=duration if kind == "video" else 0.0,
