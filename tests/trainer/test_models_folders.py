@@ -327,3 +327,15 @@ def test_a_part_saved_already_quantised_is_refused(tmp_path, sharded, part, quan
     (folder / part / "config.json").write_text(json.dumps({**config, "quantization_config": quant}))
     with pytest.raises(LoraportError, match=f"already quantised with {said}"):
         _load(folder)
+
+
+@pytest.mark.parametrize("layout", ["diffusers-lora", "peft-adapter"])
+def test_a_lora_folder_given_as_the_model_is_named_a_lora(tmp_path, layout):
+    lora = {"transformer.transformer_blocks.0.attn1.to_q.lora_A.weight": torch.zeros(4, 16)}
+    if layout == "diffusers-lora":
+        save_file(lora, str(tmp_path / "pytorch_lora_weights.safetensors"))
+    else:
+        (tmp_path / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 32}')
+        save_file({"base_model.model.x.lora_A.weight": torch.zeros(4, 16)}, str(tmp_path / "adapter_model.safetensors"))
+    with pytest.raises(LoraportError, match="holds a LoRA.*not a base model"):
+        _load(tmp_path)

@@ -149,6 +149,10 @@ def describe_folder(folder: Path, model_id: str) -> LoraportError:
             "supplies the part configs, the VAEs and Gemma. loraport does not read the packed text encoder file in "
             "text_encoders/.")
     files = sorted(p.name for p in folder.glob("*.safetensors"))
+    if (folder / "adapter_config.json").is_file() or any(_is_lora(folder / name) for name in files[:3]):
+        return LoraportError(f"{folder} holds a LoRA ({', '.join(files[:2]) or 'adapter_config.json'}), not a base "
+                             f"model: the model path must point at the {model_id} base weights; the LoRA goes to "
+                             "`loraport inspect` or --from-lora.")
     if files:
         return LoraportError(f"{folder} holds {', '.join(files[:4])}{' ...' if len(files) > 4 else ''} but no "
                              "model_index.json: point the model path at the checkpoint file itself "
@@ -270,3 +274,13 @@ def check_not_prequantised(config: dict, where: Path) -> None:
         "quantize_base = int8, float8 or nf4"
     raise LoraportError(f"{where} holds weights already quantised with {method}: use the full-precision (bf16) "
                         f"copy of this part; loraport quantises it itself when asked ({setting}).")
+
+
+def _is_lora(path: Path) -> bool:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return what_else(list(f.keys())) == "a LoRA"
+    except (SafetensorError, OSError, ValueError):
+        return False
