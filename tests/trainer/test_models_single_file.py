@@ -342,3 +342,10 @@ def test_a_full_save_with_a_text_encoder_inside_says_what_the_extra_tensors_are(
     extra = {"text_encoders.gemma3_12b.transformer.model.layers.0.self_attn.q_proj.weight": torch.zeros(2, 2)}
     with pytest.raises(LoraportError, match="1 tensor\\(s\\) no LTX-2.3 part uses.*text encoder.*without them"):
         _load(_save(tmp_path, {**state, **extra}), folders)
+
+
+def test_a_tensor_of_the_wrong_shape_is_named_not_a_traceback(tmp_path, state, folders):
+    key = sf.DIT_PREFIX + "transformer_blocks.0.attn1.to_v.weight"
+    tensors = {**state, key: torch.zeros(3, 5)}
+    with pytest.raises(LoraportError, match="transformer_blocks.0.attn1.to_v.weight"):
+        _load(_save(tmp_path, tensors), folders)

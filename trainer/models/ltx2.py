@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 
 from core.errors import LoraportError
 from trainer.config import ModelConfig
@@ -353,7 +354,7 @@ def load_ltx2_parts(model_cfg: ModelConfig, spec: ModelSpec, dtype: torch.dtype,
     except LoraportError:
         release(parts)
         raise
-    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError, ImportError, SafetensorError) as exc:
         release(parts)
         raise LoraportError(f"Could not load {spec.id} from {path}: {exc}. Check that it is a complete "
                             f"{spec.id} copy (nothing is downloaded).") from exc
