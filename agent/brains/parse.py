@@ -39,6 +39,7 @@ RECIPES = ("character", "style", "motion", "face", "object")
 _MEDIA = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".png", ".jpg", ".jpeg", ".webp", ".zip")
 _PATH_TOKEN = re.compile(r"\"([^\"]+)\"|'([^']+)'|`([^`]+)`|\(([^()]+)\)|\[([^\[\]]+)\]|<([^<>]+)>|(\S+)")
 _STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})  # phones type curly quotes
+_ASKS = re.compile(r"\s*(?:what|what's|whats|which|how|why|is|are|does|do|should|explain|tell me)\b")
 _NUMBER = re.compile(r"(?<![\w.-])[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?(?![\w.])")
 _RUNS = re.compile(r"\b(?:runs?|and|vs|versus|with|to|&)\s*#?(\d{1,2})\b|\bjobs?\s+#?([0-9a-z][\w-]{3,})")
 _JOB = re.compile(r"\bjob\s+#?([0-9a-z][\w-]{3,})")
@@ -86,7 +87,9 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         return ([Intent("tool", "choose_recipe", {"name": recipe})] if recipe else []) + _change(
             changes, reading, family, low)
     if family in ("explain_plan", None, "evaluate", "compare_runs") and reading.asked_about and reading.question:
-        return [Intent("tool", "explain_settings", {"setting": reading.asked_about[0]})]
+        both = reading.asked_about[:2] if re.search(r"\b(?:difference|vs|versus|compared?)\b", low) else \
+            reading.asked_about[:1]  # "what's the difference between rank and alpha": both explained
+        return [Intent("tool", "explain_settings", {"setting": name}) for name in both]
     if family is None and reading.pointed:
         return [Intent("tool", "explain_settings", {"setting": reading.pointed})]
     said = words.answer(rest)
@@ -97,6 +100,8 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     if family == "story":
         return [Intent("story", args={"recipe": _named_recipe(low) or _described_recipe(low)})]
     if recipe := _named_recipe(low):
+        if _ASKS.match(low):  # "what's the difference between the style and character recipe?" picks nothing
+            return [Intent("tool", "list_recipes")]
         return [Intent("tool", "choose_recipe", {"name": recipe})]
     if family in P.TALK:
         return [Intent(family)]  # type: ignore[arg-type]

@@ -345,3 +345,13 @@ def test_paths_as_people_paste_them(tmp_path):
     ]
     for text, expected in cases:
         assert [(i.tool, i.args) for i in parse(text)] == expected, text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("whats the difference between rank and alpha", ["explain_settings", "explain_settings"]),
+    ("what's the difference between the style and character recipe", ["list_recipes"]),
+    ("what does the character recipe do", ["list_recipes"]),
+    ("can we use the motion recipe?", ["choose_recipe"]),
+])
+def test_a_question_about_recipes_or_two_settings_picks_nothing(text, expected):
+    assert _tools(text) == expected
