@@ -225,6 +225,15 @@ def test_pickles_are_refused_without_being_unpickled(tmp_path, folders, suffix):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("suffix", [".incomplete", ".part", ".crdownload"])
+def test_an_unfinished_download_is_named_as_such(tmp_path, state, folders, suffix):
+    data = (_save(tmp_path, state)).read_bytes()
+    partial = tmp_path / f"ltx-2.3-22b-dev.safetensors{suffix}"
+    partial.write_bytes(data[: len(data) // 3])
+    with pytest.raises(LoraportError, match="unfinished download.*let the download finish"):
+        _load(partial, folders)
+
+
 def test_a_gguf_file_is_refused_with_what_to_use_instead(tmp_path, folders):
     path = tmp_path / "ltx-2.3-22b-dev-Q4_K_M.gguf"
     path.write_bytes(b"GGUF" + (3).to_bytes(4, "little") + bytes(64))

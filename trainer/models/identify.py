@@ -38,6 +38,9 @@ def sniff(path: Path) -> None:
                             f"({path.parent}).")
     if not head:
         raise LoraportError(f"{name} is empty (0 bytes): the download did not complete. Download it again.")
+    if path.suffix.lower() in (".incomplete", ".part", ".partial", ".crdownload", ".aria2", ".tmp"):
+        raise LoraportError(f"{name} is an unfinished download ({path.suffix}): let the download finish (or start "
+                            "it again) and point the model path at the finished file.")
     if head.startswith(b"GGUF") or path.suffix.lower() == ".gguf":
         raise LoraportError(f"{name} is a GGUF file (quantised for llama.cpp / ComfyUI-GGUF): loraport trains from "
                             f"full-precision weights and quantises them itself (quantize_base = int8, float8 or "
