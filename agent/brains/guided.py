@@ -46,7 +46,11 @@ class GuidedBrain:
             # (the launch at the review step; the evaluation once trained), never a second run by accident
             return self.on_agree(state)
         for call in calls:
-            if call["name"] == "retrain_with" and (problem := _fill_from_suggestion(call["args"], state)):
+            if call["name"] == "retrain_with" and _before_first_run(call["args"], state):
+                # "same settings but 2000 steps" at the review step: this thread has no run to redo yet, so it
+                # is a change to the plan (its earlier runs elsewhere are named by recipe: "my style LoRA")
+                call.update(name="set_option", args={"changes": call["args"]["changes"]})
+            elif call["name"] == "retrain_with" and (problem := _fill_from_suggestion(call["args"], state)):
                 return problem, []
         if calls:
             heavy = [c for c in calls if c["name"] == "launch_training"]
@@ -129,6 +133,11 @@ def talk(kind: str, args: dict[str, Any], state: dict[str, Any]) -> str:
                 "--thread); this one keeps its plan and runs. Or change anything here: the recipe, the clips, a "
                 "setting.")
     return f"{UNKNOWN} {likely_steps(state)}"
+
+
+def _before_first_run(args: dict[str, Any], state: dict[str, Any]) -> bool:
+    return bool(state.get("config") and args.get("changes") and not latest_job(state, "train")
+                and not args.get("recipe") and not args.get("job_id") and args.get("suggestion") is None)
 
 
 def _only_agrees(text: str) -> bool:

@@ -251,3 +251,12 @@ def test_compare_two_named_runs_of_the_conversation(sidekick_factory, workspace,
 def _say_text(kick, text):
     events = list(kick.send(text))
     return events, "\n".join(e.text for e in events if isinstance(e, TextEvent))
+
+
+def test_redo_with_a_change_before_any_run_changes_the_plan(user):
+    say, kick, workspace = user
+    events, _ = say("same settings but 1200 steps")
+    assert _config(kick, "optim", "steps") == 1200 and not _asked(events)
+    events, _ = say("redo it with rank 8")
+    assert _config(kick, "lora", "rank") == 8 and not _asked(events)
+    assert _jobs(workspace, kick) == []
