@@ -43,3 +43,13 @@ def test_ltx2_reads_the_shared_gemma_setting(tmp_path):
     assert weights_for("ltx-2", st) == (tmp_path / "ltx2", tmp_path / "gemma")
     assert weights_for("ltx-2.3", st) == (tmp_path / "ltx23", tmp_path / "gemma")
     assert weights_for("tiny-ltx-2.3", st) == (None, None)
+
+
+def test_each_version_names_its_own_weights_setting_when_weights_are_missing():
+    from tools.train.config import _no_weights
+
+    assert "LORAPORT_LTX25_MODEL_PATH" in str(_no_weights("ltx-2.5"))
+    assert "LORAPORT_LTX2_MODEL_PATH" in str(_no_weights("ltx-2"))
+    assert "LORAPORT_MODEL_PATH" in str(_no_weights("ltx-2.3"))
+    assert get_model_spec("ltx-2.5").weights_setting(text=True) == "LORAPORT_LTX25_TEXT_ENCODER_PATH"
+    assert get_model_spec("ltx-2").weights_setting(text=True) == "LORAPORT_TEXT_ENCODER_PATH"  # Gemma 3, shared

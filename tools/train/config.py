@@ -115,8 +115,10 @@ def _cannot_train(model_id: str, reason: str, tiny: str) -> LoraportError:
 
 def _no_weights(model_id: str) -> LoraportError:
     from tools.plan.versions import tiny_twin
+    from trainer.models import get_model_spec
 
-    return LoraportError(f"{model_id} needs its weights on this machine: set LORAPORT_MODEL_PATH to a "
+    setting = get_model_spec(model_id).weights_setting()
+    return LoraportError(f"{model_id} needs its weights on this machine: set {setting} to a "
                          "diffusers-format folder or Lightricks' single .safetensors file; nothing is downloaded. "
                          f"Without weights, --model {tiny_twin(model_id)} trains the tiny model.")
 

@@ -45,26 +45,16 @@ def is_diffusers_folder(path: Path) -> bool:
     return path.is_dir() and (path / "model_index.json").is_file()
 
 
-# The settings that hold each version's weights (the text encoder's is shared by LTX-2 and 2.3: Gemma 3).
-SETTINGS = {"2.3": ("LORAPORT_MODEL_PATH", "LORAPORT_TEXT_ENCODER_PATH"),
-            "2": ("LORAPORT_LTX2_MODEL_PATH", "LORAPORT_TEXT_ENCODER_PATH"),
-            "2.5": ("LORAPORT_LTX25_MODEL_PATH", "LORAPORT_LTX25_TEXT_ENCODER_PATH")}
-
-
-def setting(spec: ModelSpec, text: bool = False) -> str:
-    """The environment setting a user sets for this model's weights (``text``: its text encoder's)."""
-    return SETTINGS.get(spec.version, SETTINGS["2.3"])[1 if text else 0]
-
-
 def _check(model_cfg: ModelConfig, spec: ModelSpec) -> tuple[Path, Path | None]:
     """The model path and text encoder path, checked for what they are before any weight is read."""
     if model_cfg.path is None:
         raise LoraportError(
-            f"{spec.id} needs local weights: set {setting(spec)} to a diffusers-format folder or a single-file "
-            f".safetensors checkpoint. Use tiny-{spec.id} to try the flow without weights.")
+            f"{spec.id} needs local weights: set {spec.weights_setting()} to a diffusers-format folder or a "
+            f"single-file .safetensors checkpoint. Use tiny-{spec.id} to try the flow without weights.")
     path = Path(model_cfg.path).expanduser()
     te = Path(model_cfg.text_encoder_path).expanduser() if model_cfg.text_encoder_path else None
-    for label, p, name in (("model path", path, setting(spec)), ("text encoder path", te, setting(spec, True))):
+    for label, p, name in (("model path", path, spec.weights_setting()),
+                           ("text encoder path", te, spec.weights_setting(True))):
         if p is not None and not p.exists():
             broken = " (a link whose target is gone: an incomplete download?)" if p.is_symlink() else ""
             if str(p).strip() != str(p) or str(p)[:1] in "'\"" or str(p)[-1:] in "'\"":
@@ -80,7 +70,7 @@ def _check(model_cfg: ModelConfig, spec: ModelSpec) -> tuple[Path, Path | None]:
         if te is None:
             raise LoraportError(
                 f"{path.name} is a single-file checkpoint without the Gemma text encoder: also set "
-                f"{setting(spec, True)} to a Gemma folder or a diffusers-format {spec.id} folder.")
+                f"{spec.weights_setting(True)} to a Gemma folder or a diffusers-format {spec.id} folder.")
     if te is not None and not te.is_dir():
         raise LoraportError(f"The text encoder path {te} is a file: it must be a folder (Gemma's config.json, "
                             "tokenizer and .safetensors weights, or a diffusers-format folder with text_encoder/); "
@@ -297,7 +287,7 @@ def file_layout(path: Path, te: Path | None, spec: ModelSpec) -> sf.SplitFile:
                             f"{identify.extra_hint(split.unclaimed)}")
     for part in MODEL_PARTS:  # a transformer-only file: the other parts from the diffusers folder beside it
         if not split.keys[part] and (part == "transformer" or te is None or not is_diffusers_folder(te)):
-            raise LoraportError(f"{path.name} has no {part} weights: set {setting(spec, True)} to a "
+            raise LoraportError(f"{path.name} has no {part} weights: set {spec.weights_setting(True)} to a "
                                 f"diffusers-format {spec.id} folder, which supplies them.")
     return split
 

@@ -44,7 +44,7 @@ def check_layout(path: Path, te: Path | None, spec: ModelSpec) -> None:
     the LTX-tuned Gemma 4, and a single file has no video feed-forward bias."""
     if path.is_file() and not ltx2.is_diffusers_folder(te):
         raise LoraportError(f"{path.name} is a single-file checkpoint: for LTX-2.5 also set "
-                            f"{ltx2.setting(spec, True)} to a diffusers-format LTX-2.5 folder (it supplies the 2.5 "
+                            f"{spec.weights_setting(True)} to a diffusers-format LTX-2.5 folder (it supplies the 2.5 "
                             "part configs and Gemma 4).")
     _check_text_encoder(_text_folder(path, te))
     if path.is_file():

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     import torch
 
 
+_SETTINGS = {"2.3": ("LORAPORT_MODEL_PATH", "LORAPORT_TEXT_ENCODER_PATH"),
+             "2": ("LORAPORT_LTX2_MODEL_PATH", "LORAPORT_TEXT_ENCODER_PATH"),
+             "2.5": ("LORAPORT_LTX25_MODEL_PATH", "LORAPORT_LTX25_TEXT_ENCODER_PATH")}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What a base model demands of the data and of the forward pass."""
@@ -37,6 +42,11 @@ class ModelSpec:
     def frames_ok(self, frames: int) -> bool:
         step, rest = self.frame_rule
         return frames >= 1 and frames % step == rest
+
+    def weights_setting(self, text: bool = False) -> str:
+        """The environment setting that holds this model's weights (``text``: its text encoder's; LTX-2 and 2.3
+        share Gemma 3's)."""
+        return _SETTINGS.get(self.version, _SETTINGS["2.3"])[1 if text else 0]
 
     def latent_shape(self, width: int, height: int, frames: int) -> tuple[int, int, int, int]:
         """(C, F', H', W') of one clip in this model's latent space: 17x64x64 -> (8, 3, 8, 8) on the tiny VAE."""
