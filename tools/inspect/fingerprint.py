@@ -180,16 +180,24 @@ def _width(layout: Layout, pattern: str) -> tuple[int, int] | None:
 
 def video_width(layout: Layout) -> int | None:
     """The video stream's width: out features of a block's video attention (attn1, else attn2) or feed-forward.
-    Only transformer_blocks count: the text connectors' own attn1 (LTX-2: 3840 wide) says nothing about it."""
+    Only transformer_blocks count: the text connectors' own attn1 (LTX-2: 3840 wide) says nothing about it.
+    Returns at the first attn1 to_q / to_out.0 (block 0's, in file order): headers have thousands of modules."""
     found: dict[str, int] = {}
     for m in layout.modules.values():
-        if m.stack and m.stack[0] == "transformer_blocks" and m.widths:
-            kind = m.stack[2].split(".")[0]
-            if kind in ("attn1", "attn2") and m.stack[2].split(".")[-1] in ("to_q", "0"):
-                found.setdefault(kind, m.widths[0])  # to_q and to_out.0 write the stream's width
-            elif m.stack[2] == "ff.net.2":
-                found.setdefault("ff", m.widths[0])
-    return found.get("attn1") or found.get("attn2") or found.get("ff")
+        stack = m.stack
+        if not stack or stack[0] != "transformer_blocks" or stack[2] not in _WIDTH_LAYERS:
+            continue
+        widths = m.widths  # to_q, to_out.0 and ff.net.2 all write the stream's width
+        if widths:
+            kind = _WIDTH_LAYERS[stack[2]]
+            if kind == "attn1":
+                return widths[0]
+            found.setdefault(kind, widths[0])
+    return found.get("attn2") or found.get("ff")
+
+
+_WIDTH_LAYERS = {"attn1.to_q": "attn1", "attn1.to_out.0": "attn1", "attn2.to_q": "attn2", "attn2.to_out.0": "attn2",
+                 "ff.net.2": "ff"}
 
 
 def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str]) -> Guess:

@@ -67,7 +67,8 @@ def ic_lora_factors(metadata: dict[str, str]) -> dict[str, float] | None:
     musubi-tuner LTX fork's ``ss_reference_downscale_factor`` counts as ``reference_downscale_factor``."""
     found: dict[str, float] = {}
     for k, v in sorted(metadata.items(), key=lambda kv: kv[0].startswith("ss_")):  # the plain key wins
-        m, x = _REFERENCE.match(k), _num(v)
+        m = _REFERENCE.match(k)
+        x = _num(v) if m else None
         if m and x is not None:
             found.setdefault(m.group(1), x)
     return found or None
