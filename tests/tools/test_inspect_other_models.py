@@ -172,3 +172,10 @@ def test_diffusers_older_sd_lora_formats_are_read_as_sd_not_refused(tmp_path, fm
     r = inspect_lora(_write(tmp_path, "sdxl_old.safetensors", tensors))
     assert (r.base_model.family, r.verdict.status, r.rank.mode) == ("sdxl", "incompatible", 4)
     assert "attn2.to_out.0" in " ".join(r.targets.modules) and r.health.status == "ok"
+
+
+def test_a_layout_without_blocks_says_so_in_its_reason(tmp_path):
+    mods = {f"layers.{i}.attention.{p}": (3840, 3840) for i in range(30) for p in ("to_q", "to_k")}  # Z-Image-like
+    r = inspect_lora(_write(tmp_path, "z.safetensors", peft_keys(mods, "diffusion_model.", rank=1)), header_only=True)
+    assert r.base_model.family == "unknown" and r.verdict.status == "unknown"
+    assert "no LTX block or layer among its 60 adapted modules" in r.verdict.reason

@@ -229,7 +229,9 @@ def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str
         ev = [f"video attention only, {n_blocks} blocks x 4096 wide: the same layout in LTX-2, LTX-2.3 and "
               "LTX-Video 13B; the keys cannot tell them apart"]
         return Guess("ltx-2.x", None, 0.5, ev, {"ltx-2", "ltx-2.3", "ltx-2.5", "ltx-video"})
-    if width is None:
+    if width is None and not n_blocks:
+        ev = [f"no LTX block or layer among its {len(layout.modules)} adapted modules (e.g. {tops[0][:80]!r})"]
+    elif width is None:
         ev = [f"transformer_blocks over {n_blocks} blocks, but no attn1 / attn2 / ff layer of an LTX block: "
               "another model's names (Qwen-Image, SD3 and others also call their blocks transformer_blocks)"]
     else:
