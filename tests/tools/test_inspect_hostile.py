@@ -191,3 +191,11 @@ def test_a_read_error_from_the_system_is_a_loraport_error(tmp_path, monkeypatch)
     monkeypatch.setattr("tools.inspect.safetensors_header.open", failing_open, raising=False)
     with pytest.raises(LoraportError, match="cannot be read: Input/output error"):
         inspect_lora(path)
+
+
+def test_a_header_with_thousands_of_metadata_keys_gives_a_bounded_report(tmp_path):
+    meta = {f"junk_{i}": "x" * 50 for i in range(20_000)} | {"modelspec.trigger_phrase": "zxq"}
+    path = make_lora(tmp_path / "m.safetensors", ltx2_modules(n_blocks=1), rank=1, metadata=meta)
+    r = _report(path, header_only=True)
+    assert len(r.metadata) == 201 and r.metadata["..."] == "19801 more keys not shown"
+    assert r.trigger_words == ["zxq"]  # read from the whole metadata, not the cut one

@@ -10,6 +10,7 @@ import json
 import re
 
 MAX_VALUE_CHARS = 300
+MAX_KEYS = 200
 _REFERENCE = re.compile(r"^(?:ss_)?(reference_.*(?:scale|downscale)_factor)$")
 # The musubi-tuner LTX fork's flags for its reference-conditioned (IC) training modes.
 _IC_FLAGS = ("ss_ic_lora_strategy", "ss_v2v_training", "ss_av_ic_training", "ss_audio_ref_ic_training",
@@ -21,10 +22,13 @@ _TRIGGER_KEYS = ("loraport.trigger_word", "modelspec.trigger_phrase", "trigger_w
 
 
 def cut_metadata(metadata: dict[str, str]) -> dict[str, str]:
-    """The raw metadata with long values (tag frequencies, whole configs) cut to a readable length."""
+    """The raw metadata with long values (tag frequencies, whole configs) cut to a readable length, and at most
+    MAX_KEYS keys (trainers write tens; a header can hold millions, which would bloat every report)."""
     out = {}
-    for k, v in metadata.items():
+    for k, v in list(metadata.items())[:MAX_KEYS]:
         out[k[:MAX_VALUE_CHARS]] = v if len(v) <= MAX_VALUE_CHARS else f"{v[:MAX_VALUE_CHARS]}... ({len(v)} chars)"
+    if len(metadata) > MAX_KEYS:
+        out["..."] = f"{len(metadata) - MAX_KEYS} more keys not shown"
     return out
 
 
