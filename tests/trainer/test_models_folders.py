@@ -339,3 +339,11 @@ def test_a_lora_folder_given_as_the_model_is_named_a_lora(tmp_path, layout):
         save_file({"base_model.model.x.lora_A.weight": torch.zeros(4, 16)}, str(tmp_path / "adapter_model.safetensors"))
     with pytest.raises(LoraportError, match="holds a LoRA.*not a base model"):
         _load(tmp_path)
+
+
+@pytest.mark.parametrize("part", ["transformer", "vae"])
+def test_a_part_without_its_config_says_so(tmp_path, sharded, part):
+    folder = _copy(sharded, tmp_path)
+    (folder / part / "config.json").unlink()
+    with pytest.raises(LoraportError, match=f"{part}/config.json is missing: the diffusers-format copy is incomplete"):
+        _load(folder)

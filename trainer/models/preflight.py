@@ -65,7 +65,7 @@ def _part_folder(folder: Path | None, part: str) -> None:
     if folder is None or not (folder / part).is_dir():
         raise LoraportError(f"{folder} has no {part}/ folder: the diffusers-format copy is incomplete "
                             f"(expected {', '.join(ltx2.SUBFOLDERS)}).")
-    identify.check_not_prequantised(ltx2._read_json(folder / part / "config.json"), folder / part)
+    identify.check_not_prequantised(_config(folder / part / "config.json"), folder / part)
     identify.check_weight_files(folder / part)
     identify.weights_variant(folder / part)
 
