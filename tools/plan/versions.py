@@ -64,14 +64,14 @@ def version_notes(model_id: str, old_family: str | None = None, old_ic: bool = F
 def weights_problem(model_id: str, settings: Settings | None = None) -> str | None:
     """Why the weights set for a real ``model_id`` cannot be used, read from names, configs and file headers only
     (``trainer.models.preflight``); None when they look right, for a tiny model, or when none are set."""
-    from core.errors import LoraportError
-    from trainer.config import ModelConfig
-    from trainer.models.preflight import check_weights
-
     spec = get_model_spec(model_id)
     path, te = weights_for(model_id, settings)
     if spec.tiny or path is None:
         return None
+    from core.errors import LoraportError  # torch and safetensors only when there are weights to check
+    from trainer.config import ModelConfig
+    from trainer.models.preflight import check_weights
+
     try:
         check_weights(ModelConfig(id=model_id, path=path, text_encoder_path=te), spec)
     except LoraportError as err:
