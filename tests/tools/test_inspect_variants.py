@@ -147,3 +147,14 @@ def test_kohya_audio_layers_left_at_zero_read_as_sound_not_trained(tmp_path):
     r = inspect_lora(_save(tmp_path, tensors))
     assert r.modality == "audio+video" and r.audio_trained is False
     assert r.health.status == "suspect" and "sound not trained" in r.summary()
+
+
+def test_scale_pairs_each_layers_alpha_with_its_own_rank(tmp_path):
+    mods = list(ltx2_modules(n_blocks=2).items())  # 48 layers
+    x, y, z = dict(mods[:20]), dict(mods[20:35]), dict(mods[35:])
+    # x: rank 8 alpha 8, y: rank 32 alpha 32 (scale 1 on 35 layers); z: rank 16 alpha 32 (scale 2 on 13).
+    # The most common alpha (32) over the most common rank (8) is 4, which no layer has.
+    tensors = kohya_keys(x, rank=8, alpha=8.0) | kohya_keys(y, rank=32, alpha=32.0, seed=1) | \
+        kohya_keys(z, rank=16, alpha=32.0, seed=2)
+    r = inspect_lora(_save(tmp_path, tensors), header_only=True)
+    assert (r.rank.mode, r.alpha, r.scale) == (8, 32.0, 1.0)

@@ -50,7 +50,7 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
     alpha_entries = [m.parts["alpha"] for m in layout.modules.values() if "alpha" in m.parts]
     alphas = read_scalars(header, alpha_entries) if alpha_entries else {}
     alpha = _alpha(alphas, layout, training, rank.mode)
-    scale = round(alpha / rank.mode, 6) if alpha is not None and rank.mode else None
+    scale = _scale(layout, alphas) or (round(alpha / rank.mode, 6) if alpha is not None and rank.mode else None)
     modality = _modality(layout, base.family)
     if header_only:
         health = unchecked()
@@ -137,6 +137,17 @@ def _alpha(alphas: dict[str, float], layout: Layout, training: Training, rank_mo
     if layout.kind in ("lora", "dora") and rank_mode:
         return float(rank_mode)  # no alpha anywhere: loaders use scale 1, i.e. alpha = rank
     return None
+
+
+def _scale(layout: Layout, alphas: dict[str, float]) -> float | None:
+    """The most common per-layer alpha / rank: with mixed ranks, the most common alpha over the most common rank
+    can pair numbers of different layers (alpha 16 of the rank-32 layers over rank 8 of the others)."""
+    scales = Counter()
+    for m in layout.modules.values():
+        a, r = m.parts.get("alpha"), m.rank
+        if a is not None and r and math.isfinite(alphas.get(a.name, math.nan)):
+            scales[round(alphas[a.name] / r, 6)] += 1
+    return scales.most_common(1)[0][0] if scales else None
 
 
 def _add_structure(health: Health, layout: Layout, alphas: dict[str, float]) -> None:
