@@ -48,9 +48,10 @@ def is_diffusers_folder(path: Path) -> bool:
 def _check(model_cfg: ModelConfig, spec: ModelSpec) -> tuple[Path, Path | None]:
     """The model path and text encoder path, checked for what they are before any weight is read."""
     if model_cfg.path is None:
+        tiny = "tiny-ltx-2.5" if spec.version == "2.5" else "tiny-ltx-2.3"  # LTX-2 has no tiny twin of its own
         raise LoraportError(
             f"{spec.id} needs local weights: set {spec.weights_setting()} to a diffusers-format folder or a "
-            f"single-file .safetensors checkpoint. Use tiny-{spec.id} to try the flow without weights.")
+            f"single-file .safetensors checkpoint. Use {tiny} to try the flow without weights.")
     path = Path(model_cfg.path).expanduser()
     te = Path(model_cfg.text_encoder_path).expanduser() if model_cfg.text_encoder_path else None
     for label, p, name in (("model path", path, spec.weights_setting()),
