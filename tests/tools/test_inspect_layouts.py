@@ -21,7 +21,11 @@ def test_ltx_trainer_checkpoint_is_read_as_a_default_audio_video_lora(tmp_path):
     assert r.modality == "audio+video" and r.audio_trained is True
     # nothing in the file names the version: it loads on 2.3 whatever it was trained on, so say "unknown"
     assert r.base_model.family == "ltx-2.x" and r.verdict.status == "unknown"
-    assert r.ic_lora is None and r.training.tool is None and r.health.status == "ok"
+    assert r.ic_lora is None and r.health.status == "ok"
+    # its checkpoint name is the only trace of the trainer and the step
+    assert (r.training.tool, r.training.steps, r.migration.carry_over.steps) == ("ltx-trainer", 2000, 2000)
+    renamed = inspect_lora(ltx_trainer_lora(tmp_path / "mychar.safetensors"), header_only=True)
+    assert (renamed.training.tool, renamed.training.steps) == (None, None)
 
 
 @pytest.mark.parametrize("factor,legacy,expected", [

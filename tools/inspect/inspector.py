@@ -46,7 +46,7 @@ def inspect_lora(path: str | Path, target: str = "ltx-2.3", header_only: bool = 
                          confidence=round(min(max(guess.confidence, 0.0), 1.0), 2), evidence=guess.evidence)
 
     rank = _rank(layout)
-    training = Training(**meta.training_info(md, source.adapter_config))
+    training = Training(**meta.training_info(md, source.adapter_config, source.weights.name))
     alpha_entries = [m.parts["alpha"] for m in layout.modules.values() if "alpha" in m.parts]
     alphas = read_scalars(header, alpha_entries) if alpha_entries else {}
     alpha = _alpha(alphas, layout, training, rank.mode)

@@ -117,15 +117,21 @@ def training_tool(metadata: dict[str, str], adapter_config: dict | None) -> str 
     return None
 
 
-def training_info(metadata: dict[str, str], adapter_config: dict | None) -> dict:
+# ltx-trainer names its checkpoints lora_weights_step_02000.safetensors (and writes no other metadata)
+_LTX_TRAINER_FILE = re.compile(r"^lora_weights_step_(\d{5,})\.safetensors$")
+
+
+def training_info(metadata: dict[str, str], adapter_config: dict | None, file_name: str = "") -> dict:
     """The Training fields of the report, each from the first source that has it (None when none does)."""
     md = metadata
     cfg = lora_config(md, adapter_config)
     info = json_doc(md.get("training_info"))
     ai_step = info.get("step") if isinstance(info, dict) else None
+    by_name = _LTX_TRAINER_FILE.match(file_name)
     return {
-        "tool": training_tool(md, adapter_config),
-        "steps": _first(_int, md.get("loraport.steps"), md.get("ss_max_train_steps"), md.get("ss_steps"), ai_step),
+        "tool": training_tool(md, adapter_config) or ("ltx-trainer" if by_name else None),
+        "steps": _first(_int, md.get("loraport.steps"), md.get("ss_max_train_steps"), md.get("ss_steps"), ai_step,
+                        by_name.group(1) if by_name else None),
         "learning_rate": _first(_num, md.get("loraport.learning_rate"), md.get("ss_learning_rate"),
                                 md.get("ss_unet_lr")),
         "rank": _first(_int, md.get("loraport.rank"), md.get("ss_network_dim"), cfg.get("r")),
