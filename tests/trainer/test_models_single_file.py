@@ -358,3 +358,22 @@ def test_a_tensor_of_the_wrong_shape_is_named_not_a_traceback(tmp_path, state, f
     tensors = {**state, key: torch.zeros(3, 5)}
     with pytest.raises(LoraportError, match="transformer_blocks.0.attn1.to_v.weight"):
         _load(_save(tmp_path, tensors), folders)
+
+
+def test_a_safetensors_header_length_that_looks_like_a_pickle_opcode_is_still_safetensors(tmp_path, state, folders):
+    """The first 8 bytes are the header's length: 640 = 0x0280 starts with the bytes of pickle protocol 2."""
+    path = tmp_path / "ltx-2.3-22b-dev.safetensors"
+    for pad in range(1000):
+        save_file({"model.diffusion_model.x": torch.zeros(1)}, str(path), metadata={"pad": "p" * pad})
+        if path.read_bytes()[:2] == b"\x80\x02":
+            break
+    assert path.read_bytes()[:2] == b"\x80\x02"
+    with pytest.raises(LoraportError) as err:  # read as safetensors: then refused for holding no LTX transformer
+        _load(path, folders)
+    assert "pickle" not in str(err.value) and "holds no LTX-2.x transformer" in str(err.value)
+
+
+def test_a_one_byte_file_is_refused_as_damaged(tmp_path, folders):
+    (tmp_path / "m.safetensors").write_bytes(b"\x80")
+    with pytest.raises(LoraportError, match="damaged or incomplete"):
+        _load(tmp_path / "m.safetensors", folders)

@@ -45,8 +45,10 @@ def sniff(path: Path) -> None:
         raise LoraportError(f"{name} is a GGUF file (quantised for llama.cpp / ComfyUI-GGUF): loraport trains from "
                             f"full-precision weights and quantises them itself (quantize_base = int8, float8 or "
                             f"nf4). {_GET}")
-    pickled = head.startswith(b"PK\x03\x04") or (head[0] == 0x80 and 2 <= head[1] <= 5)
-    if pickled or (path.suffix.lower() in _PICKLE_SUFFIXES and head[8:9] != b"{"):
+    # safetensors' 9th byte opens its JSON header; its first 8 (the header length) can look like anything
+    pickled = head.startswith(b"PK\x03\x04") or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03",
+                                                                                   b"\x04", b"\x05"))
+    if head[8:9] != b"{" and (pickled or path.suffix.lower() in _PICKLE_SUFFIXES):
         raise LoraportError(f"{name} is a PyTorch pickle file ({path.suffix or 'no extension'}), not safetensors. "
                             f"loraport never opens pickles: loading one runs any code inside it. {_GET}")
 
