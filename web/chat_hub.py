@@ -88,6 +88,7 @@ class Room:
         self.cursors: dict[str, int] = {}  # job id -> last event id broadcast
         self.done_jobs: set[str] = set()
         self.turns = 0  # turns running or waiting
+        self.joining = 0  # tabs waiting to join (for the running turn to end): the room must outlive that turn
 
 
 class ChatHub:
@@ -105,17 +106,22 @@ class ChatHub:
     async def join(self, thread_id: str, conn: Conn) -> None:
         """Replay the thread's history and its jobs' events to ``conn``, then add it to the live broadcast."""
         room = self.rooms.setdefault(thread_id, Room())
-        async with room.turn_lock:  # history is complete only between turns
-            history = await self._in_thread(self._history, thread_id)
-            for frame in history:
-                if frame.get("type") != "job_event":  # the trainer's store is the full record of job events
-                    conn.offer({**frame, "replay": True})
-            async with room.feed_lock:
-                replay = await self._in_thread(self._job_frames, {thread_id: ({}, set())})
-                for frame in replay.get(thread_id, []):
-                    conn.offer({**frame, "replay": True})
-                conn.offer({"type": "replay_end", "thread": thread_id})
-                room.conns.add(conn)
+        room.joining += 1
+        try:
+            async with room.turn_lock:  # history is complete only between turns
+                history = await self._in_thread(self._history, thread_id)
+                for frame in history:
+                    if frame.get("type") != "job_event":  # the trainer's store is the full record of job events
+                        conn.offer({**frame, "replay": True})
+                async with room.feed_lock:
+                    replay = await self._in_thread(self._job_frames, {thread_id: ({}, set())})
+                    for frame in replay.get(thread_id, []):
+                        conn.offer({**frame, "replay": True})
+                    conn.offer({"type": "replay_end", "thread": thread_id})
+                    room.conns.add(conn)
+        finally:
+            room.joining -= 1
+            self._forget_if_idle(thread_id, room)  # a tab that left while it waited
         self._ensure_poller()
 
     def leave(self, thread_id: str, conn: Conn) -> None:
@@ -171,7 +177,7 @@ class ChatHub:
             self._ensure_poller()
 
     def _forget_if_idle(self, thread_id: str, room: Room) -> None:
-        if not room.conns and room.turns == 0 and self.rooms.get(thread_id) is room:
+        if not room.conns and room.turns == 0 and room.joining == 0 and self.rooms.get(thread_id) is room:
             del self.rooms[thread_id]
 
     # --- job events -----------------------------------------------------------------------------------------

@@ -237,6 +237,20 @@ def test_hostile_thread_ids_are_refused_and_reach_no_agent(client, scripted, thr
     assert scripted.received == []
 
 
+def test_a_tab_that_rejoins_while_the_turn_it_left_still_runs_hears_its_next_answer(client, scripted):
+    """The room was forgotten when the old turn ended while the new tab waited to join: the agent then got the
+    new tab's messages but their answers went to a room no tab was in."""
+    with client.websocket_connect("/ws/chat/t7") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "message", "text": "slow"})
+        assert ws.receive_json()["role"] == "user"  # leave at once: the turn runs on for ~0.5 s
+    with client.websocket_connect("/ws/chat/t7") as ws:
+        receive_until(ws, "replay_end")  # joined after that turn ended
+        ws.send_json({"type": "message", "text": "hello"})
+        frames = receive_until(ws, "turn_end")
+    assert "".join(f.get("text", "") for f in frames if f.get("role") == "assistant") == "you said: hello"
+
+
 def test_a_tab_that_leaves_mid_turn_does_not_disturb_another_threads_job(client, workspace, scripted):
     job_id = _queued_job(workspace, thread_id="t2")
     with client.websocket_connect("/ws/chat/t1") as ws:

@@ -276,3 +276,74 @@ def test_a_nearly_full_disk_is_named_as_the_reason_an_upload_is_refused(client, 
     monkeypatch.setattr(client.app.state.settings, "max_upload_mb", 1)
     response = client.post("/api/uploads", files=[("files", ("clip.mp4", b"v" * (2 << 20)))])
     assert response.status_code == 413 and "LORAPORT_MAX_UPLOAD_MB" in response.json()["error"]
+
+
+def test_a_burst_of_mixed_hostile_and_honest_requests_leaves_other_work_untouched(workspace, scripted):
+    """On the real server at once: good uploads, refused uploads, junk ids, cross-site posts and two chat tabs
+    (one hanging up mid-turn); a queued job and the good uploads come out exactly as they went in."""
+    import asyncio
+
+    import websockets
+
+    from core.settings import get_settings
+    from core.store import open_db
+    from trainer import jobs
+    from trainer.config import TrainConfig
+    from web.app import create_app
+    from web.server import ThreadedServer
+
+    db = open_db(workspace)
+    job_id = jobs.enqueue(db, "train", TrainConfig.model_validate({"data": {"dataset_dir": str(workspace.home)},
+                                                                   "optim": {"steps": 3}}), workspace=workspace)
+    with ThreadedServer(create_app(get_settings(), sidekick_factory=scripted)) as server:
+        base = f"http://127.0.0.1:{server.port}"
+
+        def request(i: int):
+            with httpx.Client(base_url=base, timeout=30) as http:
+                kind = i % 5
+                if kind == 0:
+                    return "good", http.post("/api/uploads", files=[("files", (f"c{i}.mp4", bytes([i]) * 5000))])
+                if kind == 1:
+                    return "pickle", http.post("/api/uploads", files=[("files", (f"m{i}.ckpt", b"\x80\x04"))])
+                if kind == 2:
+                    return "junk-id", http.post(f"/api/jobs/..%2F{i}/cancel")
+                if kind == 3:
+                    return "cross-site", http.post(f"/api/jobs/{job_id}/cancel", headers={"Origin": "https://evil.example"})
+                return "cut", http.post("/api/uploads", content=_part(f"x{i}.mp4", b"v" * 100)[:-10],
+                                        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+
+        async def chat():
+            url = f"ws://127.0.0.1:{server.port}/ws/chat/burst"
+            async with websockets.connect(url) as leaving:
+                await asyncio.wait_for(leaving.recv(), 20)
+                await leaving.send(json.dumps({"type": "message", "text": "slow"}))
+                await asyncio.wait_for(leaving.recv(), 20)  # the echo; then hang up mid-turn
+            async with websockets.connect(url) as staying:
+                frames = []
+                while not frames or frames[-1].get("type") != "replay_end":
+                    frames.append(json.loads(await asyncio.wait_for(staying.recv(), 20)))
+                await staying.send(json.dumps({"type": "message", "text": "hello"}))
+                while frames[-1].get("type") != "turn_end" or frames[-1].get("replay"):
+                    try:
+                        frames.append(json.loads(await asyncio.wait_for(staying.recv(), 20)))
+                    except TimeoutError:
+                        raise AssertionError(frames) from None
+                return frames
+
+        with ThreadPoolExecutor(6) as pool:
+            results = pool.map(request, range(20))
+            frames = asyncio.run(chat())
+            results = list(results)
+    expected = {"good": 201, "pickle": 400, "junk-id": 404, "cross-site": 403, "cut": 400}
+    assert [(kind, r.status_code) for kind, r in results] == [(kind, expected[kind]) for kind, _ in results]
+    for kind, response in results:
+        assert "error" in response.json() if response.status_code >= 400 else True
+        if kind == "good":
+            upload = response.json()[0]
+            name = upload["files"][0]["name"]
+            assert (Path(upload["path"]) / name).read_bytes() == bytes([int(name[1:-4])]) * 5000
+    assert "you said: hello" in "".join(f.get("text", "") for f in frames if f.get("role") == "assistant")
+    assert jobs.get_job(db, job_id).status == "queued"
+    assert not list(workspace.uploads_dir.glob(".incoming-*"))
+    manifests = list(workspace.uploads_dir.glob("up-*.json"))
+    assert len(manifests) == 4 and len([p for p in workspace.uploads_dir.iterdir() if p.is_dir()]) == 4
