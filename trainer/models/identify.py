@@ -41,7 +41,7 @@ def sniff(path: Path) -> None:
     if path.suffix.lower() in (".incomplete", ".part", ".partial", ".crdownload", ".aria2", ".tmp"):
         raise LoraportError(f"{name} is an unfinished download ({path.suffix}): let the download finish (or start "
                             "it again) and point the model path at the finished file.")
-    if head.startswith(b"GGUF") or path.suffix.lower() == ".gguf":
+    if (head.startswith(b"GGUF") and head[8:9] != b"{") or path.suffix.lower() == ".gguf":
         raise LoraportError(f"{name} is a GGUF file (quantised for llama.cpp / ComfyUI-GGUF): loraport trains from "
                             f"full-precision weights and quantises them itself (quantize_base = int8, float8 or "
                             f"nf4). {_GET}")
