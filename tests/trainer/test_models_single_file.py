@@ -176,6 +176,9 @@ _NOT_A_BASE = {
                        "model.diffusion_model.adaln_single.linear.weight": _Z,
                        "model.diffusion_model.transformer_blocks.0.attn1.to_q.weight": _Z}, "LTX-Video 0.9"),
     "gemma-shard": ({"model.language_model.layers.0.self_attn.q_proj.weight": _Z}, "text encoder"),
+    "gemma-vision-shard": ({"model.vision_tower.vision_model.embeddings.patch_embedding.weight": _Z},
+                           "text encoder"),  # not Wan, although Wan also has a patch_embedding
+    "wan-comfy": ({"model.diffusion_model.blocks.0.self_attn.q.weight": _Z}, "Wan"),
     "diffusers-transformer": ({"proj_in.weight": _Z, "audio_proj_in.weight": _Z, "time_embed.linear.weight": _Z},
                               "model_index.json"),
     "vae-only": ({"vae.encoder.conv_in.conv.weight": _Z, "audio_vae.encoder.conv_in.weight": _Z}, "no transformer"),

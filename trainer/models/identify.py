@@ -68,8 +68,10 @@ _FAMILIES = (  # (pattern any key matches, what the file is); checked in order, 
      "a Stable Diffusion / SDXL checkpoint"),
     (r"(^|\.)double_blocks\.\d+\.img_attn_qkv\.", "a HunyuanVideo checkpoint"),
     (r"(^|\.)double_blocks\.\d+\.img_attn\.", "a Flux checkpoint"),
-    (r"(^|\.)blocks\.\d+\.self_attn\.q\.|(^|\.)patch_embedding\.weight$", "a Wan checkpoint"),
-    (r"(^|\.)layers\.\d+\.self_attn\.q_proj\.", "a language model / text encoder (such as Gemma)"),
+    (r"(^|\.)layers\.\d+\.self_attn\.q_proj\.|^(model\.)?vision_tower\.",
+     "a language model / text encoder (such as Gemma)"),
+    (r"^((model\.)?diffusion_model\.)?blocks\.\d+\.self_attn\.q\.|^((model\.)?diffusion_model\.)?patch_embedding"
+     r"\.weight$", "a Wan checkpoint"),
     (r"^post_upsample_res_blocks\.\d+\.|^initial_conv\.weight$",
      "an LTX latent upscaler (ltx-*-spatial- or temporal-upscaler), which the base model's pipelines use after it"),
 )
