@@ -254,3 +254,17 @@ def test_layers_the_target_lacks_are_named_instead_of_loads_without_any_error(tm
     plain = inspect_lora(musubi_training_lora(tmp_path / "p.safetensors",
                                               metadata=musubi_metadata("ltx-2-19b-dev.safetensors")), header_only=True)
     assert "so it loads without any error" in plain.verdict.reason  # q/k/v/out only: every key exists in 2.3
+
+
+def test_a_gated_lora_without_any_name_says_it_may_be_25(tmp_path):
+    from tests.tools.lora_factory import make_ltx23_lora
+
+    path = make_ltx23_lora(tmp_path / "mychar.safetensors", rank=2, n_blocks=2)
+    on23 = inspect_lora(path, header_only=True)
+    assert on23.verdict.status == "native"
+    assert "if you trained it on LTX-2.5, it is not native here" in on23.verdict.reason
+    on25 = inspect_lora(path, target="ltx-2.5", header_only=True)
+    assert on25.verdict.status == "test-first" and "it is native here: use it as it is" in on25.verdict.reason
+    named = inspect_lora(make_ltx23_lora(tmp_path / "ltx-2.3-22b-mychar.safetensors", rank=2, n_blocks=2),
+                         header_only=True)
+    assert named.verdict.status == "native" and "2.5" not in named.verdict.reason  # the name settled it

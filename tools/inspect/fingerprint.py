@@ -21,6 +21,7 @@ LTX23_TOP = re.compile(r"^(audio_)?prompt_adaln(_single)?\.|(?:^|\.)(video|audio
 LTX2_TOP = re.compile(r"^(audio_)?caption_projection\.|(?:^|\.)(aggregate_embed|text_proj_in)$")
 VERSIONS = {"ltx-2": "2", "ltx-2.3": "2.3", "ltx-2.5": "2.5", "ltx-video": "0.9.x"}
 LTX2_FAMILY = "ltx-2.x"
+UNDECIDED_23_25 = "no metadata or file name says 2.3 or 2.5: taken as 2.3, the version such files were made for first"
 LTX2_VERSIONS = {"ltx-2", "ltx-2.3", "ltx-2.5"}
 # Architecture ids that name the LTX-2 family, not one version: the musubi-tuner LTX fork writes
 # modelspec.architecture "LTX2/lora" and ss_base_model_version "ltx2_v1" whether it trained on LTX-2 or LTX-2.3
@@ -310,6 +311,8 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
         if h not in usable:
             guess.evidence.append(f"{h.source} says {h.family}, which these keys rule out; ignored")
     if not usable:
+        if guess.family == "ltx-2.3" and guess.candidates == {"ltx-2.3", "ltx-2.5"}:
+            guess.evidence.append(UNDECIDED_23_25)
         return guess
     best = max(usable, key=lambda h: h.weight)
     rivals = {h.family for h in usable} - {best.family}

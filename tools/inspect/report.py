@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from core.errors import LoraportError
+from tools.inspect.fingerprint import UNDECIDED_23_25
 from tools.inspect.targets import TargetFacts, evidence_for, missing_on, try_first_plan
 
 # "other": a model the metadata or file name names (the variant says which) that loraport does not migrate.
@@ -179,6 +180,10 @@ def judge(base: BaseModelInfo, target: str, health: Health, facts: TargetFacts |
                                                "adapts a bias LTX-2.5 no longer has.")
     elif status == "test-first":
         plan = try_first_plan(path_hint)
+    if UNDECIDED_23_25 in base.evidence and target in ("ltx-2.3", "ltx-2.5"):
+        reason += " Its keys are the same on LTX-2.3 and 2.5 and nothing in the file says which it was trained on: " + (
+            "if you trained it on LTX-2.5, it is not native here (a 2.5 LoRA loads on 2.3 but is not valid there)."
+            if target == "ltx-2.3" else "if you trained it on LTX-2.5, it is native here: use it as it is.")
     if health.status == "broken":
         action += " Whatever you decide, this file's weights are broken (see Weights): do not reuse it."
     evidence = [f"made for {base.family} (confidence {base.confidence:.2f})"] + evidence_for(target, facts)
