@@ -69,6 +69,8 @@ class Conn:
             frame = await self.queue.get()
             if frame is None:
                 return
+            if self.closed:  # dropped for falling behind: close the socket, so the page reconnects and replays
+                break
             if frame.get("type") == "job_event" and _event_id(frame) is not None:
                 job, event_id = frame["event"].get("job_id", ""), _event_id(frame)
                 if event_id <= self.seen.get(job, 0):
@@ -78,6 +80,11 @@ class Conn:
                 await self.ws.send_json(frame)
             except Exception:  # the tab went away; the room forgets it on leave
                 self.closed = True
+                return
+        try:  # a tab that stopped reading would otherwise stay open and hear nothing more
+            await self.ws.close(code=1013, reason="fell behind; reconnect to catch up")
+        except Exception:
+            pass
 
 
 class Room:

@@ -419,3 +419,37 @@ def test_without_the_token_a_huge_body_is_a_401_first(guarded):
     response = guarded.post("/api/studio/generate", content=b"{" + b" " * (2 << 20) + b"}",
                             headers={"Content-Type": "application/json"})
     assert response.status_code == 401
+
+
+def test_a_tab_that_stops_reading_is_closed_so_it_reconnects_instead_of_going_silent(monkeypatch):
+    import asyncio
+
+    from web import chat_hub
+
+    monkeypatch.setattr(chat_hub, "QUEUE_MAX", 5)
+
+    class StuckSocket:  # a browser tab that stopped reading: the first send never completes until released
+        def __init__(self):
+            self.release, self.sent, self.closed_with = asyncio.Event(), [], None
+
+        async def send_json(self, frame):
+            await self.release.wait()
+            self.sent.append(frame)
+
+        async def close(self, code=1000, reason=""):
+            self.closed_with = code
+
+    async def scenario():
+        ws = StuckSocket()
+        conn = chat_hub.Conn(ws)
+        pump = asyncio.create_task(conn.pump())
+        for i in range(20):  # far more than the queue holds while the first send hangs
+            conn.offer({"type": "text", "text": str(i)})
+            await asyncio.sleep(0)
+        ws.release.set()
+        await asyncio.wait_for(pump, 5)
+        return ws, conn
+
+    ws, conn = asyncio.run(scenario())
+    assert conn.closed and ws.closed_with == 1013  # the page's socket closes: it reconnects and replays
+    assert len(ws.sent) <= 2
