@@ -125,6 +125,8 @@ class InspectReport(BaseModel):
         """A few plain-English lines for the terminal, the chat and the bots."""
         b = self.base_model
         made_for = b.family + (f" ({b.variant})" if b.variant else "")
+        if b.family == "other":  # a model named in the file that loraport does not migrate
+            made_for = f"{b.variant or 'another model'} (not an LTX model)"
         rank = f"rank {self.rank.mode}" if self.rank.mode else "rank unknown"
         if self.rank.min != self.rank.max:
             rank += f" ({self.rank.min}-{self.rank.max})"
