@@ -61,7 +61,7 @@ def test_the_hugging_face_cache_folder_loads_through_its_snapshot_links(tmp_path
     cache = layouts.hf_cache(sharded, tmp_path / "hub" / "models--Lightricks--LTX-2.3")
     snapshot = cache / "snapshots" / "0123abcd"
     assert (snapshot / "transformer" / "config.json").is_symlink()
-    for path in (cache, snapshot):  # the cache entry itself, or the snapshot the user found inside it
+    for path in (cache, cache / "snapshots", snapshot):  # the cache entry, its snapshots/, or the snapshot
         c = _load(path)
         assert _same(c.transformer, parts["transformer"]) and _same(c.vocoder, parts["vocoder"])
 

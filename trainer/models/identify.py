@@ -120,6 +120,8 @@ def _read_json(path: Path) -> dict:
 def hf_snapshot(folder: Path) -> Path | None:
     """The snapshot a Hugging Face cache folder (``models--org--name`` with ``refs/`` and ``snapshots/``) points
     at: the one ``refs/main`` names, else its only snapshot; None for any other folder."""
+    if folder.name == "snapshots" and (folder.parent / "refs").is_dir():  # the user stopped one level short
+        folder = folder.parent
     snaps = folder / "snapshots"
     if not snaps.is_dir():
         return None
