@@ -80,3 +80,18 @@ def test_ltx25s_gemma4_given_to_an_ltx23_model_is_refused(ltx25, tmp_path):
     for te in (root / "LTX-2.5", root / "LTX-2.5" / "text_encoder"):  # the 2.5 folder, or its text_encoder/
         with pytest.raises(LoraportError, match="Gemma4UnifiedForConditionalGeneration, but LTX-2.3 reads Gemma 3"):
             load_components(ModelConfig(id="ltx-2.3", path=tmp_path / "LTX-2.3", text_encoder_path=te))
+
+
+def test_a_25_transformer_file_under_the_23_id_is_named_25(ltx25, tmp_path):
+    root, tiny = ltx25
+    path = tmp_path / "ltx-2.5-22b-dev-transformer-bf16.safetensors"
+    _transformer_file(tiny.transformer, path, "")
+    layouts.write_diffusers_folder(tmp_path / "LTX-2.3")
+    with pytest.raises(LoraportError, match="no video feed-forward bias, so it is an LTX-2.5 checkpoint.*ltx-2.5"):
+        load_components(ModelConfig(id="ltx-2.3", path=path, text_encoder_path=tmp_path / "LTX-2.3"))
+
+
+def test_a_25_folder_under_the_23_id_is_named_25(ltx25):
+    root, _ = ltx25
+    with pytest.raises(LoraportError, match="ff_bias = false.*LTX-2.5 folder.*--model ltx-2.5"):
+        load_components(ModelConfig(id="ltx-2.3", path=root / "LTX-2.5"))

@@ -33,6 +33,11 @@ def check_weights(model_cfg: ModelConfig, spec: ModelSpec) -> str:
 
 def _file(path: Path, te: Path | None, spec: ModelSpec) -> str:
     split = ltx2.file_layout(path, te, spec)
+    biases = [k for k in split.keys["transformer"] if k.startswith("transformer_blocks.0.ff.net.")]
+    if spec.version == "2.3" and biases and not any(k.endswith(".bias") for k in biases):
+        raise LoraportError(f"{path.name} has no video feed-forward bias, so it is an LTX-2.5 checkpoint, not "
+                            f"{spec.id}: use --model ltx-2.5 (and LORAPORT_LTX25_MODEL_PATH), or point the model "
+                            "path at an LTX-2.3 checkpoint.")
     ltx2._single_file_configs(te, spec.version)  # a folder of the other version is refused here
     for part in ltx2.MODEL_PARTS:
         if not split.keys[part]:
@@ -51,6 +56,9 @@ def _folder(path: Path, spec: ModelSpec) -> str:
         ltx2.part_class(part, ltx2._class_name(path, part, spec.version))
     config = _config(path / "transformer" / "config.json")
     ltx2._check_version(SimpleNamespace(config=config), spec)
+    if spec.version == "2.3" and config.get("ff_bias") is False:
+        raise LoraportError(f"{path} has no video feed-forward bias (ff_bias = false), so it is an LTX-2.5 folder, "
+                            f"not {spec.id}: use --model ltx-2.5 (and LORAPORT_LTX25_MODEL_PATH).")
     if spec.version == "2.5":
         from trainer.models import ltx25
 
