@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from core.errors import LoraportError
 from core.workspace import Workspace
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -144,9 +145,16 @@ def open_db(workspace: Workspace | Path | None = None, *, check_same_thread: boo
     path = workspace.db_path if isinstance(workspace, Workspace) else Path(workspace)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(sqlite3.connect(path, timeout=10, check_same_thread=check_same_thread))
-    db.conn.execute("PRAGMA busy_timeout = 10000")
-    db.conn.execute("PRAGMA journal_mode = WAL")
-    migrate(db)
+    try:
+        db.conn.execute("PRAGMA busy_timeout = 10000")
+        db.conn.execute("PRAGMA journal_mode = WAL")
+        migrate(db)
+    except sqlite3.DatabaseError as err:
+        db.close()
+        if isinstance(err, sqlite3.OperationalError):  # locked, read-only, disk I/O: not the file's content
+            raise
+        raise LoraportError(f"{path} is not a readable loraport database ({err}). Nothing was changed: restore it "
+                            "from a backup (`loraport backup`), or move it aside to start an empty workspace.") from None
     return db
 
 

@@ -1,3 +1,4 @@
+import pytest
 import sqlite_utils
 
 from core.store import MIGRATIONS, migrate, open_db, schema_version
@@ -54,3 +55,20 @@ def test_concurrent_opens_of_a_blank_store_migrate_it_once(workspace):
         t.join()
     assert not errors
     assert sorted(applied) == sorted(m.__name__ for m in MIGRATIONS)
+
+
+@pytest.mark.parametrize("damage", ["text", "truncated", "zeros"])
+def test_a_damaged_database_file_is_a_plain_error_and_is_left_as_it_was(workspace, damage):
+    from core.errors import LoraportError
+
+    if damage == "text":
+        workspace.db_path.write_text("garbage, not sqlite\n")
+    elif damage == "truncated":
+        open_db(workspace).close()
+        workspace.db_path.write_bytes(workspace.db_path.read_bytes()[:1500])
+    else:
+        workspace.db_path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 4000)
+    before = workspace.db_path.read_bytes()
+    with pytest.raises(LoraportError, match="not a readable loraport database.*backup"):
+        open_db(workspace)
+    assert workspace.db_path.read_bytes() == before
