@@ -91,6 +91,8 @@ def _dataset_file(config: dict | None, media: str) -> Path:
         raise LoraportError("this LoRA has no dataset in this workspace to pick a reference from: upload one "
                             "(reference_upload_id).")
     root = Path(data["dataset_dir"]).expanduser().resolve()
+    if "\x00" in media:  # no file name holds NUL; resolve() would raise ValueError on it
+        raise LoraportError(f"{media!r}: a reference must be a file of the LoRA's dataset; use a path relative to it.")
     path = (root / media).resolve()
     if not path.is_relative_to(root):
         raise LoraportError(f"{media}: a reference must be a file of the LoRA's dataset; use a path relative to it.")

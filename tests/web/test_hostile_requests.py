@@ -453,3 +453,20 @@ def test_a_tab_that_stops_reading_is_closed_so_it_reconnects_instead_of_going_si
     ws, conn = asyncio.run(scenario())
     assert conn.closed and ws.closed_with == 1013  # the page's socket closes: it reconnects and replays
     assert len(ws.sent) <= 2
+
+
+def test_a_dataset_reference_named_with_nul_or_that_is_not_media_is_a_plain_error(tmp_path):
+    from core.errors import LoraportError
+    from tests.tools.lora_factory import make_ltx23_lora
+    from tools.references import pick_reference
+    from trainer.reference import reference_metadata
+
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "notes_ref.mp4").write_text("a text file with a video's name")
+    config = {"data": {"dataset_dir": str(ds)}, "strategy": {"name": "ic-lora"}}
+    lora = make_ltx23_lora(tmp_path / "ic.safetensors", rank=1, n_blocks=1, metadata=reference_metadata())
+    for media, says in (("a\x00.mp4", "file of the LoRA's dataset"), ("notes_ref.mp4", "notes_ref.mp4"),
+                        ("../ic.safetensors", "file of the LoRA's dataset")):
+        with pytest.raises(LoraportError, match=says):
+            pick_reference(lora, config=config, media=media)
