@@ -64,6 +64,7 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         return [Intent("migrate_help")]
     if family == "retrain_with":
         return [_retrain(rest, low, last_setting)]
+    kept = _unrefused(low)  # "not style, it's a person": the recipe is read from what is not refused
     cards = gpu_words(low)  # "my 4090", "24gb": a card, not a setting's value
     if cards and family in (None, "explain_plan", "estimate", "check_hardware"):
         family = "check_hardware"
@@ -73,7 +74,7 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         changes["trigger"] = trigger
     if paths:
         intents = paths
-        if recipe := _named_recipe(low) or (_described_recipe(low) if family in (None, "story") else None):
+        if recipe := _named_recipe(kept) or (_described_recipe(kept) if family in (None, "story") else None):
             intents.append(Intent("tool", "choose_recipe", {"name": recipe}))
         if changes:
             intents.append(Intent("tool", "set_option", {"changes": changes}))
@@ -83,7 +84,7 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     if changes and family == "why_retrain":  # "can't I just use my old lora on 2.3?" asks, it changes nothing
         changes = {}
     if changes:
-        recipe = _named_recipe(low) or (_described_recipe(low) if _DESCRIBES.search(low) else None)
+        recipe = _named_recipe(kept) or (_described_recipe(kept) if _DESCRIBES.search(kept) else None)
         return ([Intent("tool", "choose_recipe", {"name": recipe})] if recipe else []) + _change(
             changes, reading, family, low)
     if family in ("explain_plan", None, "evaluate", "compare_runs") and reading.asked_about and reading.question:
@@ -98,14 +99,14 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     if family and family not in P.TALK:
         return [_tool(family, low, reading)]
     if family == "story":
-        return [Intent("story", args={"recipe": _named_recipe(low) or _described_recipe(low)})]
-    if recipe := _named_recipe(low):
+        return [Intent("story", args={"recipe": _named_recipe(kept) or _described_recipe(kept)})]
+    if recipe := _named_recipe(kept):
         if _ASKS.match(low):  # "what's the difference between the style and character recipe?" picks nothing
             return [Intent("tool", "list_recipes")]
         return [Intent("tool", "choose_recipe", {"name": recipe})]
     if family in P.TALK:
         return [Intent(family)]  # type: ignore[arg-type]
-    if recipe := _described_recipe(low):
+    if recipe := _described_recipe(kept):
         return [Intent("tool", "choose_recipe", {"name": recipe})]
     if reading.asked_about:
         return [Intent("tool", "explain_settings", {"setting": reading.asked_about[0]})]
@@ -139,6 +140,23 @@ _ORDINAL = re.compile(
     r"choose|the|that|number|option|no\.?|#)\s*)*"
     r"(?:(first|second|third|fourth|fifth|last)|(\d)(?:st|nd|rd|th)?)"
     r"(?:\s+(?:one|option|choice|please|then|thanks|sounds good|looks good|is fine))*")
+
+
+# The words a negation refuses; "no" refuses only what it is put right in front of ("no style"), since "no, it's a
+# character" is a correction. Lookaheads, so "no not the style one" yields both.
+_REFUSAL = re.compile(r"\b(?:not|never|don'?t)\b(?=((?:\s+[\w'-]+){1,4}))"
+                      r"|\bno\b(?=((?:\s+(?:the|a))?\s+[\w'-]+))")
+
+
+def _unrefused(low: str) -> str:
+    """The message without its clauses that refuse a recipe ("not style", "no not the style one", "it's not a
+    person"); "my style lora doesn't work" refuses nothing."""
+    kept = []
+    for part in re.split(r"[,;.!?]|\bbut\b", low):
+        refusals = [m.group(1) or m.group(2) for m in _REFUSAL.finditer(part)]
+        if not any(_recipe_word(w) or _described_recipe(w) for w in refusals):
+            kept.append(part)
+    return ",".join(kept)
 
 
 def _without(low: str, words_: list[str]) -> str:
@@ -298,7 +316,8 @@ def _folder_with_spaces(raw: str, match: re.Match[str]) -> tuple[Path, re.Match[
 def _paths(raw: str) -> tuple[list[Intent], str]:
     """A .safetensors path is the old LoRA; a folder, zip or media path is the dataset. Quotes and brackets
     around a path are not part of it. Returns the intents and the message without the paths."""
-    raw = _quote_spaced(re.sub(r"\bfile://(?=/|[A-Za-z]:)", "", raw))  # "file:///x.safetensors", "/My LoRAs/a b.safetensors"
+    # "file:///x.safetensors" is the file; "/My LoRAs/a b.safetensors" is one path
+    raw = _quote_spaced(re.sub(r"\bfile://(?=/|[A-Za-z]:)", "", raw))
     intents, rest = [], raw
     for match in _PATH_TOKEN.finditer(raw):
         token = next(g for g in match.groups() if g).strip().strip("\"'`").rstrip(".,;:!?)]>").lstrip("([<")

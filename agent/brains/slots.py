@@ -47,7 +47,7 @@ def normalise(text: str) -> str:
     t = re.sub(r"\b(optim|quant)is(e|ed|es|er|ers|ing|ation)\b", r"\1iz\2", t)  # British spellings
     t = numbers_as_written(t)
     t = re.sub(r"\btimes\s+(\d+(?:\.\d+)?)\b", r"x\1", t)  # "steps times 2"
-    t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:x|times)\s+(?=the\b|as many\b|as much\b|more\b)", r"x\1 ", t)  # "1.5x the steps"
+    t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:x|times)\s+(?=the\b|as many\b|as much\b|more\b)", r"x\1 ", t)  # "2x the"
     t = number_words(t)
     t = _glued_names().sub(r"\1 ", t)  # "rank16", "lr2e-4", "steps2000"
     t = re.sub(r"\br\s*=\s*(?=\d)", "rank=", t)  # kohya's r=16

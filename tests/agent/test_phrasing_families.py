@@ -355,3 +355,14 @@ def test_paths_as_people_paste_them(tmp_path):
 ])
 def test_a_question_about_recipes_or_two_settings_picks_nothing(text, expected):
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("not style, it's a person", [("choose_recipe", {"name": "character"})]),
+    ("it's not a style, it's a character", [("choose_recipe", {"name": "character"})]),
+    ("no not the style one", [("no", {})]),
+    ("nah, motion", [("choose_recipe", {"name": "motion"})]),
+    ("no it's a character", [("choose_recipe", {"name": "character"})]),
+])
+def test_a_refused_recipe_is_never_the_one_chosen(text, expected):
+    assert [(i.tool or i.kind, i.args) for i in parse(text)] == expected
