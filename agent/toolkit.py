@@ -32,6 +32,8 @@ class ToolContext:
 
     def user_path(self, value: str) -> Path:
         """A file or folder the user named, refused when this surface may not reach outside the workspace."""
+        if "\x00" in str(value):  # no path holds NUL (it would be a ValueError deep in a tool)
+            raise LoraportError("That path holds a NUL character: name the file as it is on disk, or attach it.")
         path = Path(value).expanduser()
         if self.any_path:
             return path

@@ -470,3 +470,17 @@ def test_a_dataset_reference_named_with_nul_or_that_is_not_media_is_a_plain_erro
                         ("../ic.safetensors", "file of the LoRA's dataset")):
         with pytest.raises(LoraportError, match=says):
             pick_reference(lora, config=config, media=media)
+
+
+@pytest.mark.parametrize("any_path", [False, True])
+def test_a_path_typed_in_chat_with_nul_or_outside_the_workspace_is_refused_plainly(workspace, any_path):
+    from agent.toolkit import ToolContext
+    from core.errors import LoraportError
+
+    ctx = ToolContext(workspace=workspace, thread_id="t", state={}, any_path=any_path)
+    with pytest.raises(LoraportError, match="NUL"):
+        ctx.user_path("uploads/a\x00.safetensors")
+    if not any_path:  # over the web or a chat app only the workspace's files
+        for raw in ("/etc/passwd", "~/.ssh/id_rsa", "uploads/../../x"):
+            with pytest.raises(LoraportError, match="not one of your uploads"):
+                ctx.user_path(raw)
