@@ -45,6 +45,7 @@ def lora_as_base(tmp_path, monkeypatch):
     return path
 
 
+@pytest.mark.slow
 def test_plan_warns_that_the_weights_setting_holds_a_lora(clips, lora_as_base, run):
     result = run("plan", "--recipe", "style", "--dataset", str(clips), "--model", "ltx-2.3", "--vram-gb", "24",
                   "--json")

@@ -52,11 +52,13 @@ def _shard(folder: Path, n: int = 2) -> Path:
 
 # -- layouts that load -------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_sharded_transformer_loads_every_weight(sharded, parts):
     c = _load(sharded)
     assert all(_same(getattr(c, n), parts[n]) for n in MODEL_PARTS)
 
 
+@pytest.mark.slow
 def test_the_hugging_face_cache_folder_loads_through_its_snapshot_links(tmp_path, sharded, parts):
     cache = layouts.hf_cache(sharded, tmp_path / "hub" / "models--Lightricks--LTX-2.3")
     snapshot = cache / "snapshots" / "0123abcd"

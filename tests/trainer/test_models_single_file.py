@@ -53,6 +53,7 @@ def _same(module: torch.nn.Module, other: torch.nn.Module) -> bool:
 
 # -- layouts that load -------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prefix", ["diffusion_model.", ""], ids=["diffusion_model-prefix", "bare-names"])
 def test_transformer_under_another_prefix_loads_every_weight_from_the_file(tmp_path, parts, state, folders, prefix):
     path = _save(tmp_path, layouts.with_transformer_prefix(state, prefix))
@@ -95,6 +96,7 @@ def test_a_safetensors_file_with_another_extension_is_read_by_its_bytes(tmp_path
     assert _load(path, folders).transformer is not None
 
 
+@pytest.mark.slow
 def test_the_real_ltx23_parts_all_have_single_file_names_and_nothing_is_left_over():
     """At the real config (on meta, no weights): every parameter of the five parts has an ltx-core name that the
     tables map back, and a file with all of them splits with nothing unclaimed."""
@@ -295,6 +297,7 @@ def test_gates_without_prompt_adaln_still_read_as_23_not_ltx2(state):
 
 # -- parts inside the file or beside it ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_file_without_the_audio_parts_takes_them_from_the_folder(tmp_path, parts, state, folders):
     tensors = {k: v for k, v in state.items() if not k.startswith(("audio_vae.", "vocoder."))}
     c = _load(_save(tmp_path, tensors), folders, te="full")
@@ -338,6 +341,7 @@ def test_a_quoted_path_says_to_remove_the_quotes(tmp_path, folders):
         _load(Path(f"'{tmp_path / 'ltx-2.3-22b-dev.safetensors'}'"), folders)
 
 
+@pytest.mark.slow
 def test_a_bare_named_fp8_file_trains(tmp_path, state, folders):  # 2 tiny steps, ~3 s
     from tests.trainer.train_utils import concept_dataset, tiny_config
     from trainer.train import run_training
