@@ -55,8 +55,9 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
     family, cue = _family(low)
     if family in (None, "launch_training") and (n := _ordinal(low)) is not None:
         return [Intent("pick", args={"n": n})]  # "the second one", "option 3": of the list just shown
-    if family in P.ACTIONS and _cue_negated(low, cue):
-        return [Intent("no")]  # "don't start yet", "no need to retrain": nothing runs
+    refused = family in P.ACTIONS and _cue_negated(low, cue)
+    if refused:  # "don't start yet", "no need to retrain": nothing runs; the rest of the message still counts
+        family = None
     if family == "migrate_library":  # "migrate all the LoRAs in <folder> with the clips in <folder>"
         folders = [i.args["source"] for i in paths if i.tool == "import_dataset"]
         if len(folders) >= 2:
@@ -93,6 +94,8 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         return [Intent("tool", "explain_settings", {"setting": name}) for name in both]
     if family is None and reading.pointed:
         return [Intent("tool", "explain_settings", {"setting": reading.pointed})]
+    if refused:
+        return [Intent("no")]
     said = words.answer(rest)
     if said and (said, family) not in (("yes", "launch_training"), ("no", "cancel_job")):
         return [Intent(said)]  # "sure", "go for it": what it agrees to depends on where the user is

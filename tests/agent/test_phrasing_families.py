@@ -366,3 +366,10 @@ def test_a_question_about_recipes_or_two_settings_picks_nothing(text, expected):
 ])
 def test_a_refused_recipe_is_never_the_one_chosen(text, expected):
     assert [(i.tool or i.kind, i.args) for i in parse(text)] == expected
+
+
+def test_a_refused_launch_leaves_the_rest_of_the_message_standing():
+    assert [(i.tool or i.kind, i.args) for i in parse("rank sixteen pls and just ten steps. dont start yet, "
+                                                      "whats the trigger?")] == [
+        ("explain_settings", {"setting": "trigger"}), (SET, {"changes": {"rank": "16", "steps": "10"}})]
+    assert _tools("dont start, what does rank do?") == ["explain_settings"]
