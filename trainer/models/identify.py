@@ -153,8 +153,9 @@ def describe_folder(folder: Path, model_id: str) -> LoraportError:
         dev = [n for n in transformers if "-dev" in n] or transformers
         return LoraportError(
             f"{folder} is a per-component download ({', '.join(transformers[:3])} in diffusion_models/): point the "
-            f"model path at the transformer file itself ({folder / 'diffusion_models' / dev[0]}; the dev model is "
-            "the one to train on) and the text encoder path at a diffusers-format folder of the same model, which "
+            f"model path at the transformer file itself ({folder / 'diffusion_models' / dev[0]}; Lightricks' trainer "
+            "configurations train on the dev model) and the text encoder path at a diffusers-format folder of the "
+            "same model, which "
             "supplies the part configs, the VAEs and Gemma. loraport does not read the packed text encoder file in "
             "text_encoders/.")
     files = sorted(p.name for p in folder.glob("*.safetensors"))
