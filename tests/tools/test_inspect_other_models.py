@@ -125,7 +125,7 @@ def test_metadata_naming_another_model_makes_an_unknown_layout_incompatible(tmp_
     r = inspect_lora(path, header_only=True)
     assert (r.base_model.family, r.base_model.variant, r.verdict.status) == ("other", name, "incompatible")
     assert name in r.verdict.reason and "not an LTX model" in r.verdict.reason
-    assert f"lora for {name} (not an LTX model)" in r.summary()
+    assert f"lora for {name} (not an LTX model)" in r.summary() and r.modality is None
 
 
 def test_ltx_metadata_on_a_wan_file_does_not_make_it_ltx(tmp_path):

@@ -165,6 +165,8 @@ _RANK = {"ok": 0, "suspect": 1, "broken": 2}
 def _modality(layout: Layout, family: str) -> str | None:
     if family in IMAGE_FAMILIES:
         return "image"
+    if family == "other":  # named by its metadata only: its layer names say nothing about sound or video
+        return None
     if not layout.modules:
         return None
     families = {m.stack[2].split(".")[0] if m.stack else m.path.split(".")[0] for m in layout.modules.values()}
