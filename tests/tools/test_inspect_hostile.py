@@ -38,6 +38,7 @@ def test_bad_alpha_values_are_findings_and_the_report_stays_valid_json(tmp_path,
     r = _report(tmp_path / "a.safetensors")
     assert r.health.status == status and any(words in f for f in r.health.findings)
     assert r.scale is None or r.scale == alpha / 4
+    assert alpha != 0 or "alpha 0 (scale 0.00)" in r.summary()
     assert any(words in f for f in _report(tmp_path / "a.safetensors", header_only=True).health.findings)
 
 

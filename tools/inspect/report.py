@@ -130,7 +130,8 @@ class InspectReport(BaseModel):
         rank = f"rank {self.rank.mode}" if self.rank.mode else "rank unknown"
         if self.rank.min != self.rank.max:
             rank += f" ({self.rank.min}-{self.rank.max})"
-        alpha = f", alpha {self.alpha:g} (scale {self.scale:.2f})" if self.alpha and self.scale else ""
+        alpha = f", alpha {self.alpha:g} (scale {self.scale:.2f})" if self.alpha is not None and self.scale is not None \
+            else ""  # alpha 0 (scale 0) is shown: it is why such a LoRA does nothing
         lines = [
             f"{Path(self.path).name}: {self.kind} for {made_for}, confidence {b.confidence:.2f}",
             f"  {self.convention} keys, {rank}{alpha}, {self.targets.layers_adapted} layers, "
