@@ -30,10 +30,11 @@ from core.disk import DiskFullError, human_bytes, is_disk_full
 from core.errors import LoraportError, NotFoundError
 from core.store import now_iso
 from core.workspace import Workspace
+from tools.dataset.sources import TAR_ARCHIVES
 
 LORA_EXT = {".safetensors"}
 MEDIA_EXT = {".mp4", ".mov", ".webm", ".mkv", ".png", ".jpg", ".jpeg", ".webp"}
-DATASET_EXT = MEDIA_EXT | {".zip", ".txt", ".jsonl", ".json", ".csv"}
+DATASET_EXT = MEDIA_EXT | {".zip", ".tar", ".txt", ".jsonl", ".json", ".csv"}  # .tar: any TAR_ARCHIVES name
 PICKLE_EXT = {".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"}
 DISK_RESERVE = 256 * 1024 * 1024  # never let an upload take the last 256 MiB: the database and logs need room
 MAX_FILES = 2000
@@ -85,13 +86,13 @@ def safe_filename(raw: str) -> str:
     base = stem.rstrip() + suffix
     if not base or base.startswith("."):
         raise LoraportError(f"{raw!r} is not a usable file name: rename the file (letters, digits, '.', '-', '_').")
-    suffix = Path(base).suffix.lower()
+    suffix = ".tar" if base.lower().endswith(TAR_ARCHIVES) else Path(base).suffix.lower()
     if suffix in PICKLE_EXT:
         raise LoraportError(f"{base}: pickle checkpoints can run code when opened; convert it to .safetensors.")
     if suffix not in LORA_EXT | DATASET_EXT:
         raise LoraportError(
             f"{base}: unsupported file type. Upload a LoRA (.safetensors), clips or images "
-            f"({', '.join(sorted(MEDIA_EXT))}), a .zip of them, or caption files (.txt .jsonl .json .csv)."
+            f"({', '.join(sorted(MEDIA_EXT))}), a .zip or .tar(.gz) of them, or caption files (.txt .jsonl .json .csv)."
         )
     return base
 
@@ -223,7 +224,8 @@ async def receive_upload(
 
 
 def _file_uploads(workspace: Workspace, incoming: Path, files: list[Path]) -> list[UploadPublic]:
-    empty = [p.name for p in files if p.suffix.lower() in LORA_EXT | MEDIA_EXT | {".zip"} and p.stat().st_size == 0]
+    empty = [p.name for p in files
+             if (p.suffix.lower() in LORA_EXT | MEDIA_EXT or _is_archive(p)) and p.stat().st_size == 0]
     if empty:  # a 0-byte file is a failed export or copy; a caption file may be empty, a clip may not
         raise LoraportError(f"{', '.join(empty[:5])}: empty (0 bytes); nothing was kept. Export or copy the file "
                             "again and re-upload.")
@@ -255,7 +257,7 @@ def _store(workspace: Workspace, kind: str, files: list[Path]) -> UploadPublic:
             target = folder / path.name
             path.rename(target)  # same filesystem: a rename, never a copy
             stored.append(StoredFile(name=target.name, size=target.stat().st_size))
-        if kind == "lora" or (len(files) == 1 and files[0].suffix.lower() == ".zip"):
+        if kind == "lora" or (len(files) == 1 and _is_archive(files[0])):
             main = folder / files[0].name  # a single file is handed over as itself
         else:
             main = folder
@@ -265,6 +267,10 @@ def _store(workspace: Workspace, kind: str, files: list[Path]) -> UploadPublic:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return record
+
+
+def _is_archive(path: Path) -> bool:
+    return path.suffix.lower() == ".zip" or path.name.lower().endswith(TAR_ARCHIVES)
 
 
 def check_zip(path: Path) -> None:

@@ -130,16 +130,10 @@ def test_windows_and_unicode_entry_names_import_and_nested_zips_are_only_listed(
     assert {r["media"] for r in map(json.loads, (Path(report.path) / "captions.jsonl").read_text().splitlines())} == names
 
 
-@pytest.mark.parametrize("name", ["set.tar", "set.tar.gz", "set.tgz", "set.7z", "SET.RAR"])
-def test_archives_other_than_zip_say_how_to_import_them(tmp_path, workspace, name):
-    import tarfile
-
+@pytest.mark.parametrize("name", ["set.7z", "SET.RAR", "set.tar.zst"])
+def test_archives_other_than_zip_and_tar_say_how_to_import_them(tmp_path, workspace, name):
     path = tmp_path / name
-    if ".tar" in name or name.endswith(".tgz"):
-        with tarfile.open(path, "w:gz" if name.endswith(("gz", "tgz")) else "w") as tf:
-            tf.add(__file__, arcname="clip.mp4")
-    else:
-        path.write_bytes(b"7z\xbc\xaf\x27\x1c" + b"\0" * 64)
+    path.write_bytes(b"7z\xbc\xaf\x27\x1c" + b"\0" * 64)
     with pytest.raises(LoraportError, match="does not unpack.*unpack it and import the folder"):
         import_dataset(path)
     _nothing_left(workspace)
@@ -292,10 +286,12 @@ def test_the_cli_answers_a_hostile_source_with_one_line_and_exit_code_2(tmp_path
         source = _zip(tmp_path / "evil.zip", [("../../etc/evil.mp4", clip_bytes[0])])
     elif kind == "bomb":
         source = _zip(tmp_path / "bomb.zip", [("big.mp4", b"\0" * (8 << 20))], compression=zipfile.ZIP_DEFLATED)
-    elif kind == "tar":
+    elif kind == "tar":  # a tarball with a symlink entry
         source = tmp_path / "set.tar"
+        link = tarfile.TarInfo("clip.mp4")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
         with tarfile.open(source, "w") as tf:
-            tf.add(__file__, arcname="clip.mp4")
+            tf.addfile(link)
     else:
         source = tmp_path / "nowhere"
     with pytest.raises(SystemExit) as exit_:

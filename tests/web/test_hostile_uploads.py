@@ -75,7 +75,7 @@ def test_unicode_clip_names_still_pair_with_their_caption_files(client):
     assert (folder / "犬.mp4").read_bytes() == b"v2" and (folder / "犬.txt").read_text() == "a dog"
 
 
-@pytest.mark.parametrize("name", ["", "   ", ".", "..", ".hidden.mp4", "../", "clip.exe", "set.tar.gz",
+@pytest.mark.parametrize("name", ["", "   ", ".", "..", ".hidden.mp4", "../", "clip.exe", "set.7z", "set.tar.zst",
                                   "model.bin", "weights.pth", "noext"])
 def test_unusable_or_unsupported_names_are_refused_with_the_reason(client, workspace, name):
     response = _post_raw(client, _part(name, b"data") + f"--{BOUNDARY}--\r\n".encode())

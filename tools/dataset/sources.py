@@ -1,4 +1,5 @@
-"""Where a dataset comes from: a folder, a zip or a list of uploaded files, read safely.
+"""Where a dataset comes from: a folder, a zip, a tarball (``tools.dataset.tarballs``) or a list of uploaded files,
+read safely.
 
 Nothing here writes outside the staging directory it is given, follows a symlink, or trusts a size a zip declares:
 entries with ``..``, absolute paths or symlink bits refuse the whole zip (a crafted archive gets no partial
@@ -20,7 +21,8 @@ from core.errors import LoraportError
 VIDEO_EXTS = {".mp4", ".mov", ".webm", ".mkv"}
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp"}
 MEDIA_EXTS = VIDEO_EXTS | IMAGE_EXTS
-OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".7z", ".rar")
+TAR_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+OTHER_ARCHIVES = (".tar.zst", ".tzst", ".7z", ".rar")
 CAPTION_TABLE_NAMES = {".csv", ".json", ".jsonl"}
 _CHUNK = 1 << 20
 
@@ -59,7 +61,7 @@ class Collected:
 
 
 def collect(source: Path | list[Path], staging: Path, limits: ImportLimits) -> Collected:
-    """Gather the media, sidecar captions and caption tables of a folder, a zip or a list of files."""
+    """Gather the media, sidecar captions and caption tables of a folder, a zip, a tarball or a list of files."""
     if isinstance(source, (list, tuple)) and len(source) == 1:
         source = source[0]  # one upload may be a zip or a folder
     if isinstance(source, (list, tuple)):
@@ -67,6 +69,12 @@ def collect(source: Path | list[Path], staging: Path, limits: ImportLimits) -> C
     source = Path(source).expanduser().resolve()  # the user named this one: a symlink to it is fine
     if source.is_dir():
         return _collect_folder(source, limits)
+    if source.is_file() and source.name.lower().endswith(TAR_ARCHIVES):  # by name: a tar may end in a zip
+        from tools.dataset.tarballs import extract_tar  # it builds on this module's limits and copy
+
+        collected = _collect_folder(extract_tar(source, staging, limits), limits)
+        collected.owned = True
+        return collected
     is_zip = source.suffix.lower() == ".zip" or source.suffix.lower() not in MEDIA_EXTS
     if source.is_file() and is_zip and zipfile.is_zipfile(source):
         collected = _collect_folder(extract_zip(source, staging, limits), limits)
@@ -75,8 +83,8 @@ def collect(source: Path | list[Path], staging: Path, limits: ImportLimits) -> C
     if source.is_file() and source.suffix.lower() == ".zip":
         raise LoraportError(f"{source.name} is not a readable zip file: re-create the archive and upload it again.")
     if source.is_file() and source.name.lower().endswith(OTHER_ARCHIVES):
-        raise LoraportError(f"{source.name} is an archive loraport does not unpack (it reads folders and .zip files): "
-                            "unpack it and import the folder, or zip the clips.")
+        raise LoraportError(f"{source.name} is an archive loraport does not unpack (it reads folders, .zip and .tar "
+                            "files): unpack it and import the folder, or zip the clips.")
     if source.is_file():
         return _collect_files([source], limits)
     raise LoraportError(f"{source} does not exist: give a folder, a .zip or media files.")
@@ -172,7 +180,7 @@ def _extract(zip_path: Path, staging: Path, limits: ImportLimits) -> Path:
         entries = [i for i in zf.infolist() if not i.is_dir()]
         _check_entries(zip_path.name, entries, limits)
         staging.mkdir(parents=True, exist_ok=True)
-        _check_room(zip_path.name, staging, sum(i.file_size for i in entries))
+        check_room(zip_path.name, staging, sum(i.file_size for i in entries))
         root = staging.resolve()
         for info in entries:
             target = (root / info.filename).resolve()
@@ -180,7 +188,8 @@ def _extract(zip_path: Path, staging: Path, limits: ImportLimits) -> Path:
                 raise LoraportError(f"{zip_path.name}: entry {info.filename!r} points outside the dataset; refused.")
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _copy_limited(zf, info, target, limits)
+                with zf.open(info) as src:
+                    copy_limited(src, info.filename, info.file_size, target, limits)
             except OSError as err:  # "a.mp4" beside "a.mp4/b.mp4", or the disk filled up
                 raise LoraportError(f"{zip_path.name}: entry {info.filename!r} could not be unpacked "
                                     f"({err.strerror or err}); nothing was imported. Re-create the zip from a plain "
@@ -188,7 +197,7 @@ def _extract(zip_path: Path, staging: Path, limits: ImportLimits) -> Path:
     return staging
 
 
-def _check_room(name: str, staging: Path, declared: int) -> None:
+def check_room(name: str, staging: Path, declared: int) -> None:
     """An archive that would not fit on the disk is refused before a byte of it is written."""
     ensure_free(staging, declared + (256 << 20), f"unpacking {name}")  # 256 MiB left for the database and logs
 
@@ -236,12 +245,12 @@ def _safe_member(info: zipfile.ZipInfo) -> bool:
     return bool(parts) and not is_link and not absolute and ".." not in parts and "\x00" not in name
 
 
-def _copy_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limits: ImportLimits) -> None:
-    """Stream one entry out, counting real bytes: a header that lies about its size cannot fill the disk."""
+def copy_limited(src, name: str, declared: int, target: Path, limits: ImportLimits) -> None:
+    """Stream one archive entry out, counting real bytes: a header that lies about its size cannot fill the disk."""
     written = 0
-    with zf.open(info) as src, open(target, "wb") as dst:
+    with open(target, "wb") as dst:
         while chunk := src.read(_CHUNK):
             written += len(chunk)
-            if written > min(info.file_size, limits.max_file_bytes):
-                raise LoraportError(f"{info.filename} unpacks to more than it declares: refused as a zip bomb.")
+            if written > min(declared, limits.max_file_bytes):
+                raise LoraportError(f"{name} unpacks to more than it declares: refused as a zip bomb.")
             dst.write(chunk)
