@@ -180,3 +180,12 @@ def test_a_layout_without_blocks_says_so_in_its_reason(tmp_path):
     r = inspect_lora(_write(tmp_path, "z.safetensors", peft_keys(mods, "diffusion_model.", rank=1)), header_only=True)
     assert r.base_model.family == "unknown" and r.verdict.status == "unknown"
     assert "no LTX block or layer among its 60 adapted modules" in r.verdict.reason
+
+
+def test_an_ltx_lora_named_after_another_model_keeps_its_ltx_keys(tmp_path):
+    from tests.tools.lora_factory import make_ltx2_lora
+
+    r = inspect_lora(make_ltx2_lora(tmp_path / "my_sd3_style_for_wan.safetensors", rank=1, n_blocks=1),
+                     header_only=True)
+    assert r.base_model.family == "ltx-2.x" and r.verdict.status == "unknown"
+    assert any("says stable-diffusion-3, which these keys rule out" in e for e in r.base_model.evidence)

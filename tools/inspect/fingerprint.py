@@ -303,13 +303,14 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
                 if h.variant == "tiny" and not _real_width(layout):
                     guess.variant = "tiny"
             else:
-                guess.evidence.append(f"{h.source} says {h.family}, but the keys say {guess.family}; trusting the keys")
+                guess.evidence.append(f"{h.source} says {_named(h)}, but the keys say {guess.family}; trusting "
+                                      "the keys")
                 guess.confidence = min(guess.confidence, 0.7)
         return guess
     usable = [h for h in hints if open_keys or h.family in guess.candidates]
     for h in hints:
         if h not in usable:
-            guess.evidence.append(f"{h.source} says {h.family}, which these keys rule out; ignored")
+            guess.evidence.append(f"{h.source} says {_named(h)}, which these keys rule out; ignored")
     if not usable:
         if guess.family == "ltx-2.3" and guess.candidates == {"ltx-2.3", "ltx-2.5"}:
             guess.evidence.append(UNDECIDED_23_25)
@@ -317,7 +318,7 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
     best = max(usable, key=lambda h: h.weight)
     rivals = {h.family for h in usable} - {best.family}
     structure_known = guess.family != "unknown"
-    guess.evidence.append(f"{best.source} says {best.family}")
+    guess.evidence.append(f"{best.source} says {_named(best)}")
     guess.family = best.family
     named = None if best.variant == "tiny" and _real_width(layout) else best.variant
     guess.variant = named or (guess.variant if guess.variant and guess.variant.startswith("custom")
@@ -329,9 +330,13 @@ def identify(layout: Layout, metadata: dict[str, str], file_name: str, adapter_c
     guess.confidence = best.weight if trusted else round(best.weight * 0.6, 2)
     if rivals:
         weaker = [h for h in usable if h.family in rivals]
-        guess.evidence += [f"but {h.source} says {h.family}" for h in weaker]
+        guess.evidence += [f"but {h.source} says {_named(h)}" for h in weaker]
         guess.confidence = round(guess.confidence - 0.25, 2)
     return guess
+
+
+def _named(h: Hint) -> str:
+    return h.variant or "another model" if h.family == OTHER else h.family
 
 
 def _real_width(layout: Layout) -> bool:
