@@ -53,3 +53,14 @@ def test_each_version_names_its_own_weights_setting_when_weights_are_missing():
     assert "LORAPORT_MODEL_PATH" in str(_no_weights("ltx-2.3"))
     assert get_model_spec("ltx-2.5").weights_setting(text=True) == "LORAPORT_LTX25_TEXT_ENCODER_PATH"
     assert get_model_spec("ltx-2").weights_setting(text=True) == "LORAPORT_TEXT_ENCODER_PATH"  # Gemma 3, shared
+
+
+def test_the_old_on_old_render_reads_ltx2s_text_encoder_from_the_shared_setting(tmp_path, monkeypatch):
+    from tools.evaluate.compare import old_model_config
+
+    (tmp_path / "ltx-2-19b-dev.safetensors").write_bytes(b"x")
+    monkeypatch.setenv("LORAPORT_LTX2_MODEL_PATH", str(tmp_path / "ltx-2-19b-dev.safetensors"))
+    monkeypatch.setenv("LORAPORT_TEXT_ENCODER_PATH", str(tmp_path / "gemma"))
+    monkeypatch.setenv("LORAPORT_MODEL_PATH", str(tmp_path / "ltx-2.3"))
+    cfg = old_model_config("ltx-2")
+    assert cfg.path == tmp_path / "ltx-2-19b-dev.safetensors" and cfg.text_encoder_path == tmp_path / "gemma"

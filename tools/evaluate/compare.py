@@ -29,8 +29,8 @@ def old_model_config(old_model: str):
 
     spec = get_model_spec(old_model)
     path, te = weights_for(old_model)
-    if old_model == "ltx-2":
-        path, te = ltx2_weights(), None  # LTX-2 has no other setting to fall back on: model_path is 2.3's
+    if old_model == "ltx-2":  # no fallback to model_path (2.3's); the Gemma 3 text encoder setting is shared
+        path = ltx2_weights()
     if not spec.tiny and (path is None or not Path(path).expanduser().exists()):
         name = old_model.upper()
         return (f"{name} weights are not on this machine (set {_SETTING.get(old_model, 'its model path')} to a "
