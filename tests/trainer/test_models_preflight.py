@@ -107,3 +107,33 @@ def test_no_path_names_the_setting_of_that_version(model):
     tiny = "tiny-ltx-2.5" if model == "ltx-2.5" else "tiny-ltx-2.3"  # a model that exists, also for ltx-2
     with pytest.raises(LoraportError, match=f"{setting}.*Use {tiny} to try"):
         _check(None, model=model)
+
+
+@pytest.mark.slow  # builds the real LTX-2 parts on meta (~2 s)
+def test_the_built_in_ltx2_configs_build_ltx2s_parts():
+    """LTX-2 (19B: a 14B video and a 5B audio stream), no gates, 2-layer connectors, the 24 kHz vocoder."""
+    from accelerate import init_empty_weights
+
+    from trainer.models.ltx2_configs import PART_CLASSES
+
+    with init_empty_weights():
+        parts = {p: ltx2.part_class(p, name).from_config(c) for p, (name, c) in PART_CLASSES["2"].items()}
+    t = parts["transformer"]
+    total = sum(p.numel() for p in t.parameters())
+    audio = sum(p.numel() for n, p in t.named_parameters() if "audio" in n)
+    assert 18.5e9 < total < 19.5e9 and 5e9 < audio < 6e9
+    assert not t.config.gated_attn and t.config.use_prompt_embeddings
+    assert parts["connectors"].config.video_connector_num_layers == 2
+    assert type(parts["vocoder"]).__name__ == "LTX2Vocoder" and parts["vocoder"].config.output_sampling_rate == 24000
+
+
+def test_an_ltx2_single_file_with_a_bare_gemma_folder_passes_on_built_in_configs(files, tmp_path, no_loading):
+    """LTX-2's usual download: ltx-2-19b-dev.safetensors plus Gemma 3 on its own (no diffusers folder)."""
+    parts = layouts.tiny_parts()
+    gemma = tmp_path / "gemma-3-12b-it-qat-q4_0-unquantized"
+    parts["text_encoder"].save_pretrained(gemma)
+    parts["tokenizer"].save_pretrained(gemma)
+    state = layouts.lightricks_state_dict(parts)
+    ltx2_file = {k: v for k, v in state.items() if ".to_gate_logits." not in k and "prompt_adaln_single." not in k}
+    save_file(ltx2_file, str(tmp_path / "ltx-2-19b-dev.safetensors"))
+    assert "single-file LTX-2 checkpoint" in _check(tmp_path / "ltx-2-19b-dev.safetensors", gemma, model="ltx-2")

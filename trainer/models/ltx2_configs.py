@@ -1,8 +1,8 @@
-"""The real LTX-2.3 parts' diffusers configs, so a model can be built without its weights.
+"""The real LTX-2.3 and LTX-2 parts' diffusers configs, so a model can be built without its weights.
 
 Two uses: the memory model builds the transformer on the ``meta`` device from these to count parameters and
 sizes (no weights needed), and a single-file checkpoint paired with a bare Gemma 3 folder gets its part configs
-from here. Values are those of diffusers' LTX-2 conversion script for version 2.3 (docs/ltx.md).
+from here. Values are those of diffusers' LTX-2 conversion script for versions 2.3 and 2.0 (docs/ltx.md).
 """
 
 from typing import Any
@@ -61,6 +61,42 @@ VOCODER_23: dict[str, Any] = dict(
     input_sampling_rate=16000, output_sampling_rate=48000,
 )
 
+# LTX-2 (19B): the same conversion script's "2.0" configs. Its transformer has no gates or prompt AdaLN and keeps the
+# caption projection (use_prompt_embeddings); its connectors are 2 layers of 30 x 128 without per-modality
+# projections; its VAE decoder has 3 up blocks; its vocoder is the 24 kHz LTX2Vocoder.
+TRANSFORMER_20: dict[str, Any] = {
+    **TRANSFORMER_23, "gated_attn": False, "cross_attn_mod": False, "audio_gated_attn": False,
+    "audio_cross_attn_mod": False, "use_prompt_embeddings": True, "perturbed_attn": False,
+}
+
+CONNECTORS_20: dict[str, Any] = dict(
+    caption_channels=3840, text_proj_in_factor=49, video_connector_num_attention_heads=30,
+    video_connector_attention_head_dim=128, video_connector_num_layers=2, video_connector_num_learnable_registers=128,
+    video_gated_attn=False, audio_connector_num_attention_heads=30, audio_connector_attention_head_dim=128,
+    audio_connector_num_layers=2, audio_connector_num_learnable_registers=128, audio_gated_attn=False,
+    connector_rope_base_seq_len=4096, rope_theta=10000.0, rope_double_precision=True,
+    causal_temporal_positioning=False, rope_type="split", per_modality_projections=False, proj_bias=False,
+)
+
+VAE_20: dict[str, Any] = dict(
+    in_channels=3, out_channels=3, latent_channels=128, block_out_channels=(256, 512, 1024, 2048),
+    down_block_types=("LTX2VideoDownBlock3D",) * 4, decoder_block_out_channels=(256, 512, 1024),
+    layers_per_block=(4, 6, 6, 2, 2), decoder_layers_per_block=(5, 5, 5, 5), spatio_temporal_scaling=(True,) * 4,
+    decoder_spatio_temporal_scaling=(True,) * 3, decoder_inject_noise=(False,) * 4,
+    downsample_type=("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+    upsample_type=("spatiotemporal",) * 3, upsample_residual=(True,) * 3, upsample_factor=(2, 2, 2),
+    timestep_conditioning=False, patch_size=4, patch_size_t=1, resnet_norm_eps=1e-6, encoder_causal=True,
+    decoder_causal=False, encoder_spatial_padding_mode="zeros", decoder_spatial_padding_mode="reflect",
+    spatial_compression_ratio=32, temporal_compression_ratio=8,
+)
+
+VOCODER_20: dict[str, Any] = dict(
+    in_channels=128, hidden_channels=1024, out_channels=2, upsample_kernel_sizes=[16, 15, 8, 4, 4],
+    upsample_factors=[6, 5, 2, 2, 2], resnet_kernel_sizes=[3, 7, 11],
+    resnet_dilations=[[1, 3, 5], [1, 3, 5], [1, 3, 5]], act_fn="leaky_relu", leaky_relu_negative_slope=0.1, antialias=False, final_act_fn="tanh", final_bias=True,
+    output_sampling_rate=24000,
+)
+
 # The scheduler config LTX-2.x ships (dynamic shifting, mu linear in tokens from 0.95 at 1024 to 2.05 at 4096).
 SCHEDULER: dict[str, Any] = dict(use_dynamic_shifting=True, base_shift=0.95, max_shift=2.05, base_image_seq_len=1024,
                                  max_image_seq_len=4096, shift_terminal=0.1)
@@ -71,6 +107,10 @@ PART_CLASSES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
             "connectors": ("LTX2TextConnectors", CONNECTORS_23),
             "vae": ("AutoencoderKLLTX2Video", VAE_23), "audio_vae": ("AutoencoderKLLTX2Audio", AUDIO_VAE_23),
             "vocoder": ("LTX2VocoderWithBWE", VOCODER_23)},
+    "2": {"transformer": ("LTX2VideoTransformer3DModel", TRANSFORMER_20),
+          "connectors": ("LTX2TextConnectors", CONNECTORS_20),
+          "vae": ("AutoencoderKLLTX2Video", VAE_20), "audio_vae": ("AutoencoderKLLTX2Audio", AUDIO_VAE_23),
+          "vocoder": ("LTX2Vocoder", VOCODER_20)},
 }
 # What a version's vocoder must be when a folder does not say (2.3's BWE vocoder runs at 48 kHz).
 DEFAULT_VOCODER = {"2.3": "LTX2VocoderWithBWE", "2": "LTX2Vocoder"}
