@@ -95,3 +95,20 @@ def test_a_25_folder_under_the_23_id_is_named_25(ltx25):
     root, _ = ltx25
     with pytest.raises(LoraportError, match="ff_bias = false.*LTX-2.5 folder.*--model ltx-2.5"):
         load_components(ModelConfig(id="ltx-2.3", path=root / "LTX-2.5"))
+
+
+@pytest.mark.parametrize("prefix", [sf.DIT_PREFIX, ""], ids=["prefixed", "bare"])
+def test_a_25_file_with_its_duration_head_loads_the_transformer_and_leaves_the_head(ltx25, tmp_path, prefix):
+    """LTX-2.5's combined files carry a duration head (clip length from the prompt) under duration_head.: not
+    part of the denoising model; known by name, not an unexpected tensor."""
+    from safetensors.torch import load_file
+
+    root, tiny = ltx25
+    path = tmp_path / "ltx-2.5-22b-dev.safetensors"
+    tensors = _transformer_file(tiny.transformer, path, prefix)
+    tensors["duration_head.pooler.q_proj.weight"] = torch.zeros(4, 4)
+    save_file(tensors, str(path))
+    c = load_components(ModelConfig(id="ltx-2.5", path=path, text_encoder_path=root / "LTX-2.5"))
+    assert torch.equal(c.transformer.proj_in.weight, tiny.transformer.proj_in.weight)
+    assert "duration_head.pooler.q_proj.weight" in load_file(path)
+    assert "duration_head" not in " ".join(c.transformer.state_dict())

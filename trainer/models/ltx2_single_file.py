@@ -73,6 +73,9 @@ FP8_SCALES = (".weight_scale", ".bias_scale")
 FP8_INPUT_SCALE = ".input_scale"
 # Other quantised layouts (ComfyUI's scaled fp8, NVFP4's second scale): refused by name, never half-read.
 _OTHER_QUANT = (".scale_weight", ".scale_input", "scaled_fp8", ".weight_scale_2")
+# Parts of a combined file that are not the model trained here: LTX-2.5's duration head (it predicts a clip's
+# length from the prompt; diffusers' LTX2DurationHead, a separate pipeline component). Read by name, dropped.
+OTHER_COMPONENTS = ("duration_head.",)
 # Statistics the VAE keeps in the file but diffusers' VAE has no place for: read, known, and dropped.
 VAE_DROPPED = ("per_channel_statistics.channel", "per_channel_statistics.mean-of-stds")
 
@@ -148,6 +151,9 @@ def split_keys(keys: list[str], version: str, dit: str = DIT_PREFIX) -> SplitFil
     out = SplitFile()
     for key in keys:
         _refuse_other_quantisation(key)
+        if key.startswith(OTHER_COMPONENTS):
+            out.dropped.append(key)
+            continue
         found = _part_of(key, dit)
         if found is None:
             out.unclaimed.append(key)
