@@ -98,6 +98,9 @@ def test_mixed_ranks_and_alphas(tmp_path):
     ({"loraport.trigger_word": "zxq", "modelspec.trigger_phrase": "ZXQ"}, ["zxq"]),  # one word, case-blind
     ({"trigger_word": "a" * 500}, ["a" * 100]),  # cut, never the whole value
     ({"ss_tag_frequency": "not json"}, []),
+    ({"ss_training_comment": "my char v2. Trigger word: zxq man, use strength 0.8"}, ["zxq man"]),
+    ({"modelspec.description": "A dance LoRA.\ntriggers = 'dnc'"}, ["dnc"]),
+    ({"modelspec.description": "no word that sets anything off here"}, []),
     ({"ss_dataset_dirs": json.dumps({"10_zxq man": {"n_repeats": 10, "img_count": 24}})}, ["zxq"]),  # kohya
 ])
 def test_trigger_words_from_the_places_trainers_write_them(tmp_path, metadata, expected):

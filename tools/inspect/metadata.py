@@ -17,6 +17,9 @@ _IC_FLAGS = ("ss_ic_lora_strategy", "ss_v2v_training", "ss_av_ic_training", "ss_
              "ss_video_ref_only_av_training")
 # Lightricks names its IC-LoRAs ltx-2-19b-ic-lora-*, LTX-2.3-22b-IC-LoRA-*; "comic-lora" is not one.
 _IC_NAME = re.compile(r"(?<![a-z])ic[-_ ]?lora(?![a-z])", re.IGNORECASE)
+# "trigger word: ohwx", "Trigger phrase = zxq man", "triggers: sks" in a free-text comment or description
+_TRIGGER_SAID = re.compile(r"(?<![a-z])trigger(?:[ _-]?(?:word|phrase|token))?s?\s*[:=]\s*([^\n,;.]{1,100})",
+                           re.IGNORECASE)
 _TRIGGER_KEYS = ("loraport.trigger_word", "modelspec.trigger_phrase", "trigger_word", "trigger_phrase",
                  "ss_trigger_word", "instance_prompt")
 
@@ -168,6 +171,10 @@ def trigger_words(metadata: dict[str, str]) -> list[str]:
             words.append(metadata[key])
     for key in ("config", "training_config", "ss_datasets"):
         words += json_values(json_doc(metadata.get(key)), ("trigger_word", "trigger_phrase", "class_tokens"))
+    for key in ("ss_training_comment", "modelspec.description", "modelspec.usage_hint"):  # "trigger word: ohwx"
+        m = _TRIGGER_SAID.search((metadata.get(key) or "")[:MAX_VALUE_CHARS * 10])
+        if m:
+            words.append(m.group(1).strip(" \"'`"))
     for key in ("ss_tag_frequency", "ss_dataset_dirs"):  # kohya writes the dataset folders into both
         folders = json_doc(metadata.get(key))
         if not isinstance(folders, dict):
