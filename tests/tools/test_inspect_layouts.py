@@ -268,3 +268,12 @@ def test_a_gated_lora_without_any_name_says_it_may_be_25(tmp_path):
     named = inspect_lora(make_ltx23_lora(tmp_path / "ltx-2.3-22b-mychar.safetensors", rank=2, n_blocks=2),
                          header_only=True)
     assert named.verdict.status == "native" and "2.5" not in named.verdict.reason  # the name settled it
+
+
+def test_a_lora_shape_converted_from_ltx2_to_23_is_still_an_ltx2_lora(tmp_path):
+    # the musubi fork's convert_ltx2_lora_to_ltx23 keeps the input's metadata and adds ss_ltx_lora_converter
+    md = musubi_metadata(dit="", ss_ltx_lora_converter="ltx2_to_ltx23_v1", ss_ltx_lora_target_variant="av",
+                         ss_ltx_lora_groups_exact="48", ss_ltx_lora_groups_reshaped="0")
+    r = inspect_lora(musubi_training_lora(tmp_path / "mychar_ltx23.safetensors", metadata=md), header_only=True)
+    assert r.base_model.family == "ltx-2" and r.verdict.status == "loads-but-invalid"
+    assert any("converted for 2.3, not retrained" in e for e in r.base_model.evidence)

@@ -113,6 +113,10 @@ def metadata_hints(metadata: dict[str, str], file_name: str, adapter_config: dic
             add(value, W_MODELSPEC, f"metadata {key}")
     for key in ("ss_sd_model_name", "base_model", "base_model_name"):
         add(metadata.get(key), W_MODELSPEC, f"metadata {key}")
+    converter = metadata.get("ss_ltx_lora_converter") or ""
+    if converter.lower().startswith("ltx2_to_ltx23"):  # the musubi LTX fork's shape converter keeps the old keys
+        hints.append(Hint("ltx-2", None, W_MODELSPEC, f"metadata ss_ltx_lora_converter = {converter[:40]!r}: an "
+                          "LTX-2 LoRA whose shapes were converted for 2.3, not retrained"))
     for key, value in metadata.items():
         if value.startswith("{") and len(value) < 200_000:  # ai-toolkit / trainer configs stored as JSON
             for path in _model_paths_in_json(value):
