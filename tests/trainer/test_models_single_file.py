@@ -132,10 +132,18 @@ def test_block_wise_fp8_scales_are_refused_not_misapplied(tmp_path, state, folde
     {sf.DIT_PREFIX + "scaled_fp8": torch.zeros(0, dtype=torch.float8_e4m3fn)},  # ComfyUI's scaled fp8 marker
     {sf.DIT_PREFIX + "transformer_blocks.0.attn1.to_q.scale_weight": torch.ones(1)},
     {sf.DIT_PREFIX + "transformer_blocks.0.attn1.to_q.weight_scale_2": torch.ones(())},  # NVFP4
-], ids=["comfy-scaled_fp8", "comfy-scale_weight", "nvfp4"])
+    {sf.DIT_PREFIX + "transformer_blocks.0.attn1.to_q.comfy_quant": torch.zeros(8, dtype=torch.uint8)},
+], ids=["comfy-scaled_fp8", "comfy-scale_weight", "nvfp4", "comfy_quant"])
 def test_other_quantised_layouts_are_refused_by_name(tmp_path, state, folders, extra):
     with pytest.raises(LoraportError, match="quantised in a format loraport does not read.*int8, float8 or nf4"):
         _load(_save(tmp_path, {**state, **extra}), folders)
+
+
+def test_comfyuis_quantization_metadata_is_refused(tmp_path, state, folders):
+    path = tmp_path / "ltx-2.3-22b-dev-fp8-comfy.safetensors"
+    save_file(state, str(path), metadata={"_quantization_metadata": '{"format_version": "1.0", "layers": {}}'})
+    with pytest.raises(LoraportError, match="quantised in a format.*_quantization_metadata"):
+        _load(path, folders)
 
 
 def test_an_integer_packed_weight_is_refused(tmp_path, state, folders):

@@ -71,8 +71,9 @@ _VOCODER_23 = {"resblocks": "resnets", "conv_pre": "conv_in", "conv_post": "conv
 # fp8 matrix multiplication at inference, which training in bf16 does not use.
 FP8_SCALES = (".weight_scale", ".bias_scale")
 FP8_INPUT_SCALE = ".input_scale"
-# Other quantised layouts (ComfyUI's scaled fp8, NVFP4's second scale): refused by name, never half-read.
-_OTHER_QUANT = (".scale_weight", ".scale_input", "scaled_fp8", ".weight_scale_2")
+# Other quantised layouts (ComfyUI's scaled fp8 and its per-layer .comfy_quant format, NVFP4's second scale):
+# refused by name, never half-read.
+_OTHER_QUANT = (".scale_weight", ".scale_input", "scaled_fp8", ".weight_scale_2", ".comfy_quant")
 # Parts of a combined file that are not the model trained here: LTX-2.5's duration head (it predicts a clip's
 # length from the prompt; diffusers' LTX2DurationHead, a separate pipeline component). Read by name, dropped.
 OTHER_COMPONENTS = ("duration_head.",)
@@ -195,10 +196,13 @@ def open_header(path: Path) -> list[str]:
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            return list(f.keys())
+            keys, metadata = list(f.keys()), f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
         raise LoraportError(f"{path.name} cannot be read as a safetensors checkpoint ({exc}): the file is damaged "
                             "or incomplete (an interrupted download?). Download it again.") from None
+    if "_quantization_metadata" in metadata:  # ComfyUI's quantised layout, described per layer in the header
+        raise _quantised("ComfyUI's _quantization_metadata")
+    return keys
 
 
 def read_part(path: Path, mapping: dict[str, str], dtype: torch.dtype | None,
