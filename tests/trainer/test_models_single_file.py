@@ -146,6 +146,13 @@ def test_comfyuis_quantization_metadata_is_refused(tmp_path, state, folders):
         _load(path, folders)
 
 
+def test_an_mlx_conversion_is_refused_with_what_to_use(tmp_path, state, folders):
+    path = tmp_path / "ltx-2.3-mlx.safetensors"
+    save_file(state, str(path), metadata={"format": "mlx"})
+    with pytest.raises(LoraportError, match="converted for MLX.*original checkpoint"):
+        _load(path, folders)
+
+
 def test_an_integer_packed_weight_is_refused(tmp_path, state, folders):
     key = sf.DIT_PREFIX + "transformer_blocks.0.attn1.to_k.weight"
     tensors = {**state, key: torch.zeros_like(state[key], dtype=torch.uint8)}

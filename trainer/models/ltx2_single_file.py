@@ -202,6 +202,10 @@ def open_header(path: Path) -> list[str]:
                             "or incomplete (an interrupted download?). Download it again.") from None
     if "_quantization_metadata" in metadata:  # ComfyUI's quantised layout, described per layer in the header
         raise _quantised("ComfyUI's _quantization_metadata")
+    if metadata.get("format") == "mlx":  # what MLX converters write (mx.save_safetensors(..., {"format": "mlx"}))
+        raise LoraportError(f"{path.name} was converted for MLX (Apple Silicon): such files may lay tensors out "
+                            "differently or quantise them in MLX's own way. Use Lightricks' original checkpoint or a "
+                            "diffusers-format folder.")
     return keys
 
 
