@@ -189,3 +189,18 @@ def test_an_ltx_lora_named_after_another_model_keeps_its_ltx_keys(tmp_path):
                      header_only=True)
     assert r.base_model.family == "ltx-2.x" and r.verdict.status == "unknown"
     assert any("says stable-diffusion-3, which these keys rule out" in e for e in r.base_model.evidence)
+
+
+@pytest.mark.parametrize("n,d,family,status", [
+    (28, 1152, "unknown", "unknown"),  # PixArt-Sigma / Sana: caption_projection too, but 1152 wide
+    (28, 2048, "ltx-video", "incompatible"),  # LTX-Video 2B has a caption projection
+    (48, 4096, "ltx-2", "loads-but-invalid"),  # LTX-2 or LTX-Video 13B: neither is 2.3
+])
+def test_a_caption_projection_alone_is_not_taken_for_ltx2(tmp_path, n, d, family, status):
+    mods = _plain(n, d) | {"caption_projection.linear_1": (d, 4096), "caption_projection.linear_2": (d, d)}
+    r = inspect_lora(_write(tmp_path, "c.safetensors", peft_keys(mods, "transformer.", rank=1)), header_only=True)
+    assert (r.base_model.family, r.verdict.status) == (family, status)
+    if family == "ltx-2":
+        assert r.base_model.confidence <= 0.6 and any("LTX-Video 13B" in e for e in r.base_model.evidence)
+        named = _write(tmp_path, "ltxv-13b-0.9.8-style.safetensors", peft_keys(mods, "transformer.", rank=1))
+        assert inspect_lora(named, header_only=True).base_model.family == "ltx-video"

@@ -218,10 +218,19 @@ def _ltx_guess(layout: Layout, blocks: set[int], inner: set[str], tops: list[str
         return Guess("ltx-2.3", _ltx_variant("ltx-2.3", width), 0.8,
                      [f"{marker} LoRA layers exist in LTX-2.3 and LTX-2.5, not in LTX-2; nothing else in the "
                       "keys tells 2.3 from 2.5"], {"ltx-2.3", "ltx-2.5"})
-    if any(LTX2_TOP.search(t) for t in tops):
+    ltx2_tops = [t for t in tops if LTX2_TOP.search(t)]
+    # caption_projection alone is no proof: LTX-Video 0.9, PixArt, Sana and Latte have one too. With the audio
+    # branch or LTX-2's shared text projection (aggregate_embed / text_proj_in) it is LTX-2; at 4096 wide, video
+    # only, it is LTX-2 or LTX-Video 13B (neither is 2.3); at another width it is no LTX-2 marker at all.
+    sure = any(t.endswith(("aggregate_embed", "text_proj_in")) or t.startswith("audio_") for t in ltx2_tops)
+    if ltx2_tops and (families & LTX2_AUDIO or sure):
         return Guess("ltx-2", _ltx_variant("ltx-2", width), 0.9,
                      ["caption projection / single text projection (aggregate_embed) layers exist in LTX-2; "
                       "LTX-2.3 replaced them with per-modality text projections"])
+    if ltx2_tops and width == 4096:
+        return Guess("ltx-2", "19b", 0.6,
+                     ["a caption projection at 4096 wide, video only: LTX-2 (LTX-2.3 has none) or LTX-Video 13B, "
+                      "which has one too; neither is 2.3"], {"ltx-2", "ltx-video"})
     if families & LTX2_AUDIO:
         ev = [f"audio / cross-modal attention ({', '.join(sorted(families & LTX2_AUDIO))}) exists only in LTX-2, "
               f"2.3 and 2.5; with q/k/v/out targets their keys and shapes are identical, so the keys cannot tell "
@@ -364,6 +373,8 @@ def _family_hint(guess: Guess, h: Hint) -> None:
         guess.family, guess.confidence = LTX2_FAMILY, round(h.weight * 0.6, 2)
     elif guess.family == LTX2_FAMILY:
         guess.confidence = max(guess.confidence, 0.7)
+    elif guess.candidates == {guess.family}:  # e.g. LTX-2 once LTX-Video 13B is ruled out
+        guess.confidence = max(guess.confidence, 0.85)
 
 
 def version_of(family: str) -> str | None:
