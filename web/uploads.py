@@ -19,6 +19,7 @@ import stat
 import unicodedata
 import zipfile
 from collections.abc import AsyncIterator
+from email.message import Message
 from pathlib import Path
 from typing import Literal
 
@@ -134,11 +135,12 @@ class _Sink:
     def _headers_done(self) -> None:
         if self.error:
             return
-        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
-        if b"filename" not in params:
+        header = self._headers.get(b"content-disposition", b"")
+        raw_name = _part_filename(header, parse_options_header(header)[1])
+        if raw_name is None:
             return  # a plain form field: nothing to store
         try:
-            name = safe_filename(params[b"filename"].decode("utf-8", "replace"))
+            name = safe_filename(raw_name)
             if len(self.files) >= MAX_FILES:
                 raise LoraportError(f"More than {MAX_FILES} files in one upload: send a .zip instead.")
         except LoraportError as err:
@@ -171,6 +173,23 @@ class _Sink:
 
     def close(self) -> None:
         self._part_end()
+
+
+def _part_filename(header: bytes, params: dict[bytes, bytes]) -> str | None:
+    """The part's file name: RFC 5987's ``filename*=UTF-8''%E7%8C%AB.mp4`` (some clients send only that, and
+    python-multipart drops it) before the plain ``filename``; None for a form field that is not a file."""
+    if b"filename*" in header.lower():
+        message = Message()  # the plain filename= goes first: with both, filename* is the real name (RFC 6266)
+        message["content-disposition"] = re.sub(r';\s*filename=("[^"]*"|[^;]*)', "", header.decode("latin-1"))
+        try:
+            name = message.get_filename()
+        except (LookupError, UnicodeError, ValueError):  # an unknown charset or bad percent-escapes
+            name = None
+        if name:
+            return name
+    if b"filename" in params:
+        return params[b"filename"].decode("utf-8", "replace")
+    return None
 
 
 def _unique(path: Path) -> Path:

@@ -347,3 +347,20 @@ def test_a_burst_of_mixed_hostile_and_honest_requests_leaves_other_work_untouche
     assert not list(workspace.uploads_dir.glob(".incoming-*"))
     manifests = list(workspace.uploads_dir.glob("up-*.json"))
     assert len(manifests) == 4 and len([p for p in workspace.uploads_dir.iterdir() if p.is_dir()]) == 4
+
+
+@pytest.mark.parametrize("disposition, stored", [
+    ("form-data; name=\"files\"; filename*=UTF-8''%E7%8C%AB.mp4", "猫.mp4"),
+    ("form-data; name=\"files\"; filename=\"fallback.mp4\"; filename*=UTF-8''caf%C3%A9.mp4", "café.mp4"),
+    ("form-data; name=\"files\"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd.mp4", "passwd.mp4"),
+    ("form-data; name=\"files\"; filename*=utf-8'en'clip%20one.mp4", "clip one.mp4"),
+    ("form-data; name=files; filename=bare.mp4", "bare.mp4"),
+])
+def test_rfc5987_and_other_file_name_forms_in_part_headers(client, workspace, disposition, stored):
+    body = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + b"data" + \
+        f"\r\n--{BOUNDARY}--\r\n".encode()
+    response = _post_raw(client, body)
+    assert response.status_code == 201, response.text
+    upload = response.json()[0]
+    assert upload["files"][0]["name"] == stored
+    assert (Path(upload["path"]) / stored).read_bytes() == b"data"
