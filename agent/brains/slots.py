@@ -42,7 +42,8 @@ class Reading:
 def normalise(text: str) -> str:
     """Lower case; number words as digits; "768 by 512" -> 768x512; "20 percent" -> 20%; "3k" -> 3000."""
     t = text.lower().replace("\u2019", "'").replace("\u00d7", "x").replace("\u201c", '"').replace("\u201d", '"')
-    t = re.sub(r"([a-z])\1{2,}", r"\1", t)  # "lets goooo", "yesss"
+    # "lets goooo", "yesss"; only in words of letters ("job train-...-153bbb" keeps its id)
+    t = re.sub(r"(?<![\w-])[a-z]+(?![\w-])", lambda m: re.sub(r"([a-z])\1{2,}", r"\1", m.group(0)), t)
     t = fix_typos(t)  # "triger", "retrian", "bacth size"
     t = re.sub(r"\b(optim|quant)is(e|ed|es|er|ers|ing|ation)\b", r"\1iz\2", t)  # British spellings
     t = numbers_as_written(t)

@@ -14,7 +14,7 @@ from agent.brains import phrases as P
 
 def fix_typos(text: str) -> str:
     """The message with each one-slip command word replaced by the word it was meant to be."""
-    return re.sub(r"[a-z]{4,}", lambda m: _meant(m.group(0)), text)
+    return re.sub(r"(?<![\w-])[a-z]{4,}(?![\w-])", lambda m: _meant(m.group(0)), text)
 
 
 @functools.cache

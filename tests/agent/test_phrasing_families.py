@@ -373,3 +373,14 @@ def test_a_refused_launch_leaves_the_rest_of_the_message_standing():
                                                       "whats the trigger?")] == [
         ("explain_settings", {"setting": "trigger"}), (SET, {"changes": {"rank": "16", "steps": "10"}})]
     assert _tools("dont start, what does rank do?") == ["explain_settings"]
+
+
+def test_a_job_id_survives_the_reader_whatever_its_random_part():
+    import random
+
+    rng = random.Random(13)
+    ids = [f"train-20261130-155012-{rng.getrandbits(24):06x}" for _ in range(3000)]
+    ids += ["train-20261130-155012-153bbb", "train-20261130-155012-aaaa33", "train-20261130-155012-1e5abc"]
+    for job_id in ids:
+        [intent] = parse(f"whats the status of job {job_id}")
+        assert (intent.tool, intent.args) == ("job_status", {"job_id": job_id}), job_id
