@@ -74,3 +74,26 @@ def test_a_wrong_model_id_is_one_plain_error(clips, workspace_home, run, given, 
         result = run(*command, "--dataset", str(clips), "--model", given)
         assert result.exit_code != 0, result.output
         assert re.search(said, " ".join(result.output.split())) and "Traceback" not in result.output
+
+
+@pytest.mark.slow  # writes the tiny model in Lightricks' layout (~2 s)
+def test_plan_says_which_weights_it_will_load_and_that_a_distilled_file_is_not_the_dev_one(clips, tmp_path,
+                                                                                           monkeypatch, run):
+    from safetensors.torch import save_file as save
+
+    from tests.trainer import ltx_layouts as layouts
+
+    parts = layouts.tiny_parts()
+    layouts.write_diffusers_folder(tmp_path / "configs", parts,
+                                   configs_only=("transformer", "vae", "audio_vae", "vocoder", "connectors"))
+    tensors, _ = layouts.fp8_scaled(layouts.lightricks_state_dict(parts))
+    save(tensors, str(tmp_path / "ltx-2.3-22b-distilled-fp8.safetensors"))
+    monkeypatch.setenv("LORAPORT_MODEL_PATH", str(tmp_path / "ltx-2.3-22b-distilled-fp8.safetensors"))
+    monkeypatch.setenv("LORAPORT_TEXT_ENCODER_PATH", str(tmp_path / "configs"))
+    result = run("plan", "--recipe", "style", "--dataset", str(clips), "--model", "ltx-2.3", "--vram-gb", "24",
+                 "--json")
+    doc = json.loads(result.stdout)
+    note = next(n for n in doc["model_notes"] if n.startswith("Weights: "))
+    assert "single-file LTX-2.3 checkpoint ltx-2.3-22b-distilled-fp8.safetensors" in note
+    assert "fp8 file" in note and "Its name says distilled" in note
+    assert not any("cannot be used" in w for w in doc["warnings"])

@@ -49,7 +49,7 @@ def _check(path, te=None, model="ltx-2.3"):
 def test_good_layouts_pass_and_say_what_will_load(files, no_loading):
     assert "single-file LTX-2.3 checkpoint ltx-2.3-22b-dev.safetensors" in _check(
         files / "ltx-2.3-22b-dev.safetensors", files / "configs")
-    assert "fp8 weights, dequantised" in _check(files / "ltx-2.3-22b-dev-fp8.safetensors", files / "configs")
+    assert "fp8 file: weights stored in 8 bits, dequantised" in _check(files / "ltx-2.3-22b-dev-fp8.safetensors", files / "configs")
     assert "vae, audio_vae, vocoder from full" in _check(files / "dit.safetensors", files / "full")
     assert "diffusers-format LTX-2.3 folder full" == _check(files / "full")
     assert "no weights" in _check(None, model="tiny-ltx-2.3")

@@ -24,7 +24,7 @@ from tools.plan.overrides import resolve_overrides
 from tools.plan.inputs import DatasetFacts, OldLoraFacts, dataset_facts, old_lora_facts
 from tools.plan.rules import adapt_buckets, dataset_warnings, tiny_buckets
 from tools.plan.sampling import set_sampling
-from tools.plan.versions import version_notes, weights_for, weights_problem
+from tools.plan.versions import check_weights_setting, version_notes, weights_for
 from tools.recipes import Recipe, load_recipe, parse_bucket
 from trainer.config import TrainConfig
 
@@ -127,13 +127,14 @@ def plan(recipe: str | Recipe, dataset: Any, *, hardware: Hardware | None = None
     config = _to_config(v, recipe, tier)
     recs, ready = dataset_warnings(recipe, facts)
     warnings += _plan_warnings(recipe, tier, old, v)
-    wrong_weights = weights_problem(tier.requested_model)  # headers only: said here, before any GPU is needed
+    wrong_weights, weights_note = check_weights_setting(tier.requested_model)  # headers only, no GPU needed
     warnings += [wrong_weights] if wrong_weights else []
     heard, sound_ready = sound.sound_warnings(v, facts, old)
     warnings, ready = warnings + heard, ready and sound_ready
     if not memory.fits:
         warnings.append(" ".join(memory.reasons))
     notes = version_notes(tier.requested_model, old.family if old else None, bool(old and old.ic))
+    notes += [weights_note] if weights_note else []
     est = estimate(config, hw, n_items=max(1, facts.n_items), calibrate=calibrate, workspace=workspace)
     # The tier was picked at the recipe's own bucket; once the user's resolution, frames or rank are in, the
     # memory step's reasons are what this plan will really use on this GPU.

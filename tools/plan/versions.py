@@ -64,16 +64,26 @@ def version_notes(model_id: str, old_family: str | None = None, old_ic: bool = F
 def weights_problem(model_id: str, settings: Settings | None = None) -> str | None:
     """Why the weights set for a real ``model_id`` cannot be used, read from names, configs and file headers only
     (``trainer.models.preflight``); None when they look right, for a tiny model, or when none are set."""
+    return check_weights_setting(model_id, settings)[0]
+
+
+def check_weights_setting(model_id: str, settings: Settings | None = None) -> tuple[str | None, str | None]:
+    """(problem, note) for the weights set for ``model_id``: the problem when they cannot be used, else a note
+    saying what will load (a single file or a folder, fp8 weights dequantised, a distilled checkpoint)."""
     spec = get_model_spec(model_id)
     path, te = weights_for(model_id, settings)
     if spec.tiny or path is None:
-        return None
+        return None, None
     from core.errors import LoraportError  # torch and safetensors only when there are weights to check
     from trainer.config import ModelConfig
     from trainer.models.preflight import check_weights
 
     try:
-        check_weights(ModelConfig(id=model_id, path=path, text_encoder_path=te), spec)
+        what = check_weights(ModelConfig(id=model_id, path=path, text_encoder_path=te), spec)
     except LoraportError as err:
-        return f"The {model_id} weights set on this machine cannot be used: {err}"
-    return None
+        return f"The {model_id} weights set on this machine cannot be used: {err}", None
+    note = f"Weights: {what}."
+    if "distilled" in Path(path).name.lower():
+        note += (" Its name says distilled: Lightricks' trainer configurations train on the dev checkpoint, and a "
+                 "LoRA learns the model it is trained on.")
+    return None, note

@@ -42,7 +42,8 @@ def _file(path: Path, te: Path | None, spec: ModelSpec) -> str:
     for part in ltx2.MODEL_PARTS:
         if not split.keys[part]:
             _part_folder(te, part)
-    fp8 = " (fp8 weights, dequantised when loading)" if split.scales else ""
+    fp8 = (" (Lightricks' fp8 file: weights stored in 8 bits, dequantised when loading; the bf16 file is the more "
+           "precise base)") if split.scales else ""
     from_folder = [p for p in ltx2.MODEL_PARTS if not split.keys[p]]
     rest = f"; {', '.join(from_folder)} from {te.name}" if from_folder else ""
     return f"single-file LTX-{spec.version} checkpoint {path.name}{fp8}{rest}"
