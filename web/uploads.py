@@ -217,8 +217,13 @@ async def receive_upload(
     incoming.mkdir(parents=True)
     sink = _Sink(incoming, limit)
     parser = MultipartParser(params[b"boundary"], sink.callbacks())
+    received = 0
     try:
         async for chunk in chunks:
+            received += len(chunk)
+            if received > limit + 64 * 1024:  # every byte counts: text fields and padding outside file parts too
+                raise UploadTooLarge(f"Upload refused: the request is larger than {limit // (1024 * 1024)} MiB, "
+                                     f"the most this server accepts now ({_why_limit(workspace.uploads_dir, limit)}).")
             parser.write(chunk)
             if sink.error:
                 raise sink.error

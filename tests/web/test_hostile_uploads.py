@@ -364,3 +364,18 @@ def test_rfc5987_and_other_file_name_forms_in_part_headers(client, workspace, di
     upload = response.json()[0]
     assert upload["files"][0]["name"] == stored
     assert (Path(upload["path"]) / stored).read_bytes() == b"data"
+
+
+def test_a_streamed_body_of_text_fields_or_padding_counts_against_the_limit(client, workspace, monkeypatch):
+    monkeypatch.setattr(client.app.state.settings, "max_upload_mb", 1)
+
+    def body():  # chunked (no Content-Length): a text field that never ends, no file part at all
+        yield f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n".encode()
+        for _ in range(48):
+            yield b"x" * (64 * 1024)
+        yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+    response = client.post("/api/uploads", content=body(),
+                           headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.status_code == 413 and "larger than 1 MiB" in response.json()["error"]
+    assert _kept(workspace) == []
