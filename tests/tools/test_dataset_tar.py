@@ -134,3 +134,12 @@ def client_factory(workspace):
     yield make
     for c in clients:
         c.__exit__(None, None, None)
+
+
+def test_checking_a_tarball_reads_it_without_importing(tmp_path, workspace, clip_bytes):
+    from tools.dataset import check_dataset
+
+    archive = _tar(tmp_path / "set.tar.gz", [("c0.mp4", clip_bytes[0]), ("c1.mp4", clip_bytes[1])], "w:gz")
+    report = check_dataset(archive)
+    assert report.id is None and report.n_videos == 2 and report.path == str(archive)
+    _nothing_left(workspace)
