@@ -130,7 +130,10 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
 def _ordinal(low: str) -> int | None:
     """1-based place named by a short reference to a list ("the second one", "number 2", "#3", "the last one":
     -1); None when the message says more than that."""
-    m = _ORDINAL.fullmatch(re.sub(r"[.!?,]", " ", low).strip())
+    *before, last = re.split(r"[,;]", low)  # "no not that, the third": a refused pick, then the one meant
+    if before and not all(words.answer(part) == "no" or negated(_spaced(part)) for part in before):
+        return None
+    m = _ORDINAL.fullmatch(re.sub(r"[.!?,]", " ", last).strip())
     if not m:
         return None
     word = next(g for g in m.groups() if g)

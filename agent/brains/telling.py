@@ -61,10 +61,11 @@ def describe(tool: str, result: Any, is_error: bool) -> str:
         return _explain_text(result)
     if tool in ("job_status", "cancel_job") and isinstance(result, dict) and "status" in result:
         return _job_text(result)
-    if tool == "list_recipes" and isinstance(result, list):
-        return "\n".join(f"- {r.get('name')}: {r.get('title')}. {r.get('purpose')}" for r in result)
+    if tool == "list_recipes" and isinstance(result, list):  # numbered: "the second one" picks by place
+        return "\n".join(f"{i}. {r.get('name')}: {r.get('title')}. {r.get('purpose')}" for i, r in enumerate(result, 1))
     if tool == "list_my_loras" and isinstance(result, list):
-        return "\n".join(_lora_line(item) for item in result) or "No LoRAs trained here yet."
+        return "\n".join(f"{i}. {_lora_line(item)[2:]}" for i, item in enumerate(result, 1)) or \
+            "No LoRAs trained here yet."
     if tool in ("list_my_loras", "list_recipes") and isinstance(result, list):
         return "\n".join(_line(item) for item in result) or "Nothing yet."
     if tool == "inspect_lora" and isinstance(result, dict) and result.get("summary"):

@@ -260,3 +260,13 @@ def test_redo_with_a_change_before_any_run_changes_the_plan(user):
     events, _ = say("redo it with rank 8")
     assert _config(kick, "lora", "rank") == 8 and not _asked(events)
     assert _jobs(workspace, kick) == []
+
+
+def test_a_numbered_list_and_a_corrected_pick(sidekick_factory):
+    kick = sidekick_factory(GuidedBrain(), thread_id="picks")
+    _, text = _say_text(kick, "which recipes are there?")
+    assert text.startswith("1. ") and "\n2. " in text  # numbered, so "the second one" has a meaning
+    [listed] = [m for m in kick.state()["messages"] if m.get("name") == "list_recipes"]
+    _say_text(kick, "the second one")
+    _say_text(kick, "no not that, the third")
+    assert kick.state()["recipe"] == listed["content"][2]["name"]
