@@ -349,3 +349,17 @@ def test_a_part_without_its_config_says_so(tmp_path, sharded, part):
     (folder / part / "config.json").unlink()
     with pytest.raises(LoraportError, match=f"{part}/config.json is missing: the diffusers-format copy is incomplete"):
         _load(folder)
+
+
+@pytest.mark.parametrize("field, value", [("hidden_size", 32), ("num_hidden_layers", 5)])
+def test_a_gemma_of_another_size_is_refused_before_loading(tmp_path, sharded, field, value):
+    """e.g. gemma-3-4b-it downloaded instead of the 12B: its hidden states do not fit the text connectors."""
+    gemma = Path(shutil.copytree(sharded / "text_encoder", tmp_path / "gemma-3-4b-it"))
+    shutil.copytree(sharded / "tokenizer", gemma, dirs_exist_ok=True)
+    config = json.loads((gemma / "config.json").read_text())
+    config["text_config"][field] = value
+    if field == "num_hidden_layers":
+        config["text_config"]["layer_types"] = ["sliding_attention"] * value
+    (gemma / "config.json").write_text(json.dumps(config))
+    with pytest.raises(LoraportError, match="another Gemma than the one the model was trained with"):
+        _load(sharded, te=gemma)

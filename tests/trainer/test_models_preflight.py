@@ -127,8 +127,11 @@ def test_the_built_in_ltx2_configs_build_ltx2s_parts():
     assert type(parts["vocoder"]).__name__ == "LTX2Vocoder" and parts["vocoder"].config.output_sampling_rate == 24000
 
 
-def test_an_ltx2_single_file_with_a_bare_gemma_folder_passes_on_built_in_configs(files, tmp_path, no_loading):
-    """LTX-2's usual download: ltx-2-19b-dev.safetensors plus Gemma 3 on its own (no diffusers folder)."""
+def test_an_ltx2_single_file_with_a_bare_gemma_folder_is_checked_against_the_built_in_configs(files, tmp_path,
+                                                                                              no_loading):
+    """LTX-2's usual download: ltx-2-19b-dev.safetensors plus Gemma 3 on its own (no diffusers folder). The file
+    passes; the tiny Gemma is then measured against the real LTX-2 connectors (Gemma 3 12B: 3840 wide, 48
+    layers) and refused, which shows the built-in configs were found."""
     parts = layouts.tiny_parts()
     gemma = tmp_path / "gemma-3-12b-it-qat-q4_0-unquantized"
     parts["text_encoder"].save_pretrained(gemma)
@@ -136,4 +139,5 @@ def test_an_ltx2_single_file_with_a_bare_gemma_folder_passes_on_built_in_configs
     state = layouts.lightricks_state_dict(parts)
     ltx2_file = {k: v for k, v in state.items() if ".to_gate_logits." not in k and "prompt_adaln_single." not in k}
     save_file(ltx2_file, str(tmp_path / "ltx-2-19b-dev.safetensors"))
-    assert "single-file LTX-2 checkpoint" in _check(tmp_path / "ltx-2-19b-dev.safetensors", gemma, model="ltx-2")
+    with pytest.raises(LoraportError, match="connectors read 3840-wide hidden states from 48 layers"):
+        _check(tmp_path / "ltx-2-19b-dev.safetensors", gemma, model="ltx-2")

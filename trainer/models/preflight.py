@@ -28,6 +28,7 @@ def check_weights(model_cfg: ModelConfig, spec: ModelSpec) -> str:
     what = _file(path, te, spec) if path.is_file() else _folder(path, spec)
     ltx2.check_text_class(te if te is not None else path, spec.version)
     _text(te if te is not None else path)
+    _gemma_fits_connectors(te if te is not None else path, _connectors_config(path, te, spec))
     return what
 
 
@@ -104,3 +105,35 @@ def _config(path: Path) -> dict:
     except (OSError, ValueError) as exc:
         raise LoraportError(f"{path} is not valid JSON ({exc}): the model folder is damaged.") from None
     return data if isinstance(data, dict) else {}
+
+
+def _connectors_config(path: Path, te: Path | None, spec: ModelSpec) -> dict:
+    """The text connectors' config this load will use: the folder's own, or the built-in one for a single file."""
+    for folder in (path, te):
+        if folder is not None and ltx2.is_diffusers_folder(folder) and (folder / "connectors").is_dir():
+            return _config(folder / "connectors" / "config.json")
+    from trainer.models.ltx2_configs import PART_CLASSES
+
+    return dict(PART_CLASSES.get(spec.version, {}).get("connectors", ("", {}))[1])
+
+
+def _gemma_fits_connectors(te: Path, connectors: dict) -> None:
+    """The connectors read every hidden state of Gemma (its layers + 1, each of its hidden size): another Gemma
+    (a 4B or 27B instead of the 12B) would load and then fail on the first caption, or worse, not fail."""
+    import transformers
+
+    folder = te / "text_encoder" if ltx2.is_diffusers_folder(te) else te
+    try:
+        config = transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise LoraportError(f"{folder}/config.json cannot be read as a Gemma config ({exc}): the text encoder "
+                            "folder is damaged or not a Gemma model.") from None
+    text = getattr(config, "text_config", None) or config
+    found = (getattr(text, "hidden_size", None), getattr(text, "num_hidden_layers", None))
+    want = (connectors.get("caption_channels"), connectors.get("text_proj_in_factor"))
+    if None in found or None in want or (found[0], found[1] + 1) == want:
+        return
+    raise LoraportError(
+        f"{folder} holds a Gemma with hidden size {found[0]} and {found[1]} layers, but this model's text "
+        f"connectors read {want[0]}-wide hidden states from {want[1] - 1} layers: it is another Gemma than the one "
+        "the model was trained with (LTX-2 and 2.3: Gemma 3 12B). Point the text encoder path at that one.")
