@@ -46,6 +46,8 @@ class GuidedBrain:
             # (the launch at the review step; the evaluation once trained), never a second run by accident
             return self.on_agree(state)
         for call in calls:
+            if call["name"] == "estimate" and _training(state):  # "how long will it take?" while it trains: the
+                call.update(name="job_status", args={})  # job's own ETA from its measured speed, not a forecast
             if call["name"] == "retrain_with" and _before_first_run(call["args"], state):
                 # "same settings but 2000 steps" at the review step: this thread has no run to redo yet, so it
                 # is a change to the plan (its earlier runs elsewhere are named by recipe: "my style LoRA")
@@ -133,6 +135,12 @@ def talk(kind: str, args: dict[str, Any], state: dict[str, Any]) -> str:
                 "--thread); this one keeps its plan and runs. Or change anything here: the recipe, the clips, a "
                 "setting.")
     return f"{UNKNOWN} {likely_steps(state)}"
+
+
+def _training(state: dict[str, Any]) -> bool:
+    """A training run of this thread that has not been evaluated yet (running, or just ended)."""
+    job = latest_job(state, "train")
+    return bool(job) and job not in {e.get("job_id") for e in state.get("evaluations") or []}
 
 
 def _before_first_run(args: dict[str, Any], state: dict[str, Any]) -> bool:

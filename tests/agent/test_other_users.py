@@ -270,3 +270,12 @@ def test_a_numbered_list_and_a_corrected_pick(sidekick_factory):
     _say_text(kick, "the second one")
     _say_text(kick, "no not that, the third")
     assert kick.state()["recipe"] == listed["content"][2]["name"]
+
+
+def test_how_long_while_training_is_the_jobs_own_eta():
+    state = {"messages": [], "job_ids": ["train-20260101-000000-abcdef"], "config": {"optim": {}}}
+    for text in ("how long will this take", "why is it so slow", "how much longer"):
+        _, calls = GuidedBrain().on_user(text, state)
+        assert [c["name"] for c in calls] == ["job_status"], text
+    _, calls = GuidedBrain().on_user("how long will this take", {"messages": [], "job_ids": []})
+    assert [c["name"] for c in calls] == ["estimate"]
