@@ -202,3 +202,10 @@ def test_a_header_with_thousands_of_metadata_keys_gives_a_bounded_report(tmp_pat
     r = _report(path, header_only=True)
     assert len(r.metadata) == 201 and r.metadata["..."] == "19801 more keys not shown"
     assert r.trigger_words == ["zxq"]  # read from the whole metadata, not the cut one
+
+
+def test_header_length_longer_than_the_json_but_inside_the_file_is_refused(tmp_path):
+    h = json.dumps({f"{BASE}.lora_A.weight": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    (tmp_path / "l.safetensors").write_bytes(struct.pack("<Q", len(h) + 6) + h + b"\x01\x02\x03\x04\x05\x06\0\0")
+    with pytest.raises(LoraportError, match="not valid JSON"):
+        inspect_lora(tmp_path / "l.safetensors")
