@@ -177,7 +177,8 @@ BARE_VALUE_CUES = ("use", "make it", "set it", "change it", "try", "go with", "b
                    "what about", "to", "go for", "let's do", "lets do", "let's try", "prefer", "rather",
                    "put it", "make that", "set that", "change that", "please", "instead of", "like", "say",
                    "maybe", "around", "about", "can we", "could we", "let's", "lets", "go to", "make them",
-                   "actually", "rather", "no wait", "i meant", "i mean", "correction", "sorry")
+                   "actually", "rather", "no wait", "i meant", "i mean", "correction", "sorry", "then", "better",
+                   "is fine", "works")
 # Direction words that alone ("fire it up") are not a change of the setting last talked about.
 NOT_BARE = ("up", "down", "bump", "drop", "cut", "raise", "reduce", "increase", "decrease", "more", "less",
             "higher", "lower", "fewer")

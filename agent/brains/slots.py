@@ -234,7 +234,7 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
         name, value = _owner(tokens, i, ends, mentions), tok
         if name is None and "e-" in tok:  # 2e-4 is a learning rate whatever was said before
             name = "learning_rate"
-        elif name is None and strict and earlier:
+        elif name is None and strict and earlier and _bare(tokens, i):
             name = earlier[-1]
         if name is None or _kinds().get(name, ("",))[0] not in ("int", "float", "frames", "str"):
             continue
@@ -287,6 +287,19 @@ def _value_words() -> dict[str, tuple[str, str]]:
 
 
 _PLAIN_CHOICES = {"on", "off", "required", "none", "auto", "no", "blocks", "cpu"}
+
+
+def _bare(tokens: list[str], i: int) -> bool:
+    """A number said on its own ("use 16 instead", "maybe 24?"), not one counting something else ("about 3
+    hours", "like 40 clips", "2 kids", "2am"): only then may it belong to the setting talked about before."""
+    after = tokens[i + 1] if i + 1 < len(tokens) else ""
+    return not after or not after[0].isalpha() or after in _BARE_FOLLOWERS or after in P.UP + P.DOWN
+
+
+_BARE_FOLLOWERS = {"please", "pls", "plz", "instead", "then", "now", "actually", "maybe", "ok", "okay", "thanks",
+                   "or", "is", "would", "should", "could", "might", "will", "seems", "sounds", "works", "too",
+                   "this", "next", "again", "and", "but", "if", "for", "so", "i", "we", "it", "maybe", "perhaps",
+                   "rather", "like", "at", "then", "cheers", "ty", "thx", "lol"}
 
 
 def _on_off(joined: str) -> str | None:

@@ -384,3 +384,19 @@ def test_a_job_id_survives_the_reader_whatever_its_random_part():
     for job_id in ids:
         [intent] = parse(f"whats the status of job {job_id}")
         assert (intent.tool, intent.args) == ("job_status", {"job_id": job_id}), job_id
+
+
+CHATTER_WITH_NUMBERS = ["i've been at this for 3 hours lol", "it took about 3 hours last time", "it's like 2am here",
+                        "i have 2 kids to feed lol", "maybe 20 minutes?", "that's about 10 times faster",
+                        "the last one had like 40 clips", "my old lora took around 5 hours"]
+
+
+@pytest.mark.parametrize("text", CHATTER_WITH_NUMBERS)
+def test_a_number_counting_something_else_is_not_the_setting_talked_about(text):
+    assert not {SET, "retrain_with", "launch_training"} & set(_tools(text, "steps")), text
+
+
+@pytest.mark.parametrize("text", ["say 3000", "how about 3000", "3000 then", "maybe 3000?", "3000 would be better",
+                                  "use 3000 instead"])
+def test_a_bare_number_after_the_setting_was_talked_about_is_its_value(text):
+    assert _changes(text, "steps") == {"steps": "3000"}
