@@ -378,7 +378,7 @@ def _owner(tokens, i, ends, mentions) -> str | None:
     if nxt in P.UP + P.DOWN and i + 2 < len(tokens) and tokens[i + 2] in P.UNITS:
         return P.UNITS[tokens[i + 2]]
     before = [name for _, e, name in mentions if e <= i]
-    return before[-1] if before else None
+    return before[-1] if before and _bare(tokens, i) else None  # "rank 16 took 3 hours": 3 is no rank
 
 
 def _direction(joined: str) -> str:

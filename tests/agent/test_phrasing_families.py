@@ -396,6 +396,11 @@ def test_a_number_counting_something_else_is_not_the_setting_talked_about(text):
     assert not {SET, "retrain_with", "launch_training"} & set(_tools(text, "steps")), text
 
 
+def test_a_number_counting_something_else_is_not_the_setting_named_before_it():
+    assert _changes("rank 16 took 3 hours last time")["rank"] == "16"
+    assert _changes("steps for 20 clips should be 2000") == {"steps": "2000"}
+
+
 @pytest.mark.parametrize("text", ["say 3000", "how about 3000", "3000 then", "maybe 3000?", "3000 would be better",
                                   "use 3000 instead"])
 def test_a_bare_number_after_the_setting_was_talked_about_is_its_value(text):
