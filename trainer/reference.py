@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.errors import LoraportError
+from trainer.ic_marks import ic_marker, lora_names
 
 if TYPE_CHECKING:
     import torch
@@ -62,11 +63,13 @@ class ReferenceSettings:
     temporal_scale_factor: int = 1
 
 
-def reference_settings(metadata: dict[str, str]) -> ReferenceSettings:
-    """Read the IC-LoRA keys from a LoRA's metadata: loraport's ``loraport.strategy`` and ltx-trainer's
-    ``reference_*_scale_factor`` keys. Any of them marks the file as an IC-LoRA."""
+def reference_settings(metadata: dict[str, str], names: list[str | None] = ()) -> ReferenceSettings:
+    """Read the IC-LoRA keys from a LoRA's metadata: ltx-trainer's ``reference_*_scale_factor`` keys (the musubi
+    fork's ``ss_`` spellings too), else ``ic_marker`` (a strategy, a training flag, the file's ``names``)."""
     def factor(key: str) -> int | None:
         raw = metadata.get(key)
+        if raw in (None, ""):
+            raw = metadata.get(f"ss_{key}")
         if raw in (None, ""):
             return None
         try:
@@ -79,7 +82,7 @@ def reference_settings(metadata: dict[str, str]) -> ReferenceSettings:
 
     spatial = next((v for v in (factor(k) for k in SPATIAL_KEYS) if v is not None), None)
     temporal = factor(TEMPORAL_KEY)
-    ic = metadata.get("loraport.strategy") == "ic-lora" or spatial is not None or temporal is not None
+    ic = spatial is not None or temporal is not None or bool(ic_marker(metadata, names))
     return ReferenceSettings(ic_lora=ic, downscale_factor=spatial or 1, temporal_scale_factor=temporal or 1)
 
 
@@ -89,10 +92,11 @@ def read_reference_settings(lora_path: Path) -> ReferenceSettings:
 
     try:
         with safe_open(str(lora_path), framework="pt") as f:
-            return reference_settings(f.metadata() or {})
+            metadata = f.metadata() or {}
     except (SafetensorError, OSError) as exc:
         raise LoraportError(f"{Path(lora_path).name}: cannot read its header ({exc}); is it a .safetensors LoRA?"
                             ) from exc
+    return reference_settings(metadata, lora_names(lora_path, metadata))
 
 
 def reference_metadata(downscale_factor: int = 1, temporal_scale_factor: int = 1) -> dict[str, str]:

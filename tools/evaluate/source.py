@@ -125,9 +125,11 @@ def _config_from_metadata(path: Path, dataset: str | Path, header: "Header | Non
             buckets = json.loads(md["loraport.buckets"])
         except ValueError:
             pass  # keep the model's default buckets
+    from trainer.ic_marks import lora_names
     from trainer.reference import reference_settings
 
-    ref = reference_settings(md)  # an IC-LoRA (ours or ltx-trainer's) is rendered and scored with references
+    # an IC-LoRA (ours, ltx-trainer's, musubi's) is rendered and scored with references
+    ref = reference_settings(md, lora_names(path, md))
     strategy = {"name": "ic-lora", "reference_downscale_factor": ref.downscale_factor} if ref.ic_lora else {}
     try:
         return TrainConfig.model_validate({

@@ -9,14 +9,11 @@ own ``loraport.*`` keys (docs/CONTRACTS.md). Metadata is data: it is parsed, nev
 import json
 import re
 
+from trainer.ic_marks import ic_marker
+
 MAX_VALUE_CHARS = 300
 MAX_KEYS = 200
 _REFERENCE = re.compile(r"^(?:ss_)?(reference_.*(?:scale|downscale)_factor)$")
-# The musubi-tuner LTX fork's flags for its reference-conditioned (IC) training modes.
-_IC_FLAGS = ("ss_ic_lora_strategy", "ss_v2v_training", "ss_av_ic_training", "ss_audio_ref_ic_training",
-             "ss_video_ref_only_av_training")
-# Lightricks names its IC-LoRAs ltx-2-19b-ic-lora-*, LTX-2.3-22b-IC-LoRA-*; "comic-lora" is not one.
-_IC_NAME = re.compile(r"(?<![a-z])ic[-_ ]?lora(?![a-z])", re.IGNORECASE)
 # "trigger word: ohwx", "Trigger phrase = zxq man", "triggers: sks" in a free-text comment or description
 _TRIGGER_SAID = re.compile(r"(?<![a-z])trigger(?:[ _-]?(?:word|phrase|token))?s?\s*[:=]\s*([^\n,;.]{1,100})",
                            re.IGNORECASE)
@@ -85,22 +82,13 @@ def ic_lora_info(metadata: dict[str, str], names: list[str]) -> tuple[dict[str, 
     """(reference factors, what says it is an IC-LoRA), or (None, "") for a plain LoRA.
 
     ltx-trainer writes the factors only when they differ from 1, so an IC-LoRA may carry none: then a training
-    flag (loraport's strategy, the musubi fork's ``ss_*_training``) or an IC-LoRA file name marks it, and the
-    factor is the pipelines' default of 1."""
+    flag (loraport's strategy, the musubi fork's ``ss_*_training``) or an IC-LoRA file name marks it
+    (``trainer.ic_marks.ic_marker``, the rule Studio follows too), and the factor is the pipelines' default of 1."""
     factors = ic_lora_factors(metadata)
     if factors:
         return factors, f"metadata {', '.join(sorted(factors))} (reference-video scale factors)"
-    if (metadata.get("loraport.strategy") or "").strip().lower() == "ic-lora":
-        return {"reference_downscale_factor": 1.0}, "metadata loraport.strategy = 'ic-lora'"
-    for key in _IC_FLAGS:
-        value = (metadata.get(key) or "").strip()
-        if value and value.lower() not in ("false", "0", "none", "null"):
-            return ({"reference_downscale_factor": 1.0},
-                    f"metadata {key} = {value[:40]!r} (reference-conditioned training)")
-    for name in names:
-        if name and _IC_NAME.search(name):
-            return {"reference_downscale_factor": 1.0}, f"the name {name[:80]!r} says IC-LoRA"
-    return None, ""
+    marker = ic_marker(metadata, names)
+    return ({"reference_downscale_factor": 1.0}, marker) if marker else (None, "")
 
 
 def training_tool(metadata: dict[str, str], adapter_config: dict | None) -> str | None:
