@@ -158,7 +158,9 @@ def test_a_question_about_the_trigger_never_sets_it(text):
 @pytest.mark.parametrize(("text", "trigger"), [
     ("use ohwx as trigger", "ohwx"), ("trigger ohwx man", "ohwx man"), ("set the trigger to zorbly style", "zorbly style"),
     ("can you set the trigger to ohwx?", "ohwx"), ("could we make the trigger word sks dog please", "sks dog"),
-    ("trigger phrase = 'zorbly style'", "zorbly style"), ("make the trigger “Zorbly Style”", "Zorbly Style")])
+    ("trigger phrase = 'zorbly style'", "zorbly style"), ("make the trigger “Zorbly Style”", "Zorbly Style"),
+    ("the trigger was ohwx", "ohwx"), ("i always used sks as my trigger", "sks"),
+    ("the trigger should stay zorbly style", "zorbly style"), ("my trigger is zorbly style", "zorbly style")])
 def test_a_trigger_asked_for_is_kept_as_written(text, trigger):
     assert _changes(text)["trigger"] == trigger
 
