@@ -189,7 +189,8 @@ WEAK_CUES = ("more", "fewer", "less", "higher", "up", "down", "to", "with", "at"
 QUESTION_WORDS = ("why", "what", "how", "which", "is", "are", "does", "do", "will", "would", "should", "isn't",
                   "whats", "what's", "hows", "how's", "who", "when", "where", "wtf", "explain", "tell", "can", "could")
 EVALUATIVE = ("seems", "seem", "looks", "feels", "sounds", "appears", "too low", "too high", "too small",
-              "too big", "really low", "really high", "quite low", "quite high", "so low", "so high")
+              "too big", "really low", "really high", "quite low", "quite high", "so low", "so high", "too many",
+              "too few", "too much", "too little", "too long", "too short", "overkill", "excessive", "feel like")
 
 # Relative changes spoken without a number -> the overrides syntax of tools.plan.overrides.
 RELATIVE: dict[str, str] = {

@@ -407,3 +407,15 @@ def test_a_number_counting_something_else_is_not_the_setting_named_before_it():
                                   "use 3000 instead"])
 def test_a_bare_number_after_the_setting_was_talked_about_is_its_value(text):
     assert _changes(text, "steps") == {"steps": "3000"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("is rank 32 ok or should i go lower", [("explain_settings", {"setting": "rank"})]),
+    ("i feel like 2000 steps is too many", [("explain_settings", {"setting": "steps"})]),
+    ("is 2000 steps too many? lets do 1000", [("explain_settings", {"setting": "steps"}),
+                                              (SET, {"changes": {"steps": "1000"}})]),
+    ("rank 64 is overkill right?", [("explain_settings", {"setting": "rank"})]),
+    ("go lower on the rank", [(SET, {"changes": {"rank": "-50%"}})]),
+])
+def test_doubts_about_a_value_are_questions_not_changes_or_launches(text, expected):
+    assert [(i.tool or i.kind, i.args) for i in parse(text)] == expected
