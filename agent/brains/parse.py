@@ -71,7 +71,8 @@ def parse(text: str, last_setting: str | None = None) -> list[Intent]:
         family = "check_hardware"
     reading = read_settings(_without(low, cards), last_setting)
     changes = dict(reading.changes)
-    if family == "launch_training" and (reading.asked_about or (cue == "go" and len(low.split()) > 3)):
+    if family == "launch_training" and (reading.asked_about or (cue == "go" and len(low.split()) > 3)
+                                        or re.match(r"\s*(?:where|how|what|why|when|which|who)\b", low)):
         family = None  # "is rank 32 ok or should I go lower?" asks about rank; it starts nothing
     if (trigger := read_trigger(rest)) is not None:
         changes["trigger"] = trigger

@@ -8,7 +8,8 @@ is adding a cue here, not writing a regex or placing it in an order. Settings, t
 
 # family -> cues. A family is a tool the guided brain calls, or a conversational move it answers itself.
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "help": ("help", "what can you do", "what do you do", "what can i do", "commands", "how does this work",
+    "help": ("help", "where do i start", "how do i start", "how do i begin", "where do i begin", "how to start",
+             "how do i get started", "getting started", "how does it start", "what can you do", "what do you do", "what can i do", "commands", "how does this work",
              "how does it work", "what are my options", "what are you", "who are you", "instructions"),
     "next": ("what now", "now what", "what next", "whats next", "what's next", "next step", "next steps",
              "what do i do now", "what should i do now", "where are we", "where were we", "what's left",

@@ -419,3 +419,9 @@ def test_a_bare_number_after_the_setting_was_talked_about_is_its_value(text):
 ])
 def test_doubts_about_a_value_are_questions_not_changes_or_launches(text, expected):
     assert [(i.tool or i.kind, i.args) for i in parse(text)] == expected
+
+
+@pytest.mark.parametrize("text", ["where do i start", "how do i start training", "when will it start",
+                                  "what happens when it starts?", "how do I begin"])
+def test_a_question_about_starting_is_not_a_launch(text):
+    assert "launch_training" not in _tools(text)
