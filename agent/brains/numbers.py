@@ -14,11 +14,14 @@ _SCALES = {"hundred": 100, "thousand": 1000}
 
 def numbers_as_written(t: str) -> str:
     """Numbers the way people type them: ".0001" -> 0.0001, "2 e-4" / "2x10^-4" / "2*10^-4" -> 2e-4, "10^-4" ->
-    1e-4, "1,500" -> 1500, "thirtytwo" -> "thirty two", "a couple (of) thousand" -> "two thousand"."""
+    1e-4, "1,500" -> 1500, "0,0002" -> 0.0002 (a decimal comma), "thirtytwo" -> "thirty two", "a couple (of)
+    thousand" -> "two thousand"."""
     t = re.sub(r"(?<![\w.])\.(\d)", r"0.\1", t)
     t = re.sub(r"\b(\d+(?:\.\d+)?)\s*(?:x|\*|\u00d7)\s*10\s*\^\s*([+-]?\d+)\b", r"\1e\2", t)
     t = re.sub(r"(?<![\w.])10\s*\^\s*([+-]?\d+)\b", r"1e\1", t)
     t = re.sub(r"\b(\d+(?:\.\d+)?)\s+e\s*([+-]\d+)\b", r"\1e\2", t)
+    t = re.sub(r"\b0,(\d+)\b|\b(\d+),(\d+)(?=e[+-]?\d)", lambda m: f"0.{m.group(1)}" if m.group(1) else
+               f"{m.group(2)}.{m.group(3)}", t)  # a decimal comma: "0,0002", "1,5e-4"
     t = re.sub(r"\b(\d{1,3}),(\d{3})\b(?!,\d)", r"\1\2", t)
     t = re.sub(r"\b(" + "|".join(_TENS) + r")(" + "|".join(w for w in _ONES if 0 < _ONES[w] < 10) + r")\b",
                r"\1 \2", t)

@@ -74,7 +74,8 @@ def test_switches_said_with_or_without_a_negation(text, changes):
     assert _changes(text) == changes
 
 
-LR_SPELLINGS = ["2e-4", "2E-4", "2e-04", "2 e-4", "0.0002", ".0002", "2x10^-4", "2 x 10^-4", "2*10^-4"]
+LR_SPELLINGS = ["2e-4", "2E-4", "2e-04", "2 e-4", "0.0002", ".0002", "0,0002", "2,0e-4", "2x10^-4", "2 x 10^-4",
+                "2*10^-4"]
 LR_FRAMES = ["lr {}", "lr={}", "learning rate {}", "set the learning rate to {}", "can u make the lr {}",
              "change lr to {} please", "Learning-rate: {}", "use a learning rate of {}"]
 
