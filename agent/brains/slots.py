@@ -305,7 +305,7 @@ _BARE_FOLLOWERS = {"please", "pls", "plz", "instead", "then", "now", "actually",
 def _on_off(joined: str) -> str | None:
     """"true" / "false" for a switch said in words ("turn on", "without", "keep"), None when none is said."""
     off = re.search(r" (?:off|disable|disabled|false|no|without|skip|drop|remove) ", joined)
-    on = re.search(r" (?:on|enable|enabled|true|yes|use|keep|include|with|too|also) ", joined)
+    on = re.search(r" (?:on|enable|enabled|true|yes|use|keep|include|with|too|also|train|learn) ", joined)
     return "false" if off else "true" if on else None
 
 

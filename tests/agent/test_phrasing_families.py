@@ -64,6 +64,7 @@ SWITCHES = [  # a negated switch goes the one other way, or nowhere
     ("no audio", {"audio": "off"}), ("no sound please", {"audio": "off"}), ("train it without audio",
                                                                            {"audio": "off"}),
     ("keep the sound", {"audio": "on"}), ("train the voice too", {"audio": "on"}),
+    ("dont train the voice", {"audio": "off"}), ("do not learn the sound", {"audio": "off"}),
     ("don't quantize the base to nf4", {"quantize_base": "none"}), ("switch to adamw", {"optimizer": "adamw"}),
     ("don't use cosine", {}),  # three schedules: which one instead is not said, so nothing changes
 ]
