@@ -301,12 +301,28 @@ _SPACED = re.compile(r"(?<![\w\"'`(\[<])((?:[A-Za-z]:[\\/]|~/|/)[^\n\"'`<>|()\[\
 _JOINERS = re.compile(r"\s(?:and|the|are|is|in|with|at|here|then|also|plus|clips?|lora)\s", re.I)
 
 
+def _user_path(text: str) -> Path:
+    """``~`` expanded where it can be ("~~/x" or an unknown "~user" stay as typed: the tool's error says so)."""
+    try:
+        return Path(text).expanduser()
+    except (RuntimeError, KeyError):
+        return Path(text)
+
+
+def _exists(path: Path, folder: bool = False) -> bool:
+    """Whether a typed path is there; a name the system cannot even look up (too long, odd bytes) is not."""
+    try:
+        return path.is_dir() if folder else path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _quote_spaced(raw: str) -> str:
     """An unquoted file path with spaces in it ("/home/me/My LoRAs/zorbly v2.safetensors") put in quotes, when
     it exists or reads as one path (no "and", "the", "clips" inside it)."""
     def quote(m: re.Match[str]) -> str:
         path = m.group(1)
-        return f'"{path}"' if Path(path).expanduser().exists() or not _JOINERS.search(path) else path
+        return f'"{path}"' if _exists(_user_path(path)) or not _JOINERS.search(path) else path
     return _SPACED.sub(quote, raw)
 
 
@@ -315,9 +331,9 @@ def _folder_with_spaces(raw: str, match: re.Match[str]) -> tuple[Path, re.Match[
     after = raw[match.end():].split()
     for n in range(min(4, len(after)), 0, -1):
         candidate = raw[match.start():match.end()] + " " + " ".join(after[:n])
-        path = Path(candidate.rstrip(".,;:!?")).expanduser()
+        path = _user_path(candidate.rstrip(".,;:!?"))
         found = re.compile(re.escape(candidate)).search(raw, match.start())
-        if path.is_dir() and found:
+        if _exists(path, folder=True) and found:
             return path, found
     return None
 
@@ -337,12 +353,12 @@ def _paths(raw: str) -> tuple[list[Intent], str]:
             continue
         if " " in token and not low.endswith((".safetensors", *_MEDIA)) and not token.startswith(("/", "~")):
             continue  # a bracketed remark, not a path
-        path = Path(token).expanduser()
-        if match.group(7) is not None and not path.exists() and (longer := _folder_with_spaces(raw, match)):
+        path = _user_path(token)
+        if match.group(7) is not None and not _exists(path) and (longer := _folder_with_spaces(raw, match)):
             path, match = longer  # "~/Videos/zorbly clips": a folder whose name has spaces, unquoted
         if low.endswith(".safetensors"):
             intents.append(Intent("tool", "inspect_lora", {"path": str(path)}))
-        elif low.endswith(_MEDIA) or path.is_dir() or token.startswith(("/", "~", "./", "../")):
+        elif low.endswith(_MEDIA) or _exists(path, folder=True) or token.startswith(("/", "~", "./", "../")):
             # A path that does not exist still goes to the tool: its error says what was wrong.
             intents.append(Intent("tool", "import_dataset", {"source": str(path)}))
         else:

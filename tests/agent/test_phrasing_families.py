@@ -427,3 +427,21 @@ def test_doubts_about_a_value_are_questions_not_changes_or_launches(text, expect
                                   "what happens when it starts?", "how do I begin"])
 def test_a_question_about_starting_is_not_a_launch(text):
     assert "launch_training" not in _tools(text)
+
+
+def test_the_reader_never_fails_on_odd_input():
+    """Any mix of words, numbers, paths, quotes and odd characters is read or not, never an exception (a turn
+    that raised would lose the user's message)."""
+    import random
+
+    parts = ["rank", "16", "steps", "don't", "start", "the", "second", "one", "~~/x.safetensors", "~nobody/a b.mp4",
+             "/" + "a" * 300 + ".safetensors", "file://", "C:\\x", "(", ")", '"', "'", "`", "?", "!", ",", ".", "0,",
+             "2x10^-4", "e-4", "twenty", "thousand", "a", "couple", "of", "not", "🚀", "ß", "\u2019", "\x00", "\n",
+             "#2", "3rd", "ltx", "2.5", "trigger", "triger", "retrian", "4090s", "24gb", "keep", "old", "and", "%"]
+    rng = random.Random(5)
+    for _ in range(1500):
+        text = " ".join(rng.choice(parts) for _ in range(rng.randint(1, 12)))
+        text = text.replace(" ", "") if rng.random() < 0.25 else text
+        for last in (None, "rank"):
+            parse(text, last)
+            words.answer(text)
