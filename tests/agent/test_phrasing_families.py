@@ -445,3 +445,12 @@ def test_the_reader_never_fails_on_odd_input():
         for last in (None, "rank"):
             parse(text, last)
             words.answer(text)
+
+
+@pytest.mark.parametrize(("text", "tool"), [
+    ("can i get the checkpoint from step 750", "export_checkpoint"), ("save the best checkpoint as its own file",
+                                                                       "export_checkpoint"),
+    ("which checkpoint is best", "evaluate"), ("is the best one the last one?", "evaluate"),
+    ("dont export anything", "no")])
+def test_checkpoints_in_other_words(text, tool):
+    assert _tools(text) == [tool]
