@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from agent import words
 from agent.brains import phrases as P
-from agent.brains.slots import Reading, negated, normalise, read_settings
+from agent.brains.negation import negated
+from agent.brains.slots import Reading, normalise, read_settings
 from agent.brains.trigger import read_trigger
 from tools.plan.gpus import gpu_words
 

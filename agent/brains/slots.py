@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from agent.brains import phrases as P
+from agent.brains.negation import negated, the_other_way
 from agent.brains.numbers import number_words, numbers_as_written, p_resolution, seconds_to_frames
 from agent.brains.typos import fix_typos
 
@@ -267,7 +268,7 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
     if model and (any(n == "model" for _, _, n in mentions) or re.search(r" (?:switch|use|train on|go with) ",
                                                                           joined)):
         found["model"] = model
-    return _negated(found, joined) if negated(joined) else found
+    return the_other_way(found, _kinds()) if negated(joined) else found
 
 
 @functools.cache
@@ -330,33 +331,6 @@ _AND = {"and", "but", "then", "also", "while", "n", "&"}
 _LEAD_FILLERS = {"hmm", "hm", "ok", "okay", "so", "well", "um", "uh", "oh", "lol", "and", "but", "sorry", "hey"}
 _SOFTENERS = {"maybe", "perhaps", "or", "like", "so", "then", "hmm", "ok", "instead", "rather"}
 _KEEP = ("keep", "leave", "same", "unchanged", "as is", "alone", "untouched")
-
-
-def negated(joined: str) -> bool:
-    """A clause that says what NOT to do ("don't use 8-bit adam", "not rank 64", "never mind the rank")."""
-    return bool(_NEGATION.search(joined.replace(" why not ", " ")))
-
-
-_NEGATION = re.compile(r" (?:don't|dont|do not|doesn't|does not|not|never|won't|wont|shouldn't|should not|"
-                       r"no need to|no longer|stop using|no more|rather not) (?!\d)")
-
-
-def _negated(found: dict[str, str], joined: str) -> dict[str, str]:
-    """What a negated clause still asks for: a switch the other way ("don't use 8-bit adam" -> adamw, "don't
-    enable tiling" -> off) where there is exactly one other way; no number ("not rank 64" changes nothing)."""
-    out: dict[str, str] = {}
-    for name, value in found.items():
-        kind, choices = _kinds().get(name, ("", ()))
-        if kind == "bool":
-            out[name] = "true" if value == "false" else "false"
-        elif kind == "str" and value in choices:
-            off = [c for c in choices if c in ("off", "none")]
-            others = [c for c in choices if c != value]
-            if value not in off and off:
-                out[name] = off[0]
-            elif len(others) == 1:
-                out[name] = others[0]
-    return out
 
 
 def _owner(tokens, i, ends, mentions) -> str | None:

@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from agent.brains import new_call_id
-from agent.brains.slots import negated, normalise
+from agent.brains.negation import negated
+from agent.brains.slots import normalise
 from agent.ltx25 import is_25, thread_target
 from agent.state import latest_job
 

@@ -4,7 +4,7 @@ about the trigger, or a request not to change it, sets nothing."""
 import re
 
 from agent.brains import phrases as P
-from agent.brains.slots import negated
+from agent.brains.negation import negated
 from agent.brains.typos import fix_typos
 
 _TRIGGER_SET = re.compile(
