@@ -179,6 +179,8 @@ def _change(changes: dict[str, str], reading: Reading, family: str | None, low: 
     """A setting change, after the answer when the message also asked about it; never a launch."""
     out = []
     asked = [n for n in reading.asked_about if n in changes or reading.question]
+    if not asked and family == "explain_plan" and reading.mentioned:
+        asked = reading.mentioned[:1]  # "can you explain alpha and set it to 16"
     if asked or (reading.question and family == "explain_plan"):
         out.append(Intent("tool", "explain_settings", {"setting": asked[0]} if asked else {}))
     out.append(Intent("tool", "set_option", {"changes": changes}))

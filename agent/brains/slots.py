@@ -136,7 +136,8 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
                                                   and tokens[tokens.index(lead) + 1:][:1] in (["i"], ["it"], ["we"]))
         strong = not advice and any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)
         earlier = reading.mentioned[-1:] or ([last_setting] if last_setting else [])
-        offered = asked and all(_NUM.match(t) or _RES.match(t) or t in _SOFTENERS for t in tokens)  # "... sixteen?"
+        offered = (asked or bool(reading.mentioned)) and all(  # "rank 4 seems low. sixteen?", "rank? 16"
+            _NUM.match(t) or _RES.match(t) or t in _SOFTENERS for t in tokens)
         strict = carried or offered or any(f" {c} " in joined for c in P.BARE_VALUE_CUES)  # "use 16 instead"
         found = _bind(tokens, mentions, joined, earlier, strict)
         carried = strict and not found and not mentions  # "no wait, 1200": the cue's clause, then the value
@@ -248,7 +249,9 @@ def _bind(tokens: list[str], mentions, joined: str, earlier: list[str], strict: 
         found[name] = value
     named = [(s, n) for s, _, n in mentions]
     rel = _relative(joined, _direction(joined))
-    if not named and earlier and not found and rel and _longest(joined, P.RELATIVE) not in P.NOT_BARE:
+    pointed = re.search(r" (?:lower|raise|increase|decrease|reduce|bump|cut|drop) (?:it|that|them|this) ",
+                        joined)  # "lower it a bit": the setting talked about ("fire it up" is no change)
+    if not named and earlier and not found and rel and (_longest(joined, P.RELATIVE) not in P.NOT_BARE or pointed):
         named = [(0, earlier[-1])]  # "halve it", "a bit more"
     for start, name in [(s, n) for s, n in named if n not in found]:
         kind, choices = _kinds().get(name, ("", ()))
@@ -300,7 +303,8 @@ def _bare(tokens: list[str], i: int) -> bool:
 _BARE_FOLLOWERS = {"please", "pls", "plz", "instead", "then", "now", "actually", "maybe", "ok", "okay", "thanks",
                    "or", "is", "would", "should", "could", "might", "will", "seems", "sounds", "works", "too",
                    "this", "next", "again", "and", "but", "if", "for", "so", "i", "we", "it", "maybe", "perhaps",
-                   "rather", "like", "at", "then", "cheers", "ty", "thx", "lol"}
+                   "rather", "like", "at", "then", "cheers", "ty", "thx", "lol", "anyway", "anyways", "though",
+                   "tho", "instead", "first"}
 
 
 def _on_off(joined: str) -> str | None:

@@ -454,3 +454,17 @@ def test_the_reader_never_fails_on_odd_input():
     ("dont export anything", "no")])
 def test_checkpoints_in_other_words(text, tool):
     assert _tools(text) == [tool]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("hmm what does lr do, lower it a bit", [("explain_settings", {"setting": "learning_rate"}),
+                                              (SET, {"changes": {"learning_rate": "-20%"}})]),
+    ("can you explain alpha and set it to 16", [("explain_settings", {"setting": "alpha"}),
+                                                (SET, {"changes": {"alpha": "16"}})]),
+    ("what is warmup? set it to 100 anyway", [("explain_settings", {"setting": "warmup_steps"}),
+                                              (SET, {"changes": {"warmup_steps": "100"}})]),
+    ("rank? 16", [("explain_settings", {"setting": "rank"}), (SET, {"changes": {"rank": "16"}})]),
+    ("fire it up", [("launch_training", {})]),
+])
+def test_a_question_then_a_change_in_other_words(text, expected):
+    assert [(i.tool or i.kind, i.args) for i in parse(text, "rank")] == expected
