@@ -111,7 +111,8 @@ def _picked(rows: list[dict[str, Any]], runs: list[str]) -> tuple[dict[str, Any]
         ref = str(ref).strip().lstrip("#")
         if ref.isdigit() and not any(r["job_id"] == ref for r in rows):
             if not 1 <= int(ref) <= len(rows):
-                raise LoraportError(f"There is no run {ref}: this conversation has {len(rows)} runs (1 to {len(rows)}).")
+                raise LoraportError(f"There is no run {ref}: this conversation has {len(rows)} runs "
+                                    f"(1 to {len(rows)}).")
             chosen.append(rows[int(ref) - 1])
         else:
             match = [r for r in rows if r["job_id"] == ref or r["job_id"].endswith(ref)]

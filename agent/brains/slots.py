@@ -132,8 +132,8 @@ def read_settings(text: str, last_setting: str | None = None) -> Reading:
         lead = next((t for t in tokens if t not in _LEAD_FILLERS), tokens[0])  # "hmm why is ...", "ok so what ..."
         question = asked or (lead in P.QUESTION_WORDS and not imperative)
         remark = any(f" {w} " in joined for w in P.EVALUATIVE)
-        advice = lead in ("should", "shall", "is", "are") or (lead in ("would", "will", "does", "is", "do") and len(tokens) > 1
-                                                  and tokens[tokens.index(lead) + 1:][:1] in (["i"], ["it"], ["we"]))
+        advice = lead in ("should", "shall", "is", "are") or (  # "should I use more steps?" asks for advice
+            lead in ("would", "will", "does", "do") and tokens[tokens.index(lead) + 1:][:1] in (["i"], ["it"], ["we"]))
         strong = not advice and any(f" {c} " in joined for c in P.CHANGE_CUES if c not in P.WEAK_CUES)
         earlier = reading.mentioned[-1:] or ([last_setting] if last_setting else [])
         offered = (asked or bool(reading.mentioned)) and all(  # "rank 4 seems low. sixteen?", "rank? 16"

@@ -11,7 +11,8 @@ _TRIGGER_SET = re.compile(
     r"trigger(?:\s+(?:word|phrase|token))?\s*(?:to|=|:|is|be|as|of|should be|should stay|stays|becomes?|was|"
     r"used to be)?\s*"
     r"(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|([^\s\"'`,;!?()]+(?:\s+[^\s\"'`,;!?()]+){0,5}))", re.I)
-_TRIGGER_AS = re.compile(r"(?:use|used|using|make|call it|set)\s+(?:\"([^\"]+)\"|'([^']+)'|([\w\-]+(?:\s+[\w\-]+){0,3}))\s+"
+_TRIGGER_AS = re.compile(r"(?:use|used|using|make|call it|set)\s+"
+                         r"(?:\"([^\"]+)\"|'([^']+)'|([\w\-]+(?:\s+[\w\-]+){0,3}))\s+"
                          r"as\s+(?:the\s+|my\s+)?trigger", re.I)
 _TRIGGER_STOP = {"and", "with", "please", "then", "instead", "for", "but", "so", "because", "too", "also", "now",
                  "thanks", "if", "rank", "steps", "lr", "frames", "resolution", "alpha", "plz", "pls", "ok"}
