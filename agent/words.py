@@ -48,9 +48,10 @@ def normalise(text: str) -> str:
 
 
 def answer(text: str) -> Answer | None:
-    """"yes" or "no" when the whole message is an answer; None when it says anything else."""
+    """"yes" or "no" when the whole message is an answer; None when it says anything else. A question ("ok?",
+    "start?") is not a clear yes: it approves nothing."""
     words = normalise(text).split()
-    if not words:
+    if not words or text.strip().endswith("?"):
         return None
     kinds: set[str] = set()
     i, negating = 0, False

@@ -468,3 +468,8 @@ def test_checkpoints_in_other_words(text, tool):
 ])
 def test_a_question_then_a_change_in_other_words(text, expected):
     assert [(i.tool or i.kind, i.args) for i in parse(text, "rank")] == expected
+
+
+@pytest.mark.parametrize("text", ["ok?", "start?", "yes?", "go for it?", "sure??"])
+def test_a_yes_word_asked_as_a_question_approves_nothing(text):
+    assert words.answer(text) is None
