@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from core.errors import LoraportError
-from trainer.media import is_media, probe
+from trainer.media import is_media, probe, supported_media
 from trainer.reference import Reference, check_settings, read_reference_settings
 
 NEEDS_ONE = ("{name} is an IC-LoRA: it renders from a reference image or clip (the face or scene it carries "
@@ -79,8 +79,7 @@ def pick_reference(lora_path: Path, *, config: dict | None = None, upload_file: 
     else:
         path, label = _dataset_file(config, media), media
     if not is_media(path) or not path.is_file():
-        raise LoraportError(f"the reference {label} is not an image or clip (videos: mp4 mov webm mkv; images: png "
-                            "jpg jpeg webp): upload one.")
+        raise LoraportError(f"the reference {label} is not an image or clip ({supported_media()}): upload one.")
     probe(path)  # headers only: a text file named .mp4 or a clip without a picture is refused now, not mid-render
     return Reference(path=path, label=label, downscale_factor=settings.downscale_factor)
 

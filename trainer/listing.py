@@ -16,7 +16,7 @@ from trainer.config import TrainConfig
 from trainer.manifest import CAPTIONS_FILE, find_manifests, read_rows, row_audio, row_caption, row_media
 from trainer.manifest import in_reference_dir, row_reference
 from trainer.manifest import sidecar_caption
-from trainer.media import is_media
+from trainer.media import is_media, supported_media
 
 # Sidecar captions, manifests, notes and other trainers' dataset configs live beside the media: not media, no error.
 _IGNORED = {".txt", ".caption", ".jsonl", ".json", ".csv", ".md", ".yaml", ".yml", ".toml", ".ini", ".db"}
@@ -151,8 +151,8 @@ def _scan_folder(root: Path, ref_suffix: str | None, errors: list[MediaError]) -
                                          "track; to give a clip this sound instead, name it in the 'audio' column of "
                                          "a manifest (dataset.json) beside the clip's row. It was skipped."))
             elif p.suffix.lower() not in _IGNORED:
-                errors.append(MediaError(str(p.relative_to(root)), "not a supported media file (videos: mp4 mov "
-                                         "webm mkv; images: png jpg jpeg webp); it was skipped."))
+                errors.append(MediaError(str(p.relative_to(root)),
+                                         f"not a supported media file ({supported_media()}); it was skipped."))
             continue
         if ref_suffix is not None and in_reference_dir(p.relative_to(root)):
             continue  # an IC-LoRA reference: paired below, never an item of its own

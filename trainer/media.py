@@ -21,8 +21,10 @@ from core.errors import LoraportError
 if TYPE_CHECKING:
     import torch
 
-VIDEO_EXTS = {".mp4", ".mov", ".webm", ".mkv"}
+# Every suffix PyAV's demuxers read and the trainer is tested on; the one list importers, uploads and messages use.
+VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mts", ".m2ts"}
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp"}
+MEDIA_EXTS = VIDEO_EXTS | IMAGE_EXTS
 MAX_SIDE = 8192  # 8K: anything larger is refused before a single frame is decoded
 MAX_DURATION_S = 3600.0  # a training clip longer than an hour is a mistake (or a hostile header)
 
@@ -41,7 +43,13 @@ class MediaInfo:
 
 
 def is_media(path: Path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_EXTS | IMAGE_EXTS
+    return Path(path).suffix.lower() in MEDIA_EXTS
+
+
+def supported_media() -> str:
+    """The formats loraport reads, as messages list them: "videos: avi m2ts ...; images: jpeg jpg png webp"."""
+    return (f"videos: {' '.join(sorted(e[1:] for e in VIDEO_EXTS))}; "
+            f"images: {' '.join(sorted(e[1:] for e in IMAGE_EXTS))}")
 
 
 def _open(path: Path):
@@ -51,8 +59,8 @@ def _open(path: Path):
     if not path.is_file():
         raise LoraportError(f"{path.name}: file not found.")
     if not is_media(path):
-        raise LoraportError(f"{path.name}: not a supported media file (videos: mp4 mov webm mkv; "
-                            f"images: png jpg jpeg webp). Remove it from the dataset.")
+        raise LoraportError(f"{path.name}: not a supported media file ({supported_media()}). Remove it from the "
+                            "dataset.")
     if path.stat().st_size == 0:
         raise LoraportError(f"{path.name}: the file is empty (0 bytes); upload it again.")
     try:

@@ -38,6 +38,7 @@ from trainer.audio import sound_message, sound_summary
 from trainer.models import phases
 from trainer.optim import make_optimizer
 from trainer.losses import adapters_off, flow_loss, flow_losses
+from trainer.media import supported_media
 from trainer.progress import StepTimer, append_jsonl, peak_mem_mb, read_jsonl, write_jsonl
 from trainer.strategies import get_strategy, predict
 
@@ -216,7 +217,7 @@ def _prepare_data(cfg: TrainConfig, components, acc, emit: Emit, cache_dir: Path
         data = prepare_dataset(cfg, components, cache_dir)
     if not data.train:
         raise LoraportError(f"no usable training clips in {cfg.data.dataset_dir}: add videos or images "
-                            "(mp4, mov, webm, mkv, png, jpg, webp) and check the per-file errors")
+                            f"({supported_media()}) and check the per-file errors")
     if data.errors:  # bad files were skipped, not fatal: say which
         emit({"type": "progress", "message": f"skipped {len(data.errors)} file(s): " + "; ".join(
             f"{e.media}: {e.message}" for e in data.errors[:5])})

@@ -32,10 +32,10 @@ from core.errors import LoraportError, NotFoundError
 from core.store import now_iso
 from core.workspace import Workspace
 from tools.dataset.sources import TAR_ARCHIVES
+from trainer.media import MEDIA_EXTS
 
 LORA_EXT = {".safetensors"}
-MEDIA_EXT = {".mp4", ".mov", ".webm", ".mkv", ".png", ".jpg", ".jpeg", ".webp"}
-DATASET_EXT = MEDIA_EXT | {".zip", ".tar", ".txt", ".jsonl", ".json", ".csv"}  # .tar: any TAR_ARCHIVES name
+DATASET_EXT = MEDIA_EXTS | {".zip", ".tar", ".txt", ".jsonl", ".json", ".csv"}  # .tar: any TAR_ARCHIVES name
 PICKLE_EXT = {".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"}
 DISK_RESERVE = 256 * 1024 * 1024  # never let an upload take the last 256 MiB: the database and logs need room
 MAX_FILES = 2000
@@ -93,7 +93,7 @@ def safe_filename(raw: str) -> str:
     if suffix not in LORA_EXT | DATASET_EXT:
         raise LoraportError(
             f"{base}: unsupported file type. Upload a LoRA (.safetensors), clips or images "
-            f"({', '.join(sorted(MEDIA_EXT))}), a .zip or .tar(.gz) of them, or caption files (.txt .jsonl .json .csv)."
+            f"({', '.join(sorted(MEDIA_EXTS))}), a .zip or .tar(.gz) of them, or caption files (.txt .jsonl .json .csv)."
         )
     return base
 
@@ -249,7 +249,7 @@ async def receive_upload(
 
 def _file_uploads(workspace: Workspace, incoming: Path, files: list[Path]) -> list[UploadPublic]:
     empty = [p.name for p in files
-             if (p.suffix.lower() in LORA_EXT | MEDIA_EXT or _is_archive(p)) and p.stat().st_size == 0]
+             if (p.suffix.lower() in LORA_EXT | MEDIA_EXTS or _is_archive(p)) and p.stat().st_size == 0]
     if empty:  # a 0-byte file is a failed export or copy; a caption file may be empty, a clip may not
         raise LoraportError(f"{', '.join(empty[:5])}: empty (0 bytes); nothing was kept. Export or copy the file "
                             "again and re-upload.")

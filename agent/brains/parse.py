@@ -24,6 +24,7 @@ from agent.brains.negation import negated
 from agent.brains.slots import Reading, normalise, read_settings
 from agent.brains.trigger import read_trigger
 from tools.plan.gpus import gpu_words
+from trainer.media import MEDIA_EXTS
 
 Kind = Literal["tool", "help", "unknown", "skip", "yes", "no", "greeting", "thanks", "next", "story",
                "migrate_help", "ask_value", "keep_trigger", "pick"]
@@ -37,7 +38,7 @@ class Intent:
 
 
 RECIPES = ("character", "style", "motion", "face", "object")
-_MEDIA = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".png", ".jpg", ".jpeg", ".webp", ".zip")
+_MEDIA = (*sorted(MEDIA_EXTS), ".zip")
 _PATH_TOKEN = re.compile(r"\"([^\"]+)\"|'([^']+)'|`([^`]+)`|\(([^()]+)\)|\[([^\[\]]+)\]|<([^<>]+)>|(\S+)")
 _STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})  # phones type curly quotes
 _ASKS = re.compile(r"\s*(?:what|what's|whats|which|how|why|is|are|does|do|should|explain|tell me)\b")
@@ -300,7 +301,7 @@ _WEAK = frozenset({"thing", "item", "move", "look", "film", "effect", "render", 
 
 
 _SPACED = re.compile(r"(?<![\w\"'`(\[<])((?:[A-Za-z]:[\\/]|~/|/)[^\n\"'`<>|()\[\]]*? [^\n\"'`<>|()\[\]]*?"
-                     r"\.(?:safetensors|mp4|mov|webm|mkv|avi|png|jpe?g|webp|zip))(?!\w)", re.I)
+                     rf"\.(?:safetensors|zip|{'|'.join(e[1:] for e in sorted(MEDIA_EXTS))}))(?!\w)", re.I)
 _JOINERS = re.compile(r"\s(?:and|the|are|is|in|with|at|here|then|also|plus|clips?|lora)\s", re.I)
 
 

@@ -148,3 +148,20 @@ def test_an_ltx_trainer_ic_manifest_pointing_into_a_references_folder_imports_it
     assert report.n_files == 2 and not any("match no clip" in w for w in report.warnings), report.warnings
     assert _trainer_view(Path(report.path), ic=True) == _trainer_view(src, ic=True) == {
         "videos/cat.mp4": ("a cat", "references/cat_depth.mp4"), "videos/dog.mp4": ("a dog", "references/dog_depth.mp4")}
+
+
+def test_avi_m4v_and_camcorder_transport_streams_import_with_their_captions_as_training_reads_them(tmp_path):
+    from tests.trainer.media_zoo import make_video
+
+    src = tmp_path / "src"
+    names = {"old_cam.avi": dict(codec="mpeg4"), "export.m4v": {}, "00001.MTS": {}, "00002.m2ts": {}}
+    for i, (name, kw) in enumerate(names.items()):
+        make_video(src / name, frames=17, color=COLORS[i], **kw)
+        (src / name).with_suffix(".txt").write_text(f"clip number {i}")
+    assert _trainer_view(src) == {name: (f"clip number {i}", None) for i, name in enumerate(names)}
+    report = import_dataset(src, holdout_fraction=0)
+    by_name = {f.name: f for f in report.files}
+    assert set(by_name) == set(names)
+    for i, name in enumerate(names):
+        assert by_name[name].error is None and by_name[name].frames == 17, by_name[name]
+        assert by_name[name].caption == f"clip number {i}"

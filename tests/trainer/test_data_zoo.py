@@ -24,7 +24,9 @@ VIDEOS = {"h264.mp4": {}, "hevc.mkv": dict(codec="libx265"), "hevc.mp4": dict(co
           "ffv1-odd.mkv": dict(codec="ffv1", size=(67, 45)), "h264-10bit.mp4": dict(pix_fmt="yuv420p10le"),
           "h264-444.mp4": dict(pix_fmt="yuv444p"), "vp9-alpha.webm": dict(codec="libvpx-vp9", pix_fmt="yuva420p"),
           "prores-4444.mov": dict(codec="prores_ks", pix_fmt="yuva444p10le"),
-          "ffv1-rgb48.mkv": dict(codec="ffv1", pix_fmt="rgb48le"), "av1-10bit.mkv": dict(codec="libsvtav1", pix_fmt="yuv420p10le")}
+          "ffv1-rgb48.mkv": dict(codec="ffv1", pix_fmt="rgb48le"), "av1-10bit.mkv": dict(codec="libsvtav1", pix_fmt="yuv420p10le"),
+          # older cameras and exports: AVI, iTunes M4V, AVCHD / Blu-ray MPEG transport streams
+          "mpeg4.avi": dict(codec="mpeg4"), "h264.m4v": {}, "avchd.mts": {}, "bluray.m2ts": {}}
 STILLS = {"rgba.png": "RGBA", "grey.png": "L", "palette.png": "P", "deep.png": "I;16", "cmyk.jpg": "CMYK",
           "photo.JPEG": "RGB", "web.webp": "RGB", "alpha.webp": "RGBA"}
 

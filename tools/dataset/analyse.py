@@ -18,7 +18,8 @@ from tools.dataset.captions import TableCaptions, read_sidecars, read_tables
 from tools.dataset.guidance import Guidance, count_advice, length_advice, reference_advice
 from tools.dataset.layout import assign_bucket, holdout_split
 from tools.dataset.models import DatasetReport, FileEntry
-from tools.dataset.sources import IMAGE_EXTS, Collected, ImportLimits
+from tools.dataset.sources import Collected, ImportLimits
+from trainer.media import IMAGE_EXTS
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (files done, files in all, last file's name)

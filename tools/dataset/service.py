@@ -25,6 +25,7 @@ from tools.dataset.captions import write_captions_jsonl
 from tools.dataset.guidance import count_advice, load_guidance, reference_advice
 from tools.dataset.models import DatasetReport, FileEntry
 from tools.dataset.sources import Collected, ImportLimits, collect
+from trainer.media import supported_media
 
 _FILE_COLUMNS = ("name", "sha256", "kind", "width", "height", "frames", "fps", "duration_s", "has_audio", "split",
                  "bucket", "caption", "caption_source", "error", "reference")
@@ -153,8 +154,7 @@ def _refuse_unusable(report: DatasetReport, collected: Collected) -> None:
         raise LoraportError(f"All {copies} media files are copies of one file ({report.duplicates[0][0]}): a LoRA "
                             "needs different clips of the concept. Add varied clips and import again.")
     if not collected.media:
-        raise LoraportError("The dataset is empty: no videos (mp4 mov webm mkv) or images (png jpg jpeg webp) were "
-                            "found" + (f"; ignored: {', '.join(collected.ignored[:5])}" if collected.ignored else "")
+        raise LoraportError(f"The dataset is empty: no media ({supported_media()}) were found" + (f"; ignored: {', '.join(collected.ignored[:5])}" if collected.ignored else "")
                             + ". Add clips and import again.")
     reasons = "; ".join(f"{k}: {v}" for k, v in list(report.errors.items())[:5])
     raise LoraportError(f"No usable media: every file was refused ({reasons}). Fix or re-export them and import again.")

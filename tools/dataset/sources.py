@@ -17,10 +17,8 @@ from pathlib import Path, PurePosixPath
 
 from core.disk import ensure_free
 from core.errors import LoraportError
+from trainer.media import MEDIA_EXTS
 
-VIDEO_EXTS = {".mp4", ".mov", ".webm", ".mkv"}
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp"}
-MEDIA_EXTS = VIDEO_EXTS | IMAGE_EXTS
 TAR_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 OTHER_ARCHIVES = (".tar.zst", ".tzst", ".7z", ".rar")
 CAPTION_TABLE_NAMES = {".csv", ".json", ".jsonl"}

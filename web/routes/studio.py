@@ -12,7 +12,8 @@ from trainer import jobs as jobstore
 from trainer.config import ModelConfig
 from web.deps import DbDep, SettingsDep, WorkspaceDep
 from web.routes.artifacts import file_url
-from web.uploads import MEDIA_EXT, load_upload
+from trainer.media import MEDIA_EXTS
+from web.uploads import load_upload
 
 router = APIRouter(prefix="/api/studio", tags=["studio"])
 TINY_NOTE = ("The tiny demo models have random weights: their clips are noise. They show the pipeline works end to "
@@ -163,7 +164,7 @@ def _reference(req: StudioRequest, lora_path: Path, db, workspace: Workspace):
     upload_file = None
     if req.reference_upload_id:
         upload = load_upload(workspace, req.reference_upload_id)
-        media = [f for f in upload.files if Path(f.name).suffix.lower() in MEDIA_EXT]
+        media = [f for f in upload.files if Path(f.name).suffix.lower() in MEDIA_EXTS]
         if upload.kind != "dataset" or len(media) != 1:
             raise LoraportError(f"Upload {upload.id} is not one image or clip: upload a single reference file.")
         upload_file = Path(upload.path) / media[0].name
