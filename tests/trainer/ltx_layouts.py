@@ -55,6 +55,16 @@ def write_diffusers_folder(folder: Path, parts: dict | None = None, skip: tuple[
     return parts
 
 
+
+PIPELINE_PARTS = ("transformer", "vae", "audio_vae", "vocoder", "connectors", "text_encoder", "tokenizer", "scheduler")
+
+
+def save_model_folder(model_id: str, folder: Path):
+    """A tiny model's components saved as a diffusers folder, as LTX2Pipeline.save_pretrained lays it out."""
+    c = load_components(ModelConfig(id=model_id))
+    write_diffusers_folder(folder, {name: getattr(c, name) for name in PIPELINE_PARTS})
+    return c
+
 # -- ltx-core names: the inverse of the loader's tables ---------------------------------------------------------
 
 _TRANSFORMER_INV = [("proj_in", "patchify_proj"), ("prompt_adaln", "prompt_adaln_single"),

@@ -1,15 +1,12 @@
 """LTX-2.5 in the registry: the tiny twin's 2.5 flags, and real-layout loading with 2.5's own checks."""
 
-import json
-
 import pytest
 import torch
 
 from core.errors import LoraportError
+from tests.trainer.ltx_layouts import save_model_folder
 from trainer.config import ModelConfig
 from trainer.models import get_model_spec, list_model_ids, load_components
-
-PARTS = ("transformer", "vae", "audio_vae", "vocoder", "connectors", "text_encoder", "tokenizer", "scheduler")
 
 
 def test_registry_has_ltx25_and_its_tiny_twin_beside_the_default():
@@ -40,19 +37,8 @@ def test_tiny_ltx25_vae_is_tiny_ltx23s_and_its_text_path_is_not():
     assert ea.video.shape == eb.video.shape and not torch.allclose(ea.video, eb.video)
 
 
-def _save_folder(model_id, folder):
-    c = load_components(ModelConfig(id=model_id))
-    for name in PARTS:
-        getattr(c, name).save_pretrained(folder / name)
-    # what LTX2Pipeline.save_pretrained writes: each part's library and class
-    index = {"_class_name": "LTX2Pipeline"} | {
-        name: [type(getattr(c, name)).__module__.split(".")[0], type(getattr(c, name)).__name__] for name in PARTS}
-    (folder / "model_index.json").write_text(json.dumps(index))
-    return c
-
-
 def test_ltx25_diffusers_folder_loads_every_part_without_network(tmp_path):
-    tiny = _save_folder("tiny-ltx-2.5", tmp_path / "ltx25")
+    tiny = save_model_folder("tiny-ltx-2.5", tmp_path / "ltx25")
     c = load_components(ModelConfig(id="ltx-2.5", path=tmp_path / "ltx25"))
     assert c.spec.id == "ltx-2.5" and type(c.text_encoder).__name__ == "Gemma4UnifiedForConditionalGeneration"
     assert torch.equal(c.transformer.proj_in.weight, tiny.transformer.proj_in.weight)
@@ -61,9 +47,9 @@ def test_ltx25_diffusers_folder_loads_every_part_without_network(tmp_path):
 
 @pytest.mark.slow
 def test_ltx23_weights_under_the_ltx25_id_are_refused_by_the_ff_bias(tmp_path):
-    _save_folder("tiny-ltx-2.3", tmp_path / "ltx23")
+    save_model_folder("tiny-ltx-2.3", tmp_path / "ltx23")
     # a 2.3 folder fails on its Gemma 3 text encoder first; give it 2.5's to reach the transformer check
-    tiny25 = _save_folder("tiny-ltx-2.5", tmp_path / "ltx25")
+    tiny25 = save_model_folder("tiny-ltx-2.5", tmp_path / "ltx25")
     tiny25.tokenizer.save_pretrained(tmp_path / "ltx25" / "text_encoder")  # a bare Gemma folder holds both
     with pytest.raises(LoraportError, match="Gemma 4"):
         load_components(ModelConfig(id="ltx-2.5", path=tmp_path / "ltx23"))

@@ -1,8 +1,6 @@
 """LTX-2.5 from Lightricks' split pack: a transformer-only .safetensors (ltx-core names, with or without the
 ``model.diffusion_model.`` prefix) beside a diffusers-format 2.5 folder; a 2.3 file under the 2.5 id is refused."""
 
-import json
-
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -12,18 +10,6 @@ from tests.trainer import ltx_layouts as layouts
 from trainer.config import ModelConfig
 from trainer.models import load_components
 from trainer.models import ltx2_single_file as sf
-
-PARTS = ("transformer", "vae", "audio_vae", "vocoder", "connectors", "text_encoder", "tokenizer", "scheduler")
-
-
-def _folder(model_id, folder):
-    c = load_components(ModelConfig(id=model_id))
-    for name in PARTS:
-        getattr(c, name).save_pretrained(folder / name)
-    index = {"_class_name": "LTX2Pipeline"} | {
-        name: [type(getattr(c, name)).__module__.split(".")[0], type(getattr(c, name)).__name__] for name in PARTS}
-    (folder / "model_index.json").write_text(json.dumps(index))
-    return c
 
 
 def _transformer_file(transformer, path, prefix):
@@ -40,7 +26,7 @@ def _transformer_file(transformer, path, prefix):
 @pytest.fixture(scope="module")
 def ltx25(tmp_path_factory):
     root = tmp_path_factory.mktemp("ltx25")
-    return root, _folder("tiny-ltx-2.5", root / "LTX-2.5")
+    return root, layouts.save_model_folder("tiny-ltx-2.5", root / "LTX-2.5")
 
 
 @pytest.mark.parametrize("prefix", [sf.DIT_PREFIX, ""], ids=["prefixed", "bare"])
